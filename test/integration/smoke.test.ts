@@ -1,0 +1,2 @@
+import pcsclite from 'pcsclite';
+test('pcsclite loads', () => { expect(typeof pcsclite).toBe('function'); });
