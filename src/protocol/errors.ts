@@ -1,0 +1,118 @@
+/**
+ * Typed errors of the twincard protocol layer. Callers branch on the class (and `code` where there
+ * is one), never on message text.
+ * @module
+ */
+import { describeStatus, StatusWordError, toHex } from '../apdu/index.js';
+import { TWINCARD_STATUS_WORDS, type CommandName } from './constants.js';
+
+/**
+ * A card answered a twincard command with a status word other than 9000.
+ * @example
+ * try { await card.sign(digest, walletKey) } catch (e) {
+ *   if (e instanceof CardRefusedError && e.sw === 0x6982) { ... } // access code not verified
+ * }
+ */
+export class CardRefusedError extends StatusWordError {
+  declare readonly command: CommandName;
+
+  constructor(command: CommandName, sw: number, data: Uint8Array = new Uint8Array(0)) {
+    super(sw, { command, data, table: TWINCARD_STATUS_WORDS });
+    this.name = 'CardRefusedError';
+  }
+}
+
+/** VERIFY_PIN with a wrong access code (`63Cx`); `triesLeft` is x, and at least 1. */
+export class WrongPinError extends CardRefusedError {
+  readonly triesLeft: number;
+
+  constructor(command: CommandName, sw: number) {
+    super(command, sw);
+    this.name = 'WrongPinError';
+    this.triesLeft = sw & 0x0f;
+  }
+}
+
+/** The access code is blocked (`6983`, or `63C0`: the last try was just used up). */
+export class PinBlockedError extends CardRefusedError {
+  constructor(command: CommandName, sw: number) {
+    super(command, sw);
+    this.name = 'PinBlockedError';
+  }
+}
+
+/**
+ * The card answered 9000 with data that breaks the protocol (wrong TLVs, wrong sizes, an invalid
+ * point, a state that contradicts the other fields...). The card is not speaking twincard v1, or is
+ * hostile.
+ */
+export class MalformedResponseError extends Error {
+  readonly command: CommandName;
+
+  constructor(command: CommandName, message: string, options?: { cause?: unknown }) {
+    super(`${command}: malformed response: ${message}`, options);
+    this.name = 'MalformedResponseError';
+    this.command = command;
+  }
+}
+
+/** A byte string that should be an SEC1 uncompressed secp256k1 point and is not. */
+export class InvalidPointError extends RangeError {
+  constructor(what: string, problem: string) {
+    super(`${what}: not a valid secp256k1 point: ${problem}`);
+    this.name = 'InvalidPointError';
+  }
+}
+
+/** A byte string that should be a DER ECDSA signature and is not. */
+export class SignatureFormatError extends RangeError {
+  constructor(what: string, problem: string, options?: { cause?: unknown }) {
+    super(`${what}: not a strict DER ECDSA signature: ${problem}`, options);
+    this.name = 'SignatureFormatError';
+  }
+}
+
+/** A byte string that should be a section-4 certificate and is not. */
+export class CertificateFormatError extends RangeError {
+  constructor(problem: string, options?: { cause?: unknown }) {
+    super(`certificate: ${problem}`, options);
+    this.name = 'CertificateFormatError';
+  }
+}
+
+/** A PEM file, SubjectPublicKeyInfo or EC private key that cannot be used. */
+export class KeyFormatError extends RangeError {
+  constructor(what: string, problem: string, options?: { cause?: unknown }) {
+    super(`${what}: ${problem}`, options);
+    this.name = 'KeyFormatError';
+  }
+}
+
+/** Why a wallet blob was refused, with the status word a card answers for the same fault. */
+export type WalletBlobFault = 'WRONG_RECIPIENT' | 'MAC_INVALID' | 'BLOB_INVALID';
+
+const BLOB_FAULT_SW: Readonly<Record<WalletBlobFault, number>> = Object.freeze({
+  WRONG_RECIPIENT: 0x9a06,
+  MAC_INVALID: 0x9a05,
+  BLOB_INVALID: 0x9a0a,
+});
+
+/** A wallet blob failed one of the receiver's checks (section 1.3). */
+export class WalletBlobError extends Error {
+  readonly code: WalletBlobFault;
+  /** What a card answers for this fault. */
+  readonly sw: number;
+
+  constructor(code: WalletBlobFault, message: string) {
+    const sw = BLOB_FAULT_SW[code];
+    super(`wallet blob: ${message} (${describeStatus(sw, TWINCARD_STATUS_WORDS)})`);
+    this.name = 'WalletBlobError';
+    this.code = code;
+    this.sw = sw;
+  }
+}
+
+/** `0102030405060708` style, for naming cards in messages. */
+export function cardIdHex(cardId: Uint8Array): string {
+  return toHex(cardId);
+}

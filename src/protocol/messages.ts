@@ -1,0 +1,57 @@
+/**
+ * The messages the manufacturer and card identity keys sign (docs/protocol.md section 1.1). Each
+ * starts with its own 16-byte purpose prefix, so a signature made for one purpose never verifies as
+ * another; every field has a fixed size, so the concatenation has one reading.
+ * @module
+ */
+import { concatBytes } from '@noble/hashes/utils.js';
+import { prefixBytes, Size } from './constants.js';
+import { checkLength } from './crypto.js';
+
+/**
+ * `TWINCARD:CERT:01 || card id (8) || identity public key (65)`, signed by the manufacturer.
+ * @throws TypeError / RangeError for a wrong-size argument.
+ */
+export function certificateMessage(cardId: Uint8Array, identityPublicKey: Uint8Array): Uint8Array {
+  checkLength('card id', cardId, Size.CARD_ID);
+  checkLength('identity public key', identityPublicKey, Size.PUBLIC_KEY);
+  return concatBytes(prefixBytes('CERTIFICATE'), cardId, identityPublicKey);
+}
+
+/**
+ * `TWINCARD:ATTEST1 || card id (8) || challenge (16..32)`, signed by the card's identity key.
+ * @throws TypeError / RangeError for a wrong-size argument.
+ */
+export function attestationMessage(cardId: Uint8Array, challenge: Uint8Array): Uint8Array {
+  checkLength('card id', cardId, Size.CARD_ID);
+  checkLength('challenge', challenge, Size.CHALLENGE_MIN, Size.CHALLENGE_MAX);
+  return concatBytes(prefixBytes('ATTESTATION'), cardId, challenge);
+}
+
+/**
+ * `TWINCARD:LINK-P1 || primary id (8) || EP (65)`, signed by the primary's identity key.
+ * @throws TypeError / RangeError for a wrong-size argument.
+ */
+export function primaryLinkMessage(primaryId: Uint8Array, primaryEphemeralKey: Uint8Array): Uint8Array {
+  checkLength('primary id', primaryId, Size.CARD_ID);
+  checkLength('EP', primaryEphemeralKey, Size.PUBLIC_KEY);
+  return concatBytes(prefixBytes('PRIMARY_LINK'), primaryId, primaryEphemeralKey);
+}
+
+/**
+ * `TWINCARD:LINK-B1 || primary id (8) || backup id (8) || EP (65) || EB (65)`, signed by the backup
+ * card's identity key.
+ * @throws TypeError / RangeError for a wrong-size argument.
+ */
+export function backupLinkMessage(
+  primaryId: Uint8Array,
+  backupId: Uint8Array,
+  primaryEphemeralKey: Uint8Array,
+  backupEphemeralKey: Uint8Array,
+): Uint8Array {
+  checkLength('primary id', primaryId, Size.CARD_ID);
+  checkLength('backup id', backupId, Size.CARD_ID);
+  checkLength('EP', primaryEphemeralKey, Size.PUBLIC_KEY);
+  checkLength('EB', backupEphemeralKey, Size.PUBLIC_KEY);
+  return concatBytes(prefixBytes('BACKUP_LINK'), primaryId, backupId, primaryEphemeralKey, backupEphemeralKey);
+}
