@@ -11,6 +11,7 @@ import { encodeDerSignature, parseDerSignature, publicKeyOf, SECP256K1_N } from 
 import { CertificateFormatError } from '../../../src/protocol/errors.js';
 import { keyPairFromPem } from '../../../src/protocol/keys.js';
 import { rootFromPem, testManufacturerRoot } from '../../../src/protocol/roots.js';
+import { flip } from './bytes-helpers.js';
 
 const manufacturer = keyPairFromPem(
   readFileSync(fileURLToPath(new URL('../../../fixtures/test-manufacturer/private-key.pem', import.meta.url)), 'utf8'),
@@ -71,7 +72,7 @@ describe('parseCertificate', () => {
     ['version 2', () => { const f = fields(); f[0] = [0x10, Uint8Array.of(2)]; return rawCertificate(f); }, 'certificate: version 2 is not supported (expected 1)'],
     ['a 2-byte version', () => { const f = fields(); f[0] = [0x10, Uint8Array.of(1, 0)]; return rawCertificate(f); }, 'certificate: tag 0x10: expected 1 bytes, got 2'],
     ['a 7-byte card id', () => { const f = fields(); f[1] = [0x02, cardId.subarray(1)]; return rawCertificate(f); }, 'certificate: tag 0x02: expected 8 bytes, got 7'],
-    ['an invalid identity point', () => { const f = fields(); const k = identityPublicKey.slice(); k[64] ^= 1; f[2] = [0x0a, k]; return rawCertificate(f); }, 'certificate: identity public key: not a valid secp256k1 point'],
+    ['an invalid identity point', () => { const f = fields(); const k = identityPublicKey.slice(); flip(k, 64, 1); f[2] = [0x0a, k]; return rawCertificate(f); }, 'certificate: identity public key: not a valid secp256k1 point'],
     ['a 7-byte signature (89 bytes in all)', () => { const f = shortFields(); f[3] = [0x0b, fromHex('30050201010201')]; return rawCertificate(f); }, 'certificate: expected 90..154 bytes, got 89'],
     ['a BER signature', () => {
       const f = fields();

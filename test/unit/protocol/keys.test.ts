@@ -14,6 +14,7 @@ import {
   publicKeyToPem,
 } from '../../../src/protocol/keys.js';
 import { rootFromPem, TEST_MANUFACTURER_ROOT_PEM, testManufacturerRoot, trustedRoots } from '../../../src/protocol/roots.js';
+import { flip } from './bytes-helpers.js';
 
 const fixture = (name: string): string =>
   readFileSync(fileURLToPath(new URL(`../../../fixtures/test-manufacturer/${name}`, import.meta.url)), 'utf8');
@@ -109,7 +110,7 @@ describe('SubjectPublicKeyInfo', () => {
 
   test('refuses a point that is not on the curve', () => {
     const der = spkiDer();
-    der[der.length - 1] ^= 1;
+    flip(der, der.length - 1, 1);
     expect(() => parseSpki(der)).toThrow(InvalidPointError);
   });
 

@@ -14,6 +14,7 @@ import {
   type TransportKeys,
 } from '../../../src/protocol/wallet-blob.js';
 import { numberToBytesBE } from '@noble/curves/utils.js';
+import { flip } from './bytes-helpers.js';
 
 const primaryId = fromHex('5001020304050607');
 const backupId = fromHex('B001020304050607');
@@ -100,13 +101,13 @@ describe('wallet blob', () => {
 
   test.each<[string, (b: Uint8Array) => void, string, number]>([
     ['version 02', (b) => { b[0] = 2; }, 'header version is 2', 0x9a06],
-    ['another primary', (b) => { b[1] ^= 1; }, 'header names another primary', 0x9a06],
-    ['another backup card', (b) => { b[16] ^= 1; }, 'header names another backup card', 0x9a06],
-    ['a flipped IV bit', (b) => { b[17] ^= 1; }, 'tag does not verify', 0x9a05],
-    ['a flipped ciphertext bit', (b) => { b[100] ^= 0x80; }, 'tag does not verify', 0x9a05],
-    ['a flipped tag bit', (b) => { b[192] ^= 1; }, 'tag does not verify', 0x9a05],
+    ['another primary', (b) => { flip(b, 1, 1); }, 'header names another primary', 0x9a06],
+    ['another backup card', (b) => { flip(b, 16, 1); }, 'header names another backup card', 0x9a06],
+    ['a flipped IV bit', (b) => { flip(b, 17, 1); }, 'tag does not verify', 0x9a05],
+    ['a flipped ciphertext bit', (b) => { flip(b, 100, 0x80); }, 'tag does not verify', 0x9a05],
+    ['a flipped tag bit', (b) => { flip(b, 192, 1); }, 'tag does not verify', 0x9a05],
     // the header is checked before the tag, though both are wrong here
-    ['another backup card and a bad tag', (b) => { b[16] ^= 1; b[192] ^= 1; }, 'another backup card', 0x9a06],
+    ['another backup card and a bad tag', (b) => { flip(b, 16, 1); flip(b, 192, 1); }, 'another backup card', 0x9a06],
   ])('refuses %s', (_name, mutate, message, sw) => {
     const b = blob.slice();
     mutate(b);
@@ -128,7 +129,7 @@ describe('wallet blob', () => {
     ['a non-zero last byte', (p) => { p[127] = 1; }, 'padding after the PIN is not all zero'],
     ['d = 0', (p) => { p.fill(0, 0, 32); }, 'wallet private key is not in 1..n-1'],
     ['d = n', (p) => { p.set(numberToBytesBE(SECP256K1_N, 32), 0); }, 'wallet private key is not in 1..n-1'],
-    ['a public key off the curve', (p) => { p[96] ^= 1; }, 'wallet public key: not a valid secp256k1 point'],
+    ['a public key off the curve', (p) => { flip(p, 96, 1); }, 'wallet public key: not a valid secp256k1 point'],
   ])('refuses a plaintext with %s as BLOB_INVALID', (_name, mutate, message) => {
     const p = good.slice();
     mutate(p);
