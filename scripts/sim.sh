@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Virtual cards in real reader slots: pcscd (with vpcd readers) and one jCardSim JVM per card.
+#
+#   sim.sh up [--cards N]   start pcscd and N cards (default 3); idempotent
+#   sim.sh down             stop what `up` started, by PID
+#   sim.sh status [--quiet] processes and cards; exit 0 only when everything is up
+#   sim.sh pull K | insert K | pull-after-next K | wipe K    drive card K (0-based) through its control socket
+#
+# State lives in ${TWINCARD_RUN_DIR:-<repo>/.run}: PID files, logs, control sockets, pcscd's reader config.
+# Every process is tracked by its PID file and stopped by PID, never by name.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+run=${TWINCARD_RUN_DIR:-$repo/.run}
+base_port=35963   # vpcd's default: an entry with CHANNELID P serves two readers, on P and P+1
+
+say() { printf 'sim: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop_pid_file() {
+  local file=$1 what=$2
+  if ! alive "$file"; then rm -f "$file"; return; fi
+  local pid; pid=$(cat "$file")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then say "$what (pid $pid) ignored TERM: killing"; kill -KILL "$pid" 2>/dev/null || true; fi
+  rm -f "$file"
+  say "stopped $what (pid $pid)"
+}
+
+card_count() { find "$run" -maxdepth 1 -name "card-*.pid" 2>/dev/null | wc -l; }
+
+control() {
+  local k=$1 cmd=$2 sock="$run/card-$1.sock"
+  [ -S "$sock" ] || die "card $k is not running (no $sock)"
+  python3 - "$sock" "$cmd" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\n").encode())
+data = b""
+while not data.endswith(b"\n"):
+    chunk = s.recv(4096)
+    if not chunk: break
+    data += chunk
+print(data.decode().strip())
+sys.exit(0 if data.startswith(b"ok") or sys.argv[2] == "status" else 1)
+PY
+}
+
+wait_card_state() { # k wanted-prefix
+  for _ in $(seq 100); do
+    case "$(control "$1" status)" in "$2"*) return 0;; esac
+    sleep 0.05
+  done
+  die "card $1 did not become $2"
+}
+
+up() {
+  local cards=3
+  while [ $# -gt 0 ]; do
+    case $1 in --cards) cards=$2; shift 2;; *) die "unknown option $1";; esac
+  done
+  [[ $cards =~ ^[1-9][0-9]*$ ]] || die "--cards wants a positive number"
+  command -v pcscd >/dev/null || die "pcscd is not installed: run scripts/setup.sh (apt-get install pcscd vsmartcard-vpcd)"
+  [ -f /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || die "vpcd is not installed: apt-get install vsmartcard-vpcd"
+  local jar="$repo/fixtures/target/twincard-fixture.jar" shim="$repo/fixtures/target/libnodelay.so"
+  [ -f "$jar" ] && [ -f "$shim" ] || die "the fixture is not built: run scripts/setup.sh"
+  mkdir -p "$run"
+
+  local running; running=$(card_count)
+  if alive "$run/pcscd.pid" && [ "$running" -ne "$cards" ]; then
+    say "running with $running cards, $cards wanted: restarting"
+    down
+  fi
+
+  if ! alive "$run/pcscd.pid"; then
+    rm -f "$run/pcscd.pid"
+    if [ -S /run/pcscd/pcscd.comm ] && [ -f /run/pcscd/pcscd.pid ] && kill -0 "$(cat /run/pcscd/pcscd.pid)" 2>/dev/null; then
+      die "a pcscd this script did not start is running (pid $(cat /run/pcscd/pcscd.pid)); stop it first"
+    fi
+    rm -rf "$run/reader.conf.d"; mkdir -p "$run/reader.conf.d"
+    local entries=$(( (cards + 1) / 2 )) e
+    for e in $(seq 0 $((entries - 1))); do
+      local channel; channel=$(printf '0x%X' $((base_port + 2 * e)))
+      # Distinct names per entry: pcscd names readers "FRIENDLYNAME 00 0n" per entry, and two entries with
+      # one name made duplicate reader names whose first entry was never polled.
+      local friendly="Virtual PCD" driver=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
+      if [ "$e" -gt 0 ]; then
+        friendly="Virtual PCD $((e + 1))"
+        # vpcd keeps its connections in static arrays indexed by slot number, and pcscd loads a driver once
+        # per library path: two entries sharing one library share slot 0's state (seen: the first entry never
+        # polled, and streams corrupted under load). A COPY of the library (its own inode) gets its own statics.
+        mkdir -p "$run/drivers"; cp "$driver" "$run/drivers/libifdvpcd-$e.so"; driver="$run/drivers/libifdvpcd-$e.so"
+      fi
+      cat >"$run/reader.conf.d/vpcd-$e" <<CONF
+FRIENDLYNAME "$friendly"
+DEVICENAME   /dev/null:$channel
+LIBPATH      $driver
+CHANNELID    $channel
+CONF
+    done
+    LD_PRELOAD="$shim" pcscd --foreground --config "$run/reader.conf.d" >"$run/pcscd.log" 2>&1 &
+    echo $! >"$run/pcscd.pid"
+    say "started pcscd (pid $!) with $entries vpcd entries"
+    for _ in $(seq 100); do [ -S /run/pcscd/pcscd.comm ] && break; sleep 0.05; done
+    [ -S /run/pcscd/pcscd.comm ] || die "pcscd did not start: see $run/pcscd.log"
+  fi
+
+  local applets=(--applet F07477696E63617264FE:dev.twincard.loopback.LoopbackApplet)
+  if unzip -l "$jar" 2>/dev/null | grep -q 'dev/twincard/applet/TwincardApplet.class'; then
+    applets+=(--applet F07477696E6361726401:dev.twincard.applet.TwincardApplet)
+  fi
+  local k
+  for k in $(seq 0 $((cards - 1))); do
+    if alive "$run/card-$k.pid"; then continue; fi
+    java -Xmx64m -XX:+UseSerialGC -cp "$jar:$repo/fixtures/target/lib/*" dev.twincard.fixture.VirtualCard \
+      --vpcd-port $((base_port + k)) --control "$run/card-$k.sock" --log "$run/card-$k.log" "${applets[@]}" \
+      >>"$run/card-$k.log" 2>&1 &
+    echo $! >"$run/card-$k.pid"
+    say "started card $k (pid $!) on vpcd port $((base_port + k))"
+  done
+  for k in $(seq 0 $((cards - 1))); do
+    for _ in $(seq 100); do [ -S "$run/card-$k.sock" ] && break; alive "$run/card-$k.pid" || die "card $k died: see $run/card-$k.log"; sleep 0.1; done
+    control "$k" insert >/dev/null
+  done
+  node "$repo/scripts/lib/pcsc-cards.mjs" "$cards" 20000 >"$run/readers.txt" \
+    || die "pcscd does not show $cards cards after 20 s: see $run/pcscd.log and $run/card-*.log"
+  table
+}
+
+table() {
+  local k
+  printf '%-5s %-7s %-7s %-28s %s\n' card pid port control state
+  for k in $(seq 0 $(( $(card_count) - 1 ))); do
+    local pid="-" state="dead"
+    alive "$run/card-$k.pid" && { pid=$(cat "$run/card-$k.pid"); state=$(control "$k" status); }
+    printf '%-5s %-7s %-7s %-28s %s\n' "$k" "$pid" $((base_port + k)) "${run/#$repo\//}/card-$k.sock" "$state"
+  done
+  [ -f "$run/readers.txt" ] && { echo "readers (pcscd):"; sed 's/^/  /' "$run/readers.txt"; }
+}
+
+down() {
+  local f
+  for f in "$run"/card-*.pid; do [ -e "$f" ] && stop_pid_file "$f" "card $(basename "$f" .pid | cut -d- -f2)"; done
+  stop_pid_file "$run/pcscd.pid" pcscd
+  rm -f "$run"/card-*.sock "$run/readers.txt"
+}
+
+status() {
+  local quiet=0; [ "${1:-}" = --quiet ] && quiet=1
+  local ok=0
+  alive "$run/pcscd.pid" || ok=1
+  [ "$(card_count)" -gt 0 ] || ok=1
+  for f in "$run"/card-*.pid; do [ -e "$f" ] && { alive "$f" || ok=1; }; done
+  if [ $quiet = 0 ]; then
+    if alive "$run/pcscd.pid"; then echo "pcscd: running (pid $(cat "$run/pcscd.pid"))"; else echo "pcscd: not running"; fi
+    [ "$(card_count)" -gt 0 ] && table
+  fi
+  return $ok
+}
+
+cmd=${1:-status}; shift || true
+case $cmd in
+  up) up "$@";;
+  down) down;;
+  status) status "$@";;
+  pull|insert|pull-after-next|wipe)
+    [ $# -eq 1 ] || die "usage: sim.sh $cmd CARD_INDEX"
+    control "$1" "$cmd"
+    if [ "$cmd" = insert ]; then wait_card_state "$1" inserted; fi
+    if [ "$cmd" = pull ]; then wait_card_state "$1" pulled; fi
+    ;;
+  *) die "unknown command $cmd (up, down, status, pull, insert, pull-after-next, wipe)";;
+esac
