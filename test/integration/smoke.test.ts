@@ -1,2 +1,0 @@
-import pcsclite from 'pcsclite';
-test('pcsclite loads', () => { expect(typeof pcsclite).toBe('function'); });
