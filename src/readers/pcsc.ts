@@ -112,6 +112,8 @@ export class PcscService {
 
   /** Connects to the card in `reader`. */
   async connect(reader: string, options: ConnectOptions): Promise<PcscCard> {
+    // A context opened just now learns its readers asynchronously: give it a moment before saying no.
+    if (!this.#readers.has(reader)) await this.waitForReaders({ timeoutMs: 1000 });
     const tracked = this.#readers.get(reader);
     if (tracked === undefined) {
       throw new PcscError(`connect: no reader named ${JSON.stringify(reader)}`, 0x80100009, 'reader-unavailable');

@@ -1,0 +1,63 @@
+/** `twincard apdu HEX...`: send raw command APDUs (GET RESPONSE and 6Cxx handled) and print the responses. */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { decodeCommand, describeStatus, fromHex, toHex, type ResponseApdu } from '../../apdu/index.js';
+import { UsageError } from '../errors.js';
+import type { GlobalOptions } from '../global-options.js';
+import { Output } from '../output.js';
+import { openCardSession, traceEnabled } from '../session.js';
+
+interface ApduOptions extends GlobalOptions {
+  readonly apdus: readonly string[];
+  readonly raw: boolean;
+}
+
+export const apduCommand: CommandModule<GlobalOptions, ApduOptions> = {
+  command: 'apdu <apdus..>',
+  describe: 'Send command APDUs (hex) to the card and print the responses',
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .positional('apdus', { type: 'string', array: true, demandOption: true, describe: 'command APDUs in hex' })
+      .option('raw', {
+        type: 'boolean',
+        default: false,
+        describe: 'send exactly these bytes: no GET RESPONSE, no Le correction, no chaining',
+      })
+      .example('$0 apdu 00A4040009F07477696E63617264FE00 800200000000 --trace', 'SELECT the loopback applet, then ask for 512 bytes') as unknown as Argv<ApduOptions>,
+  handler: async (argv: ArgumentsCamelCase<ApduOptions>) => {
+    const out = Output.fromEnvironment(argv.json);
+    // Parse everything before touching the card: a typo must not leave half the APDUs sent.
+    const commands = argv.apdus.map((text, i) => {
+      try {
+        const bytes = fromHex(text);
+        return { bytes, parsed: decodeCommand(bytes) };
+      } catch (error) {
+        throw new UsageError(`APDU #${i + 1} (${text}): ${(error as Error).message}`);
+      }
+    });
+    const session = await openCardSession({
+      reader: argv.reader,
+      trace: traceEnabled(argv.trace),
+      waitMs: argv.wait * 1000,
+      traceSink: (line) => out.info(line),
+    });
+    const results: { command: string; data: string; sw: string; status: string }[] = [];
+    try {
+      for (const { bytes, parsed } of commands) {
+        const response: ResponseApdu = argv.raw
+          ? parseRaw(await session.transport.transmit(bytes))
+          : await session.channel.send(parsed);
+        const sw = response.sw.toString(16).toUpperCase().padStart(4, '0');
+        results.push({ command: toHex(bytes), data: toHex(response.data), sw, status: describeStatus(response.sw) });
+        if (!argv.json) out.info(`${toHex(response.data)}${response.data.length > 0 ? ' ' : ''}${sw}  ${describeStatus(response.sw)}`);
+      }
+    } finally {
+      await session.close();
+    }
+    out.result({ reader: session.readerName, exchanges: results });
+  },
+};
+
+function parseRaw(bytes: Uint8Array): ResponseApdu {
+  if (bytes.length < 2) throw new Error(`card answered ${bytes.length} bytes, a response needs at least SW1 SW2`);
+  return { data: bytes.subarray(0, bytes.length - 2), sw: (bytes[bytes.length - 2]! << 8) | bytes[bytes.length - 1]! };
+}

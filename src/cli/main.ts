@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/**
+ * The `twincard` command. Thin: parsing, printing and exit codes live here; everything else is in the
+ * library (src/apdu, src/readers, src/protocol), which never prints.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { apduCommand } from './commands/apdu.js';
+import { readersCommand } from './commands/readers.js';
+import { describeError, exitCodeFor, UsageError } from './errors.js';
+import { ExitCode } from './exit-codes.js';
+import type { GlobalOptions } from './global-options.js';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    await yargs(argv)
+      .scriptName('twincard')
+      .usage('$0 <command> [options]\n\nTalk to twincard wallet cards through PC/SC readers.')
+      .option('reader', {
+        alias: 'r',
+        type: 'string',
+        describe: 'reader: exact name, index, or a unique fragment (default: TWINCARD_READER, or the only reader)',
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout; human text on stderr' })
+      .option('trace', { type: 'boolean', describe: 'print every APDU on stderr, secrets redacted (or TWINCARD_TRACE=1)' })
+      .option('debug', { type: 'boolean', default: false, describe: 'stack traces on errors' })
+      .option('wait', { type: 'number', default: 10, describe: 'seconds to wait for a card' })
+      .command(readersCommand)
+      .command(apduCommand)
+      .demandCommand(1, 'name a command: twincard --help lists them')
+      .strict()
+      .fail((message: string | undefined, error: Error | undefined) => {
+        throw error ?? new UsageError(message ?? 'bad command line');
+      })
+      .help()
+      .version(false)
+      .parseAsync();
+    return ExitCode.OK;
+  } catch (error) {
+    process.stderr.write(`${debug && error instanceof Error && error.stack ? error.stack : describeError(error)}\n`);
+    return exitCodeFor(error);
+  }
+}
+
+process.exitCode = await main(hideBin(process.argv));
