@@ -17,6 +17,18 @@ trap stop_sim EXIT
 npx tsc -p tsconfig.json --noEmit
 scripts/sim.sh up
 jest=(node --experimental-vm-modules node_modules/jest/bin/jest.js)
-"${jest[@]}" --selectProjects unit "$@"
+results=$(mktemp -d)
+status=0
+"${jest[@]}" --selectProjects unit --json --outputFile "$results/unit.json" "$@" || status=$?
 # The integration files share one pcscd and a fixed set of virtual cards: run them one at a time.
-"${jest[@]}" --selectProjects integration --runInBand "$@"
+"${jest[@]}" --selectProjects integration --runInBand --json --outputFile "$results/integration.json" "$@" || status=$?
+# One plain closing line for both runs together.
+node -e '
+  let passed = 0, failed = 0;
+  for (const f of process.argv.slice(1)) {
+    try { const r = require(f); passed += r.numPassedTests; failed += r.numFailedTests; } catch { failed += 1; }
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+' "$results/unit.json" "$results/integration.json"
+rm -rf "$results"
+exit $status
