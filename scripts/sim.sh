@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Virtual cards in real reader slots: pcscd (with vpcd readers) and one jCardSim JVM per card.
 #
-#   sim.sh up [--cards N]   start pcscd and N cards (default 3); idempotent
+#   sim.sh up [--cards N]   start pcscd and N cards (default 4); idempotent
 #   sim.sh down             stop what `up` started, by PID
 #   sim.sh status [--quiet] processes and cards; exit 0 only when everything is up
 #   sim.sh pull K | insert K | pull-after-next K | wipe K    drive card K (0-based) through its control socket
@@ -59,7 +59,7 @@ wait_card_state() { # k wanted-prefix
 }
 
 up() {
-  local cards=3
+  local cards=4
   while [ $# -gt 0 ]; do
     case $1 in --cards) cards=$2; shift 2;; *) die "unknown option $1";; esac
   done
