@@ -116,3 +116,30 @@ export class WalletBlobError extends Error {
 export function cardIdHex(cardId: Uint8Array): string {
   return toHex(cardId);
 }
+
+/**
+ * A card answered with a well-formed signature that does not verify (SIGN: not under the wallet
+ * public key over the digest sent). A faulty or hostile card: its answer must not be used.
+ */
+export class CardSignatureError extends Error {
+  readonly command: CommandName;
+
+  constructor(command: CommandName, message: string) {
+    super(`${command}: ${message}`);
+    this.name = 'CardSignatureError';
+    this.command = command;
+  }
+}
+
+/** A card is in a state that does not allow what the host is about to do (checked before sending). */
+export class WrongStateError extends Error {
+  readonly state: string;
+  readonly expected: readonly string[];
+
+  constructor(what: string, state: string, expected: readonly string[]) {
+    super(`${what}: the card is ${state}, expected ${expected.join(' or ')}`);
+    this.name = 'WrongStateError';
+    this.state = state;
+    this.expected = expected;
+  }
+}

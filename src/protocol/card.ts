@@ -1,0 +1,469 @@
+/**
+ * The twincard applet as seen from the host: one method per command of docs/protocol.md section 6.
+ * Each method checks its arguments, sends the command through an {@link ApduChannel} (ISO chaining
+ * is the channel's job), turns any status word but 9000 into a typed error, and parses the answer
+ * strictly: every byte a card returns is hostile until it has been read as the protocol says.
+ *
+ * Works over any {@link ApduTransport}: a PC/SC card, a traced one, a transcript replay.
+ * @module
+ */
+import {
+  ApduChannel,
+  command,
+  encodeProtocolTlvs,
+  SW_OK,
+  TlvError,
+  TlvRecord,
+  type ApduTransport,
+  type ChannelOptions,
+  type CommandApdu,
+  type LengthSpec,
+} from '../apdu/index.js';
+import {
+  cardStateName,
+  CLA_PROPRIETARY,
+  ImportResult,
+  Ins,
+  IsoSw,
+  PROTOCOL_VERSION,
+  Size,
+  Tag,
+  TWINCARD_AID,
+  WalletOrigin,
+  type CardStateName,
+  type CommandName,
+} from './constants.js';
+import { checkLength, checkWalletSignature, parseDerSignature, validatePublicKey, type WalletSignature } from './crypto.js';
+import {
+  CardRefusedError,
+  CardSignatureError,
+  InvalidPointError,
+  MalformedResponseError,
+  PinBlockedError,
+  SignatureFormatError,
+  WrongPinError,
+} from './errors.js';
+
+/** What SELECT answers. */
+export interface SelectInfo {
+  readonly version: number;
+  readonly state: CardStateName;
+}
+
+/** Where the wallet on a card came from. */
+export type WalletOriginName = 'created' | 'imported';
+
+/** What READ answers, checked for consistency with the card's state. */
+export interface CardInfo {
+  readonly version: number;
+  readonly state: CardStateName;
+  /** From BLANK on. */
+  readonly cardId?: Uint8Array;
+  /** The certificate's bytes, from BLANK on; parse and verify it with certificate.ts (attestation.ts does). */
+  readonly certificate?: Uint8Array;
+  /** In WALLET, BACKUP_PRIMARY and BACKED_UP. */
+  readonly walletPublicKey?: Uint8Array;
+  /** In WALLET, BACKUP_PRIMARY and BACKED_UP. */
+  readonly walletOrigin?: WalletOriginName;
+  readonly pinTriesLeft: number;
+  readonly signCounter: number;
+  /** Primary: backup cards linked (in progress) or backed up to (after finalize). */
+  readonly backupCount: number;
+}
+
+/** A signed link offer: BACKUP_START's and LINK_PRIMARY's answers. */
+export interface LinkOffer {
+  /** EP or EB, 65 bytes, a valid point. */
+  readonly ephemeralKey: Uint8Array;
+  /** The link signature, strict DER (NOT verified here: the caller knows the message and the key). */
+  readonly signature: Uint8Array;
+}
+
+/** A peer's certificate with its link offer: what LINK_PRIMARY and LINK_BACKUP carry. */
+export interface CertifiedLinkOffer extends LinkOffer {
+  readonly certificate: Uint8Array;
+}
+
+/** SIGN's result, verified. */
+export interface SignResult extends WalletSignature {
+  /** The card's signature counter after this signature. */
+  readonly signCounter: number;
+}
+
+/** IMPORT_WALLET's result. */
+export interface ImportOutcome {
+  readonly walletPublicKey: Uint8Array;
+  /** True when the card had already imported this very blob (a retried step). */
+  readonly alreadyImported: boolean;
+}
+
+const WALLET_STATES: ReadonlySet<CardStateName> = new Set(['WALLET', 'BACKUP_PRIMARY', 'BACKED_UP']);
+const NE_MAX = 256;
+
+/**
+ * A twincard applet behind a transport.
+ * @example
+ * const card = new TwincardCard(pcscCard);
+ * await card.select();
+ * const info = await card.read();
+ * await card.verifyPin(pin);
+ * const { der, compact } = await card.sign(digest, info.walletPublicKey!);
+ */
+export class TwincardCard {
+  readonly #channel: ApduChannel;
+
+  /**
+   * @param transport bytes in, bytes out (a PC/SC card, a transcript replay, ...)
+   * @param options channel options (command chaining size, extended length); the defaults suit
+   *   the protocol, which uses short APDUs with chaining
+   */
+  constructor(transport: ApduTransport, options: ChannelOptions = {}) {
+    this.#channel = new ApduChannel(transport, options);
+  }
+
+  /**
+   * SELECT the applet by AID (`00 A4 04 00 0A F07477696E6361726401 00`). Clears the access-code
+   * verification of a previous selection.
+   * @returns the protocol version (always 1: another version is refused) and the card's state.
+   * @throws CardRefusedError (e.g. `6A82` when the applet is not on the card); MalformedResponseError.
+   * @example const { state } = await card.select(); // 'BLANK'
+   */
+  async select(): Promise<SelectInfo> {
+    const data = await this.#send('SELECT', command(0x00, Ins.SELECT, 0x04, 0x00, TWINCARD_AID, NE_MAX));
+    return this.#parse('SELECT', data, [Tag.VERSION, Tag.STATE], (r) => ({
+      version: checkVersion('SELECT', r.required(Tag.VERSION, 1)),
+      state: checkState('SELECT', r.required(Tag.STATE, 1)),
+    }));
+  }
+
+  /**
+   * READ the card's public status (`80 10 00 00 00`). The fields are checked against the state:
+   * an id and certificate from BLANK on, a wallet key and origin exactly in the wallet states.
+   * @throws CardRefusedError; MalformedResponseError for anything the protocol does not allow.
+   * @example const { state, cardId, walletPublicKey } = await card.read();
+   */
+  async read(): Promise<CardInfo> {
+    const data = await this.#send('READ', this.#cmd(Ins.READ, undefined, NE_MAX));
+    const allowed = [
+      Tag.VERSION,
+      Tag.STATE,
+      Tag.CARD_ID,
+      Tag.CERTIFICATE,
+      Tag.WALLET_PUBLIC_KEY,
+      Tag.WALLET_ORIGIN,
+      Tag.PIN_TRIES_LEFT,
+      Tag.SIGN_COUNTER,
+      Tag.BACKUP_COUNT,
+    ];
+    return this.#parse('READ', data, allowed, (r) => {
+      const version = checkVersion('READ', r.required(Tag.VERSION, 1));
+      const state = checkState('READ', r.required(Tag.STATE, 1));
+      const personalized = state !== 'FACTORY';
+      const hasWallet = WALLET_STATES.has(state);
+      const presence = (tag: number, name: string, expected: boolean, length: LengthSpec): Uint8Array | undefined => {
+        const value = r.optional(tag, length);
+        if ((value !== undefined) !== expected) {
+          throw new MalformedResponseError('READ', `${name} ${expected ? 'missing' : 'present'} in state ${state}`);
+        }
+        return value;
+      };
+      const cardId = presence(Tag.CARD_ID, 'CARD_ID', personalized, Size.CARD_ID);
+      const certificate = presence(Tag.CERTIFICATE, 'CERTIFICATE', personalized, {
+        min: Size.CERTIFICATE_MIN,
+        max: Size.CERTIFICATE_MAX,
+      });
+      const walletPublicKey = presence(Tag.WALLET_PUBLIC_KEY, 'WALLET_PUBLIC_KEY', hasWallet, Size.PUBLIC_KEY);
+      const originByte = presence(Tag.WALLET_ORIGIN, 'WALLET_ORIGIN', hasWallet, 1);
+      if (walletPublicKey !== undefined) validatePublicKey(walletPublicKey, 'wallet public key');
+      const walletOrigin = originByte === undefined ? undefined : checkOrigin(originByte[0] as number, state);
+      const pinTriesLeft = r.required(Tag.PIN_TRIES_LEFT, 1)[0] as number;
+      if (pinTriesLeft > Size.PIN_TRIES) {
+        throw new MalformedResponseError('READ', `PIN_TRIES_LEFT is ${pinTriesLeft}, more than ${Size.PIN_TRIES}`);
+      }
+      const signCounter = readUint32(r.required(Tag.SIGN_COUNTER, Size.SIGN_COUNTER));
+      const backupCount = r.required(Tag.BACKUP_COUNT, 1)[0] as number;
+      if (backupCount > Size.MAX_BACKUPS) {
+        throw new MalformedResponseError('READ', `BACKUP_COUNT is ${backupCount}, more than ${Size.MAX_BACKUPS}`);
+      }
+      return {
+        version,
+        state,
+        ...(cardId && { cardId }),
+        ...(certificate && { certificate }),
+        ...(walletPublicKey && { walletPublicKey }),
+        ...(walletOrigin && { walletOrigin }),
+        pinTriesLeft,
+        signCounter,
+        backupCount,
+      };
+    });
+  }
+
+  /**
+   * VERIFY_PIN (`80 20 00 00 Lc <PIN>`): unlocks SIGN and the backup commands for this selection.
+   * The access code is redacted from traces by `createTraceRedactor`.
+   * @param pin the access code, 4..16 bytes (the caller owns and wipes it)
+   * @throws WrongPinError with `triesLeft`; PinBlockedError (`6983`, or the last try used up);
+   *   CardRefusedError (`6985` in a state without an access code); RangeError for a wrong-size PIN.
+   */
+  async verifyPin(pin: Uint8Array): Promise<void> {
+    checkLength('PIN', pin, Size.PIN_MIN, Size.PIN_MAX);
+    const data = await this.#send('VERIFY_PIN', this.#cmd(Ins.VERIFY_PIN, pin));
+    expectEmpty('VERIFY_PIN', data);
+  }
+
+  /**
+   * CREATE_WALLET (`80 30 00 00 Lc <PIN> 00`): the card generates the wallet key with its own RNG
+   * and sets the access code; BLANK -> WALLET.
+   * @param pin the new access code, 4..16 bytes
+   * @returns the wallet public key (65 bytes, validated).
+   * @throws CardRefusedError (`6985` unless BLANK); RangeError for a wrong-size PIN.
+   */
+  async createWallet(pin: Uint8Array): Promise<Uint8Array> {
+    checkLength('PIN', pin, Size.PIN_MIN, Size.PIN_MAX);
+    const data = await this.#send('CREATE_WALLET', this.#cmd(Ins.CREATE_WALLET, pin, NE_MAX));
+    return this.#parse('CREATE_WALLET', data, [Tag.WALLET_PUBLIC_KEY], (r) =>
+      validatePublicKey(r.required(Tag.WALLET_PUBLIC_KEY, Size.PUBLIC_KEY), 'wallet public key'),
+    );
+  }
+
+  /**
+   * SIGN (`80 32 00 00 20 <digest> 00`) with the wallet key. The answer is checked: strict DER,
+   * normalised to low S, and verified over the digest under `walletPublicKey`.
+   * @param digest the 32-byte hash to sign (the card signs it as given)
+   * @param walletPublicKey the key the signature must verify under (READ's `walletPublicKey`)
+   * @returns the low-S signature (DER and compact) and the card's new signature counter.
+   * @throws CardRefusedError (`6982` access code not verified, `6985` no wallet);
+   *   MalformedResponseError; CardSignatureError when the signature does not verify.
+   * @example const { compact } = await card.sign(sha256(tx), info.walletPublicKey!);
+   */
+  async sign(digest: Uint8Array, walletPublicKey: Uint8Array): Promise<SignResult> {
+    checkLength('digest', digest, Size.DIGEST);
+    validatePublicKey(walletPublicKey, 'wallet public key');
+    const data = await this.#send('SIGN', this.#cmd(Ins.SIGN, digest, NE_MAX));
+    const { der, signCounter } = this.#parse('SIGN', data, [Tag.SIGNATURE, Tag.SIGN_COUNTER], (r) => ({
+      der: signatureField(r, Tag.SIGNATURE, 'wallet signature'),
+      signCounter: readUint32(r.required(Tag.SIGN_COUNTER, Size.SIGN_COUNTER)),
+    }));
+    const checked = checkWalletSignature(der, digest, walletPublicKey);
+    if (checked === undefined) {
+      throw new CardSignatureError('SIGN', 'the signature does not verify over the digest under the wallet public key');
+    }
+    return { ...checked, signCounter };
+  }
+
+  /**
+   * ATTEST (`80 40 00 00 Lc <challenge> 00`): the identity key signs
+   * `"TWINCARD:ATTEST1" || card id || challenge`. Use attestation.ts for a verdict.
+   * @param challenge 16..32 fresh random bytes
+   * @returns the DER signature (format checked, not verified).
+   * @throws CardRefusedError (`6985` in FACTORY); MalformedResponseError; RangeError.
+   */
+  async attest(challenge: Uint8Array): Promise<Uint8Array> {
+    checkLength('challenge', challenge, Size.CHALLENGE_MIN, Size.CHALLENGE_MAX);
+    const data = await this.#send('ATTEST', this.#cmd(Ins.ATTEST, challenge, NE_MAX));
+    return this.#parse('ATTEST', data, [Tag.SIGNATURE], (r) => signatureField(r, Tag.SIGNATURE, 'attestation signature'));
+  }
+
+  /**
+   * BACKUP_START on the primary (`80 50 00 00 00`): WALLET -> BACKUP_PRIMARY with a new ephemeral
+   * pair, or the same EP again when already in BACKUP_PRIMARY (a retried step).
+   * @returns EP and the primary link signature (not verified here; backup.ts does).
+   * @throws CardRefusedError (`6982`, `6985`); MalformedResponseError.
+   */
+  async backupStart(): Promise<LinkOffer> {
+    const data = await this.#send('BACKUP_START', this.#cmd(Ins.BACKUP_START, undefined, NE_MAX));
+    return this.#parse('BACKUP_START', data, [Tag.PRIMARY_EPHEMERAL_KEY, Tag.PRIMARY_LINK_SIGNATURE], (r) => ({
+      ephemeralKey: validatePublicKey(r.required(Tag.PRIMARY_EPHEMERAL_KEY, Size.PUBLIC_KEY), 'EP'),
+      signature: signatureField(r, Tag.PRIMARY_LINK_SIGNATURE, 'primary link signature'),
+    }));
+  }
+
+  /**
+   * LINK_PRIMARY on a backup card (`80 52 00 00 Lc <data> 00`, chained): hands it the primary's
+   * certificate, EP and link signature; the card checks them itself and answers with EB.
+   * @returns EB and the backup link signature (not verified here).
+   * @throws CardRefusedError (`9A01`, `9A03`, `9A04`, `9A09`, `6985`); MalformedResponseError.
+   */
+  async linkPrimary(primary: CertifiedLinkOffer): Promise<LinkOffer> {
+    const payload = encodeProtocolTlvs([
+      [Tag.CERTIFICATE, checkLength('certificate', primary.certificate, Size.CERTIFICATE_MIN, Size.CERTIFICATE_MAX)],
+      [Tag.PRIMARY_EPHEMERAL_KEY, checkLength('EP', primary.ephemeralKey, Size.PUBLIC_KEY)],
+      [Tag.PRIMARY_LINK_SIGNATURE, checkLength('signature', primary.signature, Size.SIGNATURE_MIN, Size.SIGNATURE_MAX)],
+    ]);
+    const data = await this.#send('LINK_PRIMARY', this.#cmd(Ins.LINK_PRIMARY, payload, NE_MAX));
+    return this.#parse('LINK_PRIMARY', data, [Tag.BACKUP_EPHEMERAL_KEY, Tag.BACKUP_LINK_SIGNATURE], (r) => ({
+      ephemeralKey: validatePublicKey(r.required(Tag.BACKUP_EPHEMERAL_KEY, Size.PUBLIC_KEY), 'EB'),
+      signature: signatureField(r, Tag.BACKUP_LINK_SIGNATURE, 'backup link signature'),
+    }));
+  }
+
+  /**
+   * LINK_BACKUP on the primary (`80 54 00 00 Lc <data> 00`, chained): hands it a backup card's
+   * certificate, EB and link signature.
+   * @returns the number of backup cards now linked (1 or 2).
+   * @throws CardRefusedError (`9A01`, `9A03`, `9A04`, `9A08`, `9A09`, `6982`, `6985`); MalformedResponseError.
+   */
+  async linkBackup(backup: CertifiedLinkOffer): Promise<number> {
+    const payload = encodeProtocolTlvs([
+      [Tag.CERTIFICATE, checkLength('certificate', backup.certificate, Size.CERTIFICATE_MIN, Size.CERTIFICATE_MAX)],
+      [Tag.BACKUP_EPHEMERAL_KEY, checkLength('EB', backup.ephemeralKey, Size.PUBLIC_KEY)],
+      [Tag.BACKUP_LINK_SIGNATURE, checkLength('signature', backup.signature, Size.SIGNATURE_MIN, Size.SIGNATURE_MAX)],
+    ]);
+    const data = await this.#send('LINK_BACKUP', this.#cmd(Ins.LINK_BACKUP, payload, NE_MAX));
+    return this.#parse('LINK_BACKUP', data, [Tag.BACKUP_COUNT], (r) => backupCount('LINK_BACKUP', r, 1));
+  }
+
+  /**
+   * EXPORT_WALLET on the primary (`80 56 00 00 08 <B.id> 00`): the wallet blob for one linked
+   * backup card, with a fresh IV. The blob is secret-bearing: it is redacted from traces.
+   * @returns the 193-byte blob (size checked; backup.ts checks its header).
+   * @throws CardRefusedError (`9A07` not linked, `6982`, `6985`); MalformedResponseError.
+   */
+  async exportWallet(backupId: Uint8Array): Promise<Uint8Array> {
+    checkLength('backup id', backupId, Size.CARD_ID);
+    const data = await this.#send('EXPORT_WALLET', this.#cmd(Ins.EXPORT_WALLET, backupId, NE_MAX));
+    return this.#parse('EXPORT_WALLET', data, [Tag.WALLET_BLOB], (r) => r.required(Tag.WALLET_BLOB, Size.BLOB));
+  }
+
+  /**
+   * FINALIZE_BACKUP on the primary (`80 58 00 00 00`): BACKUP_PRIMARY -> BACKED_UP, forgetting eP
+   * and the links; answered the same again when already finalized (a retried step).
+   * @returns the number of backup cards (1 or 2).
+   * @throws CardRefusedError (`9A0B` a linked card was not exported to, `6982`, `6985`); MalformedResponseError.
+   */
+  async finalizeBackup(): Promise<number> {
+    const data = await this.#send('FINALIZE_BACKUP', this.#cmd(Ins.FINALIZE_BACKUP, undefined, NE_MAX));
+    return this.#parse('FINALIZE_BACKUP', data, [Tag.BACKUP_COUNT], (r) => backupCount('FINALIZE_BACKUP', r, 1));
+  }
+
+  /**
+   * IMPORT_WALLET on a backup card (`80 5A 00 00 C4 15 81 C1 <blob> 00`): BACKUP_LINKED -> BACKED_UP;
+   * the same blob again is answered with `alreadyImported` (a retried step).
+   * @returns the wallet public key the card now holds.
+   * @throws CardRefusedError (`9A05`, `9A06`, `9A0A`, `6985`); MalformedResponseError.
+   */
+  async importWallet(blob: Uint8Array): Promise<ImportOutcome> {
+    checkLength('wallet blob', blob, Size.BLOB);
+    const payload = encodeProtocolTlvs([[Tag.WALLET_BLOB, blob]]);
+    const data = await this.#send('IMPORT_WALLET', this.#cmd(Ins.IMPORT_WALLET, payload, NE_MAX));
+    return this.#parse('IMPORT_WALLET', data, [Tag.WALLET_PUBLIC_KEY, Tag.IMPORT_RESULT], (r) => {
+      const walletPublicKey = validatePublicKey(r.required(Tag.WALLET_PUBLIC_KEY, Size.PUBLIC_KEY), 'wallet public key');
+      const result = r.required(Tag.IMPORT_RESULT, 1)[0] as number;
+      if (result !== ImportResult.IMPORTED && result !== ImportResult.ALREADY_IMPORTED) {
+        throw new MalformedResponseError('IMPORT_WALLET', `IMPORT_RESULT ${result} is neither 00 nor 01`);
+      }
+      return { walletPublicKey, alreadyImported: result === ImportResult.ALREADY_IMPORTED };
+    });
+  }
+
+  /**
+   * PERSO_GENERATE (`80 F0 00 00 08 <card id> 00`), factory only: stores the id and generates the
+   * identity key pair (a repeated call replaces both).
+   * @returns the identity public key (validated).
+   * @throws CardRefusedError (`6985` once personalized); MalformedResponseError.
+   */
+  async persoGenerate(cardId: Uint8Array): Promise<Uint8Array> {
+    checkLength('card id', cardId, Size.CARD_ID);
+    const data = await this.#send('PERSO_GENERATE', this.#cmd(Ins.PERSO_GENERATE, cardId, NE_MAX));
+    return this.#parse('PERSO_GENERATE', data, [Tag.IDENTITY_PUBLIC_KEY], (r) =>
+      validatePublicKey(r.required(Tag.IDENTITY_PUBLIC_KEY, Size.PUBLIC_KEY), 'identity public key'),
+    );
+  }
+
+  /**
+   * PERSO_COMMIT (`80 F2 00 00 Lc 0B LL <signature> 0D 41 <manufacturer key>`), factory only: the
+   * card checks the manufacturer's signature over its own id and identity key, stores the
+   * certificate and the manufacturer key, and moves to BLANK.
+   * @throws CardRefusedError (`9A01` the signature is not over this card's data, `9A04`, `6985`).
+   */
+  async persoCommit(signature: Uint8Array, manufacturerPublicKey: Uint8Array): Promise<void> {
+    const payload = encodeProtocolTlvs([
+      [Tag.SIGNATURE, checkLength('signature', signature, Size.SIGNATURE_MIN, Size.SIGNATURE_MAX)],
+      [Tag.MANUFACTURER_PUBLIC_KEY, checkLength('manufacturer public key', manufacturerPublicKey, Size.PUBLIC_KEY)],
+    ]);
+    const data = await this.#send('PERSO_COMMIT', this.#cmd(Ins.PERSO_COMMIT, payload));
+    expectEmpty('PERSO_COMMIT', data);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  #cmd(ins: number, data?: Uint8Array, ne = 0): CommandApdu {
+    return command(CLA_PROPRIETARY, ins, 0x00, 0x00, data, ne);
+  }
+
+  /** Sends; 9000 gives the data, anything else the typed error for that word. */
+  async #send(name: CommandName, cmd: CommandApdu): Promise<Uint8Array> {
+    const { data, sw } = await this.#channel.send(cmd);
+    if (sw === SW_OK) return data;
+    if (sw === IsoSw.PIN_BLOCKED) throw new PinBlockedError(name, sw);
+    if ((sw & 0xfff0) === 0x63c0) {
+      if ((sw & 0x0f) === 0) throw new PinBlockedError(name, sw);
+      throw new WrongPinError(name, sw);
+    }
+    throw new CardRefusedError(name, sw, data);
+  }
+
+  /** Reads the answer as the TLVs `allowed` in that order, then `read` them; any fault is the card's. */
+  #parse<T>(name: CommandName, data: Uint8Array, allowed: readonly number[], read: (r: TlvRecord) => T): T {
+    try {
+      return read(TlvRecord.parse(data, { allowed, what: `${name} response`, ordered: true }));
+    } catch (e) {
+      if (e instanceof MalformedResponseError) throw e;
+      if (e instanceof TlvError || e instanceof InvalidPointError || e instanceof SignatureFormatError) {
+        throw new MalformedResponseError(name, e.message.replace(`${name} response: `, ''), { cause: e });
+      }
+      throw e;
+    }
+  }
+}
+
+function checkVersion(name: CommandName, value: Uint8Array): number {
+  const version = value[0] as number;
+  if (version !== PROTOCOL_VERSION) {
+    throw new MalformedResponseError(name, `protocol version ${version} is not supported (this host speaks ${PROTOCOL_VERSION})`);
+  }
+  return version;
+}
+
+function checkState(name: CommandName, value: Uint8Array): CardStateName {
+  const state = cardStateName(value[0] as number);
+  if (state === undefined) throw new MalformedResponseError(name, `unknown card state ${hex2(value[0] as number)}`);
+  return state;
+}
+
+function checkOrigin(origin: number, state: CardStateName): WalletOriginName {
+  if (origin === WalletOrigin.CREATED) return 'created';
+  if (origin === WalletOrigin.IMPORTED) {
+    // Only a backup card imports, and an imported wallet is BACKED_UP at once.
+    if (state !== 'BACKED_UP') throw new MalformedResponseError('READ', `WALLET_ORIGIN 02 (imported) in state ${state}`);
+    return 'imported';
+  }
+  throw new MalformedResponseError('READ', `unknown WALLET_ORIGIN ${hex2(origin)}`);
+}
+
+function signatureField(r: TlvRecord, tag: number, what: string): Uint8Array {
+  const der = r.required(tag, { min: Size.SIGNATURE_MIN, max: Size.SIGNATURE_MAX });
+  parseDerSignature(der, what);
+  return der;
+}
+
+function backupCount(name: CommandName, r: TlvRecord, min: number): number {
+  const count = r.required(Tag.BACKUP_COUNT, 1)[0] as number;
+  if (count < min || count > Size.MAX_BACKUPS) {
+    throw new MalformedResponseError(name, `BACKUP_COUNT is ${count}, expected ${min}..${Size.MAX_BACKUPS}`);
+  }
+  return count;
+}
+
+function expectEmpty(name: CommandName, data: Uint8Array): void {
+  if (data.length !== 0) throw new MalformedResponseError(name, `expected no data, got ${data.length} bytes`);
+}
+
+function readUint32(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, false);
+}
+
+function hex2(b: number): string {
+  return '0x' + b.toString(16).toUpperCase().padStart(2, '0');
+}
