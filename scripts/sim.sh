@@ -102,7 +102,9 @@ LIBPATH      $driver
 CHANNELID    $channel
 CONF
     done
-    LD_PRELOAD="$shim" pcscd --foreground --config "$run/reader.conf.d" >"$run/pcscd.log" 2>&1 &
+    # TWINCARD_NO_NODELAY=1 leaves the shim out: only to measure what it saves (see bench/).
+    local preload=$shim; [ "${TWINCARD_NO_NODELAY:-}" = 1 ] && preload=
+    LD_PRELOAD="$preload" pcscd --foreground --config "$run/reader.conf.d" >"$run/pcscd.log" 2>&1 &
     echo $! >"$run/pcscd.pid"
     say "started pcscd (pid $!) with $entries vpcd entries"
     for _ in $(seq 100); do [ -S /run/pcscd/pcscd.comm ] && break; sleep 0.05; done
