@@ -15,3 +15,4 @@ export {
 } from './pcsc.js';
 export { resolveReader } from './select.js';
 export { TracingTransport, type CommandHeader, type Redactor } from './trace.js';
+export { parseTranscript, RecordingTransport, ReplayTransport, type Exchange } from './transcript.js';

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ApduChannel, command, toHex, fromHex } from '../../src/apdu/index.js';
-import { PcscError, PcscService, type PcscCard } from '../../src/readers/index.js';
+import { PcscError, PcscService, RecordingTransport, ReplayTransport, type PcscCard } from '../../src/readers/index.js';
 import { readerForCard, repoRoot, sim } from './support/sim.js';
 
 const LOOPBACK_AID = fromHex('F07477696E63617264FE');
@@ -176,5 +176,33 @@ describe('process hygiene', () => {
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe('closed');
     expect(Date.now() - started).toBeLessThan(4000);
+  });
+});
+
+describe('record a real session, replay it strictly', () => {
+  test('a recorded transcript replays the same answers and refuses a different command', async () => {
+    const service = PcscService.open();
+    try {
+      await service.waitForCard(readerForCard(2), { timeoutMs: 10_000 });
+      const card = await service.connect(readerForCard(2), { share: 'exclusive', protocol: 'any' });
+      const recorder = new RecordingTransport(card);
+      const live = new ApduChannel(recorder);
+      await live.sendOk(select);
+      const long = await live.send(command(0x80, 0x02, 0x01, 0x90, undefined, 256));
+      await card.disconnect('leave');
+      const text = recorder.transcript();
+      expect(text.split('\n').filter((l) => l.startsWith('=>'))).toHaveLength(3); // 8002 + one GET RESPONSE
+
+      const replay = new ReplayTransport(text);
+      const offline = new ApduChannel(replay);
+      await offline.sendOk(select);
+      expect(await offline.send(command(0x80, 0x02, 0x01, 0x90, undefined, 256))).toEqual(long);
+      replay.assertDone();
+
+      const strict = new ApduChannel(new ReplayTransport(text));
+      await expect(strict.send(command(0x80, 0x01, 0, 0, fromHex('00'), 256))).rejects.toThrow(/transcript line 1: expected => 00A40400/);
+    } finally {
+      service.close();
+    }
   });
 });
