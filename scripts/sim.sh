@@ -112,7 +112,7 @@ CONF
   fi
 
   local applets=(--applet F07477696E63617264FE:dev.twincard.loopback.LoopbackApplet)
-  if unzip -l "$jar" 2>/dev/null | grep -q 'dev/twincard/applet/TwincardApplet.class'; then
+  if [ -f "$repo/fixtures/target/classes/dev/twincard/applet/TwincardApplet.class" ]; then
     applets+=(--applet F07477696E6361726401:dev.twincard.applet.TwincardApplet)
   fi
   local k
