@@ -59,9 +59,9 @@ wait_card_state() { # k wanted-prefix
 }
 
 up() {
-  local cards=4
+  local cards=4 explicit=0
   while [ $# -gt 0 ]; do
-    case $1 in --cards) cards=$2; shift 2;; *) die "unknown option $1";; esac
+    case $1 in --cards) cards=$2; explicit=1; shift 2;; *) die "unknown option $1";; esac
   done
   [[ $cards =~ ^[1-9][0-9]*$ ]] || die "--cards wants a positive number"
   command -v pcscd >/dev/null || die "pcscd is not installed: run scripts/setup.sh (apt-get install pcscd vsmartcard-vpcd)"
@@ -71,6 +71,8 @@ up() {
   mkdir -p "$run"
 
   local running; running=$(card_count)
+  # Without --cards, more cards than the default is fine (someone asked for them): only a shortfall restarts.
+  if [ "$explicit" = 0 ] && [ "$running" -gt "$cards" ]; then cards=$running; fi
   if alive "$run/pcscd.pid" && [ "$running" -ne "$cards" ]; then
     say "running with $running cards, $cards wanted: restarting"
     down

@@ -8,20 +8,34 @@ import { dirname, join } from 'node:path';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-/** Card K sits in slot K%2 of vpcd entry K/2; entries after the first are named "Virtual PCD <n>". */
+/**
+ * Several developers (or helpers) can run the integration tests at once against ONE pcscd started with more
+ * cards (`sim.sh up --cards 12`): each sets TWINCARD_TEST_CARD_OFFSET to the first card index it owns, and
+ * test card k is then virtual card offset+k. CI leaves it unset (offset 0, cards 0..3).
+ */
+export const cardOffset = parseCardOffset(process.env['TWINCARD_TEST_CARD_OFFSET']);
+
+function parseCardOffset(value: string | undefined): number {
+  if (value === undefined || value === '') return 0;
+  if (!/^[0-9]{1,2}$/.test(value)) throw new Error(`TWINCARD_TEST_CARD_OFFSET must be a card index, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** Test card k is virtual card offset+k, in slot K%2 of vpcd entry K/2; entries after the first are named "Virtual PCD <n>". */
 export function readerForCard(k: number): string {
-  const entry = Math.floor(k / 2);
-  return `${entry === 0 ? 'Virtual PCD' : `Virtual PCD ${entry + 1}`} 00 0${k % 2}`;
+  const card = k + cardOffset;
+  const entry = Math.floor(card / 2);
+  return `${entry === 0 ? 'Virtual PCD' : `Virtual PCD ${entry + 1}`} 00 0${card % 2}`;
 }
 
 export type SimControl = 'pull' | 'insert' | 'pull-after-next' | 'wipe';
 
 export function sim(command: SimControl, card: number): string {
-  return execFileSync(join(repoRoot, 'scripts', 'sim.sh'), [command, String(card)], { encoding: 'utf8' }).trim();
+  return execFileSync(join(repoRoot, 'scripts', 'sim.sh'), [command, String(card + cardOffset)], { encoding: 'utf8' }).trim();
 }
 
 export function simStatus(card: number): string {
-  return execFileSync('python3', ['-c', CONTROL_SNIPPET, join(repoRoot, '.run', `card-${card}.sock`), 'status'], {
+  return execFileSync('python3', ['-c', CONTROL_SNIPPET, join(repoRoot, '.run', `card-${card + cardOffset}.sock`), 'status'], {
     encoding: 'utf8',
   }).trim();
 }
