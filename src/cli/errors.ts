@@ -4,14 +4,36 @@
  */
 import { ApduFormatError, StatusWordError } from '../apdu/index.js';
 import { PcscError, ReaderSelectionError, CardWaitTimeoutError } from '../readers/index.js';
+import {
+  MalformedResponseError,
+  PinBlockedError,
+  WrongPinError,
+  WrongStateError,
+} from '../protocol/errors.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { PinInputError } from './pin.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/**
+ * A failure a command has already explained to the user (e.g. "not genuine" after the verdict), carrying
+ * the exit code it means.
+ */
+export class CommandFailure extends Error {
+  override readonly name = 'CommandFailure';
+  constructor(message: string, readonly exitCode: ExitCodeValue) {
+    super(message);
+  }
+}
+
 export function exitCodeFor(error: unknown): ExitCodeValue {
-  if (error instanceof UsageError) return ExitCode.USAGE;
+  if (error instanceof CommandFailure) return error.exitCode;
+  if (error instanceof UsageError || error instanceof PinInputError) return ExitCode.USAGE;
+  // Before StatusWordError: these are status words too, with an exit code of their own.
+  if (error instanceof WrongPinError || error instanceof PinBlockedError) return ExitCode.WRONG_PIN;
+  if (error instanceof WrongStateError || error instanceof MalformedResponseError) return ExitCode.CARD_REFUSED;
   if (error instanceof ReaderSelectionError) return ExitCode.NO_READER;
   if (error instanceof CardWaitTimeoutError) return ExitCode.NO_CARD;
   if (error instanceof PcscError) {
@@ -38,6 +60,15 @@ export function exitCodeFor(error: unknown): ExitCodeValue {
 }
 
 export function describeError(error: unknown): string {
+  // The access-code words get a sentence of their own: a person must see at once how many tries are left.
+  if (error instanceof WrongPinError) {
+    const n = error.triesLeft;
+    return `WrongPinError: wrong access code: ${n} ${n === 1 ? 'try' : 'tries'} left before the card blocks it (${error.command} SW=0x${error.sw.toString(16).toUpperCase()})`;
+  }
+  if (error instanceof PinBlockedError) {
+    return `PinBlockedError: the access code is blocked: the card refuses every code, the right one too, and no command needing it will work again (${error.command} SW=0x${error.sw.toString(16).toUpperCase()})`;
+  }
+  if (error instanceof CommandFailure) return error.message;
   if (error instanceof Error) return `${error.name === 'Error' ? 'Error' : error.name}: ${error.message}`;
   return `Error: ${String(error)}`;
 }
