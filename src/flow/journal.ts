@@ -15,7 +15,8 @@ export const JOURNAL_VERSION = 1;
 const CARD_ID = 8;
 const PUBLIC_KEY = 65;
 const SIGNATURE = { min: 8, max: 72 } as const;
-const CERTIFICATE = { min: 92, max: 156 } as const;
+// Section 4: 80 bytes of fixed fields, `0B LL` and an 8..72-byte signature.
+const CERTIFICATE = { min: 90, max: 154 } as const;
 const BLOB = 193;
 
 export interface PrimaryRecord {
