@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Virtual cards in real reader slots: pcscd (with vpcd readers) and one jCardSim JVM per card.
 #
-#   sim.sh up [--cards N]   start pcscd and N cards (default 4); idempotent
+#   sim.sh up [--cards N] [--applet JAR --class NAME --aid HEX]
+#                           start pcscd and N cards (default 4) with the reference applet, or the applet class
+#                           NAME from JAR installed under AID; idempotent (another applet restarts the cards)
 #   sim.sh down             stop what `up` started, by PID
 #   sim.sh status [--quiet] processes and cards; exit 0 only when everything is up
 #   sim.sh pull K | insert K | pull-after-next K | wipe K    drive card K (0-based) through its control socket
@@ -59,15 +61,41 @@ wait_card_state() { # k wanted-prefix
 }
 
 up() {
-  local cards=4 explicit=0
+  local cards=4 explicit=0 applet_jar="" applet_class="" applet_aid=""
   while [ $# -gt 0 ]; do
-    case $1 in --cards) cards=$2; explicit=1; shift 2;; *) die "unknown option $1";; esac
+    case $1 in
+      --cards) cards=${2:-}; explicit=1; shift 2 || die "--cards needs a value";;
+      --applet) applet_jar=${2:-}; shift 2 || die "--applet needs a jar";;
+      --class) applet_class=${2:-}; shift 2 || die "--class needs a class name";;
+      --aid) applet_aid=${2:-}; shift 2 || die "--aid needs hex";;
+      *) die "unknown option $1";;
+    esac
   done
   [[ $cards =~ ^[1-9][0-9]*$ ]] || die "--cards wants a positive number"
   command -v pcscd >/dev/null || die "pcscd is not installed: run scripts/setup.sh (apt-get install pcscd vsmartcard-vpcd)"
   [ -f /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || die "vpcd is not installed: apt-get install vsmartcard-vpcd"
+  command -v java >/dev/null || die "java is not installed: apt-get install default-jre-headless"
   local jar="$repo/fixtures/target/twincard-fixture.jar" shim="$repo/fixtures/target/libnodelay.so"
   [ -f "$jar" ] && [ -f "$shim" ] || die "the fixture is not built: run scripts/setup.sh"
+
+  # The applets every card gets: the loopback (diagnostics) and either a developer's applet or the reference one.
+  local classpath="$jar:$repo/fixtures/target/lib/*"
+  local applets=(--applet F07477696E63617264FE:dev.twincard.loopback.LoopbackApplet) wanted_applets
+  if [ -n "$applet_jar$applet_class$applet_aid" ]; then
+    [ -n "$applet_jar" ] && [ -n "$applet_class" ] && [ -n "$applet_aid" ] || die "--applet JAR, --class NAME and --aid HEX go together"
+    [ -f "$applet_jar" ] || die "--applet $applet_jar: no such file"
+    applet_jar=$(cd "$(dirname "$applet_jar")" && pwd)/$(basename "$applet_jar")
+    [[ $applet_class =~ ^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$ ]] || die "--class $applet_class: not a Java class name"
+    [[ $applet_aid =~ ^([0-9A-Fa-f]{2}){5,16}$ ]] || die "--aid $applet_aid: an AID is 5..16 bytes of hex"
+    classpath="$classpath:$applet_jar"
+    applets+=(--applet "${applet_aid^^}:$applet_class")
+    wanted_applets="${applet_aid^^}:$applet_class $applet_jar"
+  elif [ -f "$repo/fixtures/target/classes/dev/twincard/applet/TwincardApplet.class" ]; then
+    applets+=(--applet F07477696E6361726401:dev.twincard.applet.TwincardApplet)
+    wanted_applets="F07477696E6361726401:dev.twincard.applet.TwincardApplet"
+  else
+    wanted_applets="(loopback only: the reference applet is not built)"
+  fi
   mkdir -p "$run"
 
   local running; running=$(card_count)
@@ -75,6 +103,9 @@ up() {
   if [ "$explicit" = 0 ] && [ "$running" -gt "$cards" ]; then cards=$running; fi
   if alive "$run/pcscd.pid" && [ "$running" -ne "$cards" ]; then
     say "running with $running cards, $cards wanted: restarting"
+    down
+  elif alive "$run/pcscd.pid" && [ -f "$run/applets" ] && [ "$(cat "$run/applets")" != "$wanted_applets" ]; then
+    say "running with applet $(cat "$run/applets"), $wanted_applets wanted: restarting"
     down
   fi
 
@@ -113,14 +144,13 @@ CONF
     [ -S /run/pcscd/pcscd.comm ] || die "pcscd did not start: see $run/pcscd.log"
   fi
 
-  local applets=(--applet F07477696E63617264FE:dev.twincard.loopback.LoopbackApplet)
-  if [ -f "$repo/fixtures/target/classes/dev/twincard/applet/TwincardApplet.class" ]; then
-    applets+=(--applet F07477696E6361726401:dev.twincard.applet.TwincardApplet)
-  fi
+  printf '%s\n' "$wanted_applets" >"$run/applets"
   local k
   for k in $(seq 0 $((cards - 1))); do
     if alive "$run/card-$k.pid"; then continue; fi
-    java -Xmx64m -XX:+UseSerialGC -cp "$jar:$repo/fixtures/target/lib/*" dev.twincard.fixture.VirtualCard \
+    # randomdata.secure=1: jCardSim's RandomData is otherwise an unseeded SHA1 generator, the same bytes on every
+    # card (key pairs and signature nonces: see fixtures/src/main/java/com/licel/jcardsim/crypto/).
+    java -Xmx64m -XX:+UseSerialGC -Dcom.licel.jcardsim.randomdata.secure=1 -cp "$classpath" dev.twincard.fixture.VirtualCard \
       --vpcd-port $((base_port + k)) --control "$run/card-$k.sock" --log "$run/card-$k.log" "${applets[@]}" \
       >>"$run/card-$k.log" 2>&1 &
     echo $! >"$run/card-$k.pid"
@@ -150,7 +180,7 @@ down() {
   local f
   for f in "$run"/card-*.pid; do [ -e "$f" ] && stop_pid_file "$f" "card $(basename "$f" .pid | cut -d- -f2)"; done
   stop_pid_file "$run/pcscd.pid" pcscd
-  rm -f "$run"/card-*.sock "$run/readers.txt"
+  rm -f "$run"/card-*.sock "$run/readers.txt" "$run/applets"
 }
 
 status() {

@@ -6,7 +6,13 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { apduCommand } from './commands/apdu.js';
+import { attestCommand } from './commands/attest.js';
+import { createWalletCommand } from './commands/create-wallet.js';
+import { infoCommand } from './commands/info.js';
+import { personalizeCommand } from './commands/personalize.js';
 import { readersCommand } from './commands/readers.js';
+import { signCommand } from './commands/sign.js';
+import { simCommand } from './commands/sim.js';
 import { describeError, exitCodeFor, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { GlobalOptions } from './global-options.js';
@@ -28,6 +34,12 @@ async function main(argv: readonly string[]): Promise<number> {
       .option('wait', { type: 'number', default: 10, describe: 'seconds to wait for a card' })
       .command(readersCommand)
       .command(apduCommand)
+      .command(infoCommand)
+      .command(attestCommand)
+      .command(createWalletCommand)
+      .command(signCommand)
+      .command(personalizeCommand)
+      .command(simCommand)
       .demandCommand(1, 'name a command: twincard --help lists them')
       .strict()
       .fail((message: string | undefined, error: Error | undefined) => {

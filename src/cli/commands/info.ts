@@ -1,0 +1,67 @@
+/** `twincard info`: what READ says about the card: id, state, wallet key, counters. Changes nothing. */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { toHex } from '../../apdu/index.js';
+import type { CardInfo } from '../../protocol/card.js';
+import { Size } from '../../protocol/constants.js';
+import { withCard } from '../card-command.js';
+import type { GlobalOptions } from '../global-options.js';
+import { Output } from '../output.js';
+
+/** The --json document of `twincard info` (bytes as uppercase hex; absent fields are null). */
+export interface InfoDocument {
+  readonly reader: string;
+  readonly version: number;
+  readonly state: string;
+  readonly cardId: string | null;
+  readonly walletPublicKey: string | null;
+  readonly walletOrigin: 'created' | 'imported' | null;
+  readonly pinTriesLeft: number;
+  readonly signCounter: number;
+  readonly backupCount: number;
+  readonly certificate: string | null;
+}
+
+export const infoCommand: CommandModule<GlobalOptions, GlobalOptions> = {
+  command: 'info',
+  describe: "Show the card's id, state, wallet public key and counters (READ)",
+  builder: (yargs: Argv<GlobalOptions>) => yargs.example('$0 info --json', 'one JSON document on stdout'),
+  handler: async (argv: ArgumentsCamelCase<GlobalOptions>) => {
+    const out = Output.fromEnvironment(argv.json);
+    const { readerName, info } = await withCard(argv, out, async ({ card, readerName }) => {
+      await card.select();
+      return { readerName, info: await card.read() };
+    });
+    const doc = infoDocument(readerName, info);
+    for (const line of describeInfo(doc)) out.info(line);
+    out.result(doc);
+  },
+};
+
+export function infoDocument(reader: string, info: CardInfo): InfoDocument {
+  return {
+    reader,
+    version: info.version,
+    state: info.state,
+    cardId: info.cardId === undefined ? null : toHex(info.cardId),
+    walletPublicKey: info.walletPublicKey === undefined ? null : toHex(info.walletPublicKey),
+    walletOrigin: info.walletOrigin ?? null,
+    pinTriesLeft: info.pinTriesLeft,
+    signCounter: info.signCounter,
+    backupCount: info.backupCount,
+    certificate: info.certificate === undefined ? null : toHex(info.certificate),
+  };
+}
+
+function describeInfo(doc: InfoDocument): string[] {
+  const hasWallet = doc.walletPublicKey !== null;
+  return [
+    `reader        ${doc.reader}`,
+    `card id       ${doc.cardId ?? '(none: not personalized)'}`,
+    `state         ${doc.state}`,
+    `wallet key    ${doc.walletPublicKey ?? '(no wallet)'}`,
+    ...(hasWallet ? [`wallet origin ${doc.walletOrigin === 'created' ? 'created on this card' : 'imported from a primary card'}`] : []),
+    `access code   ${hasWallet ? `${doc.pinTriesLeft} of ${Size.PIN_TRIES} tries left${doc.pinTriesLeft === 0 ? ' (BLOCKED)' : ''}` : '(none set)'}`,
+    `signatures    ${doc.signCounter}`,
+    `backups       ${doc.backupCount}`,
+  ];
+}

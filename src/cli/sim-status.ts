@@ -1,0 +1,148 @@
+/**
+ * `twincard sim status`, read-only: what `scripts/sim.sh up` started in a run folder (PID files, control
+ * sockets) and whether pcscd shows each card. Nothing here starts, stops or changes anything; the only
+ * thing sent anywhere is the control socket's `status` query.
+ * @module
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { PcscService } from '../readers/index.js';
+
+/** vpcd's first port; an entry with CHANNELID P serves readers on P and P+1 (scripts/sim.sh). */
+export const VPCD_BASE_PORT = 35963;
+
+export interface SimCardStatus {
+  readonly index: number;
+  readonly pid: number | null;
+  readonly running: boolean;
+  readonly port: number;
+  readonly reader: string;
+  /** The card's own answer to `status`: inserted / inserting / pulled, then `apdus=N`. */
+  readonly control: string | null;
+  /** Whether pcscd reports a card in its reader (null when pcscd could not be asked). */
+  readonly present: boolean | null;
+}
+
+export interface SimStatus {
+  readonly runDir: string;
+  readonly pcscd: { readonly running: boolean; readonly pid: number | null };
+  /** What `sim up --applet` loaded besides the loopback applet, as `AID:Class` (the reference applet by default). */
+  readonly applets: readonly string[];
+  readonly cards: readonly SimCardStatus[];
+  /** pcscd and every card process alive. */
+  readonly ok: boolean;
+}
+
+/** Reader name of virtual card k: slot k%2 of vpcd entry k/2; entries after the first are "Virtual PCD <n>". */
+export function simReaderName(k: number): string {
+  const entry = Math.floor(k / 2);
+  return `${entry === 0 ? 'Virtual PCD' : `Virtual PCD ${entry + 1}`} 00 0${k % 2}`;
+}
+
+export async function simStatus(runDir: string): Promise<SimStatus> {
+  const pcscdPid = readPid(join(runDir, 'pcscd.pid'));
+  const pcscdRunning = pcscdPid !== null && isAlive(pcscdPid);
+  const indices = listCardIndices(runDir);
+  const present = pcscdRunning ? await readersWithCards() : null;
+  const cards = await Promise.all(
+    indices.map(async (index): Promise<SimCardStatus> => {
+      const pid = readPid(join(runDir, `card-${index}.pid`));
+      const running = pid !== null && isAlive(pid);
+      const reader = simReaderName(index);
+      return {
+        index,
+        pid,
+        running,
+        port: VPCD_BASE_PORT + index,
+        reader,
+        control: running ? await controlStatus(join(runDir, `card-${index}.sock`)) : null,
+        present: present === null ? null : present.has(reader),
+      };
+    }),
+  );
+  return {
+    runDir,
+    pcscd: { running: pcscdRunning, pid: pcscdPid },
+    applets: readApplets(runDir),
+    cards,
+    ok: pcscdRunning && cards.length > 0 && cards.every((c) => c.running),
+  };
+}
+
+function listCardIndices(runDir: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(runDir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => /^card-([0-9]{1,3})\.pid$/.exec(n)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+function readPid(path: string): number | null {
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    return /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: existence check only
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readApplets(runDir: string): string[] {
+  try {
+    return readFileSync(join(runDir, 'applets'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  } catch {
+    return [];
+  }
+}
+
+/** One `status` line from a card's control socket, null when it does not answer within 2 s. */
+function controlStatus(socketPath: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    let answer = '';
+    const socket = createConnection({ path: socketPath });
+    const done = (value: string | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(value);
+    };
+    const timer = setTimeout(() => done(null), 2000);
+    socket.on('connect', () => socket.write('status\n'));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('utf8');
+      if (answer.includes('\n')) done(answer.trim());
+    });
+    socket.on('error', () => done(null));
+    socket.on('end', () => done(answer === '' ? null : answer.trim()));
+  });
+}
+
+/** Names of the readers in which pcscd reports a card; null when pcscd cannot be asked. */
+async function readersWithCards(): Promise<Set<string> | null> {
+  let service: PcscService;
+  try {
+    service = PcscService.open();
+  } catch {
+    return null;
+  }
+  try {
+    const readers = await service.waitForReaders({ timeoutMs: 2000 });
+    return new Set(readers.filter((r) => r.cardPresent).map((r) => r.name));
+  } finally {
+    service.close();
+  }
+}

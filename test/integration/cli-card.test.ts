@@ -1,0 +1,354 @@
+/**
+ * The single-card `twincard` commands as a user runs them (the built dist/, a child process) against the
+ * reference applet on virtual cards, through pcsclite -> pcscd -> vpcd -> jCardSim: personalize, info,
+ * attest, create-wallet, sign, the access-code lock-out, --json shapes, and that --trace never shows a secret.
+ * Uses test cards 0 and 1.
+ */
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromHex, toHex } from '../../src/apdu/index.js';
+import { parseDerSignature, publicKeyOf } from '../../src/protocol/crypto.js';
+import { personalize } from '../../src/protocol/factory.js';
+import { publicKeyToPem } from '../../src/protocol/keys.js';
+import { PcscService } from '../../src/readers/index.js';
+import { openCard, testCardId } from './support/cards.js';
+import { readerForCard, repoRoot, sim } from './support/sim.js';
+
+const CLI = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+const work = mkdtempSync(join(tmpdir(), 'twincard-cli-card-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A clean environment: no PIN, no trace, no user config that could trust the TEST root behind our back. */
+function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env, TWINCARD_TRACE: '', NO_COLOR: '1', TWINCARD_CONFIG: join(work, 'no-config.json') };
+  delete base['TWINCARD_PIN'];
+  delete base['TWINCARD_READER'];
+  return { ...base, ...extra };
+}
+
+function twincard(args: readonly string[], extra: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { env: env(extra), encoding: 'utf8', timeout: 30_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const on = (k: number) => ['--reader', readerForCard(k)];
+const json = <T>(stdout: string): T => JSON.parse(stdout) as T;
+
+interface Info {
+  reader: string;
+  version: number;
+  state: string;
+  cardId: string | null;
+  walletPublicKey: string | null;
+  walletOrigin: string | null;
+  pinTriesLeft: number;
+  signCounter: number;
+  backupCount: number;
+  certificate: string | null;
+}
+
+interface Signed {
+  reader: string;
+  cardId: string;
+  digest: string;
+  walletPublicKey: string;
+  r: string;
+  s: string;
+  der: string;
+  cardSignedHighS: boolean;
+  signCounter: number;
+}
+
+const PIN = '9137264850';
+const PIN_HEX = toHex(new TextEncoder().encode(PIN));
+const idA = toHex(testCardId(0, 'CLIA'));
+const idB = toHex(testCardId(1, 'CLIB'));
+
+describe('a card from the factory to a signature', () => {
+  beforeAll(() => {
+    sim('wipe', 0);
+    sim('wipe', 1);
+  });
+
+  test('info on a FACTORY card: one JSON document, nulls where the card has nothing yet', () => {
+    const { code, stdout, stderr } = twincard(['info', '--json', ...on(0)]);
+    expect(code).toBe(0);
+    expect(json<Info>(stdout)).toEqual({
+      reader: readerForCard(0),
+      version: 1,
+      state: 'FACTORY',
+      cardId: null,
+      walletPublicKey: null,
+      walletOrigin: null,
+      pinTriesLeft: expect.any(Number),
+      signCounter: 0,
+      backupCount: 0,
+      certificate: null,
+    });
+    expect(stderr).toMatch(/^state\s+FACTORY$/m);
+  });
+
+  test('attest on a FACTORY card: not genuine, NOT_PERSONALIZED, exit 6', () => {
+    const { code, stdout, stderr } = twincard(['attest', '--trust-test-root', '--json', ...on(0)]);
+    expect(code).toBe(6);
+    expect(json<{ genuine: boolean; reason: { code: string } }>(stdout)).toMatchObject({ genuine: false, reason: { code: 'NOT_PERSONALIZED' } });
+    expect(stderr).toContain('NOT GENUINE: NOT_PERSONALIZED');
+  });
+
+  test('personalize: needs --test-manufacturer and an 8-byte id, before touching the card', () => {
+    expect(twincard(['personalize', '--card-id', idA, ...on(0)])).toMatchObject({ code: 2, stdout: '' });
+    const short = twincard(['personalize', '--card-id', '0102', '--test-manufacturer', ...on(0)]);
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain('--card-id: expected 8 bytes (16 hex digits), got 2');
+    expect(json<Info>(twincard(['info', '--json', ...on(0)]).stdout).state).toBe('FACTORY');
+  });
+
+  test('personalize a wiped card: FACTORY -> BLANK with the id and a certificate; a second time is refused (exit 8)', () => {
+    const first = twincard(['personalize', '--card-id', idA, '--test-manufacturer', '--json', ...on(0)]);
+    expect(first.code).toBe(0);
+    const doc = json<{ cardId: string; state: string; identityPublicKey: string; certificate: string; manufacturer: string }>(first.stdout);
+    expect(doc).toMatchObject({ cardId: idA, state: 'BLANK', manufacturer: 'TEST' });
+    expect(doc.certificate).toContain(doc.identityPublicKey);
+
+    const info = json<Info>(twincard(['info', '--json', ...on(0)]).stdout);
+    expect(info).toMatchObject({ state: 'BLANK', cardId: idA, certificate: doc.certificate, walletPublicKey: null });
+
+    const again = twincard(['personalize', '--card-id', idB, '--test-manufacturer', ...on(0)]);
+    expect(again.code).toBe(8);
+    expect(again.stderr).toContain('personalize: the card is BLANK, expected FACTORY');
+    expect(json<Info>(twincard(['info', '--json', ...on(0)]).stdout).cardId).toBe(idA);
+  });
+
+  test('two cards personalized apart get different identity keys (the simulator RNG is not a constant)', () => {
+    const b = twincard(['personalize', '--card-id', idB, '--test-manufacturer', '--json', ...on(1)]);
+    expect(b.code).toBe(0);
+    const a = json<Info>(twincard(['info', '--json', ...on(0)]).stdout);
+    const keyOf = (certificate: string) => certificate.slice(2 * 15, 2 * (15 + 65)); // after 100101 0208<id> 0A41
+    expect(keyOf(json<Info>(twincard(['info', '--json', ...on(1)]).stdout).certificate!)).not.toBe(keyOf(a.certificate!));
+  });
+
+  test('attest: a TEST card is NOT genuine by default (exit 6, the exact reason)', () => {
+    const { code, stdout, stderr } = twincard(['attest', '--json', ...on(0)]);
+    expect(code).toBe(6);
+    expect(json(stdout)).toEqual({
+      reader: readerForCard(0),
+      genuine: false,
+      cardId: idA,
+      state: 'BLANK',
+      root: null,
+      identityPublicKey: null,
+      reason: { code: 'CERTIFICATE_UNTRUSTED', message: 'no manufacturer root is trusted (test cards need --trust-test-root)' },
+    });
+    expect(stderr).toContain('NOT GENUINE: CERTIFICATE_UNTRUSTED: no manufacturer root is trusted');
+  });
+
+  test('attest --trust-test-root: genuine, and says it is only a TEST card', () => {
+    const { code, stdout, stderr } = twincard(['attest', '--trust-test-root', '--json', ...on(0)]);
+    expect(code).toBe(0);
+    const doc = json<{ genuine: boolean; cardId: string; root: { test: boolean; label: string }; identityPublicKey: string }>(stdout);
+    expect(doc).toMatchObject({ genuine: true, cardId: idA, root: { test: true } });
+    expect(stderr).toMatch(/^GENUINE: card /m);
+    expect(stderr).toContain('TEST manufacturer, whose private key is published');
+  });
+
+  test('the config file can trust the TEST root; a typo in it is an error, not a silent default', () => {
+    const config = join(work, 'config.json');
+    writeFileSync(config, JSON.stringify({ trustTestRoot: true }));
+    expect(twincard(['attest', ...on(0)], { TWINCARD_CONFIG: config }).code).toBe(0);
+    writeFileSync(config, JSON.stringify({ trustTestRooot: true }));
+    const typo = twincard(['attest', ...on(0)], { TWINCARD_CONFIG: config });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown key "trustTestRooot"');
+  });
+
+  test('attest --root: the TEST key given as a PEM file is still flagged as TEST', () => {
+    const pem = join(repoRoot, 'fixtures', 'test-manufacturer', 'public-key.pem');
+    const { code, stdout } = twincard(['attest', '--root', pem, '--json', ...on(0)]);
+    expect(code).toBe(0);
+    expect(json<{ root: { test: boolean } }>(stdout).root.test).toBe(true);
+    const bad = twincard(['attest', '--root', join(work, 'missing.pem'), ...on(0)]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('missing.pem');
+  });
+
+  test('create-wallet with a wrong-size code is refused before the card is touched', () => {
+    const { code, stderr } = twincard(['create-wallet', ...on(0)], { TWINCARD_PIN: '123' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('TWINCARD_PIN: an access code is 4..16 bytes, got 3');
+    expect(json<Info>(twincard(['info', '--json', ...on(0)]).stdout).state).toBe('BLANK');
+  });
+
+  test('create-wallet without any code source and no terminal says how to give one', () => {
+    const { code, stderr } = twincard(['create-wallet', ...on(0)]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('no access code: set TWINCARD_PIN, pass --pin-file PATH');
+  });
+
+  test('create-wallet via TWINCARD_PIN, traced: the code never shows, its length does', () => {
+    const { code, stdout, stderr } = twincard(['create-wallet', '--trace', '--json', ...on(0)], { TWINCARD_PIN: PIN });
+    expect(code).toBe(0);
+    const doc = json<{ cardId: string; state: string; walletPublicKey: string }>(stdout);
+    expect(doc).toMatchObject({ cardId: idA, state: 'WALLET' });
+    expect(stderr).toContain(`>> 80300000 0A [redacted 10 bytes] 00`);
+    for (const output of [stdout, stderr]) {
+      expect(output.toUpperCase()).not.toContain(PIN_HEX);
+      expect(output).not.toContain(PIN);
+    }
+    const info = json<Info>(twincard(['info', '--json', ...on(0)]).stdout);
+    expect(info).toMatchObject({ state: 'WALLET', walletPublicKey: doc.walletPublicKey, walletOrigin: 'created', pinTriesLeft: 5, signCounter: 0 });
+    // The wallet key is its own key pair, not the identity key again.
+    expect(info.certificate).not.toContain(doc.walletPublicKey);
+    expect(twincard(['create-wallet', ...on(0)], { TWINCARD_PIN: PIN })).toMatchObject({ code: 8 });
+  });
+
+  test('sign: VERIFY_PIN + SIGN, low-S, verifies with @noble/curves under the wallet key; the counter counts', () => {
+    const digest = sha256(new TextEncoder().encode('twincard cli-card test'));
+    const first = twincard(['sign', '--digest', toHex(digest), '--json', ...on(0)], { TWINCARD_PIN: PIN });
+    expect(first.code).toBe(0);
+    const a = json<Signed>(first.stdout);
+    const second = json<Signed>(twincard(['sign', '--digest', toHex(digest), '--json', ...on(0)], { TWINCARD_PIN: PIN }).stdout);
+    for (const [signed, counter] of [[a, 1], [second, 2]] as const) {
+      expect(signed).toMatchObject({ cardId: idA, digest: toHex(digest), signCounter: counter });
+      const compact = fromHex(signed.r + signed.s);
+      const publicKey = fromHex(signed.walletPublicKey);
+      expect(secp256k1.verify(compact, digest, publicKey, { prehash: false, lowS: true, format: 'compact' })).toBe(true);
+      expect(secp256k1.verify(fromHex(signed.der), digest, publicKey, { prehash: false, lowS: true, format: 'der' })).toBe(true);
+      const { s } = parseDerSignature(fromHex(signed.der));
+      expect(s <= secp256k1.Point.CURVE().n / 2n).toBe(true);
+      // A nonce equal to the private key would make r the X of the public key (and give the key away).
+      expect(signed.r).not.toBe(signed.walletPublicKey.slice(2, 66));
+    }
+    expect(second.r).not.toBe(a.r); // a fresh nonce each time
+    expect(first.stderr).toMatch(/^r {6}[0-9A-F]{64}$/m);
+    expect(first.stderr).toMatch(/^der {4}30[0-9A-F]+$/m);
+  });
+
+  test('sign --trace with TWINCARD_TRACE=1: the access code of VERIFY_PIN is redacted', () => {
+    const digest = toHex(sha256(new TextEncoder().encode('traced')));
+    const { code, stdout, stderr } = twincard(['sign', '--digest', digest, ...on(0)], { TWINCARD_PIN: PIN, TWINCARD_TRACE: '1' });
+    expect(code).toBe(0);
+    expect(stderr).toContain('>> 80200000 0A [redacted 10 bytes]\n');
+    expect(stderr).toContain(`>> 80320000 20 ${digest} 00`); // the digest is not secret: shown
+    expect((stdout + stderr).toUpperCase()).not.toContain(PIN_HEX);
+  });
+
+  test('sign --expect-pubkey for another wallet: refused before the code is sent (no try spent)', () => {
+    const other = toHex(publicKeyOf(secp256k1.utils.randomSecretKey()));
+    const { code, stderr } = twincard(['sign', '--digest', '00'.repeat(32), '--expect-pubkey', other, ...on(0)], { TWINCARD_PIN: '0000' });
+    expect(code).toBe(1);
+    expect(stderr).toContain('the access code was not sent');
+    expect(json<Info>(twincard(['info', '--json', ...on(0)]).stdout).pinTriesLeft).toBe(5);
+  });
+
+  test('sign argument errors are usage errors: digest size, bad hex, a PIN file others can read', () => {
+    expect(twincard(['sign', '--digest', 'AB', ...on(0)], { TWINCARD_PIN: PIN }).stderr).toContain('--digest: expected 32 bytes (64 hex digits), got 1');
+    expect(twincard(['sign', '--digest', 'zz', ...on(0)], { TWINCARD_PIN: PIN }).code).toBe(2);
+    const file = join(work, 'pin-open');
+    writeFileSync(file, `${PIN}\n`);
+    chmodSync(file, 0o644);
+    const open = twincard(['sign', '--digest', '00'.repeat(32), '--pin-file', file, ...on(0)]);
+    expect(open.code).toBe(2);
+    expect(open.stderr).toContain('mode 644 lets group or others read or write it; chmod 600');
+    chmodSync(file, 0o600);
+    expect(twincard(['sign', '--digest', '00'.repeat(32), '--pin-file', file, ...on(0)]).code).toBe(0);
+  });
+
+  test('wrong access code: exit 7 with the tries left, down to the lock-out; then even the right code is blocked', () => {
+    const digest = '11'.repeat(32);
+    for (const left of [4, 3, 2, 1]) {
+      const { code, stderr } = twincard(['sign', '--digest', digest, ...on(0)], { TWINCARD_PIN: '0000' });
+      expect(code).toBe(7);
+      expect(stderr).toContain(`wrong access code: ${left} ${left === 1 ? 'try' : 'tries'} left`);
+      expect(json<Info>(twincard(['info', '--json', ...on(0)]).stdout).pinTriesLeft).toBe(left);
+    }
+    const last = twincard(['sign', '--digest', digest, ...on(0)], { TWINCARD_PIN: '0000' });
+    expect(last.code).toBe(7);
+    expect(last.stderr).toContain('the access code is blocked');
+    const right = twincard(['sign', '--digest', digest, ...on(0)], { TWINCARD_PIN: PIN });
+    expect(right.code).toBe(7);
+    expect(right.stderr).toContain('the access code is blocked');
+    expect(right.stderr).toContain('SW=0x6983');
+    const info = twincard(['info', '--json', ...on(0)]);
+    expect(json<Info>(info.stdout)).toMatchObject({ pinTriesLeft: 0, signCounter: 4 });
+    expect(info.stderr).toContain('0 of 5 tries left (BLOCKED)');
+  });
+});
+
+describe('cards that are not what they claim', () => {
+  test('a card certified by an unknown manufacturer: CERTIFICATE_UNTRUSTED even with --trust-test-root; --root that key trusts it', async () => {
+    sim('wipe', 1);
+    const counterfeiter = secp256k1.utils.randomSecretKey();
+    const service = PcscService.open();
+    try {
+      const open = await openCard(service, 1);
+      try {
+        await personalize(open.card, testCardId(1, 'FAKE'), { privateKey: counterfeiter, publicKey: publicKeyOf(counterfeiter) });
+      } finally {
+        await open.close();
+      }
+    } finally {
+      service.close();
+    }
+    const refused = twincard(['attest', '--trust-test-root', '--json', ...on(1)]);
+    expect(refused.code).toBe(6);
+    expect(json<{ reason: { code: string; message: string } }>(refused.stdout).reason).toEqual({
+      code: 'CERTIFICATE_UNTRUSTED',
+      message: 'the certificate does not verify under any of the 1 trusted root(s)',
+    });
+    const pem = join(work, 'other-manufacturer.pem');
+    writeFileSync(pem, publicKeyToPem(publicKeyOf(counterfeiter)));
+    const trusted = twincard(['attest', '--root', pem, '--json', ...on(1)]);
+    expect(trusted.code).toBe(0);
+    expect(json<{ root: { label: string; test: boolean } }>(trusted.stdout).root).toEqual({ label: pem, test: false });
+  });
+
+  test('sign on a card without a wallet: refused by state (exit 8), no code sent', () => {
+    const { code, stderr } = twincard(['sign', '--digest', '00'.repeat(32), '--trace', ...on(1)], { TWINCARD_PIN: PIN });
+    expect(code).toBe(8);
+    expect(stderr).toContain('sign: the card is BLANK, expected WALLET or BACKUP_PRIMARY or BACKED_UP');
+    expect(stderr).not.toContain('>> 80200000');
+  });
+});
+
+describe('waiting for a card', () => {
+  test('an empty reader prompts once, and the command goes on when the card is inserted (reader events)', async () => {
+    sim('pull', 1);
+    try {
+      const child = spawn(process.execPath, [CLI, 'info', '--json', '--wait', '15', ...on(1)], { env: env() });
+      let stderr = '';
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const prompted = new Promise<void>((resolve) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('Present a card')) resolve();
+        });
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await prompted;
+      const insertedAt = Date.now();
+      sim('insert', 1);
+      expect(await exited).toBe(0);
+      expect(Date.now() - insertedAt).toBeLessThan(5000);
+      expect(stderr).toContain(`Present a card to ${readerForCard(1)} (waiting 15 s)`);
+      expect(json<Info>(stdout).reader).toBe(readerForCard(1));
+    } finally {
+      sim('insert', 1);
+    }
+  });
+
+  test('no card within --wait: exit 5', () => {
+    sim('pull', 1);
+    try {
+      const { code, stderr } = twincard(['info', '--wait', '1', ...on(1)]);
+      expect(code).toBe(5);
+      expect(stderr).toContain('Present a card');
+    } finally {
+      sim('insert', 1);
+    }
+  });
+});
