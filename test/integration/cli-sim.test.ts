@@ -1,0 +1,147 @@
+/**
+ * `twincard sim` against the shared virtual cards, without disturbing them: status is read-only, pull /
+ * insert / wipe touch only this file's test cards (0 and 1), and every `up` here uses a run folder of its own
+ * and must be REFUSED because the shared pcscd (a machine-wide singleton) is not its own. Nothing here runs
+ * `sim down` or `sim up` against the shared run folder.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cardOffset, readerForCard, repoRoot } from './support/sim.js';
+
+const CLI = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+const sharedRun = join(repoRoot, '.run');
+const otherRun = mkdtempSync(join(tmpdir(), 'twincard-sim-run-'));
+afterAll(() => rmSync(otherRun, { recursive: true, force: true }));
+
+function twincard(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, TWINCARD_TRACE: '', NO_COLOR: '1', TWINCARD_RUN_DIR: '', ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface Status {
+  runDir: string;
+  pcscd: { running: boolean; pid: number | null };
+  applets: string[];
+  cards: { index: number; pid: number | null; running: boolean; port: number; reader: string; control: string | null; present: boolean | null }[];
+  ok: boolean;
+}
+
+const status = (env: NodeJS.ProcessEnv = {}) => JSON.parse(twincard(['sim', 'status', '--json'], env).stdout) as Status;
+const card = (s: Status, k: number) => s.cards.find((c) => c.index === k + cardOffset);
+const sharedPcscdPid = () => Number(readFileSync(join(sharedRun, 'pcscd.pid'), 'utf8').trim());
+
+beforeAll(() => {
+  // The refusal tests below would START a pcscd if none ran: make sure the shared one is there first.
+  expect(existsSync('/run/pcscd/pcscd.comm')).toBe(true);
+  process.kill(sharedPcscdPid(), 0);
+});
+
+test('sim status --json on the shared run folder: pcscd, every card with its reader, what pcscd sees', () => {
+  const { code, stdout, stderr } = twincard(['sim', 'status', '--json']);
+  expect(code).toBe(0);
+  const doc = JSON.parse(stdout) as Status;
+  expect(doc).toMatchObject({ runDir: sharedRun, pcscd: { running: true, pid: sharedPcscdPid() }, ok: true });
+  for (const k of [0, 1]) {
+    expect(card(doc, k)).toMatchObject({
+      index: k + cardOffset,
+      running: true,
+      port: 35963 + k + cardOffset,
+      reader: readerForCard(k),
+      present: true,
+      control: expect.stringMatching(/^inserted apdus=\d+/),
+    });
+  }
+  expect(stderr).toContain(`card ${String(cardOffset).padEnd(3)} pid `);
+});
+
+test('sim pull / insert K: pcscd sees the card leave and come back; readers agrees', () => {
+  const k = 1 + cardOffset;
+  expect(twincard(['sim', 'pull', String(k)]).code).toBe(0);
+  try {
+    const pulled = status();
+    expect(card(pulled, 1)).toMatchObject({ present: false, control: expect.stringMatching(/^pulled/) });
+    const readers = JSON.parse(twincard(['readers', '--json']).stdout) as { readers: { name: string; card: boolean }[] };
+    expect(readers.readers.find((r) => r.name === readerForCard(1))?.card).toBe(false);
+  } finally {
+    expect(twincard(['sim', 'insert', String(k)]).code).toBe(0);
+  }
+  expect(card(status(), 1)).toMatchObject({ present: true, control: expect.stringMatching(/^inserted/) });
+});
+
+test('sim wipe K: the card is factory-fresh', () => {
+  expect(twincard(['sim', 'wipe', String(cardOffset)]).code).toBe(0);
+  const info = twincard(['info', '--json', '--reader', readerForCard(0)]);
+  expect(info.code).toBe(0);
+  expect(JSON.parse(info.stdout)).toMatchObject({ state: 'FACTORY', cardId: null });
+});
+
+test('sim pull of a card that does not run: exit 5, says where to look', () => {
+  const { code, stderr } = twincard(['sim', 'pull', '97']);
+  expect(code).toBe(5);
+  expect(stderr).toContain('card 97 is not running');
+});
+
+test('sim up with another run folder is refused: pcscd is one per machine, and nothing is started', () => {
+  const before = readdirSync(otherRun);
+  const { code, stdout, stderr } = twincard(['sim', 'up', '--cards', '2'], { TWINCARD_RUN_DIR: otherRun });
+  expect(code).toBe(3);
+  expect(stdout).toBe('');
+  expect(stderr).toContain(`a pcscd that this run folder (${otherRun}) did not start is running (pid ${sharedPcscdPid()})`);
+  expect(readdirSync(otherRun)).toEqual(before);
+  expect(status().pcscd.pid).toBe(sharedPcscdPid());
+});
+
+test('scripts/sim.sh itself refuses the same (a person may run it directly)', () => {
+  const result = spawnSync(join(repoRoot, 'scripts', 'sim.sh'), ['up', '--cards', '2'], {
+    env: { ...process.env, TWINCARD_RUN_DIR: otherRun },
+    encoding: 'utf8',
+  });
+  expect(result.status).toBe(1);
+  expect(result.stderr).toMatch(/a pcscd this script did not start is running \(pid \d+\)/);
+  expect(existsSync(join(otherRun, 'pcscd.pid'))).toBe(false);
+});
+
+test('sim status of a run folder with nothing in it: exit 3, ok false', () => {
+  const { code, stdout } = twincard(['sim', 'status', '--json'], { TWINCARD_RUN_DIR: otherRun });
+  expect(code).toBe(3);
+  expect(JSON.parse(stdout)).toEqual({ runDir: otherRun, pcscd: { running: false, pid: null }, applets: [], cards: [], ok: false });
+});
+
+test('sim up without java and pcscd on PATH: one message with the apt-get line, before anything starts', () => {
+  const { code, stderr } = twincard(['sim', 'up'], { PATH: '/nonexistent', TWINCARD_RUN_DIR: otherRun });
+  expect(code).toBe(3);
+  expect(stderr).toContain('sim up: missing java (a Java 17+ runtime), pcscd');
+  expect(stderr).toMatch(/Install with: sudo apt-get install default-jre-headless pcscd/);
+});
+
+test.each([
+  [['--applet', 'fixtures/target/twincard-fixture.jar', '--class', 'a.B'], '--applet, --class and --aid go together'],
+  [['--applet', '/nonexistent.jar', '--class', 'a.B', '--aid', 'F000000001'], '--applet /nonexistent.jar: no such file'],
+  [['--applet', 'fixtures/target/twincard-fixture.jar', '--class', 'a..B', '--aid', 'F000000001'], 'not a Java class name'],
+  [['--applet', 'fixtures/target/twincard-fixture.jar', '--class', 'a.B', '--aid', 'F0'], '--aid F0: an AID is 5..16 bytes of hex'],
+  [['--cards', '0'], '--cards: 1..64, got 0'],
+])('sim up %j is a usage error (exit 2): %s', (args, message) => {
+  const result = spawnSync(process.execPath, [CLI, 'sim', 'up', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, TWINCARD_RUN_DIR: otherRun },
+    encoding: 'utf8',
+  });
+  expect(result.status).toBe(2);
+  expect(result.stderr).toContain(message);
+});
+
+test('sim.sh up checks --applet/--class/--aid too, before it starts anything', () => {
+  const run = (args: string[]) =>
+    spawnSync(join(repoRoot, 'scripts', 'sim.sh'), ['up', ...args], { env: { ...process.env, TWINCARD_RUN_DIR: otherRun }, encoding: 'utf8' });
+  expect(run(['--applet', '/nonexistent.jar', '--class', 'a.B', '--aid', 'F000000001']).stderr).toContain('--applet /nonexistent.jar: no such file');
+  expect(run(['--class', 'a.B']).stderr).toContain('--applet JAR, --class NAME and --aid HEX go together');
+  const jar = join(repoRoot, 'fixtures', 'target', 'twincard-fixture.jar');
+  expect(run(['--applet', jar, '--class', 'a.B', '--aid', 'F0']).stderr).toContain('--aid F0: an AID is 5..16 bytes of hex');
+  expect(existsSync(join(otherRun, 'pcscd.pid'))).toBe(false);
+});
