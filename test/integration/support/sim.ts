@@ -4,9 +4,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The checkout: the nearest folder up from here with scripts/sim.sh (from test/ under jest, or dist/test/ when compiled). */
+export const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRepoRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'scripts', 'sim.sh'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no scripts/sim.sh above ${start}`);
+  }
+}
 
 /**
  * Several developers (or helpers) can run the integration tests at once against ONE pcscd started with more

@@ -1,0 +1,69 @@
+/**
+ * Records the transcripts of test/unit/cli/transcripts/redaction-*.apdu from two virtual cards (test cards 0
+ * and 1, after TWINCARD_TEST_CARD_OFFSET): every exchange whose trace must hide something (VERIFY_PIN,
+ * CREATE_WALLET, EXPORT_WALLET with its answer in two parts, IMPORT_WALLET) between ordinary ones. The PIN
+ * and the wallet are test values on wiped virtual cards, so the transcripts may hold them: the unit test
+ * checks that the trace does not.
+ *
+ *   node dist/test/integration/support/record-redaction.js test/unit/cli/transcripts
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApduChannel, command } from '../../../src/apdu/index.js';
+import { TwincardCard } from '../../../src/protocol/card.js';
+import { PcscService, RecordingTransport } from '../../../src/readers/index.js';
+import { freshBlankCard } from './cards.js';
+
+export const RECORDED_PIN = new TextEncoder().encode('271828');
+export const WRONG_PIN = new TextEncoder().encode('000000');
+export const RECORDED_DIGEST = new Uint8Array(32).fill(0x5a);
+
+async function main(outDir: string): Promise<void> {
+  const service = PcscService.open();
+  const sessions: Record<string, RecordingTransport> = {};
+  const session = (name: string, transport: RecordingTransport) => (sessions[name] = transport);
+  try {
+    const a = await freshBlankCard(service, 0);
+    const b = await freshBlankCard(service, 1);
+    // Primary, first tap: wallet, a wrong code, the right one, a signature, the backup offer.
+    const a1 = session('a1', new RecordingTransport(a.pcsc));
+    const primary = new TwincardCard(a1);
+    await primary.select();
+    await primary.read();
+    const walletPublicKey = await primary.createWallet(RECORDED_PIN);
+    await primary.verifyPin(WRONG_PIN).catch(() => undefined);
+    await primary.verifyPin(RECORDED_PIN);
+    await primary.sign(RECORDED_DIGEST, walletPublicKey);
+    const offer = await primary.backupStart();
+    // Backup card: linking (chained command).
+    const b1 = session('b1', new RecordingTransport(b.pcsc));
+    const backup = new TwincardCard(b1);
+    await backup.select();
+    await backup.read();
+    const linked = await backup.linkPrimary({ certificate: a.perso.certificate, ...offer });
+    // Primary again: link, then export with Le = 0x80 so the blob comes back in two parts (61xx, GET RESPONSE).
+    const a2 = session('a2', new RecordingTransport(a.pcsc));
+    const primaryAgain = new TwincardCard(a2);
+    await primaryAgain.select();
+    await primaryAgain.verifyPin(RECORDED_PIN);
+    await primaryAgain.linkBackup({ certificate: b.perso.certificate, ...linked });
+    const exported = await new ApduChannel(a2).send(command(0x80, 0x56, 0x00, 0x00, b.perso.cardId, 0x80));
+    if (exported.sw !== 0x9000) throw new Error(`EXPORT_WALLET answered ${exported.sw.toString(16)}`);
+    // Backup card again: import.
+    const b2 = session('b2', new RecordingTransport(b.pcsc));
+    const backupAgain = new TwincardCard(b2);
+    await backupAgain.select();
+    await backupAgain.importWallet(exported.data.subarray(3)); // 15 81 C1 <blob>
+    await a.close();
+    await b.close();
+  } finally {
+    service.close();
+  }
+  for (const [name, transport] of Object.entries(sessions)) {
+    writeFileSync(join(outDir, `redaction-${name}.apdu`), `# Recorded by test/integration/support/record-redaction.ts from the reference applet on a virtual card.\n${transport.transcript()}`);
+  }
+}
+
+if (process.argv[1]?.endsWith('record-redaction.js')) {
+  await main(process.argv[2] ?? '.');
+}
