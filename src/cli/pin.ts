@@ -161,6 +161,9 @@ function readFromTerminal(terminal: PinTerminal, prompt: string): Promise<Uint8A
   const { input, output } = terminal;
   const typed = Buffer.alloc(PIN_MAX_BYTES * 4 + 1);
   let length = 0;
+  // Raw mode BEFORE the prompt: a person (or a paste) answering the moment the prompt shows would otherwise
+  // meet a terminal still in cooked mode, which echoes the code (caught by the pty test in cli-card.test.ts).
+  input.setRawMode?.(true);
   output.write(prompt);
   return new Promise<Uint8Array>((resolve, reject) => {
     const finish = (error: Error | undefined) => {
@@ -209,7 +212,6 @@ function readFromTerminal(terminal: PinTerminal, prompt: string): Promise<Uint8A
         if (typeof chunk !== 'string') chunk.fill(0);
       }
     };
-    input.setRawMode?.(true);
     input.on('data', onData);
     input.on('end', onEnd);
     input.resume();

@@ -352,3 +352,82 @@ describe('waiting for a card', () => {
     }
   });
 });
+
+/**
+ * Runs the CLI in a real pseudo-terminal (python3's pty): each answer is typed once its prompt has appeared.
+ * A terminal in cooked mode would echo what is typed back into this output, so "not in the output" proves
+ * the access code was read without echo.
+ */
+const PTY_DRIVER = `
+import json, os, pty, select, sys, time
+argv, answers, env = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execve(argv[0], argv, env)
+out, at, deadline = b"", 0, time.time() + 30
+while time.time() < deadline:
+    if answers and out.find(answers[0][0].encode(), at) >= 0:
+        at = out.find(answers[0][0].encode(), at) + len(answers[0][0])
+        os.write(fd, answers.pop(0)[1].encode())
+    ready, _, _ = select.select([fd], [], [], 0.2)
+    if not ready:
+        continue
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"code": os.waitstatus_to_exitcode(status), "output": out.decode("utf8", "replace")}))
+`;
+
+function onTerminal(args: readonly string[], answers: readonly [prompt: string, typed: string][]) {
+  const result = spawnSync('python3', ['-c', PTY_DRIVER, JSON.stringify([process.execPath, CLI, ...args]), JSON.stringify(answers), JSON.stringify(env())], {
+    encoding: 'utf8',
+    timeout: 40_000,
+  });
+  if (result.status !== 0) throw new Error(`pty driver failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as { code: number; output: string };
+}
+
+describe('the access code on a terminal', () => {
+  const TYPED = '8642097531';
+  beforeAll(() => {
+    sim('wipe', 1);
+    expect(twincard(['personalize', '--card-id', idB, '--test-manufacturer', ...on(1)]).code).toBe(0);
+  });
+
+  test('create-wallet: two different codes typed: refused (exit 2), the card stays BLANK', () => {
+    const { code, output } = onTerminal(['create-wallet', ...on(1)], [
+      ['New access code (4..16 characters): ', `${TYPED}\r`],
+      ['again: ', '1357924680\r'],
+    ]);
+    expect(code).toBe(2);
+    expect(output).toContain('the two access codes differ');
+    expect(output).not.toContain(TYPED);
+    expect(json<Info>(twincard(['info', '--json', ...on(1)]).stdout).state).toBe('BLANK');
+  });
+
+  test('create-wallet asks twice without echo; sign asks once; the code works', () => {
+    const created = onTerminal(['create-wallet', ...on(1)], [
+      ['New access code (4..16 characters): ', `${TYPED}\r`],
+      ['again: ', `${TYPED}\r`],
+    ]);
+    expect(created.code).toBe(0);
+    expect(created.output).toContain('wallet created on card');
+    expect(created.output).not.toContain(TYPED);
+    const signed = onTerminal(['sign', '--digest', '42'.repeat(32), ...on(1)], [['Access code: ', `${TYPED}\r`]]);
+    expect(signed.code).toBe(0);
+    expect(signed.output).toContain('verified under the wallet key');
+    expect(signed.output).not.toContain(TYPED);
+  });
+
+  test('Ctrl-C at the prompt cancels (exit 2) and nothing reaches the card', () => {
+    const { code, output } = onTerminal(['sign', '--digest', '42'.repeat(32), ...on(1)], [['Access code: ', '12\u0003']]);
+    expect(code).toBe(2);
+    expect(output).toContain('access code entry cancelled');
+    expect(json<Info>(twincard(['info', '--json', ...on(1)]).stdout)).toMatchObject({ pinTriesLeft: 5, signCounter: 1 });
+  });
+});
