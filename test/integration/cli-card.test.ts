@@ -339,7 +339,7 @@ describe('waiting for a card', () => {
     } finally {
       sim('insert', 1);
     }
-  });
+  }, 30_000);
 
   test('no card within --wait: exit 5', () => {
     sim('pull', 1);
@@ -430,4 +430,17 @@ describe('the access code on a terminal', () => {
     expect(output).toContain('access code entry cancelled');
     expect(json<Info>(twincard(['info', '--json', ...on(1)]).stdout)).toMatchObject({ pinTriesLeft: 5, signCounter: 1 });
   });
+});
+
+test('apdu --trace: a raw VERIFY_PIN to the applet and an ISO VERIFY to another applet are redacted too', () => {
+  const secret = '3938373635343332';
+  const { code, stderr } = twincard([
+    'apdu', '--trace', ...on(0),
+    '00A404000AF07477696E636172640100', `8020000008${secret}`,
+    '00A404000AF07477696E63617264FE00', `0020008008${secret}`,
+  ]);
+  expect(code).toBe(0);
+  expect(stderr).toContain('>> 80200000 08 [redacted 8 bytes]');
+  expect(stderr).toContain('>> 00200080 08 [redacted 8 bytes]');
+  expect(stderr).not.toContain(secret);
 });

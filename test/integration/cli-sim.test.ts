@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PcscService } from '../../src/readers/index.js';
 import { cardOffset, readerForCard, repoRoot } from './support/sim.js';
 
 const CLI = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
@@ -34,6 +35,30 @@ interface Status {
 
 const status = (env: NodeJS.ProcessEnv = {}) => JSON.parse(twincard(['sim', 'status', '--json'], env).stdout) as Status;
 const card = (s: Status, k: number) => s.cards.find((c) => c.index === k + cardOffset);
+/**
+ * Waits (on pcscd's reader events, not by polling) until pcscd reports the card in `reader` present or
+ * absent: sim.sh pull/insert return when the CARD has left or joined vpcd, and pcscd notices a moment later.
+ */
+async function pcscdSees(reader: string, present: boolean, timeoutMs = 5000): Promise<void> {
+  const service = PcscService.open();
+  try {
+    await service.waitForReaders({ timeoutMs: 2000 });
+    const now = () => service.readers().find((r) => r.name === reader)?.cardPresent === present;
+    if (now()) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`pcscd did not report ${reader} ${present ? 'with' : 'without'} a card in ${timeoutMs} ms`)), timeoutMs);
+      const off = service.on(present ? 'card-inserted' : 'card-removed', () => {
+        if (!now()) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+  } finally {
+    service.close();
+  }
+}
+
 const sharedPcscdPid = () => Number(readFileSync(join(sharedRun, 'pcscd.pid'), 'utf8').trim());
 
 beforeAll(() => {
@@ -60,10 +85,11 @@ test('sim status --json on the shared run folder: pcscd, every card with its rea
   expect(stderr).toContain(`card ${String(cardOffset).padEnd(3)} pid `);
 });
 
-test('sim pull / insert K: pcscd sees the card leave and come back; readers agrees', () => {
+test('sim pull / insert K: pcscd sees the card leave and come back; readers agrees', async () => {
   const k = 1 + cardOffset;
   expect(twincard(['sim', 'pull', String(k)]).code).toBe(0);
   try {
+    await pcscdSees(readerForCard(1), false);
     const pulled = status();
     expect(card(pulled, 1)).toMatchObject({ present: false, control: expect.stringMatching(/^pulled/) });
     const readers = JSON.parse(twincard(['readers', '--json']).stdout) as { readers: { name: string; card: boolean }[] };
@@ -71,8 +97,9 @@ test('sim pull / insert K: pcscd sees the card leave and come back; readers agre
   } finally {
     expect(twincard(['sim', 'insert', String(k)]).code).toBe(0);
   }
+  await pcscdSees(readerForCard(1), true);
   expect(card(status(), 1)).toMatchObject({ present: true, control: expect.stringMatching(/^inserted/) });
-});
+}, 20_000);
 
 test('sim wipe K: the card is factory-fresh', () => {
   expect(twincard(['sim', 'wipe', String(cardOffset)]).code).toBe(0);
