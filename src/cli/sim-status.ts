@@ -70,7 +70,8 @@ export async function simStatus(runDir: string): Promise<SimStatus> {
   };
 }
 
-function listCardIndices(runDir: string): number[] {
+/** The card indices `sim up` started in `runDir` (from their PID files), ascending. */
+export function listCardIndices(runDir: string): number[] {
   let names: string[];
   try {
     names = readdirSync(runDir);

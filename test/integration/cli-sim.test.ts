@@ -85,9 +85,11 @@ test('sim status --json on the shared run folder: pcscd, every card with its rea
   expect(stderr).toContain(`card ${String(cardOffset).padEnd(3)} pid `);
 });
 
-test('sim pull / insert K: pcscd sees the card leave and come back; readers agrees', async () => {
+test('sim pull READER / insert K: pcscd sees the card leave and come back; readers agrees', async () => {
   const k = 1 + cardOffset;
-  expect(twincard(['sim', 'pull', String(k)]).code).toBe(0);
+  const pull = twincard(['sim', 'pull', readerForCard(1), '--json']);
+  expect(pull.code).toBe(0);
+  expect(JSON.parse(pull.stdout)).toEqual({ card: k, reader: readerForCard(1), action: 'pull' });
   try {
     await pcscdSees(readerForCard(1), false);
     const pulled = status();
@@ -108,10 +110,13 @@ test('sim wipe K: the card is factory-fresh', () => {
   expect(JSON.parse(info.stdout)).toMatchObject({ state: 'FACTORY', cardId: null });
 });
 
-test('sim pull of a card that does not run: exit 5, says where to look', () => {
+test('sim pull of a card that does not run: exit 5, says where to look; an ambiguous reader fragment: exit 2', () => {
   const { code, stderr } = twincard(['sim', 'pull', '97']);
   expect(code).toBe(5);
   expect(stderr).toContain('card 97 is not running');
+  const vague = twincard(['sim', 'pull', 'Virtual PCD']);
+  expect(vague.code).toBe(2);
+  expect(vague.stderr).toMatch(/readers match "Virtual PCD": be more specific/);
 });
 
 test('sim up with another run folder is refused: pcscd is one per machine, and nothing is started', () => {

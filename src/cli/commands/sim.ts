@@ -14,7 +14,8 @@ import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
 import { packageRoot, simScriptPath } from '../paths.js';
-import { simStatus, type SimStatus } from '../sim-status.js';
+import { resolveReader } from '../../readers/index.js';
+import { listCardIndices, simReaderName, simStatus, type SimStatus } from '../sim-status.js';
 
 /** Where vsmartcard-vpcd installs its pcscd driver on Debian (scripts/sim.sh loads it from there). */
 export const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
@@ -27,7 +28,7 @@ interface SimUpOptions extends GlobalOptions {
 }
 
 interface SimCardOptions extends GlobalOptions {
-  readonly card: number;
+  readonly card: string;
 }
 
 export function runDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -84,18 +85,33 @@ function cardControl(name: 'pull' | 'insert' | 'wipe' | 'pull-after-next', descr
     command: `${name} <card>`,
     describe,
     builder: (yargs: Argv<GlobalOptions>) =>
-      yargs.positional('card', { type: 'number', demandOption: true, describe: 'card index (0-based, as sim status lists them)' }) as unknown as Argv<SimCardOptions>,
+      yargs.positional('card', {
+        type: 'string',
+        demandOption: true,
+        describe: 'card index (0-based, as sim status lists them), or its reader: a name or a unique fragment',
+      }) as unknown as Argv<SimCardOptions>,
     handler: async (argv: ArgumentsCamelCase<SimCardOptions>) => {
       const out = Output.fromEnvironment(argv.json);
-      const k = argv.card;
-      if (!Number.isInteger(k) || k < 0) throw new UsageError(`sim ${name}: the card is an index 0, 1, ..., got ${String(k)}`);
+      const k = cardIndex(name, String(argv.card), runDir());
       if (!existsSync(join(runDir(), `card-${k}.sock`))) {
         throw new CommandFailure(`sim ${name}: card ${k} is not running in ${runDir()} (twincard sim status lists the cards)`, ExitCode.NO_CARD);
       }
       await runSimScript([name, String(k)]);
-      out.result({ card: k, action: name });
+      out.result({ card: k, reader: simReaderName(k), action: name });
     },
   };
+}
+
+/** A card index as given, or the card whose reader `text` names (exact, or a unique case-insensitive fragment). */
+function cardIndex(command: string, text: string, dir: string): number {
+  if (/^[0-9]{1,3}$/.test(text)) return Number(text);
+  const indices = listCardIndices(dir);
+  const names = indices.map(simReaderName);
+  try {
+    return indices[names.indexOf(resolveReader(names, text))] as number;
+  } catch (error) {
+    throw new UsageError(`sim ${command} ${text}: ${(error as Error).message}`);
+  }
 }
 
 export const simCommand: CommandModule<GlobalOptions, GlobalOptions> = {
