@@ -20,6 +20,8 @@ export interface SimCardStatus {
   readonly reader: string;
   /** The card's own answer to `status`: inserted / inserting / pulled, then `apdus=N`. */
   readonly control: string | null;
+  /** The applet class under the twincard AID now (the fixture's `applet` query; null if it cannot say). */
+  readonly applet: string | null;
   /** Whether pcscd reports a card in its reader (null when pcscd could not be asked). */
   readonly present: boolean | null;
 }
@@ -56,7 +58,8 @@ export async function simStatus(runDir: string): Promise<SimStatus> {
         running,
         port: VPCD_BASE_PORT + index,
         reader,
-        control: running ? await controlStatus(join(runDir, `card-${index}.sock`)) : null,
+        control: running ? await controlQuery(join(runDir, `card-${index}.sock`), 'status') : null,
+        applet: running ? appletName(await controlQuery(join(runDir, `card-${index}.sock`), 'applet')) : null,
         present: present === null ? null : present.has(reader),
       };
     }),
@@ -111,8 +114,14 @@ function readApplets(runDir: string): string[] {
   }
 }
 
-/** One `status` line from a card's control socket, null when it does not answer within 2 s. */
-function controlStatus(socketPath: string): Promise<string | null> {
+/** `ok some.Class` -> `some.Class`; `ok none`, an error or no answer -> null. */
+function appletName(answer: string | null): string | null {
+  const match = answer === null ? null : /^ok ([\w.$]+)$/.exec(answer);
+  return match?.[1] === undefined || match[1] === 'none' ? null : match[1];
+}
+
+/** One answer line from a card's control socket to a read-only query, null when none comes within 2 s. */
+function controlQuery(socketPath: string, query: 'status' | 'applet'): Promise<string | null> {
   return new Promise((resolve) => {
     let answer = '';
     const socket = createConnection({ path: socketPath });
@@ -122,7 +131,7 @@ function controlStatus(socketPath: string): Promise<string | null> {
       resolve(value);
     };
     const timer = setTimeout(() => done(null), 2000);
-    socket.on('connect', () => socket.write('status\n'));
+    socket.on('connect', () => socket.write(`${query}\n`));
     socket.on('data', (chunk) => {
       answer += chunk.toString('utf8');
       if (answer.includes('\n')) done(answer.trim());

@@ -248,7 +248,8 @@ async function reportStatus(out: Output, dir: string): Promise<SimStatus> {
   if (current.applets.length > 0) out.info(`applets    ${current.applets.join(', ')}`);
   for (const card of current.cards) {
     const seen = card.present === null ? '' : card.present ? '  pcscd: card present' : '  pcscd: no card';
-    out.info(`card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid}` : 'dead'}  ${card.reader}  ${card.control ?? '-'}${seen}`);
+    const applet = card.applet === null ? '' : `  applet ${card.applet}`;
+    out.info(`card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid}` : 'dead'}  ${card.reader}  ${card.control ?? '-'}${seen}${applet}`);
   }
   out.result(current);
   return current;
