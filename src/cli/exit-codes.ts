@@ -23,6 +23,8 @@ export const ExitCode = {
   CARD_REFUSED: 8,
   /** Interrupted part-way; `twincard backup --resume` continues from the journal. */
   INTERRUPTED_RESUMABLE: 9,
+  /** `twincard conformance`: at least one check failed (the card does not conform to docs/protocol.md). */
+  CONFORMANCE_FAILED: 10,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { apduCommand } from './commands/apdu.js';
 import { attestCommand } from './commands/attest.js';
+import { conformanceCommand } from './commands/conformance.js';
 import { createWalletCommand } from './commands/create-wallet.js';
 import { infoCommand } from './commands/info.js';
 import { personalizeCommand } from './commands/personalize.js';
@@ -40,6 +41,7 @@ async function main(argv: readonly string[]): Promise<number> {
       .command(signCommand)
       .command(personalizeCommand)
       .command(simCommand)
+      .command(conformanceCommand)
       .demandCommand(1, 'name a command: twincard --help lists them')
       .strict()
       .fail((message: string | undefined, error: Error | undefined) => {

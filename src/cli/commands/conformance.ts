@@ -1,0 +1,123 @@
+/**
+ * `twincard conformance`: runs the protocol test suite (src/conformance) against the card in --reader, and
+ * optionally a second card in --peer-reader. A pass/fail table on stderr, the report as one JSON document
+ * on stdout with --json, exit 10 when any check failed. `--list` prints the catalogue without a card.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import {
+  listChecks,
+  loadInvalidPointFixture,
+  renderList,
+  renderTable,
+  reportDocument,
+  runConformance,
+  type CardEndpoint,
+} from '../../conformance/index.js';
+import { keyPairFromPem } from '../../protocol/keys.js';
+import { CommandFailure, UsageError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
+import type { GlobalOptions } from '../global-options.js';
+import { Output } from '../output.js';
+import { packageRoot, testManufacturerKeyPath } from '../paths.js';
+import { openCardSession, traceEnabled, type CardSession } from '../session.js';
+import { simCardForReader, simControl } from '../sim-control.js';
+import { runDir } from './sim.js';
+
+interface ConformanceArgs extends GlobalOptions {
+  readonly peerReader: string | undefined;
+  readonly destructive: boolean;
+  readonly only: string | undefined;
+  readonly list: boolean;
+  readonly simReset: boolean;
+  readonly verbose: boolean;
+}
+
+/** The Wycheproof invalid-point fixture shipped with the package. */
+export function invalidPointFixturePath(): string {
+  return join(packageRoot(), 'fixtures', 'wycheproof', 'ecdh_secp256k1_invalid_points.json');
+}
+
+export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> = {
+  command: 'conformance',
+  describe: 'Run the protocol conformance suite (host as an active attacker) against a card',
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .option('peer-reader', { type: 'string', describe: 'a second card, for the checks of a backup between two real cards' })
+      .option('destructive', {
+        type: 'boolean',
+        default: false,
+        describe: 'allow checks and set-up that change the card for good (personalize, create or import a wallet, block the PIN)',
+      })
+      .option('only', { type: 'string', describe: 'run only these checks: comma-separated id prefixes or * patterns' })
+      .option('list', { type: 'boolean', default: false, describe: 'print the checks (id, D = destructive, needs, title) and exit' })
+      .option('sim-reset', {
+        type: 'boolean',
+        default: false,
+        describe: 'virtual cards only: wipe the card (twincard sim) whenever a check needs a fresh one',
+      })
+      .option('verbose', { type: 'boolean', default: false, describe: 'say why each not-applicable check did not run' })
+      .example('$0 conformance --reader "Virtual PCD 00 00" --destructive --sim-reset', 'the whole suite on a virtual card')
+      .example('$0 conformance --reader 0 --peer-reader 1 --destructive', 'a real bench card and a peer card')
+      .example('$0 conformance --list', 'the catalogue') as unknown as Argv<ConformanceArgs>,
+  handler: async (argv: ArgumentsCamelCase<ConformanceArgs>) => {
+    const out = Output.fromEnvironment(argv.json);
+    const fixture = loadInvalidPointFixture(invalidPointFixturePath());
+    if (argv.list) {
+      const checks = listChecks(fixture.points);
+      out.info(renderList(checks));
+      out.info(`${checks.length} checks, ${checks.filter((c) => c.destructive).length} destructive`);
+      out.result({ checks });
+      return;
+    }
+    if (argv.simReset && !argv.destructive) throw new UsageError('--sim-reset wipes cards: it needs --destructive');
+    const testManufacturer = keyPairFromPem(readFileSync(testManufacturerKeyPath(), 'utf8'));
+    const trace = traceEnabled(argv.trace);
+    const open = (reader: string | undefined) =>
+      openCardSession({ reader, trace, waitMs: argv.wait * 1000, traceSink: (line) => out.info(line) });
+    const sessions: CardSession[] = [];
+    try {
+      const main = await open(argv.reader);
+      sessions.push(main);
+      let peerEndpoint: CardEndpoint | undefined;
+      if (argv.peerReader !== undefined) {
+        const peer = await open(argv.peerReader);
+        sessions.push(peer);
+        if (peer.readerName === main.readerName) throw new UsageError('--peer-reader names the same reader as --reader');
+        peerEndpoint = endpoint(peer, argv.simReset);
+      }
+      out.info(`conformance: ${main.readerName}${peerEndpoint ? ` with peer ${peerEndpoint.name}` : ''}${argv.destructive ? ' (destructive)' : ''}`);
+      const report = await runConformance({
+        card: endpoint(main, argv.simReset),
+        ...(peerEndpoint && { peer: peerEndpoint }),
+        destructive: argv.destructive,
+        ...(argv.only !== undefined && { only: argv.only }),
+        testManufacturer,
+        invalidPoints: fixture.points,
+      });
+      out.info(renderTable(report, { verbose: argv.verbose }));
+      out.result(reportDocument(report));
+      if (report.summary.failed > 0) {
+        throw new CommandFailure(`the card does not conform: ${report.summary.failed} check(s) failed`, ExitCode.CONFORMANCE_FAILED);
+      }
+    } finally {
+      for (const s of sessions.reverse()) await s.close();
+    }
+  },
+};
+
+/** The card in a session, with a reset when asked for and the reader is a virtual card of this sim. */
+function endpoint(session: CardSession, simReset: boolean): CardEndpoint {
+  if (!simReset) return { transport: session.transport, name: session.readerName };
+  const dir = runDir();
+  const index = simCardForReader(dir, session.readerName);
+  if (index === undefined) throw new UsageError(`--sim-reset: ${session.readerName} is not a virtual card of ${dir}`);
+  return {
+    transport: session.transport,
+    name: session.readerName,
+    reset: async () => {
+      await simControl(dir, index, 'wipe');
+    },
+  };
+}

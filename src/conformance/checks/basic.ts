@@ -1,0 +1,183 @@
+/**
+ * SELECT, READ, response chaining, the header words (CLA, INS, P1-P2) and the order of the checks of
+ * section 3, and ATTEST: nothing here changes a conforming card, so it runs on any card as it is.
+ * @module
+ */
+import { randomBytes, concatBytes } from '@noble/hashes/utils.js';
+import { command, encodeCommand, toHex } from '../../apdu/index.js';
+import { parseCertificate } from '../../protocol/certificate.js';
+import { equalBytes, verifyMessageSignature } from '../../protocol/crypto.js';
+import { Ins, IsoSw, TWINCARD_AID } from '../../protocol/constants.js';
+import { attestationMessage } from '../../protocol/messages.js';
+import { NotApplicable } from '../types.js';
+import { check, CLA, type Check } from './common.js';
+import { COMMANDS, kebab } from './commands.js';
+
+const SELECT_APDU = encodeCommand(command(0x00, Ins.SELECT, 0x04, 0x00, TWINCARD_AID, 256), 'short');
+
+export function basicChecks(): Check[] {
+  const checks: Check[] = [
+    check(
+      { id: 'select/answer', title: 'SELECT answers 9000 with VERSION 01 and the STATE', category: 'transport', destructive: false },
+      async ({ dut }, e) => {
+        const info = await dut.snapshot();
+        dut.recorder.clear();
+        const r = await dut.raw(SELECT_APDU);
+        e.sw(r, IsoSw.OK);
+        const stateByte = ['FACTORY', 'BLANK', 'WALLET', 'BACKUP_PRIMARY', 'BACKUP_LINKED', 'BACKED_UP'].indexOf(info.state);
+        const want = `01010103010${stateByte}`;
+        e.that(toHex(r.data) === want, `data ${want}`, `data ${toHex(r.data)}`);
+      },
+    ),
+    check(
+      { id: 'read/answer', title: 'READ answers the fields its state requires, in order, and nothing else', category: 'transport', destructive: false },
+      async ({ dut }, e) => {
+        await dut.card.select();
+        dut.recorder.clear();
+        try {
+          const info = await dut.card.read();
+          e.that(true, 'a well-formed READ answer', '');
+          if (info.certificate !== undefined && info.cardId !== undefined) {
+            const cert = parseCertificate(info.certificate);
+            e.that(equalBytes(cert.cardId, info.cardId), 'certificate card id = CARD_ID', 'certificate names another card id');
+          }
+        } catch (error) {
+          e.that(false, 'a well-formed READ answer', (error as Error).message);
+        }
+      },
+    ),
+    check(
+      { id: 'read/response-chaining', title: 'READ with Le 08 comes in 8-byte parts with 61xx, fetched with GET RESPONSE (CLA 00)', category: 'transport', destructive: false },
+      async ({ dut }, e) => {
+        await responseChaining(dut, 0x00, e);
+      },
+    ),
+    check(
+      { id: 'read/get-response-cla-80', title: 'GET RESPONSE with CLA 80 works as well as CLA 00', category: 'transport', destructive: false },
+      async ({ dut }, e) => {
+        await responseChaining(dut, 0x80, e);
+      },
+    ),
+    check(
+      { id: 'read/data-refused', title: 'READ with data is 6700', category: 'tlv', destructive: false },
+      async ({ dut }, e) => {
+        const before = await dut.snapshot();
+        dut.recorder.clear();
+        e.sw(await dut.send(CLA, Ins.READ, Uint8Array.of(0), 256), IsoSw.WRONG_LENGTH);
+        await e.unchanged(dut, before);
+      },
+    ),
+    check(
+      { id: 'header/cla-00', title: 'a twincard INS with CLA 00 is 6E00', category: 'header', destructive: false },
+      async ({ dut }, e) => {
+        await dut.card.select();
+        dut.recorder.clear();
+        e.sw(await dut.raw(Uint8Array.of(0x00, Ins.READ, 0, 0, 0)), IsoSw.CLA_NOT_SUPPORTED);
+      },
+    ),
+    check(
+      { id: 'header/cla-b0', title: 'CLA B0 is 6E00', category: 'header', destructive: false },
+      async ({ dut }, e) => {
+        await dut.card.select();
+        dut.recorder.clear();
+        e.sw(await dut.raw(Uint8Array.of(0xb0, Ins.READ, 0, 0, 0)), IsoSw.CLA_NOT_SUPPORTED);
+      },
+    ),
+    check(
+      { id: 'header/ins-unknown', title: 'unknown INS 11, 5C and FE are 6D00', category: 'header', destructive: false },
+      async ({ dut }, e) => {
+        await dut.card.select();
+        dut.recorder.clear();
+        for (const ins of [0x11, 0x5c, 0xfe]) e.sw(await dut.raw(Uint8Array.of(CLA, ins, 0, 0, 0)), IsoSw.INS_NOT_SUPPORTED);
+      },
+    ),
+    check(
+      { id: 'header/order-cla-before-ins', title: 'wrong CLA and unknown INS: 6E00 (CLA is checked first)', category: 'header', destructive: false },
+      async ({ dut }, e) => {
+        await dut.card.select();
+        dut.recorder.clear();
+        e.sw(await dut.raw(Uint8Array.of(0x00, 0x11, 0x01, 0, 0)), IsoSw.CLA_NOT_SUPPORTED);
+      },
+    ),
+    check(
+      { id: 'header/order-ins-before-p1p2', title: 'unknown INS and P1 01: 6D00 (INS before P1-P2)', category: 'header', destructive: false },
+      async ({ dut }, e) => {
+        await dut.card.select();
+        dut.recorder.clear();
+        e.sw(await dut.raw(Uint8Array.of(CLA, 0x11, 0x01, 0x01, 0)), IsoSw.INS_NOT_SUPPORTED);
+      },
+    ),
+    check(
+      { id: 'header/order-p1p2-before-state', title: 'a command refused in this state, with P1 01: 6A86 (P1-P2 before state)', category: 'header', destructive: false },
+      async ({ dut }, e) => {
+        const before = await dut.snapshot();
+        dut.recorder.clear();
+        const ins = before.state === 'FACTORY' ? Ins.SIGN : Ins.PERSO_GENERATE;
+        e.sw(await dut.send(CLA, ins, randomBytes(8), 256, 0x01, 0x00), IsoSw.INCORRECT_P1P2);
+        await e.unchanged(dut, before);
+      },
+    ),
+    check(
+      { id: 'attest/answer', title: 'ATTEST signs "TWINCARD:ATTEST1" || id || challenge (16 and 32 bytes) under the certified identity key', category: 'attestation', destructive: false },
+      async (ctx, e) => {
+        const dut = ctx.dut;
+        const seen = await dut.snapshot();
+        const info = seen.state === 'FACTORY' ? await ctx.reach('BLANK') : seen;
+        if (info.certificate === undefined || info.cardId === undefined) throw new NotApplicable('needs a personalized card');
+        const key = parseCertificate(info.certificate).identityPublicKey;
+        dut.recorder.clear();
+        for (const n of [16, 32]) {
+          const challenge = randomBytes(n);
+          const sig = await dut.card.attest(challenge);
+          const ok = verifyMessageSignature(sig, attestationMessage(info.cardId, challenge), key);
+          e.that(ok, `${n}-byte challenge: signature verifies`, `${n}-byte challenge: signature does not verify`);
+        }
+      },
+    ),
+    check(
+      { id: 'attest/challenge-length', title: 'ATTEST with a 15- or 33-byte challenge is 6700', category: 'tlv', destructive: false },
+      async (ctx, e) => {
+        const dut = ctx.dut;
+        const seen = await dut.snapshot();
+        const before = seen.state === 'FACTORY' ? await ctx.reach('BLANK') : seen;
+        dut.recorder.clear();
+        for (const n of [15, 33]) e.sw(await dut.send(CLA, Ins.ATTEST, randomBytes(n), 256), IsoSw.WRONG_LENGTH);
+        await e.unchanged(dut, before);
+      },
+    ),
+  ];
+  for (const cmd of COMMANDS) {
+    checks.push(
+      check(
+        { id: `header/p1p2/${kebab(cmd.name)}`, title: `${cmd.name} with P1 01, then with P2 01: 6A86, nothing changed`, category: 'header', destructive: false },
+        async ({ dut }, e) => {
+          const before = await dut.snapshot();
+          dut.recorder.clear();
+          const { data, ne } = cmd.build();
+          e.sw(await dut.send(CLA, cmd.ins, data, ne, 0x01, 0x00), IsoSw.INCORRECT_P1P2);
+          e.sw(await dut.send(CLA, cmd.ins, data, ne, 0x00, 0x01), IsoSw.INCORRECT_P1P2);
+          await e.unchanged(dut, before);
+        },
+      ),
+    );
+  }
+  return checks;
+}
+
+/** READ in parts: the first answer is 8 bytes and 61xx, GET RESPONSE until 9000; the whole equals a plain READ. */
+async function responseChaining(dut: import('../harness.js').CardUnderTest, getResponseCla: number, e: import('./common.js').Expect): Promise<void> {
+  await dut.card.select();
+  const whole = await dut.send(CLA, Ins.READ, undefined, 256);
+  dut.recorder.clear();
+  // Le 08: even a FACTORY card's 18-byte READ answer needs three parts.
+  let r = await dut.raw(Uint8Array.of(CLA, Ins.READ, 0, 0, 0x08));
+  const parts: Uint8Array[] = [r.data];
+  e.that(r.sw >> 8 === 0x61 && r.data.length === 8, 'first part: 8 bytes and 61xx', `first part: ${r.data.length} bytes and ${r.sw.toString(16).toUpperCase()}`);
+  for (let i = 0; i < 20 && r.sw >> 8 === 0x61; i++) {
+    r = await dut.raw(Uint8Array.of(getResponseCla, 0xc0, 0, 0, r.sw & 0xff));
+    parts.push(r.data);
+  }
+  e.sw(r, IsoSw.OK);
+  const joined = concatBytes(...parts);
+  e.that(equalBytes(joined, whole.data), 'the parts join into the READ answer', `${joined.length} bytes joined, ${whole.data.length} in one READ, or they differ`);
+}

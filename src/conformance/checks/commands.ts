@@ -1,0 +1,81 @@
+/**
+ * Every command of docs/protocol.md section 6 as a well-formed APDU with plausible data: what the state
+ * machine and P1-P2 checks send. The data is right in form and meaningless in content (an untrusted
+ * certificate, a random blob), so a card that refuses in the right place answers the word the check wants
+ * and a card that does not is caught by its answer or by READ afterwards.
+ * @module
+ */
+import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
+import { encodeProtocolTlvs } from '../../apdu/index.js';
+import { Ins, Tag, type CommandName } from '../../protocol/constants.js';
+import { SUITE_PIN } from '../harness.js';
+import { randomKeyPair, SoftCard } from '../soft-card.js';
+import { linkData } from './common.js';
+
+export type ProtocolCommand = Exclude<CommandName, 'SELECT'>;
+
+export interface CommandShape {
+  readonly name: ProtocolCommand;
+  readonly ins: number;
+  /** Data and Le of a well-formed instance. */
+  build(): { data?: Uint8Array; ne: number };
+}
+
+function stranger(): SoftCard {
+  return SoftCard.create(randomKeyPair());
+}
+
+export const COMMANDS: readonly CommandShape[] = [
+  { name: 'READ', ins: Ins.READ, build: () => ({ ne: 256 }) },
+  { name: 'VERIFY_PIN', ins: Ins.VERIFY_PIN, build: () => ({ data: SUITE_PIN, ne: 0 }) },
+  { name: 'CREATE_WALLET', ins: Ins.CREATE_WALLET, build: () => ({ data: SUITE_PIN, ne: 256 }) },
+  { name: 'SIGN', ins: Ins.SIGN, build: () => ({ data: randomBytes(32), ne: 256 }) },
+  { name: 'ATTEST', ins: Ins.ATTEST, build: () => ({ data: randomBytes(32), ne: 256 }) },
+  { name: 'BACKUP_START', ins: Ins.BACKUP_START, build: () => ({ ne: 256 }) },
+  {
+    name: 'LINK_PRIMARY',
+    ins: Ins.LINK_PRIMARY,
+    build: () => {
+      const peer = stranger();
+      const offer = peer.primaryOffer(randomKeyPair().publicKey);
+      return { data: linkData('primary', offer.certificate, offer.ephemeralKey, offer.signature), ne: 256 };
+    },
+  },
+  {
+    name: 'LINK_BACKUP',
+    ins: Ins.LINK_BACKUP,
+    build: () => {
+      const peer = stranger();
+      const offer = peer.backupOffer(randomBytes(8), randomKeyPair().publicKey, randomKeyPair().publicKey);
+      return { data: linkData('backup', offer.certificate, offer.ephemeralKey, offer.signature), ne: 256 };
+    },
+  },
+  { name: 'EXPORT_WALLET', ins: Ins.EXPORT_WALLET, build: () => ({ data: randomBytes(8), ne: 256 }) },
+  { name: 'FINALIZE_BACKUP', ins: Ins.FINALIZE_BACKUP, build: () => ({ ne: 256 }) },
+  {
+    name: 'IMPORT_WALLET',
+    ins: Ins.IMPORT_WALLET,
+    build: () => ({ data: encodeProtocolTlvs([[Tag.WALLET_BLOB, concatBytes(Uint8Array.of(1), randomBytes(192))]]), ne: 256 }),
+  },
+  { name: 'PERSO_GENERATE', ins: Ins.PERSO_GENERATE, build: () => ({ data: randomBytes(8), ne: 256 }) },
+  {
+    name: 'PERSO_COMMIT',
+    ins: Ins.PERSO_COMMIT,
+    build: () => {
+      const m = randomKeyPair();
+      const sig = stranger().sign(randomBytes(16));
+      return { data: encodeProtocolTlvs([[Tag.SIGNATURE, sig], [Tag.MANUFACTURER_PUBLIC_KEY, m.publicKey]]), ne: 0 };
+    },
+  },
+];
+
+export function commandShape(name: ProtocolCommand): CommandShape {
+  const shape = COMMANDS.find((c) => c.name === name);
+  if (shape === undefined) throw new Error(`unknown command ${name}`);
+  return shape;
+}
+
+/** `LINK_PRIMARY` -> `link-primary`. */
+export function kebab(name: string): string {
+  return name.toLowerCase().replace(/_/g, '-');
+}

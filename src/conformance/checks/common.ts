@@ -1,0 +1,142 @@
+/**
+ * What every check is made of: its definition, the context it runs in, and `Expect`, which collects what
+ * the protocol wants and what the card did, so a check reads as a list of expectations.
+ * @module
+ */
+import { encodeProtocolTlvs, type ResponseApdu } from '../../apdu/index.js';
+import type { CardInfo } from '../../protocol/card.js';
+import { equalBytes } from '../../protocol/crypto.js';
+import type { KeyPair } from '../../protocol/keys.js';
+import { Tag } from '../../protocol/constants.js';
+import type { CardUnderTest, Target } from '../harness.js';
+import type { InvalidPoint } from '../wycheproof.js';
+import { NotApplicable, type CheckInfo } from '../types.js';
+import { randomKeyPair, SoftCard } from '../soft-card.js';
+
+export interface CheckContext {
+  readonly dut: CardUnderTest;
+  readonly peer: CardUnderTest | undefined;
+  /** The TEST manufacturer key when the card under test trusts it. */
+  readonly manufacturer: KeyPair | undefined;
+  readonly invalidPoints: readonly InvalidPoint[];
+  /** Brings the card under test to `target` (see harness.ts) and returns its snapshot. */
+  reach(target: Target, options?: { fresh?: boolean }): Promise<CardInfo>;
+  /** The same for the peer card. */
+  reachPeer(target: Target): Promise<CardInfo>;
+}
+
+export interface Verdict {
+  readonly pass: boolean;
+  readonly expected: string;
+  readonly actual: string;
+}
+
+export interface Check extends CheckInfo {
+  run(ctx: CheckContext): Promise<Verdict>;
+}
+
+export function swHex(sw: number): string {
+  return sw < 0 ? 'no status word' : sw.toString(16).toUpperCase().padStart(4, '0');
+}
+
+/** Collects expectations; the check passes when every one held. */
+export class Expect {
+  readonly #expected: string[] = [];
+  readonly #actual: string[] = [];
+  #failed = false;
+
+  /** The status word is one of `want`. */
+  sw(response: ResponseApdu, ...want: number[]): boolean {
+    const ok = want.includes(response.sw);
+    this.#expected.push(`SW ${want.map(swHex).join(' or ')}`);
+    this.#actual.push(`SW ${swHex(response.sw)}`);
+    if (!ok) this.#failed = true;
+    return ok;
+  }
+
+  /** A condition, with what was wanted and what was seen. */
+  that(ok: boolean, expected: string, actual: string): boolean {
+    this.#expected.push(expected);
+    this.#actual.push(ok ? expected : actual);
+    if (!ok) this.#failed = true;
+    return ok;
+  }
+
+  /** READ shows nothing changed since `before` (state, keys, counters, tries, backup count). */
+  async unchanged(dut: CardUnderTest, before: CardInfo): Promise<boolean> {
+    const after = await dut.snapshot();
+    const diffs = diffInfo(before, after);
+    return this.that(diffs.length === 0, 'READ unchanged', `READ changed: ${diffs.join(', ')}`);
+  }
+
+  get verdict(): Verdict {
+    return { pass: !this.#failed, expected: this.#expected.join('; '), actual: this.#actual.join('; ') };
+  }
+}
+
+/** The fields of two READ answers that differ, described. */
+export function diffInfo(a: CardInfo, b: CardInfo): string[] {
+  const diffs: string[] = [];
+  const bytes = (x?: Uint8Array, y?: Uint8Array) => (x === undefined ? y === undefined : y !== undefined && equalBytes(x, y));
+  if (a.state !== b.state) diffs.push(`state ${a.state} -> ${b.state}`);
+  if (!bytes(a.cardId, b.cardId)) diffs.push('card id');
+  if (!bytes(a.certificate, b.certificate)) diffs.push('certificate');
+  if (!bytes(a.walletPublicKey, b.walletPublicKey)) diffs.push('wallet public key');
+  if (a.walletOrigin !== b.walletOrigin) diffs.push(`wallet origin ${a.walletOrigin ?? 'none'} -> ${b.walletOrigin ?? 'none'}`);
+  if (a.pinTriesLeft !== b.pinTriesLeft) diffs.push(`PIN tries ${a.pinTriesLeft} -> ${b.pinTriesLeft}`);
+  if (a.signCounter !== b.signCounter) diffs.push(`sign counter ${a.signCounter} -> ${b.signCounter}`);
+  if (a.backupCount !== b.backupCount) diffs.push(`backup count ${a.backupCount} -> ${b.backupCount}`);
+  return diffs;
+}
+
+/** Builds a check from its fields and a body that fills an Expect. */
+export function check(
+  info: Omit<CheckInfo, 'needs'> & { needs?: CheckInfo['needs'] },
+  body: (ctx: CheckContext, e: Expect) => Promise<void>,
+): Check {
+  return {
+    id: info.id,
+    title: info.title,
+    category: info.category,
+    destructive: info.destructive,
+    needs: info.needs ?? [],
+    async run(ctx) {
+      const e = new Expect();
+      await body(ctx, e);
+      return e.verdict;
+    },
+  };
+}
+
+export function needManufacturer(ctx: CheckContext): KeyPair {
+  if (ctx.manufacturer === undefined) {
+    throw new NotApplicable('needs a card personalized with the TEST manufacturer key (the host plays a certified peer)');
+  }
+  return ctx.manufacturer;
+}
+
+/** A software peer: certified by the TEST key when the card trusts it, else by a random key (for checks the card must refuse before the certificate matters). */
+export function somePeer(ctx: CheckContext): SoftCard {
+  return SoftCard.create(ctx.manufacturer ?? randomKeyPair());
+}
+
+export function flip(bytes: Uint8Array, index: number, mask = 0x01): Uint8Array {
+  const out = bytes.slice();
+  const i = index < 0 ? out.length + index : index;
+  out[i] = (out[i] as number) ^ mask;
+  return out;
+}
+
+/** LINK_PRIMARY / LINK_BACKUP data: certificate, ephemeral key, signature (tags 04, 11/13, 12/14). */
+export function linkData(role: 'primary' | 'backup', certificate: Uint8Array, ephemeralKey: Uint8Array, signature: Uint8Array): Uint8Array {
+  const [keyTag, sigTag] = role === 'primary'
+    ? [Tag.PRIMARY_EPHEMERAL_KEY, Tag.PRIMARY_LINK_SIGNATURE]
+    : [Tag.BACKUP_EPHEMERAL_KEY, Tag.BACKUP_LINK_SIGNATURE];
+  return encodeProtocolTlvs([
+    [Tag.CERTIFICATE, certificate],
+    [keyTag, ephemeralKey],
+    [sigTag, signature],
+  ]);
+}
+
+export const CLA = 0x80;
