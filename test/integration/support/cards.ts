@@ -41,8 +41,12 @@ export async function openCard(service: PcscService, k: number): Promise<OpenCar
   };
 }
 
+export interface PersonalizedCard extends OpenCard {
+  readonly perso: Personalization;
+}
+
 /** Wipes test card k to FACTORY and personalizes it: a genuine BLANK card with the TEST manufacturer key. */
-export async function freshBlankCard(service: PcscService, k: number, cardId = testCardId(k)): Promise<OpenCard & { perso: Personalization }> {
+export async function freshBlankCard(service: PcscService, k: number, cardId = testCardId(k)): Promise<PersonalizedCard> {
   sim('wipe', k);
   const open = await openCard(service, k);
   const perso = await personalize(open.card, cardId, testManufacturer());
