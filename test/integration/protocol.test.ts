@@ -168,6 +168,24 @@ function certificateBody(cardId: Uint8Array, identityPublicKey: Uint8Array): Uin
   return out;
 }
 
+test('keys and ECDSA nonces come from the card RNG: distinct per card and per signature', async () => {
+  // jCardSim's default randomness is an unseeded generator per object: every card had the same keys and the
+  // ECDSA nonce equalled the private key (r = x(Q)). The fixture replaces it; this keeps it replaced.
+  const a = await freshBlankCard(service, 0);
+  const b = await freshBlankCard(service, 1);
+  expect(toHex(a.perso.identityPublicKey)).not.toBe(toHex(b.perso.identityPublicKey));
+  const wallet = await a.card.createWallet(PIN);
+  expect(toHex(wallet)).not.toBe(toHex(a.perso.identityPublicKey));
+  await a.card.verifyPin(PIN);
+  const digest = new Uint8Array(32).fill(0x42);
+  const one = await a.card.sign(digest, wallet);
+  const two = await a.card.sign(digest, wallet);
+  expect(toHex(one.compact.slice(0, 32))).not.toBe(toHex(two.compact.slice(0, 32)));
+  expect(toHex(one.compact.slice(0, 32))).not.toBe(toHex(wallet.slice(1, 33)));
+  await a.close();
+  await b.close();
+});
+
 describe('the wallet and its access code', () => {
   let c: OpenCard;
   let wallet: Uint8Array;
