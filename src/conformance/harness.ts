@@ -160,7 +160,18 @@ const ORDER: Record<Target, readonly Target[]> = {
  *   no TEST manufacturer); protocol errors when a forward step the card should accept fails.
  */
 export async function reach(dut: CardUnderTest, target: Target, ctx: ReachContext, options: { fresh?: boolean } = {}): Promise<CardInfo> {
-  let info = await dut.snapshot();
+  let info: CardInfo;
+  try {
+    info = await dut.snapshot();
+  } catch (error) {
+    // A card an earlier check broke (e.g. it stored an invalid wallet key, so READ no longer parses) is only
+    // any use again after a reset; the check that broke it has already failed.
+    if (!ctx.destructive || !dut.canReset) {
+      throw new NotApplicable(`the card no longer answers SELECT and READ as the protocol says (${(error as Error).message}), and cannot be reset`);
+    }
+    await dut.reset();
+    info = await dut.snapshot();
+  }
   if (!usable(dut, info, target, options.fresh === true)) {
     if (!ctx.destructive) {
       const why = targetOf(info) === target

@@ -64,7 +64,12 @@ export class Expect {
 
   /** READ shows nothing changed since `before` (state, keys, counters, tries, backup count). */
   async unchanged(dut: CardUnderTest, before: CardInfo): Promise<boolean> {
-    const after = await dut.snapshot();
+    let after: CardInfo;
+    try {
+      after = await dut.snapshot();
+    } catch (error) {
+      return this.that(false, 'READ unchanged', `READ answer no longer well-formed: ${(error as Error).message}`);
+    }
     const diffs = diffInfo(before, after);
     return this.that(diffs.length === 0, 'READ unchanged', `READ changed: ${diffs.join(', ')}`);
   }

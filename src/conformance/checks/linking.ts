@@ -61,7 +61,8 @@ async function linkBackupRefused(
   data: (info: CardInfo, ep: Uint8Array) => Uint8Array,
   want: number,
 ): Promise<void> {
-  const before = await ctx.reach('BACKUP_PRIMARY');
+  // Fresh: no backup card linked yet, so a card that wrongly accepts one is not also refused for want of a slot.
+  const before = await ctx.reach('BACKUP_PRIMARY', { fresh: true });
   const ep = ctx.dut.known.primary?.ep;
   if (ep === undefined || before.cardId === undefined) throw new Error('set-up: no EP');
   await ctx.dut.verify();
