@@ -8,6 +8,7 @@ import { hideBin } from 'yargs/helpers';
 import { apduCommand } from './commands/apdu.js';
 import { attestCommand } from './commands/attest.js';
 import { conformanceCommand } from './commands/conformance.js';
+import { backupCommand } from './commands/backup.js';
 import { createWalletCommand } from './commands/create-wallet.js';
 import { infoCommand } from './commands/info.js';
 import { personalizeCommand } from './commands/personalize.js';
@@ -42,6 +43,7 @@ async function main(argv: readonly string[]): Promise<number> {
       .command(personalizeCommand)
       .command(simCommand)
       .command(conformanceCommand)
+      .command(backupCommand)
       .demandCommand(1, 'name a command: twincard --help lists them')
       .strict()
       .fail((message: string | undefined, error: Error | undefined) => {

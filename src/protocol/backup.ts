@@ -156,9 +156,17 @@ export interface StepResult {
   readonly journal: BackupJournal;
 }
 
-/** Whether the next step needs the access code (so a caller asks for it only then). */
+/** Whether a step needs the access code. */
 export function stepNeedsPin(step: NextStep): boolean {
   return step.kind === 'start-primary' || step.kind === 'finish-primary';
+}
+
+/**
+ * Whether any step left in the backup needs the access code: until the primary is finalized (so a
+ * caller asks for it only then; a backup resumed at its imports needs none).
+ */
+export function backupNeedsPin(journal: BackupJournal): boolean {
+  return journal.primary?.finalized !== true;
 }
 
 /**

@@ -1,0 +1,250 @@
+/**
+ * `twincard backup`: copy the wallet of the primary card onto 1 or 2 blank cards (docs/backup-flow.md).
+ *
+ * One reader: the cards are tapped one after another and the command says which one it needs next.
+ * Several `--reader`s (a bench): every card already sits in a reader and the backup runs in one pass.
+ * After every step a journal is saved atomically; whatever stops the command (Ctrl-C, a pulled card, a
+ * crash), `twincard backup --resume` continues from it. Exit code 9 means exactly that: interrupted,
+ * resumable.
+ *
+ * Test hook, read here and nowhere else: TWINCARD_TEST_CRASH_AFTER_STEP=<step> kills this process with
+ * SIGKILL right after the journal of that step is saved (steps: start-primary, link-backup-1,
+ * link-backup-2, finish-primary:exported (the checkpoint before FINALIZE_BACKUP), finish-primary,
+ * import-1, import-2). The kill-at-every-step test uses it to crash where a real crash could.
+ * @module
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { StatusWordError, toHex, type ApduTransport } from '../../apdu/index.js';
+import { NoMatchingCardError, PcscCardSource } from '../../flow/card-source.js';
+import { isCardLost, runBackup, TooManyLostCardsError, type BackupEvent } from '../../flow/backup-runner.js';
+import { JournalError, loadJournal, newJournal, saveJournal, type BackupJournal } from '../../flow/journal.js';
+import { BackupCardError, backupNeedsPin, NOT_GENUINE_FAULTS, verifyJournal, WrongCardError } from '../../protocol/backup.js';
+import { MalformedResponseError, PinBlockedError, WrongPinError } from '../../protocol/errors.js';
+import { CardWaitTimeoutError, PcscService, resolveReader, TracingTransport } from '../../readers/index.js';
+import { CommandFailure, UsageError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
+import type { GlobalOptions } from '../global-options.js';
+import { Output } from '../output.js';
+import { readPin } from '../pin.js';
+import { traceEnabled } from '../session.js';
+import { cliTraceRedactor } from '../trace-redactor.js';
+import { loadTrustedRoots } from '../trust.js';
+
+interface BackupOptions extends Omit<GlobalOptions, 'reader'> {
+  readonly reader: readonly string[] | undefined;
+  readonly backups: number | undefined;
+  readonly resume: boolean;
+  readonly journal: string | undefined;
+  readonly trustTestRoot: boolean;
+  readonly root: readonly string[] | undefined;
+  readonly pinEnv: string | undefined;
+  readonly pinFile: string | undefined;
+}
+
+/** The journal's default place: `$XDG_STATE_HOME/twincard/backup-journal.json` (else `~/.local/state/...`). */
+export function defaultJournalPath(env: NodeJS.ProcessEnv = process.env): string {
+  const state = env['XDG_STATE_HOME'];
+  return join(state !== undefined && state !== '' ? state : join(homedir(), '.local', 'state'), 'twincard', 'backup-journal.json');
+}
+
+/** The test hook's name (see the module comment). */
+export const CRASH_HOOK_ENV = 'TWINCARD_TEST_CRASH_AFTER_STEP';
+
+export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
+  command: 'backup',
+  describe: 'Back up the wallet of the primary card to 1 or 2 blank cards (resumable)',
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .option('reader', {
+        type: 'string',
+        array: true,
+        describe: 'reader (name, index or fragment); repeat it to put every card in its own reader (bench: one pass, no prompts)',
+      })
+      .option('backups', { type: 'number', describe: 'how many backup cards: 1 or 2 (default 2; a resumed backup keeps its own)' })
+      .option('resume', { type: 'boolean', default: false, describe: 'continue the backup the journal holds' })
+      .option('journal', { type: 'string', describe: 'the journal file (default $XDG_STATE_HOME/twincard/backup-journal.json)' })
+      .option('trust-test-root', {
+        type: 'boolean',
+        default: false,
+        describe: 'also trust the TEST manufacturer (virtual cards; its private key is public: proves nothing)',
+      })
+      .option('root', {
+        type: 'string',
+        array: true,
+        describe: 'also trust this manufacturer public key (PEM SubjectPublicKeyInfo, secp256k1); repeatable',
+      })
+      .option('pin-env', { type: 'string', describe: 'read the access code from this environment variable' })
+      .option('pin-file', { type: 'string', describe: 'read the access code from this file (mode 600)' })
+      .conflicts('pin-env', 'pin-file')
+      .option('wait', { type: 'number', default: 120, describe: 'seconds to wait for each card' })
+      .example('$0 backup --backups 2', 'one reader: tap the cards as asked')
+      .example('$0 backup -r "PCD 00 00" -r "PCD 00 01" -r "PCD 2 00 00" --pin-file pin.txt', 'a bench: three readers, one pass')
+      .example('$0 backup --resume', 'continue after Ctrl-C, a crash or a card pulled away') as unknown as Argv<BackupOptions>,
+  handler: async (argv: ArgumentsCamelCase<BackupOptions>) => {
+    const out = Output.fromEnvironment(argv.json);
+    const journalPath = resolve(argv.journal ?? defaultJournalPath());
+    // Roots first: a bad --root file is a usage error before any card is touched.
+    const roots = loadTrustedRoots({ trustTestRoot: argv.trustTestRoot, rootFiles: argv.root });
+    const journal = await openJournal(argv, journalPath, roots);
+    const resumable = (message: string) => `${message}\nthe backup is kept in ${journalPath}: run \`twincard backup --resume\` to continue`;
+
+    let pin: Uint8Array | undefined;
+    const service = PcscService.open();
+    const abort = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => abort.abort(new InterruptedError(`interrupted (${signal})`));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      if (backupNeedsPin(journal)) {
+        if (argv.pinEnv !== undefined && (process.env[argv.pinEnv] ?? '') === '') {
+          throw new UsageError(`--pin-env ${argv.pinEnv}: that environment variable is not set`);
+        }
+        pin = await readPin({
+          pinFile: argv.pinFile,
+          ...(argv.pinEnv !== undefined && { env: { TWINCARD_PIN: process.env[argv.pinEnv] } }),
+          prompt: 'Access code of the primary card',
+        });
+      }
+      const available = (await service.waitForReaders({ timeoutMs: 2000 })).map((r) => r.name);
+      const selectors = argv.reader !== undefined && argv.reader.length > 0 ? argv.reader : [process.env['TWINCARD_READER'] ?? ''];
+      const readers = [...new Set(selectors.map((s) => resolveReader(available, s)))];
+      const bench = readers.length > 1;
+      const trace = traceEnabled(argv.trace);
+      const source = new PcscCardSource(service, readers, {
+        mode: bench ? 'bench' : 'tap',
+        waitMs: argv.wait * 1000,
+        wrap: (card, reader): ApduTransport => {
+          if (!trace) return card;
+          out.info(`# connect ${reader}`);
+          return new TracingTransport(card, (line) => out.info(line), cliTraceRedactor());
+        },
+      });
+      out.info(
+        bench
+          ? `backup to ${journal.backupCount} card(s), bench mode: ${readers.length} readers, no prompts`
+          : `backup to ${journal.backupCount} card(s) on ${readers[0]}: ${2 * journal.backupCount + 2} taps`,
+      );
+      if (!argv.resume) {
+        await mkdir(dirname(journalPath), { recursive: true, mode: 0o700 });
+        // Saved before the first tap: it claims the path (a second `twincard backup` refuses) and makes
+        // an interruption at the very first card resumable too.
+        await saveJournal(journalPath, journal);
+      }
+      const crashAfter = process.env[CRASH_HOOK_ENV];
+      const started = performance.now();
+      let final: BackupJournal;
+      try {
+        final = await runBackup(journal, {
+          source,
+          journalPath,
+          roots,
+          pin,
+          signal: abort.signal,
+          onEvent: (event) => {
+            report(out, event, bench);
+            const label = event.type === 'step-done' ? event.step : event.type === 'checkpoint' ? `${event.step}:${event.name}` : undefined;
+            if (crashAfter !== undefined && label === crashAfter) process.kill(process.pid, 'SIGKILL');
+          },
+        });
+      } finally {
+        await source.close();
+      }
+      const seconds = (performance.now() - started) / 1000;
+      await rm(journalPath, { force: true });
+      const primary = final.primary!;
+      out.emphasis(`backup complete in ${seconds.toFixed(2)} s: the wallet ${toHex(primary.walletPublicKey)} is on ${final.backups.length + 1} cards`);
+      out.result({
+        walletPublicKey: primary.walletPublicKey,
+        primary: primary.cardId,
+        backups: final.backups.map((b) => b.cardId),
+        seconds: Number(seconds.toFixed(3)),
+      });
+    } catch (error) {
+      throw classify(error, resumable);
+    } finally {
+      pin?.fill(0);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      service.close();
+    }
+  },
+};
+
+/** Ctrl-C or SIGTERM while the backup ran. */
+class InterruptedError extends Error {
+  override readonly name = 'Interrupted';
+}
+
+async function openJournal(argv: BackupOptions, path: string, roots: Parameters<typeof verifyJournal>[1]): Promise<BackupJournal> {
+  if (argv.backups !== undefined && argv.backups !== 1 && argv.backups !== 2) throw new UsageError(`--backups: 1 or 2, not ${argv.backups}`);
+  let existing: BackupJournal | undefined;
+  try {
+    existing = await loadJournal(path);
+  } catch (error) {
+    if (error instanceof JournalError) throw new UsageError(`the backup journal cannot be used: ${error.message}`);
+    throw error;
+  }
+  if (argv.resume) {
+    if (existing === undefined) throw new UsageError(`--resume: there is no backup to resume in ${path}`);
+    if (argv.backups !== undefined && argv.backups !== existing.backupCount) {
+      throw new UsageError(`--resume: the backup in ${path} is to ${existing.backupCount} card(s), not ${argv.backups}`);
+    }
+    try {
+      verifyJournal(existing, roots);
+    } catch (error) {
+      if (error instanceof JournalError) throw new UsageError(`the backup journal ${path} does not verify: ${error.message}`);
+      throw error;
+    }
+    return existing;
+  }
+  if (existing !== undefined) {
+    throw new UsageError(`a backup is in progress (${path}): continue it with --resume, or delete that file to abandon it`);
+  }
+  return newJournal(argv.backups === 1 ? 1 : 2);
+}
+
+function report(out: Output, event: BackupEvent, bench: boolean): void {
+  switch (event.type) {
+    case 'need-card':
+      if (!bench) out.emphasis(`${event.prompt}${event.again ? ' (again)' : ''}`);
+      return;
+    case 'step-started':
+      out.info(`  ${event.step}: card ${toHex(event.cardId)} in ${event.where}`);
+      return;
+    case 'card-refused':
+      out.info(`  refused: ${event.message}`);
+      return;
+    case 'card-lost':
+      out.info(`  the card went away mid-step (${event.where}); the step will be repeated when it is back`);
+      return;
+    case 'checkpoint':
+      out.info(`  ${event.step}: blobs saved`);
+      return;
+    case 'step-done':
+      out.info(`step ${event.number}/${event.total} done: ${event.step}`);
+      return;
+  }
+}
+
+/** The error the user sees, with the exit code the documented table gives it. */
+function classify(error: unknown, resumable: (message: string) => string): unknown {
+  const reason = error instanceof Error ? error.message : String(error);
+  if (error instanceof InterruptedError || error instanceof CardWaitTimeoutError || error instanceof NoMatchingCardError || error instanceof TooManyLostCardsError) {
+    return new CommandFailure(resumable(reason), ExitCode.INTERRUPTED_RESUMABLE);
+  }
+  if (isCardLost(error)) return new CommandFailure(resumable(reason), ExitCode.INTERRUPTED_RESUMABLE);
+  if (error instanceof WrongPinError) {
+    return new CommandFailure(resumable(`wrong access code: ${error.triesLeft} tries left`), ExitCode.WRONG_PIN);
+  }
+  if (error instanceof PinBlockedError) return new CommandFailure(resumable('the access code is blocked'), ExitCode.WRONG_PIN);
+  if (error instanceof BackupCardError) {
+    return new CommandFailure(resumable(reason), NOT_GENUINE_FAULTS.has(error.fault) ? ExitCode.NOT_GENUINE : ExitCode.CARD_REFUSED);
+  }
+  if (error instanceof WrongCardError || error instanceof StatusWordError || error instanceof MalformedResponseError) {
+    return new CommandFailure(resumable(reason), ExitCode.CARD_REFUSED);
+  }
+  return error;
+}

@@ -1,0 +1,139 @@
+/**
+ * The kill matrix: `twincard backup` as a user runs it (the built CLI, a child process, bench mode over
+ * three readers) killed with SIGKILL right after each step's journal is saved (the CLI's
+ * TWINCARD_TEST_CRASH_AFTER_STEP hook), then `twincard backup --resume` finishes the backup. Also the
+ * exits a person sees: Ctrl-C while waiting for a card (9, resumable), and the journal's guard rails.
+ */
+import { jest } from '@jest/globals';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toHex } from '../../src/apdu/index.js';
+import { completedSteps } from '../../src/flow/backup-runner.js';
+import { loadJournal, nextStep } from '../../src/flow/journal.js';
+import { PcscService } from '../../src/readers/index.js';
+import { expectBackedUp, freshCards, insertCard, PIN } from './support/backup-cards.js';
+import { readerForCard, repoRoot } from './support/sim.js';
+
+jest.setTimeout(30_000);
+
+const CLI = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+const PIN_ENV = { TWINCARD_TEST_BACKUP_PIN: new TextDecoder().decode(PIN) };
+
+function twincard(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, TWINCARD_TRACE: '', TWINCARD_PIN: '', ...PIN_ENV, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { code: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+const benchArgs = (journal: string) => [
+  'backup',
+  ...[0, 1, 2].flatMap((k) => ['--reader', readerForCard(k)]),
+  '--trust-test-root',
+  '--pin-env',
+  'TWINCARD_TEST_BACKUP_PIN',
+  '--journal',
+  journal,
+];
+
+let service: PcscService;
+let dir: string;
+
+beforeAll(async () => {
+  service = PcscService.open();
+  await service.waitForReaders({ timeoutMs: 5000 });
+  for (const k of [0, 1, 2]) {
+    if (service.readers().find((r) => r.name === readerForCard(k))?.cardPresent !== true) await insertCard(service, k);
+  }
+  dir = await mkdtemp(join(tmpdir(), 'twincard-kill-'));
+});
+
+afterAll(async () => {
+  service.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The hook's step names, with the steps completed in the journal the kill leaves behind. */
+const KILL_POINTS = [
+  ['start-primary', 1],
+  ['link-backup-1', 2],
+  ['link-backup-2', 3],
+  ['finish-primary:exported', 3], // the blobs are saved, FINALIZE_BACKUP not sent yet
+  ['finish-primary', 4],
+  ['import-1', 5],
+  ['import-2', 6],
+] as const;
+
+test.each(KILL_POINTS)('killed right after %s: --resume completes the backup', async (point, completed) => {
+  const wallet = await freshCards(service, [0, 1, 2], 0);
+  const journal = join(dir, `${point.replace(':', '-')}.json`);
+  const killed = twincard([...benchArgs(journal), '--backups', '2'], { TWINCARD_TEST_CRASH_AFTER_STEP: point });
+  expect({ signal: killed.signal, code: killed.code }).toEqual({ signal: 'SIGKILL', code: null });
+  expect(killed.stdout).toBe('');
+  const left = await loadJournal(journal);
+  expect(left).toBeDefined();
+  expect(completedSteps(left!)).toBe(completed);
+  if (point === 'finish-primary:exported') {
+    expect(left!.backups.every((b) => b.blob !== undefined)).toBe(true);
+    expect(left!.primary!.finalized).toBe(false);
+  }
+  if (point === 'import-2') expect(nextStep(left!)).toEqual({ kind: 'done' });
+  // No secret in what the crash left: the PIN appears neither as text nor as hex.
+  const text = JSON.stringify(left, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
+  expect(text).not.toContain(toHex(PIN));
+
+  const resumed = twincard([...benchArgs(journal), '--resume', '--json']);
+  expect({ code: resumed.code, stderr: resumed.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining('backup complete') });
+  const doc = JSON.parse(resumed.stdout) as { walletPublicKey: string; backups: string[] };
+  expect(doc.walletPublicKey).toBe(toHex(wallet));
+  expect(doc.backups).toHaveLength(2);
+  expect(existsSync(journal)).toBe(false); // a finished backup leaves no journal behind
+  await expectBackedUp(service, 0, [1, 2], wallet);
+});
+
+test('Ctrl-C while waiting for a card: exit 9, the journal kept; --resume on a bench finishes', async () => {
+  const wallet = await freshCards(service, [0, 1, 2], 0);
+  const journal = join(dir, 'interrupted.json');
+  // One reader (tap mode) holding a blank card: refused as the primary, then the CLI waits for a tap.
+  const child = spawn(
+    process.execPath,
+    [CLI, 'backup', '--reader', readerForCard(1), '--trust-test-root', '--pin-env', 'TWINCARD_TEST_BACKUP_PIN', '--journal', journal, '--backups', '2'],
+    { env: { ...process.env, TWINCARD_TRACE: '', ...PIN_ENV } },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  const refused = new Promise<void>((resolve) => {
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+      if (stderr.includes('Tap the primary card (the card holding the wallet) (again)')) resolve();
+    });
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await refused;
+  child.kill('SIGINT');
+  expect(await exited).toBe(9);
+  expect(stderr).toContain('refused: ');
+  expect(stderr).toContain('holds no wallet');
+  expect(stderr).toContain('twincard backup --resume');
+  expect(existsSync(journal)).toBe(true);
+
+  // The guard rails: a second backup does not overwrite the journal; --resume cannot change the count.
+  const again = twincard([...benchArgs(journal), '--backups', '2']);
+  expect(again.code).toBe(2);
+  expect(again.stderr).toContain('a backup is in progress');
+  const otherCount = twincard([...benchArgs(journal), '--resume', '--backups', '1']);
+  expect(otherCount.code).toBe(2);
+  expect(otherCount.stderr).toContain('is to 2 card(s), not 1');
+
+  const resumed = twincard([...benchArgs(journal), '--resume']);
+  expect(resumed.code).toBe(0);
+  await expectBackedUp(service, 0, [1, 2], wallet);
+  const nothing = twincard([...benchArgs(join(dir, 'none.json')), '--resume']);
+  expect(nothing.code).toBe(2);
+  expect(nothing.stderr).toContain('there is no backup to resume');
+});
