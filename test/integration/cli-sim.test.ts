@@ -69,9 +69,11 @@ beforeAll(() => {
 
 test('sim status --json on the shared run folder: pcscd, every card with its reader, what pcscd sees', () => {
   const { code, stdout, stderr } = twincard(['sim', 'status', '--json']);
-  expect(code).toBe(0);
   const doc = JSON.parse(stdout) as Status;
-  expect(doc).toMatchObject({ runDir: sharedRun, pcscd: { running: true, pid: sharedPcscdPid() }, ok: true });
+  expect(doc).toMatchObject({ runDir: sharedRun, pcscd: { running: true, pid: sharedPcscdPid() } });
+  // Other developers' cards on the shared sim may be restarting: the exit code follows the document.
+  expect(code).toBe(doc.ok ? 0 : 5);
+  expect(doc.ok).toBe(doc.cards.every((c) => c.running));
   for (const k of [0, 1]) {
     expect(card(doc, k)).toMatchObject({
       index: k + cardOffset,
