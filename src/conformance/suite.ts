@@ -19,9 +19,9 @@ import type { InvalidPoint } from './wycheproof.js';
 
 /** Where each check goes: the first pattern it matches decides its place. */
 const ORDER: readonly string[] = [
-  'select/', 'read/', 'header/cla', 'header/ins', 'header/order', 'header/p1p2/', 'tlv/chain-then-other-command',
+  'select/', 'read/', 'header/cla', 'header/ins', 'header/order-cla', 'header/order-ins', 'header/order-p1p2', 'header/p1p2/', 'tlv/lc-mismatch', 'tlv/chain-then-other-command',
   'state/factory/', 'perso/commit-before-generate', 'perso/generate-id-length', 'perso/commit-', 'perso/answer', 'attest/',
-  'state/blank/', 'create-wallet/pin-length', 'tlv/', 'link-primary/untrusted', 'link-primary/tampered', 'link-primary/same-card',
+  'state/blank/', 'header/order-state-before-data', 'create-wallet/pin-length', 'tlv/', 'link-primary/untrusted', 'link-primary/tampered', 'link-primary/same-card',
   'link-primary/substituted', 'link-primary/attest', 'link-primary/certificate', 'link-primary/backup-link', 'link-primary/signature-by',
   'invalid-point/link-primary-ep/', 'invalid-point/certificate-key/',
   'link-primary/answer', 'link-primary/retry', 'state/backup-linked/', 'import/tampered', 'import/header', 'import/other', 'import/misdirected',

@@ -69,6 +69,15 @@ export function tlvChecks(): Check[] {
       },
     ),
     check(
+      { id: 'tlv/lc-mismatch', title: 'READ whose Lc (05) promises more data than follows (2 bytes): 6700, and the card still answers', category: 'tlv', destructive: false, needs: [] },
+      async ({ dut }, e) => {
+        const before = await dut.snapshot();
+        dut.recorder.clear();
+        e.sw(await dut.raw(Uint8Array.of(CLA, Ins.READ, 0, 0, 0x05, 0x01, 0x02)), IsoSw.WRONG_LENGTH);
+        await e.unchanged(dut, before);
+      },
+    ),
+    check(
       { id: 'tlv/chain-then-other-command', title: 'a chain block of LINK_PRIMARY (CLA 90, 9000), then READ: READ answers normally', category: 'tlv', destructive: false, needs: [] },
       async ({ dut }, e) => {
         const before = await dut.snapshot();

@@ -38,6 +38,14 @@ export function walletChecks(): Check[] {
       },
     ),
     check(
+      { id: 'header/order-state-before-data', title: 'SIGN with a 5-byte digest on a BLANK card: 6985 (state before data)', category: 'header', destructive: false, needs: ['fresh-card'] },
+      async (ctx, e) => {
+        const before = await ctx.reach('BLANK');
+        e.sw(await ctx.dut.send(CLA, Ins.SIGN, randomBytes(5), 256), IsoSw.CONDITIONS_NOT_SATISFIED);
+        await e.unchanged(ctx.dut, before);
+      },
+    ),
+    check(
       { id: 'sign/without-pin', title: 'SIGN without VERIFY_PIN in this selection is 6982, counter unchanged', category: 'access-code', destructive: false, needs: ['fresh-card'] },
       async (ctx, e) => {
         const before = await ctx.reach('WALLET');
