@@ -57,6 +57,13 @@ describe('PC/SC transport against a virtual card', () => {
     expect(toHex(raw.subarray(256))).toBe('612C');
   });
 
+  test('a command whose Lc does not match its length gets 6700, and the card stays in the reader', async () => {
+    expect(toHex(await card.transmit(fromHex('8001000005010203')))).toBe('6700');
+    expect(toHex(await card.transmit(fromHex('80010000')))).toBe('9000'); // case 1: no data, no Le
+    const response = await channel.send(command(0x80, 0x01, 0, 0, fromHex('AA'), 256));
+    expect(response).toEqual({ data: fromHex('AA'), sw: 0x9000 });
+  });
+
   test('6Cxx is answered by resending with the right Le', async () => {
     const response = await channel.send(command(0x80, 0x04, 0x00, 0x10, undefined, 5));
     expect(response).toEqual({ data: pattern(16), sw: 0x9000 });
