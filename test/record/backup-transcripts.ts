@@ -1,0 +1,111 @@
+/**
+ * Records the APDU transcripts that test/unit/flow/backup-replay.test.ts replays: one file per card
+ * presentation of a real 1+2 backup on the virtual cards (through pcscd), including wrong cards and one
+ * card pulled after FINALIZE_BACKUP was processed (its answer lost).
+ *
+ *   npx tsc -p tsconfig.json && TWINCARD_TEST_CARD_OFFSET=4 node dist/test/record/backup-transcripts.js
+ *
+ * The transcripts contain the TEST access code (246810) of TEST cards: test data, no secret.
+ * Cards 0..3 (plus the offset) are wiped and personalized first.
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { toHex, type ApduTransport } from '../../src/apdu/index.js';
+import { runBackup } from '../../src/flow/backup-runner.js';
+import type { CardRequest, CardSource, PresentedCard } from '../../src/flow/card-source.js';
+import { newJournal, saveJournal } from '../../src/flow/journal.js';
+import { trustedRoots } from '../../src/protocol/roots.js';
+import { PcscService, RecordingTransport } from '../../src/readers/index.js';
+import { control, freshCards, PIN, waitPresence } from '../integration/support/backup-cards.js';
+import { readerForCard, repoRoot } from '../integration/support/sim.js';
+
+const OUT = join(repoRoot, 'test', 'unit', 'flow', 'transcripts', 'backup-1-2');
+
+/** Which card the "person" presents for each request, in order (the tap test's sequence plus one loss). */
+const TAPS: ReadonlyArray<{ card: number; pullAfter?: string }> = [
+  { card: 1 }, // start-primary: a blank card -> NO_WALLET
+  { card: 0 }, // the primary
+  { card: 0 }, // link-backup-1: the primary -> PRIMARY_PRESENTED
+  { card: 1 },
+  { card: 1 }, // link-backup-2: backup card 1 again -> SAME_BACKUP_TWICE
+  { card: 2 },
+  { card: 3 }, // finish-primary: a stranger -> STRANGER
+  { card: 0, pullAfter: '8058' }, // the primary, pulled once FINALIZE_BACKUP was processed
+  { card: 0 }, // the primary again: FINALIZE_BACKUP repeated
+  { card: 2 }, // import: backup card 2 first
+  { card: 1 },
+];
+
+/** Records one presentation; a command whose answer never came is written as a comment. */
+class Recorder implements ApduTransport {
+  readonly recording: RecordingTransport;
+  lostCommand: string | undefined;
+
+  constructor(
+    inner: ApduTransport,
+    private readonly pullBefore: string | undefined,
+    private readonly card: number,
+  ) {
+    this.recording = new RecordingTransport(inner);
+  }
+
+  async transmit(apdu: Uint8Array): Promise<Uint8Array> {
+    const hex = toHex(apdu);
+    if (this.pullBefore !== undefined && hex.startsWith(this.pullBefore)) await control(this.card, 'pull-after-next');
+    try {
+      return await this.recording.transmit(apdu);
+    } catch (error) {
+      this.lostCommand = hex;
+      throw error;
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const service = PcscService.open();
+  await service.waitForReaders({ timeoutMs: 5000 });
+  try {
+    await freshCards(service, [0, 1, 2, 3], 0);
+    rmSync(OUT, { recursive: true, force: true });
+    mkdirSync(OUT, { recursive: true });
+    let n = 0;
+    const source: CardSource = {
+      interactive: true,
+      async next(_request: CardRequest): Promise<PresentedCard> {
+        const tap = TAPS[n];
+        if (tap === undefined) throw new Error('no more taps');
+        const reader = readerForCard(tap.card);
+        await waitPresence(service, tap.card, true);
+        const pcsc = await service.connect(reader, { share: 'exclusive', protocol: 'any' });
+        const recorder = new Recorder(pcsc, tap.pullAfter, tap.card);
+        const index = ++n;
+        return {
+          transport: recorder,
+          where: reader,
+          identified: () => undefined,
+          async release(outcome) {
+            const name = `${String(index).padStart(2, '0')}-card${tap.card}-${outcome}.apdu`;
+            const lost = recorder.lostCommand === undefined ? '' : `# lost: the card left after this command; no answer\n# => ${recorder.lostCommand}\n`;
+            writeFileSync(join(OUT, name), `# card ${tap.card}, presentation ${index}: ${outcome}\n${recorder.recording.transcript()}${lost}`);
+            await pcsc.disconnect('reset').catch(() => undefined);
+            if (outcome === 'lost') {
+              await waitPresence(service, tap.card, false);
+              await control(tap.card, 'insert');
+            }
+          },
+        };
+      },
+      async close() {},
+    };
+    const journalPath = join(OUT, '..', 'backup-1-2.journal.json');
+    const journal = newJournal(2, new Date('2026-11-25T00:00:00Z'));
+    await saveJournal(journalPath, journal);
+    await runBackup(journal, { source, journalPath, roots: trustedRoots({ trustTestRoot: true }), pin: PIN });
+    rmSync(journalPath);
+    console.log(`recorded ${readdirSync(OUT).length} presentations in ${OUT}`);
+  } finally {
+    service.close();
+  }
+}
+
+await main();
