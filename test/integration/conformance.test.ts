@@ -1,0 +1,154 @@
+/**
+ * The conformance suite proves itself on the real stack (pcsclite -> pcscd -> vpcd -> jCardSim): the
+ * reference applet passes every check, and each deliberately broken variant (fixtures/.../broken/) fails
+ * exactly the checks that name its bug while every other check still passes. Test card 0 is the card under
+ * test (its applet switched with the fixture's `applet CLASS` control command), test card 1 the peer.
+ */
+import { jest } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { PcscService } from '../../src/readers/index.js';
+import { simControl } from '../../src/cli/sim-control.js';
+import {
+  listChecks,
+  loadInvalidPointFixture,
+  runConformance,
+  type ConformanceReport,
+} from '../../src/conformance/index.js';
+import { openCard, testManufacturer, type OpenCard } from './support/cards.js';
+import { cardOffset, readerForCard, repoRoot, sim } from './support/sim.js';
+
+jest.setTimeout(60_000);
+
+const RUN_DIR = process.env['TWINCARD_RUN_DIR'] || join(repoRoot, '.run');
+const fixture = loadInvalidPointFixture(join(repoRoot, 'fixtures', 'wycheproof', 'ecdh_secp256k1_invalid_points.json'));
+const wycheproof = fixture.points.map((p) => `wycheproof-${p.tcId}`);
+const TOTAL = listChecks(fixture.points).length;
+
+let service: PcscService;
+let dut: OpenCard;
+let peer: OpenCard;
+
+/** Card 0 factory-fresh with `cls` under the twincard AID (the reference applet when undefined). */
+async function install(cls: string | undefined): Promise<void> {
+  if (cls === undefined) sim('wipe', 0);
+  else await simControl(RUN_DIR, cardOffset, `applet ${cls}`);
+}
+
+async function runSuite(cls?: string): Promise<ConformanceReport> {
+  await install(cls);
+  sim('wipe', 1);
+  return runConformance({
+    card: { transport: dut.pcsc, name: readerForCard(0), reset: () => install(cls) },
+    peer: { transport: peer.pcsc, name: readerForCard(1), reset: async () => void sim('wipe', 1) },
+    destructive: true,
+    testManufacturer: testManufacturer(),
+    invalidPoints: fixture.points,
+  });
+}
+
+function failedIds(report: ConformanceReport): string[] {
+  return report.results.filter((r) => r.status === 'fail').map((r) => r.id).sort();
+}
+
+beforeAll(async () => {
+  service = PcscService.open();
+  dut = await openCard(service, 0);
+  peer = await openCard(service, 1);
+});
+
+afterAll(async () => {
+  await install(undefined).catch(() => undefined); // leave card 0 with the reference applet
+  await dut?.close();
+  await peer?.close();
+  service?.close();
+});
+
+test('the suite has 248 checks with unique ids, 9 of them destructive', () => {
+  const checks = listChecks(fixture.points);
+  expect(checks).toHaveLength(248);
+  expect(new Set(checks.map((c) => c.id)).size).toBe(248);
+  expect(checks.filter((c) => c.destructive)).toHaveLength(9);
+});
+
+test('the reference applet passes every check, all of them applicable (card and peer)', async () => {
+  const report = await runSuite();
+  const failures = report.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.status}: ${r.actual}`);
+  expect(failures).toEqual([]);
+  expect(report.summary).toEqual({ total: TOTAL, passed: TOTAL, failed: 0, notApplicable: 0 });
+  expect(report.testManufacturer).toBe(true);
+  // Every check did something on the card: no check passes without a single APDU.
+  expect(report.results.filter((r) => r.sent.length === 0).map((r) => r.id)).toEqual([]);
+});
+
+const BROKEN: ReadonlyArray<readonly [string, readonly string[]]> = [
+  [
+    'NoPointCheckApplet',
+    [
+      'perso/commit-invalid-manufacturer-key',
+      ...[...wycheproof, 'x-is-p', 'y-is-p', 'x-plus-p', 'zero'].map((p) => `invalid-point/link-primary-ep/${p}`),
+      ...[...wycheproof, 'x-is-p', 'y-is-p', 'x-plus-p', 'zero'].map((p) => `invalid-point/link-backup-eb/${p}`),
+      ...['x-is-p', 'y-is-p', 'wycheproof-475', 'wycheproof-481', 'wycheproof-487', 'wycheproof-509'].map((p) => `invalid-point/certificate-key/${p}`),
+      'import/blob-invalid/public-key-off-curve',
+    ],
+  ],
+  [
+    'SecondBackupApplet',
+    ['attack/second-backup-after-finalize', 'attack/backup-of-a-backup', 'state/backed-up-primary/backup-start', 'state/backed-up-backup/backup-start'],
+  ],
+  [
+    'MacSkippedApplet',
+    [
+      'import/tampered-tag',
+      'import/tampered-ciphertext',
+      'import/tampered-iv',
+      'import/misdirected-relabelled',
+      'import/replayed-old-session',
+      'import/second-blob',
+      'state/backed-up-backup/import-wallet',
+    ],
+  ],
+  ['PinNotDecrementedApplet', ['verify-pin/wrong-then-right', 'verify-pin/brute-force']],
+  [
+    'NonAtomicImportApplet',
+    ['pin-length-0', 'pin-length-3', 'pin-length-17', 'pin-not-zero-padded', 'padding-not-zero', 'd-zero', 'd-equals-n', 'd-above-n', 'public-key-off-curve', 'public-key-prefix-02'].map(
+      (m) => `import/blob-invalid/${m}`,
+    ),
+  ],
+];
+
+test.each(BROKEN)('%s: the suite fails exactly the checks that name its bug, and passes every other', async (cls, expected) => {
+  const report = await runSuite(`dev.twincard.broken.${cls}`);
+  expect(failedIds(report)).toEqual([...expected].sort());
+  expect(report.summary).toEqual({ total: TOTAL, passed: TOTAL - expected.length, failed: expected.length, notApplicable: 0 });
+});
+
+test('twincard conformance: exit 0 on the reference applet, exit 10 and the failed check named on a broken one', async () => {
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'conformance', ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, TWINCARD_TRACE: '' },
+    });
+  // The CLI opens the reader itself: release ours first.
+  await dut.close();
+  try {
+    await install(undefined);
+    let r = cli(['--reader', readerForCard(0), '--destructive', '--sim-reset', '--only', 'verify-pin/,sign/', '--json']);
+    expect(r.stderr).toMatch(/checks: \d+ passed, 0 failed/);
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout) as { conforms: boolean; results: Array<{ id: string; status: string }> };
+    expect(doc.conforms).toBe(true);
+    expect(doc.results.map((x) => x.id)).toContain('verify-pin/brute-force');
+
+    await install('dev.twincard.broken.PinNotDecrementedApplet');
+    r = cli(['--reader', readerForCard(0), '--only', 'verify-pin/wrong-then-right', '--destructive']);
+    expect(r.status).toBe(10);
+    expect(r.stderr).toMatch(/^FAIL {2}verify-pin\/wrong-then-right/m);
+    expect(r.stderr).toMatch(/expected: .*SW 63C4/);
+    expect(r.stdout).toBe('');
+  } finally {
+    await install(undefined);
+    dut = await openCard(service, 0);
+  }
+});
