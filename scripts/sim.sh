@@ -87,6 +87,16 @@ up() {
     applet_jar=$(cd "$(dirname "$applet_jar")" && pwd)/$(basename "$applet_jar")
     [[ $applet_class =~ ^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$ ]] || die "--class $applet_class: not a Java class name"
     [[ $applet_aid =~ ^([0-9A-Fa-f]{2}){5,16}$ ]] || die "--aid $applet_aid: an AID is 5..16 bytes of hex"
+    [[ $applet_jar != *:* ]] || die "--applet $applet_jar: a ':' in the path would split the Java class path"
+    # Checked BEFORE a running sim is stopped for the new applet: a typo must not leave no cards at all.
+    python3 - "$applet_jar" "$applet_class" <<'PY' || die "--applet $applet_jar has no class $applet_class (or is not a jar)"
+import sys, zipfile
+try:
+    names = zipfile.ZipFile(sys.argv[1]).namelist()
+except (OSError, zipfile.BadZipFile):
+    sys.exit(1)
+sys.exit(0 if sys.argv[2].replace(".", "/") + ".class" in names else 1)
+PY
     classpath="$classpath:$applet_jar"
     applets+=(--applet "${applet_aid^^}:$applet_class")
     wanted_applets="${applet_aid^^}:$applet_class $applet_jar"
@@ -111,8 +121,10 @@ up() {
 
   if ! alive "$run/pcscd.pid"; then
     rm -f "$run/pcscd.pid"
-    if [ -S /run/pcscd/pcscd.comm ] && [ -f /run/pcscd/pcscd.pid ] && kill -0 "$(cat /run/pcscd/pcscd.pid)" 2>/dev/null; then
-      die "a pcscd this script did not start is running (pid $(cat /run/pcscd/pcscd.pid)); stop it first"
+    # pcscd ends its PID file with a NUL byte: strip it (bash warns about NULs in command substitutions).
+    local system_pid=""; [ -f /run/pcscd/pcscd.pid ] && system_pid=$(tr -d '\0' </run/pcscd/pcscd.pid)
+    if [ -S /run/pcscd/pcscd.comm ] && [ -n "$system_pid" ] && kill -0 "$system_pid" 2>/dev/null; then
+      die "a pcscd this script did not start is running (pid $system_pid); stop it first"
     fi
     rm -rf "$run/reader.conf.d"; mkdir -p "$run/reader.conf.d"
     local entries=$(( (cards + 1) / 2 )) e

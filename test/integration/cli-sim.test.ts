@@ -5,7 +5,7 @@
  * `sim down` or `sim up` against the shared run folder.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PcscService } from '../../src/readers/index.js';
@@ -181,3 +181,44 @@ test('sim.sh up checks --applet/--class/--aid too, before it starts anything', (
   expect(run(['--applet', jar, '--class', 'a.B', '--aid', 'F0']).stderr).toContain('--aid F0: an AID is 5..16 bytes of hex');
   expect(existsSync(join(otherRun, 'pcscd.pid'))).toBe(false);
 });
+
+/** A developer's applet in a jar of its own, compiled against jCardSim's JavaCard API (javac and jar of the JDK). */
+function buildDeveloperJar(dir: string): string {
+  const src = join(dir, 'src', 'dev', 'example');
+  mkdirSync(src, { recursive: true });
+  writeFileSync(
+    join(src, 'HelloApplet.java'),
+    `package dev.example;
+import javacard.framework.*;
+public class HelloApplet extends Applet {
+  public static void install(byte[] b, short o, byte l) { new HelloApplet().register(); }
+  public void process(APDU apdu) { if (!selectingApplet()) ISOException.throwIt((short) 0x6A81); }
+}
+`,
+  );
+  const lib = readdirSync(join(repoRoot, 'fixtures', 'target', 'lib')).find((f) => f.startsWith('jcardsim'));
+  const classes = join(dir, 'classes');
+  const javac = spawnSync('javac', ['-source', '8', '-target', '8', '-nowarn', '-cp', join(repoRoot, 'fixtures', 'target', 'lib', lib!), '-d', classes, join(src, 'HelloApplet.java')], { encoding: 'utf8' });
+  expect(javac.status).toBe(0);
+  const jar = join(dir, 'hello.jar');
+  expect(spawnSync('jar', ['cf', jar, '-C', classes, '.'], { encoding: 'utf8' }).status).toBe(0);
+  return jar;
+}
+
+test('sim.sh up --applet: a class missing from the jar is refused before a running sim would be stopped; a real one passes the checks', () => {
+  const jar = buildDeveloperJar(join(otherRun, 'dev'));
+  const run = (cls: string) =>
+    spawnSync(join(repoRoot, 'scripts', 'sim.sh'), ['up', '--applet', jar, '--class', cls, '--aid', 'F000000001'], {
+      env: { ...process.env, TWINCARD_RUN_DIR: otherRun },
+      encoding: 'utf8',
+    });
+  const missing = run('dev.example.Nope');
+  expect(missing.status).toBe(1);
+  expect(missing.stderr).toContain(`--applet ${jar} has no class dev.example.Nope`);
+  // The right class gets past every applet check and stops only at the shared pcscd, which is not this folder's.
+  const found = run('dev.example.HelloApplet');
+  expect(found.status).toBe(1);
+  expect(found.stderr).toMatch(/^sim: a pcscd this script did not start is running \(pid \d+\); stop it first$/m);
+  expect(found.stderr).not.toContain('warning');
+  expect(existsSync(join(otherRun, 'pcscd.pid'))).toBe(false);
+}, 30_000);
