@@ -64,11 +64,11 @@ afterAll(async () => {
   service?.close();
 });
 
-test('the suite has 248 checks with unique ids, 9 of them destructive', () => {
+test('the suite has 253 checks with unique ids, 12 of them destructive', () => {
   const checks = listChecks(fixture.points);
-  expect(checks).toHaveLength(248);
-  expect(new Set(checks.map((c) => c.id)).size).toBe(248);
-  expect(checks.filter((c) => c.destructive)).toHaveLength(9);
+  expect(checks).toHaveLength(253);
+  expect(new Set(checks.map((c) => c.id)).size).toBe(253);
+  expect(checks.filter((c) => c.destructive)).toHaveLength(12);
 });
 
 test('the reference applet passes every check, all of them applicable (card and peer)', async () => {

@@ -11,9 +11,9 @@ import { fromHex } from '../../../src/apdu/index.js';
 
 const points = loadInvalidPointFixture(join(process.cwd(), 'fixtures', 'wycheproof', 'ecdh_secp256k1_invalid_points.json')).points;
 
-test('every id is kebab-case with / between levels, unique, and the suite is 248 checks', () => {
+test('every id is kebab-case with / between levels, unique, and the suite is 253 checks', () => {
   const checks = listChecks(points);
-  expect(checks).toHaveLength(248);
+  expect(checks).toHaveLength(253);
   for (const c of checks) expect(c.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*(\/[a-z0-9]+(-[a-z0-9]+)*)+$/);
   expect(new Set(checks.map((c) => c.id)).size).toBe(checks.length);
 });
@@ -43,7 +43,8 @@ test('one Wycheproof point = one check for EP and one for EB; destructive checks
   }
   expect(checks.filter((c) => c.destructive).map((c) => c.id).sort()).toEqual([
     'backup-start/answer', 'create-wallet/answer', 'export/answer', 'import/answer', 'link-primary/answer',
-    'peer/backup', 'peer/tampered-blob', 'perso/answer', 'verify-pin/brute-force',
+    'peer/backup-from-peer', 'peer/backup-to-peer', 'peer/replayed-eb', 'peer/swapped-eb', 'peer/tampered-blob',
+    'perso/answer', 'verify-pin/brute-force',
   ]);
 });
 
@@ -54,7 +55,7 @@ test('the running order: personalization before the backup-card role, that befor
   expect(at('link-primary/answer')).toBeLessThan(at('import/answer'));
   expect(at('import/answer')).toBeLessThan(at('create-wallet/answer'));
   expect(at('create-wallet/answer')).toBeLessThan(at('export/answer'));
-  expect(at('verify-pin/brute-force')).toBe(ids.length - 3);
+  expect(at('verify-pin/brute-force')).toBe(ids.findIndex((id) => id.startsWith('peer/')) - 1);
 });
 
 test.each([
