@@ -7,6 +7,9 @@
 #   sim.sh down             stop what `up` started, by PID
 #   sim.sh status [--quiet] processes and cards; exit 0 only when everything is up
 #   sim.sh pull K | insert K | pull-after-next K | wipe K    drive card K (0-based) through its control socket
+#   sim.sh applet K [CLASS]  card K wiped, with CLASS (on the fixture's class path, e.g. a conformance-suite broken
+#                           variant dev.twincard.broken.MacSkippedApplet) under the twincard AID; no CLASS: which one it runs.
+#                           `wipe K` puts the reference applet back
 #
 # State lives in ${TWINCARD_RUN_DIR:-<repo>/.run}: PID files, logs, control sockets, pcscd's reader config.
 # Every process is tracked by its PID file and stopped by PID, never by name.
@@ -219,5 +222,9 @@ case $cmd in
     if [ "$cmd" = insert ]; then wait_card_state "$1" inserted; fi
     if [ "$cmd" = pull ]; then wait_card_state "$1" pulled; fi
     ;;
-  *) die "unknown command $cmd (up, down, status, pull, insert, pull-after-next, wipe)";;
+  applet)
+    [ $# -eq 1 ] || [ $# -eq 2 ] || die "usage: sim.sh applet CARD_INDEX [CLASS]"
+    control "$1" "applet${2:+ $2}"
+    ;;
+  *) die "unknown command $cmd (up, down, status, pull, insert, pull-after-next, wipe, applet)";;
 esac
