@@ -27,7 +27,7 @@ import {
 import { TwincardCard } from '../protocol/card.js';
 import type { TrustedRoot } from '../protocol/roots.js';
 import { PcscError } from '../readers/index.js';
-import type { CardRequest, CardSource, PresentedCard } from './card-source.js';
+import { NoMatchingCardError, type CardRequest, type CardSource, type PresentedCard } from './card-source.js';
 import { nextStep, saveJournal, type BackupJournal, type NextStep } from './journal.js';
 
 export type BackupEvent =
@@ -129,6 +129,7 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
   let lostInARow = 0;
   let again = false;
   let lastStep: string | undefined;
+  let refusals: string[] = [];
   for (;;) {
     options.signal?.throwIfAborted();
     const step = nextStep(current);
@@ -138,12 +139,20 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
       // A new request: a bench may offer again the cards it offered for the previous step.
       again = false;
       requestId += 1;
+      refusals = [];
     }
     lastStep = stepKey;
     const prompt = promptFor(current, step);
     const request: CardRequest = { id: requestId, prompt, ...wantedIds(current, step) };
     emit({ type: 'need-card', step, prompt, again });
-    const presented: PresentedCard = await options.source.next(request, options.signal);
+    let presented: PresentedCard;
+    try {
+      presented = await options.source.next(request, options.signal);
+    } catch (error) {
+      // A bench that ran out of cards: say why each card present was not the one.
+      if (error instanceof NoMatchingCardError && refusals.length > 0) throw new NoMatchingCardError(error.prompt, error.readers, refusals);
+      throw error;
+    }
     let outcome: 'used' | 'refused' | 'lost' = 'used';
     try {
       const card = new TwincardCard(presented.transport);
@@ -177,6 +186,7 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
         outcome = 'refused';
         if (error.cardId !== undefined) presented.identified(error.cardId);
         emit({ type: 'card-refused', where: presented.where, reason: error.reason, message: error.message });
+        refusals.push(`${presented.where}: ${error.message}`);
         again = true;
         continue;
       }

@@ -58,8 +58,19 @@ export interface CardSource {
 /** Bench mode: none of the cards in the readers is the one wanted. */
 export class NoMatchingCardError extends Error {
   override readonly name = 'NoMatchingCardError';
-  constructor(prompt: string, readonly readers: readonly string[]) {
-    super(`${prompt}: none of the cards in ${readers.map((r) => JSON.stringify(r)).join(', ')} is the card wanted`);
+  /**
+   * @param refusals why each card offered for this request was refused (the runner adds them: a source
+   *   does not read cards)
+   */
+  constructor(
+    readonly prompt: string,
+    readonly readers: readonly string[],
+    readonly refusals: readonly string[] = [],
+  ) {
+    super(
+      `${prompt}: none of the cards in ${readers.map((r) => JSON.stringify(r)).join(', ')} is the card wanted` +
+        refusals.map((r) => `\n  ${r}`).join(''),
+    );
   }
 }
 

@@ -14,7 +14,7 @@ import { toHex } from '../../src/apdu/index.js';
 import { completedSteps } from '../../src/flow/backup-runner.js';
 import { loadJournal, nextStep } from '../../src/flow/journal.js';
 import { PcscService } from '../../src/readers/index.js';
-import { expectBackedUp, freshCards, insertCard, PIN } from './support/backup-cards.js';
+import { expectBackedUp, freshCards, insertCard, PIN, readCard } from './support/backup-cards.js';
 import { readerForCard, repoRoot } from './support/sim.js';
 
 jest.setTimeout(30_000);
@@ -73,7 +73,7 @@ test.each(KILL_POINTS)('killed right after %s: --resume completes the backup', a
   const wallet = await freshCards(service, [0, 1, 2], 0);
   const journal = join(dir, `${point.replace(':', '-')}.json`);
   const killed = twincard([...benchArgs(journal), '--backups', '2'], { TWINCARD_TEST_CRASH_AFTER_STEP: point });
-  expect({ signal: killed.signal, code: killed.code }).toEqual({ signal: 'SIGKILL', code: null });
+  expect({ signal: killed.signal, code: killed.code, stderr: killed.stderr }).toMatchObject({ signal: 'SIGKILL', code: null });
   expect(killed.stdout).toBe('');
   const left = await loadJournal(journal);
   expect(left).toBeDefined();
@@ -136,4 +136,23 @@ test('Ctrl-C while waiting for a card: exit 9, the journal kept; --resume on a b
   const nothing = twincard([...benchArgs(join(dir, 'none.json')), '--resume']);
   expect(nothing.code).toBe(2);
   expect(nothing.stderr).toContain('there is no backup to resume');
+
+  // A second backup of the finished primary: every card refused, with why; nothing changed, no journal left.
+  const second = join(dir, 'second.json');
+  const secondRun = twincard([...benchArgs(second), '--backups', '1']);
+  expect(secondRun.code).toBe(8);
+  expect(secondRun.stderr).toMatch(/none of the cards in .* is the card wanted/);
+  expect(secondRun.stderr).toContain('is already part of a finished backup (BACKED_UP)');
+  expect(secondRun.stderr).toContain('nothing was changed on any card; no journal kept');
+  expect(existsSync(second)).toBe(false);
+  for (const k of [0, 1, 2]) {
+    const info = await readCard(service, k);
+    // As expectBackedUp left them: one signature each, the primary backed up to two cards.
+    expect({ state: info.state, signCounter: info.signCounter, pinTriesLeft: info.pinTriesLeft }).toEqual({
+      state: 'BACKED_UP',
+      signCounter: 1,
+      pinTriesLeft: 5,
+    });
+    if (k === 0) expect(info.backupCount).toBe(2);
+  }
 });

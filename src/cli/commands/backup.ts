@@ -92,6 +92,8 @@ export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
     const resumable = (message: string) => `${message}\nthe backup is kept in ${journalPath}: run \`twincard backup --resume\` to continue`;
 
     let pin: Uint8Array | undefined;
+    let createdJournal = false;
+    let progressed = false;
     const service = PcscService.open();
     const abort = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => abort.abort(new InterruptedError(`interrupted (${signal})`));
@@ -133,6 +135,7 @@ export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
         // an interruption at the very first card resumable too.
         await saveJournal(journalPath, journal);
       }
+      createdJournal = !argv.resume;
       const crashAfter = process.env[CRASH_HOOK_ENV];
       const started = performance.now();
       let final: BackupJournal;
@@ -145,6 +148,7 @@ export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
           signal: abort.signal,
           onEvent: (event) => {
             report(out, event, bench);
+            if (event.type === 'step-done' || event.type === 'checkpoint') progressed = true;
             const label = event.type === 'step-done' ? event.step : event.type === 'checkpoint' ? `${event.step}:${event.name}` : undefined;
             if (crashAfter !== undefined && label === crashAfter) process.kill(process.pid, 'SIGKILL');
           },
@@ -163,6 +167,12 @@ export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
         seconds: Number(seconds.toFixed(3)),
       });
     } catch (error) {
+      // A new backup refused before any card changed (a bench without the right cards, a card that is
+      // not genuine): there is nothing to resume, so no journal is left to trip the next attempt.
+      if (createdJournal && !progressed && isRefusal(error)) {
+        await rm(journalPath, { force: true });
+        throw classify(error, (message) => `${message}\nnothing was changed on any card; no journal kept`);
+      }
       throw classify(error, resumable);
     } finally {
       pin?.fill(0);
@@ -229,9 +239,24 @@ function report(out: Output, event: BackupEvent, bench: boolean): void {
   }
 }
 
+/** A card or the cards present were refused (as opposed to an interruption or a broken exchange). */
+function isRefusal(error: unknown): boolean {
+  // A wrong access code spent a try: that is a change, and the same backup continues with the right one.
+  if (error instanceof WrongPinError || error instanceof PinBlockedError) return false;
+  return (
+    (error instanceof NoMatchingCardError && error.refusals.length > 0) ||
+    error instanceof BackupCardError ||
+    error instanceof WrongCardError ||
+    error instanceof StatusWordError ||
+    error instanceof MalformedResponseError
+  );
+}
+
 /** The error the user sees, with the exit code the documented table gives it. */
 function classify(error: unknown, resumable: (message: string) => string): unknown {
   const reason = error instanceof Error ? error.message : String(error);
+  // Every card present was refused: what each one was is in the message.
+  if (error instanceof NoMatchingCardError && error.refusals.length > 0) return new CommandFailure(resumable(reason), ExitCode.CARD_REFUSED);
   if (error instanceof InterruptedError || error instanceof CardWaitTimeoutError || error instanceof NoMatchingCardError || error instanceof TooManyLostCardsError) {
     return new CommandFailure(resumable(reason), ExitCode.INTERRUPTED_RESUMABLE);
   }
