@@ -199,7 +199,19 @@ export function refuseForeignPcscd(dir: string): void {
       ExitCode.PCSC_UNAVAILABLE,
     );
   }
+  // No pcscd process, yet its socket is there: systemd's socket activation (Debian enables pcscd.socket on
+  // desktops) would start the system's pcscd on the first client, beside or instead of ours.
+  if ((ours === undefined || !pcscdProcesses().includes(ours)) && existsSync(PCSCD_SOCKET)) {
+    throw new CommandFailure(
+      `sim up: ${PCSCD_SOCKET} exists but no pcscd runs: probably systemd socket activation. ` +
+        'Stop it first: sudo systemctl stop pcscd.socket pcscd.service (or remove a stale socket)',
+      ExitCode.PCSC_UNAVAILABLE,
+    );
+  }
 }
+
+/** Where pcscd listens (fixed at build time in Debian's pcsc-lite). */
+const PCSCD_SOCKET = '/run/pcscd/pcscd.comm';
 
 function pcscdProcesses(): number[] {
   let entries: string[];
