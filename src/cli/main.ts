@@ -9,6 +9,7 @@ import { apduCommand } from './commands/apdu.js';
 import { attestCommand } from './commands/attest.js';
 import { conformanceCommand } from './commands/conformance.js';
 import { backupCommand } from './commands/backup.js';
+import { benchCommand } from './commands/bench.js';
 import { createWalletCommand } from './commands/create-wallet.js';
 import { infoCommand } from './commands/info.js';
 import { personalizeCommand } from './commands/personalize.js';
@@ -44,6 +45,7 @@ async function main(argv: readonly string[]): Promise<number> {
       .command(simCommand)
       .command(conformanceCommand)
       .command(backupCommand)
+      .command(benchCommand)
       .demandCommand(1, 'name a command: twincard --help lists them')
       .strict()
       .fail((message: string | undefined, error: Error | undefined) => {

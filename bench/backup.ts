@@ -1,0 +1,191 @@
+/**
+ * Benchmark: full card-to-card backups through pcscd between virtual cards, 1+1 and 1+2, R rounds, fresh
+ * cards every round (wipe + personalize + create wallet: untimed). Per backup: wall time, per step, wire
+ * APDUs and bytes each way (chain blocks and GET RESPONSEs counted), host CPU (this process) split into
+ * the host's crypto and the rest, and the CPU the card JVMs and pcscd used (from /proc, 10 ms ticks).
+ *
+ * Baselines from the same run, as ratios:
+ *   transport  every backup's wire APDUs sent again to the loopback applet on the same readers, same
+ *              command and response sizes: pure transport (pcsclite + pcscd + vpcd + the card's APDU
+ *              loop). "in-APDU time / transport" is how much longer the card takes than a card that
+ *              computes nothing; "wall / transport" adds the host's own work (connect, checks, journal).
+ *   1+1        the 1+2 backup relative to the 1+1 backup (rounds alternate 1+1 and 1+2).
+ *
+ * Needs the virtual cards (`scripts/sim.sh up`); uses three of them, which it WIPES.
+ *
+ *   node dist/bench/backup.js [--rounds 20] [--cards 0,1,2] [--json]
+ *
+ * The table goes to stderr; --json prints one JSON document on stdout.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  makeJournalDir,
+  measureBackup,
+  prepareBackupCards,
+  removeJournalDir,
+  replayOnLoopback,
+  stepLabels,
+  type BackupMeasurement,
+  type TransportBaseline,
+} from '../src/bench/backup-measure.js';
+import { ms, table } from '../src/bench/render.js';
+import { benchCardId } from '../src/bench/run-bench.js';
+import { ratio, summarize, type Summary } from '../src/bench/stats.js';
+import { packageRoot, testManufacturerKeyPath } from '../src/cli/paths.js';
+import { simControl } from '../src/cli/sim-control.js';
+import { simReaderName } from '../src/cli/sim-status.js';
+import { keyPairFromPem } from '../src/protocol/keys.js';
+import { trustedRoots } from '../src/protocol/roots.js';
+import { PcscService } from '../src/readers/index.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
+};
+const rounds = Number(option('--rounds', '20'));
+const cards = option('--cards', '0,1,2').split(',').map(Number);
+const json = args.includes('--json');
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: a positive integer, not ${option('--rounds', '')}`);
+if (cards.length !== 3 || cards.some((k) => !Number.isInteger(k) || k < 0)) throw new Error('--cards: three card indexes, e.g. 0,1,2');
+
+const runDir = process.env['TWINCARD_RUN_DIR'] || join(packageRoot(), '.run');
+const readers = cards.map(simReaderName);
+const readerCard = new Map(readers.map((r, i) => [r, cards[i]!]));
+const manufacturer = keyPairFromPem(readFileSync(testManufacturerKeyPath(), 'utf8'));
+const roots = trustedRoots({ trustTestRoot: true });
+const pin = new TextEncoder().encode('135790');
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/** utime + stime of a process, ms (CLK_TCK is 100 on Linux). */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // the command name may hold spaces
+  return (Number(fields[11]) + Number(fields[12])) * 10; // fields 14 and 15 of proc(5), counted from state = 3
+}
+const pidOf = (file: string) => Number(readFileSync(join(runDir, file), 'utf8').trim());
+const cardPids = cards.map((k) => pidOf(`card-${k}.pid`));
+const pcscdPid = pidOf('pcscd.pid');
+const sideCpu = () => ({ cards: cardPids.reduce((a, p) => a + processCpuMs(p), 0), pcscd: processCpuMs(pcscdPid) });
+
+interface Sample {
+  readonly m: BackupMeasurement;
+  readonly transport: TransportBaseline;
+  readonly cardCpuMs: number;
+  readonly pcscdCpuMs: number;
+}
+const samples: Record<'1+1' | '1+2', Sample[]> = { '1+1': [], '1+2': [] };
+
+const service = PcscService.open();
+const journalDir = await makeJournalDir();
+try {
+  await service.waitForReaders({ timeoutMs: 2000 });
+  for (let round = 0; round < rounds; round++) {
+    for (const kind of ['1+1', '1+2'] as const) {
+      const group = kind === '1+1' ? readers.slice(0, 2) : readers;
+      await prepareBackupCards({
+        service,
+        readers: group,
+        cardIds: group.map((_, role) => benchCardId(kind === '1+1' ? 1 : 2, round, role)),
+        wipe: async (reader) => void (await simControl(runDir, readerCard.get(reader)!, 'wipe')),
+        manufacturer,
+        pin,
+      });
+      const side0 = sideCpu();
+      const m = await measureBackup({ service, readers: group, pin, roots, journalDir });
+      const side1 = sideCpu();
+      const transport = await replayOnLoopback(service, m.exchanges);
+      samples[kind].push({ m, transport, cardCpuMs: side1.cards - side0.cards, pcscdCpuMs: side1.pcscd - side0.pcscd });
+    }
+    say(`round ${round + 1}/${rounds}: 1+1 ${ms(samples['1+1'].at(-1)!.m.wallMs)} ms, 1+2 ${ms(samples['1+2'].at(-1)!.m.wallMs)} ms`);
+  }
+} finally {
+  await removeJournalDir(journalDir);
+  service.close();
+}
+
+function report(kind: '1+1' | '1+2') {
+  const list = samples[kind];
+  const of = (pick: (s: Sample) => number): Summary => summarize(list.map(pick));
+  const hostCpu = of((s) => s.m.cpu.userMs + s.m.cpu.systemMs);
+  const crypto = of((s) => s.m.hostCryptoCpuMs);
+  const wall = of((s) => s.m.wallMs);
+  const inApdus = of((s) => s.m.totals.transmitMs);
+  const transport = of((s) => s.transport.transmitMs);
+  const steps = stepLabels(kind === '1+1' ? 1 : 2).map((step) => {
+    const found = list.map((s) => s.m.steps.find((x) => x.step === step)!);
+    return {
+      step,
+      ms: summarize(found.map((s) => s.ms)),
+      transmitMs: summarize(found.map((s) => s.transmitMs)),
+      apdus: summarize(found.map((s) => s.apdus)),
+      bytesOut: summarize(found.map((s) => s.bytesOut)),
+      bytesIn: summarize(found.map((s) => s.bytesIn)),
+    };
+  });
+  return {
+    kind,
+    rounds: list.length,
+    wallMs: wall,
+    steps,
+    apdus: of((s) => s.m.totals.apdus),
+    commands: of((s) => s.m.totals.commands),
+    chainBlocks: of((s) => s.m.totals.chainBlocks),
+    getResponses: of((s) => s.m.totals.getResponses),
+    bytesOut: of((s) => s.m.totals.bytesOut),
+    bytesIn: of((s) => s.m.totals.bytesIn),
+    inApduMs: inApdus,
+    hostCpuMs: hostCpu,
+    hostCpuUserMs: of((s) => s.m.cpu.userMs),
+    hostCpuSystemMs: of((s) => s.m.cpu.systemMs),
+    hostCryptoCpuMs: crypto,
+    hostOtherCpuMs: of((s) => s.m.cpu.userMs + s.m.cpu.systemMs - s.m.hostCryptoCpuMs),
+    cardJvmCpuMs: of((s) => s.cardCpuMs),
+    pcscdCpuMs: of((s) => s.pcscdCpuMs),
+    transport: {
+      apdus: of((s) => s.transport.apdus),
+      ms: transport,
+      /** Ratios of medians. */
+      wallOverTransport: ratio(wall.median, transport.median),
+      inApduOverTransport: ratio(inApdus.median, transport.median),
+    },
+  };
+}
+
+const one = report('1+1');
+const two = report('1+2');
+const doc = {
+  benchmark: 'backup',
+  date: new Date().toISOString(),
+  readers,
+  rounds,
+  backups: { '1+1': one, '1+2': two },
+  twoOverOne: {
+    wallMs: ratio(two.wallMs.median, one.wallMs.median),
+    apdus: ratio(two.apdus.median, one.apdus.median),
+    bytes: ratio(two.bytesOut.median + two.bytesIn.median, one.bytesOut.median + one.bytesIn.median),
+    hostCpuMs: ratio(two.hostCpuMs.median, one.hostCpuMs.median),
+    inApduMs: ratio(two.inApduMs.median, one.inApduMs.median),
+  },
+};
+
+const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}x`);
+say('');
+say(`backup benchmark: ${rounds} rounds of 1+1 and 1+2 on ${readers.join(' | ')}, fresh cards each round (median / p95, ms)`);
+for (const r of [one, two]) {
+  say('');
+  say(`${r.kind}: wall ${ms(r.wallMs.median)} / ${ms(r.wallMs.p95)} ms; ${r.apdus.median} APDUs (${r.commands.median} commands, ${r.chainBlocks.median} chain blocks, ${r.getResponses.median} GET RESPONSE), ` +
+    `${r.bytesOut.median} bytes out, ${r.bytesIn.median} bytes in`);
+  for (const line of table([
+    ['step', 'median', 'p95', 'in APDUs', 'APDUs', 'out', 'in'],
+    ...r.steps.map((s) => [s.step, ms(s.ms.median), ms(s.ms.p95), ms(s.transmitMs.median), String(s.apdus.median), String(s.bytesOut.median), String(s.bytesIn.median)]),
+  ])) say(`  ${line}`);
+  say(`  host CPU ${ms(r.hostCpuMs.median)} ms (user ${ms(r.hostCpuUserMs.median)}, system ${ms(r.hostCpuSystemMs.median)}): host crypto ${ms(r.hostCryptoCpuMs.median)}, the rest ${ms(r.hostOtherCpuMs.median)}`);
+  say(`  card JVMs CPU ${ms(r.cardJvmCpuMs.median)} ms, pcscd CPU ${ms(r.pcscdCpuMs.median)} ms (10 ms ticks)`);
+  say(`  transport only (same ${r.transport.apdus.median} APDUs, same sizes, loopback applet): ${ms(r.transport.ms.median)} / ${ms(r.transport.ms.p95)} ms; ` +
+    `in-APDU time / transport ${x(r.transport.inApduOverTransport)}, wall / transport ${x(r.transport.wallOverTransport)}`);
+}
+say('');
+say(`1+2 over 1+1: wall ${x(doc.twoOverOne.wallMs)}, APDUs ${x(doc.twoOverOne.apdus)}, bytes ${x(doc.twoOverOne.bytes)}, host CPU ${x(doc.twoOverOne.hostCpuMs)}, in-APDU time ${x(doc.twoOverOne.inApduMs)}`);
+if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
