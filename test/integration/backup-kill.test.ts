@@ -130,8 +130,13 @@ test('Ctrl-C while waiting for a card: exit 9, the journal kept; --resume on a b
   expect(otherCount.code).toBe(2);
   expect(otherCount.stderr).toContain('is to 2 card(s), not 1');
 
-  const resumed = twincard([...benchArgs(journal), '--resume']);
+  // Resumed with the APDU trace on: the access code and the wallet blobs never reach it.
+  const resumed = twincard([...benchArgs(journal), '--resume', '--trace']);
   expect(resumed.code).toBe(0);
+  expect(resumed.stderr).toMatch(/>> 80200000 06 \[redacted 6 bytes\]/);
+  expect(resumed.stderr).toMatch(/>> 805A0000 C4 \[redacted 196 bytes\]/);
+  expect(resumed.stderr).not.toContain(toHex(PIN));
+  expect(resumed.stderr).not.toMatch(/1581C101/); // no blob TLV, either way
   await expectBackedUp(service, 0, [1, 2], wallet);
   const nothing = twincard([...benchArgs(join(dir, 'none.json')), '--resume']);
   expect(nothing.code).toBe(2);
