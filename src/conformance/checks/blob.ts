@@ -10,9 +10,9 @@ import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
 import { encodeProtocolTlvs, toHex } from '../../apdu/index.js';
 import { BLOB_VERSION, Ins, IsoSw, Tag, TwincardSw } from '../../protocol/constants.js';
 import { checkWalletSignature, equalBytes, publicKeyOf, SECP256K1_N } from '../../protocol/crypto.js';
-import { blobFor, linkTranscript, SUITE_PIN, type LinkedPrimary } from '../harness.js';
+import { blobFor, SUITE_PIN, type LinkedPrimary } from '../harness.js';
 import { openBlobAsBackup, plaintextBytes, randomKeyPair, sealRawBlob, SoftCard, wellFormedPlaintext, type RawPlaintext } from '../soft-card.js';
-import { check, CLA, flip, linkData, needManufacturer, type Check, type CheckContext, type Expect } from './common.js';
+import { be32, check, CLA, flip, linkData, needManufacturer, type Check, type CheckContext, type Expect } from './common.js';
 
 function importData(blob: Uint8Array): Uint8Array {
   return encodeProtocolTlvs([[Tag.WALLET_BLOB, blob]]);
@@ -27,9 +27,6 @@ async function importRefused(ctx: CheckContext, e: Expect, make: (linked: Linked
   await e.unchanged(ctx.dut, before);
 }
 
-function be32(n: bigint): Uint8Array {
-  return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
-}
 
 /** Plaintexts that are authentic but not well-formed: each must be 9A0A with nothing stored. */
 function malformedPlaintexts(): Array<{ name: string; title: string; make: (p: RawPlaintext) => RawPlaintext }> {
@@ -299,4 +296,3 @@ export function blobChecks(): Check[] {
   return checks;
 }
 
-export { linkTranscript };

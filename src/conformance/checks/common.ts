@@ -145,3 +145,9 @@ export function linkData(role: 'primary' | 'backup', certificate: Uint8Array, ep
 }
 
 export const CLA = 0x80;
+
+/** A non-negative integer below 2^256 as 32 big-endian bytes. */
+export function be32(n: bigint): Uint8Array {
+  if (n < 0n || n >= 2n ** 256n) throw new RangeError('be32: out of range');
+  return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
+}

@@ -10,18 +10,14 @@ import { toHex } from '../../apdu/index.js';
 import type { CardInfo } from '../../protocol/card.js';
 import { parseCertificate } from '../../protocol/certificate.js';
 import { Ins, IsoSw, TwincardSw } from '../../protocol/constants.js';
-import { equalBytes, verifyMessageSignature } from '../../protocol/crypto.js';
+import { equalBytes, SECP256K1_P, verifyMessageSignature } from '../../protocol/crypto.js';
 import { backupLinkMessage, primaryLinkMessage } from '../../protocol/messages.js';
 import { SUITE_PIN } from '../harness.js';
 import { randomKeyPair, SoftCard } from '../soft-card.js';
 import type { InvalidPoint } from '../wycheproof.js';
-import { check, CLA, flip, linkData, needManufacturer, somePeer, type Check, type CheckContext, type Expect } from './common.js';
+import { be32, check, CLA, flip, linkData, needManufacturer, somePeer, type Check, type CheckContext, type Expect } from './common.js';
 
-const P = 2n ** 256n - 2n ** 32n - 977n;
-
-function be32(n: bigint): Uint8Array {
-  return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
-}
+const P = SECP256K1_P;
 
 /** Invalid points of our own, beside Wycheproof's: coordinates not below p, the zero point, other prefixes. */
 export function edgePoints(): Array<{ name: string; point: Uint8Array }> {
