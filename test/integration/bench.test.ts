@@ -1,0 +1,112 @@
+/**
+ * `twincard bench` as a bench operator runs it (the built dist/, a child process) on test cards 0..2:
+ * two full 1+2 backups on fresh virtual cards, and the JSON checked against docs/protocol.md.
+ *
+ * The exact APDU count of a 1+2 backup, from docs/protocol.md:
+ *   section 7, the commands per step:
+ *     start-primary   SELECT, READ, VERIFY_PIN, BACKUP_START                                   4
+ *     link-backup i   SELECT, READ, LINK_PRIMARY                                               3 (x2)
+ *     finish-primary  SELECT, VERIFY_PIN, LINK_BACKUP x2, EXPORT_WALLET x2, FINALIZE_BACKUP    7
+ *     import i        SELECT, IMPORT_WALLET                                                    2 (x2)
+ *   plus one READ in finish-primary and in each import: the host recognises the card before it sends
+ *   anything that changes it (src/protocol/backup.ts; section 7 does not list these READs)      +3
+ *   = 24 commands.
+ *   section 2, chaining: LINK_PRIMARY and LINK_BACKUP carry a certificate (150..154 bytes), a key and a
+ *   signature, 292..298 bytes > 255, so each goes out as two blocks: one extra APDU each          +4
+ *   READ answers at most 255 bytes (section 6: 3+3+10+3+154+67+3+3+6+3), within Le 00: no GET RESPONSE.
+ *   = 28 APDUs per backup.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { readerForCard, repoRoot, simStatus } from './support/sim.js';
+
+interface Totals {
+  apdus: number;
+  commands: number;
+  chainBlocks: number;
+  getResponses: number;
+  bytesOut: number;
+  bytesIn: number;
+  transmitMs: number;
+}
+interface Step extends Totals {
+  step: string;
+  ms: number;
+  refused: number;
+}
+interface Report {
+  pairs: number;
+  rounds: number;
+  backupCount: number;
+  groups: string[][];
+  backups: { round: number; group: number; wallMs: number; hostCryptoCpuMs: number; totals: Totals; steps: Step[] }[];
+  failures: unknown[];
+  summary: { attempted: number; succeeded: number; failed: number; throughput: number; backupSeconds: number; hostCpuMs: { median: number } | null };
+}
+
+const STEPS: Record<string, { commands: number; chainBlocks: number }> = {
+  'start-primary': { commands: 4, chainBlocks: 0 },
+  'link-backup-1': { commands: 3, chainBlocks: 1 },
+  'link-backup-2': { commands: 3, chainBlocks: 1 },
+  'finish-primary': { commands: 8, chainBlocks: 2 },
+  'import-1': { commands: 3, chainBlocks: 0 },
+  'import-2': { commands: 3, chainBlocks: 0 },
+};
+
+function twincard(args: string[]) {
+  const result = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), ...args], {
+    env: { ...process.env, TWINCARD_TRACE: '' },
+    encoding: 'utf8',
+    timeout: 25_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const group = [0, 1, 2].map(readerForCard).join(',');
+
+test('bench --pairs 1 --rounds 2: two 1+2 backups, every step timed, exactly the protocol\'s APDUs', () => {
+  const { code, stdout, stderr } = twincard(['bench', '--virtual', '--pairs', '1', '--rounds', '2', '--readers', group, '--json']);
+  expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+  const report = JSON.parse(stdout) as Report;
+  expect(report).toMatchObject({ pairs: 1, rounds: 2, backupCount: 2, groups: [[0, 1, 2].map(readerForCard)], failures: [] });
+  expect(report.summary).toMatchObject({ attempted: 2, succeeded: 2, failed: 0 });
+  expect(report.summary.throughput).toBeGreaterThan(0);
+  expect(report.summary.hostCpuMs!.median).toBeGreaterThan(0);
+  expect(report.backups.map((b) => b.round)).toEqual([0, 1]);
+  for (const backup of report.backups) {
+    expect(backup.steps.map((s) => s.step)).toEqual(Object.keys(STEPS));
+    for (const s of backup.steps) {
+      expect({ step: s.step, commands: s.commands, chainBlocks: s.chainBlocks, getResponses: s.getResponses, refused: s.refused }).toEqual({
+        step: s.step,
+        ...STEPS[s.step],
+        getResponses: 0,
+        refused: 0,
+      });
+      expect(s.apdus).toBe(s.commands + s.chainBlocks);
+      expect(s.ms).toBeGreaterThan(0);
+      expect(s.transmitMs).toBeGreaterThan(0);
+      expect(s.transmitMs).toBeLessThanOrEqual(s.ms); // the step's APDUs happen inside the step
+    }
+    expect(backup.totals).toMatchObject({ apdus: 28, commands: 24, chainBlocks: 4, getResponses: 0 });
+    // Sizes that do not depend on signature lengths: start-primary sends SELECT (16), READ (5),
+    // VERIFY_PIN with the bench's 6-byte code (11) and BACKUP_START (5); an import sends SELECT, READ and
+    // IMPORT_WALLET (5 + 196 + 1).
+    expect(backup.steps[0]!.bytesOut).toBe(16 + 5 + 11 + 5);
+    expect(backup.steps[4]!.bytesOut).toBe(16 + 5 + 202);
+    expect(backup.steps[5]!.bytesOut).toBe(16 + 5 + 202);
+    expect(backup.totals.bytesOut).toBe(backup.steps.reduce((a, s) => a + s.bytesOut, 0));
+    expect(backup.totals.bytesIn).toBe(backup.steps.reduce((a, s) => a + s.bytesIn, 0));
+    const stepSum = backup.steps.reduce((a, s) => a + s.ms, 0);
+    expect(Math.abs(stepSum - backup.wallMs)).toBeLessThan(1); // the steps cover the whole backup
+    expect(backup.hostCryptoCpuMs).toBeGreaterThan(0);
+  }
+}, 30_000);
+
+test('bench without --virtual refuses before touching a card (it wipes them)', () => {
+  const before = [0, 1, 2].map(simStatus); // "inserted apdus=N": the card's own APDU counter
+  const { code, stderr, stdout } = twincard(['bench', '--pairs', '1', '--rounds', '1', '--readers', group]);
+  expect([0, 1, 2].map(simStatus)).toEqual(before);
+  expect(code).toBe(2);
+  expect(stderr).toMatch(/pass --virtual/);
+  expect(stdout).toBe('');
+});
