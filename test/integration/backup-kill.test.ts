@@ -75,6 +75,7 @@ test.each(KILL_POINTS)('killed right after %s: --resume completes the backup', a
   const killed = twincard([...benchArgs(journal), '--backups', '2'], { TWINCARD_TEST_CRASH_AFTER_STEP: point });
   expect({ signal: killed.signal, code: killed.code, stderr: killed.stderr }).toMatchObject({ signal: 'SIGKILL', code: null });
   expect(killed.stdout).toBe('');
+  expect(existsSync(`${journal}.lock`)).toBe(true); // SIGKILL: nobody released it
   const left = await loadJournal(journal);
   expect(left).toBeDefined();
   expect(completedSteps(left!)).toBe(completed);
@@ -93,6 +94,7 @@ test.each(KILL_POINTS)('killed right after %s: --resume completes the backup', a
   expect(doc.walletPublicKey).toBe(toHex(wallet));
   expect(doc.backups).toHaveLength(2);
   expect(existsSync(journal)).toBe(false); // a finished backup leaves no journal behind
+  expect(existsSync(`${journal}.lock`)).toBe(false); // the killed process's stale lock was taken over, then released
   await expectBackedUp(service, 0, [1, 2], wallet);
 });
 
@@ -115,6 +117,10 @@ test('Ctrl-C while waiting for a card: exit 9, the journal kept; --resume on a b
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await refused;
+  // While it waits it holds the journal: a second process on the same journal is turned away.
+  const meanwhile = twincard([...benchArgs(journal), '--resume']);
+  expect(meanwhile.code).toBe(2);
+  expect(meanwhile.stderr).toContain(`another twincard backup (pid ${child.pid}) is using`);
   child.kill('SIGINT');
   expect(await exited).toBe(9);
   expect(stderr).toContain('refused: ');

@@ -21,6 +21,8 @@ import { StatusWordError, toHex, type ApduTransport } from '../../apdu/index.js'
 import { NoMatchingCardError, PcscCardSource } from '../../flow/card-source.js';
 import { isCardLost, runBackup, TooManyLostCardsError, type BackupEvent } from '../../flow/backup-runner.js';
 import { JournalError, loadJournal, newJournal, saveJournal, type BackupJournal } from '../../flow/journal.js';
+import { JournalLockedError, lockJournal, type JournalLock } from '../../flow/lock.js';
+import type { TrustedRoot } from '../../protocol/roots.js';
 import { BackupCardError, backupNeedsPin, NOT_GENUINE_FAULTS, verifyJournal, WrongCardError } from '../../protocol/backup.js';
 import { MalformedResponseError, PinBlockedError, WrongPinError } from '../../protocol/errors.js';
 import { CardWaitTimeoutError, PcscService, resolveReader, TracingTransport } from '../../readers/index.js';
@@ -88,107 +90,123 @@ export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
     const journalPath = resolve(argv.journal ?? defaultJournalPath());
     // Roots first: a bad --root file is a usage error before any card is touched.
     const roots = loadTrustedRoots({ trustTestRoot: argv.trustTestRoot, rootFiles: argv.root });
-    const journal = await openJournal(argv, journalPath, roots);
-    const resumable = (message: string) => `${message}\nthe backup is kept in ${journalPath}: run \`twincard backup --resume\` to continue`;
-
-    let pin: Uint8Array | undefined;
-    let createdJournal = false;
-    let progressed = false;
-    const service = PcscService.open();
-    const abort = new AbortController();
-    const onSignal = (signal: NodeJS.Signals) => abort.abort(new InterruptedError(`interrupted (${signal})`));
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    await mkdir(dirname(journalPath), { recursive: true, mode: 0o700 });
+    // Before the journal is read: two processes on one journal would overwrite each other's steps.
+    let lock: JournalLock;
     try {
-      if (backupNeedsPin(journal)) {
-        if (argv.pinEnv !== undefined && (process.env[argv.pinEnv] ?? '') === '') {
-          throw new UsageError(`--pin-env ${argv.pinEnv}: that environment variable is not set`);
-        }
-        pin = await readPin({
-          pinFile: argv.pinFile,
-          ...(argv.pinEnv !== undefined && { env: { TWINCARD_PIN: process.env[argv.pinEnv] } }),
-          prompt: 'Access code of the primary card',
-        });
-      }
-      const available = (await service.waitForReaders({ timeoutMs: 2000 })).map((r) => r.name);
-      const selectors = argv.reader !== undefined && argv.reader.length > 0 ? argv.reader : [process.env['TWINCARD_READER'] ?? ''];
-      const readers = [...new Set(selectors.map((s) => resolveReader(available, s)))];
-      const bench = readers.length > 1;
-      const trace = traceEnabled(argv.trace);
-      const source = new PcscCardSource(service, readers, {
-        mode: bench ? 'bench' : 'tap',
-        waitMs: argv.wait * 1000,
-        wrap: (card, reader): ApduTransport => {
-          if (!trace) return card;
-          out.info(`# connect ${reader}`);
-          return new TracingTransport(card, (line) => out.info(line), cliTraceRedactor());
-        },
-      });
-      out.info(
-        bench
-          ? `backup to ${journal.backupCount} card(s), bench mode: ${readers.length} readers, no prompts`
-          : `backup to ${journal.backupCount} card(s) on ${readers[0]}: ${2 * journal.backupCount + 2} taps`,
-      );
-      if (!argv.resume) {
-        await mkdir(dirname(journalPath), { recursive: true, mode: 0o700 });
-        // Saved before the first tap: it claims the path (a second `twincard backup` refuses) and makes
-        // an interruption at the very first card resumable too.
-        await saveJournal(journalPath, journal);
-      }
-      createdJournal = !argv.resume;
-      const crashAfter = process.env[CRASH_HOOK_ENV];
-      const started = performance.now();
-      let final: BackupJournal;
-      try {
-        final = await runBackup(journal, {
-          source,
-          journalPath,
-          roots,
-          pin,
-          signal: abort.signal,
-          onEvent: (event) => {
-            report(out, event, bench);
-            if (event.type === 'step-done' || event.type === 'checkpoint') progressed = true;
-            const label = event.type === 'step-done' ? event.step : event.type === 'checkpoint' ? `${event.step}:${event.name}` : undefined;
-            if (crashAfter !== undefined && label === crashAfter) process.kill(process.pid, 'SIGKILL');
-          },
-        });
-      } finally {
-        await source.close();
-      }
-      const seconds = (performance.now() - started) / 1000;
-      await rm(journalPath, { force: true });
-      const primary = final.primary!;
-      out.emphasis(`backup complete in ${seconds.toFixed(2)} s: the wallet ${toHex(primary.walletPublicKey)} is on ${final.backups.length + 1} cards`);
-      out.result({
-        walletPublicKey: primary.walletPublicKey,
-        primary: primary.cardId,
-        backups: final.backups.map((b) => b.cardId),
-        seconds: Number(seconds.toFixed(3)),
-      });
+      lock = await lockJournal(journalPath);
     } catch (error) {
-      // A new backup refused before any card changed (a bench without the right cards, a card that is
-      // not genuine): there is nothing to resume, so no journal is left to trip the next attempt.
-      if (createdJournal && !progressed && isRefusal(error)) {
-        await rm(journalPath, { force: true });
-        throw classify(error, (message) => `${message}\nnothing was changed on any card; no journal kept`);
-      }
-      throw classify(error, resumable);
+      if (error instanceof JournalLockedError) throw new UsageError(error.message);
+      throw error;
+    }
+    try {
+      await backup(argv, out, journalPath, roots);
     } finally {
-      pin?.fill(0);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      service.close();
+      await lock.release();
     }
   },
 };
+
+async function backup(argv: BackupOptions, out: Output, journalPath: string, roots: readonly TrustedRoot[]): Promise<void> {
+  const journal = await openJournal(argv, journalPath, roots);
+  const resumable = (message: string) => `${message}\nthe backup is kept in ${journalPath}: run \`twincard backup --resume\` to continue`;
+
+  let pin: Uint8Array | undefined;
+  let createdJournal = false;
+  let progressed = false;
+  const service = PcscService.open();
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => abort.abort(new InterruptedError(`interrupted (${signal})`));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    if (backupNeedsPin(journal)) {
+      if (argv.pinEnv !== undefined && (process.env[argv.pinEnv] ?? '') === '') {
+        throw new UsageError(`--pin-env ${argv.pinEnv}: that environment variable is not set`);
+      }
+      pin = await readPin({
+        pinFile: argv.pinFile,
+        ...(argv.pinEnv !== undefined && { env: { TWINCARD_PIN: process.env[argv.pinEnv] } }),
+        prompt: 'Access code of the primary card',
+      });
+    }
+    const available = (await service.waitForReaders({ timeoutMs: 2000 })).map((r) => r.name);
+    const selectors = argv.reader !== undefined && argv.reader.length > 0 ? argv.reader : [process.env['TWINCARD_READER'] ?? ''];
+    const readers = [...new Set(selectors.map((s) => resolveReader(available, s)))];
+    const bench = readers.length > 1;
+    const trace = traceEnabled(argv.trace);
+    const source = new PcscCardSource(service, readers, {
+      mode: bench ? 'bench' : 'tap',
+      waitMs: argv.wait * 1000,
+      wrap: (card, reader): ApduTransport => {
+        if (!trace) return card;
+        out.info(`# connect ${reader}`);
+        return new TracingTransport(card, (line) => out.info(line), cliTraceRedactor());
+      },
+    });
+    out.info(
+      bench
+        ? `backup to ${journal.backupCount} card(s), bench mode: ${readers.length} readers, no prompts`
+        : `backup to ${journal.backupCount} card(s) on ${readers[0]}: ${2 * journal.backupCount + 2} taps`,
+    );
+    if (!argv.resume) {
+      // Saved before the first tap: it claims the path (a second `twincard backup` refuses) and makes
+      // an interruption at the very first card resumable too.
+      await saveJournal(journalPath, journal);
+    }
+    createdJournal = !argv.resume;
+    const crashAfter = process.env[CRASH_HOOK_ENV];
+    const started = performance.now();
+    let final: BackupJournal;
+    try {
+      final = await runBackup(journal, {
+        source,
+        journalPath,
+        roots,
+        pin,
+        signal: abort.signal,
+        onEvent: (event) => {
+          report(out, event, bench);
+          if (event.type === 'step-done' || event.type === 'checkpoint') progressed = true;
+          const label = event.type === 'step-done' ? event.step : event.type === 'checkpoint' ? `${event.step}:${event.name}` : undefined;
+          if (crashAfter !== undefined && label === crashAfter) process.kill(process.pid, 'SIGKILL');
+        },
+      });
+    } finally {
+      await source.close();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    await rm(journalPath, { force: true });
+    const primary = final.primary!;
+    out.emphasis(`backup complete in ${seconds.toFixed(2)} s: the wallet ${toHex(primary.walletPublicKey)} is on ${final.backups.length + 1} cards`);
+    out.result({
+      walletPublicKey: primary.walletPublicKey,
+      primary: primary.cardId,
+      backups: final.backups.map((b) => b.cardId),
+      seconds: Number(seconds.toFixed(3)),
+    });
+  } catch (error) {
+    // A new backup refused before any card changed (a bench without the right cards, a card that is
+    // not genuine): there is nothing to resume, so no journal is left to trip the next attempt.
+    if (createdJournal && !progressed && isRefusal(error)) {
+      await rm(journalPath, { force: true });
+      throw classify(error, (message) => `${message}\nnothing was changed on any card; no journal kept`);
+    }
+    throw classify(error, resumable);
+  } finally {
+    pin?.fill(0);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    service.close();
+  }
+}
 
 /** Ctrl-C or SIGTERM while the backup ran. */
 class InterruptedError extends Error {
   override readonly name = 'Interrupted';
 }
 
-async function openJournal(argv: BackupOptions, path: string, roots: Parameters<typeof verifyJournal>[1]): Promise<BackupJournal> {
+async function openJournal(argv: BackupOptions, path: string, roots: readonly TrustedRoot[]): Promise<BackupJournal> {
   if (argv.backups !== undefined && argv.backups !== 1 && argv.backups !== 2) throw new UsageError(`--backups: 1 or 2, not ${argv.backups}`);
   let existing: BackupJournal | undefined;
   try {
