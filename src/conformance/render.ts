@@ -11,18 +11,20 @@ const LABEL: Record<CheckResult['status'], string> = { pass: 'PASS', fail: 'FAIL
  * with the APDUs sent), then the summary line.
  */
 export function renderTable(report: ConformanceReport, options: { verbose?: boolean } = {}): string {
-  const lines: string[] = [];
   const width = Math.max(10, ...report.results.map((r) => r.id.length));
-  for (const r of report.results) {
-    const extra = r.status === 'not-applicable' && options.verbose === true ? `  (${r.actual})` : '';
-    lines.push(`${LABEL[r.status]}  ${r.id.padEnd(width)}${r.destructive ? '  [destructive]' : ''}${extra}`);
-    if (r.status === 'fail') {
-      lines.push(`        expected: ${r.expected}`);
-      lines.push(`        actual:   ${r.actual}`);
-      for (const x of r.sent) lines.push(`        >> ${x.command}  << ${x.sw}${x.responseBytes > 0 ? ` (${x.responseBytes} bytes)` : ''}`);
-    }
+  return [...report.results.map((r) => renderResult(r, { ...options, width })), summaryLine(report)].join('\n');
+}
+
+/** One check's lines of the table (the CLI prints them as each check ends). */
+export function renderResult(r: CheckResult, options: { verbose?: boolean; width?: number } = {}): string {
+  const lines: string[] = [];
+  const extra = r.status === 'not-applicable' && options.verbose === true ? `  (${r.actual})` : '';
+  lines.push(`${LABEL[r.status]}  ${r.id.padEnd(options.width ?? 0)}${r.destructive ? '  [destructive]' : ''}${extra}`);
+  if (r.status === 'fail') {
+    lines.push(`        expected: ${r.expected}`);
+    lines.push(`        actual:   ${r.actual}`);
+    for (const x of r.sent) lines.push(`        >> ${x.command}  << ${x.sw}${x.responseBytes > 0 ? ` (${x.responseBytes} bytes)` : ''}`);
   }
-  lines.push(summaryLine(report));
   return lines.join('\n');
 }
 

@@ -10,9 +10,10 @@ import {
   listChecks,
   loadInvalidPointFixture,
   renderList,
-  renderTable,
+  renderResult,
   reportDocument,
   runConformance,
+  summaryLine,
   type CardEndpoint,
 } from '../../conformance/index.js';
 import { keyPairFromPem } from '../../protocol/keys.js';
@@ -88,6 +89,8 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
         peerEndpoint = endpoint(peer, argv.simReset);
       }
       out.info(`conformance: ${main.readerName}${peerEndpoint ? ` with peer ${peerEndpoint.name}` : ''}${argv.destructive ? ' (destructive)' : ''}`);
+      // Lines as each check ends: a real card takes a while, and a person wants to see it move.
+      const width = Math.max(...listChecks(fixture.points).map((c) => c.id.length));
       const report = await runConformance({
         card: endpoint(main, argv.simReset),
         ...(peerEndpoint && { peer: peerEndpoint }),
@@ -95,8 +98,9 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
         ...(argv.only !== undefined && { only: argv.only }),
         testManufacturer,
         invalidPoints: fixture.points,
+        onResult: (result) => out.info(renderResult(result, { verbose: argv.verbose, width })),
       });
-      out.info(renderTable(report, { verbose: argv.verbose }));
+      out.info(summaryLine(report));
       out.result(reportDocument(report));
       if (report.summary.failed > 0) {
         throw new CommandFailure(`the card does not conform: ${report.summary.failed} check(s) failed`, ExitCode.CONFORMANCE_FAILED);
