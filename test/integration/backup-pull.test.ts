@@ -25,6 +25,7 @@ import {
   insertCard,
   insertRetries,
   PIN,
+  pullCard,
   ScriptedSource,
   waitPresence,
 } from './support/backup-cards.js';
@@ -199,4 +200,49 @@ test.each(cases)('%s at APDU %i (%s, card %i, %s): resumed, completed, nothing d
   expect(done.slice(0, 4)).toEqual(['start-primary', 'link-backup-1', 'link-backup-2', 'finish-primary']);
   // While backup card 1 is out, a bench imports card 2 first: each exactly once either way.
   expect(done.slice(4).sort()).toEqual(['import-1', 'import-2']);
+});
+
+test('tap mode (one reader, a person): IMPORT_WALLET answered into the void, the card tapped again, done once', async () => {
+  const wallet = await freshCards(service, CARDS, 0);
+  for (const k of CARDS) await pullCard(service, k);
+  const journalPath = join(dir, 'taps-lost.json');
+  const taps = [0, 1, 2, 0, 1, 1, 2];
+  let onReader: number | undefined;
+  let armed = true;
+  const inner = new PcscCardSource(service, CARDS.map(readerForCard), {
+    mode: 'tap',
+    waitMs: 10_000,
+    wrap: (card, reader) =>
+      new HookedTransport(card, async (apdu) => {
+        if (armed && reader === readerForCard(1) && apdu[1] === 0x5a) {
+          armed = false;
+          await control(1, 'pull-after-next');
+        }
+      }),
+  });
+  const source = new ScriptedSource(inner, async () => {
+    const k = taps.shift();
+    if (k === undefined) throw new Error('no more taps scripted');
+    if (onReader !== undefined) await pullCard(service, onReader);
+    await insertCard(service, k);
+    onReader = k;
+  });
+  const events: BackupEvent[] = [];
+  const journal = newJournal(2);
+  await saveJournal(journalPath, journal);
+  const final = await runBackup(journal, { source, journalPath, roots, pin: PIN, onEvent: (e) => events.push(e) });
+  await source.close();
+  expect(taps).toEqual([]);
+  expect(nextStep(final)).toEqual({ kind: 'done' });
+  expect(events.filter((e) => e.type === 'card-lost')).toHaveLength(1);
+  expect(events.flatMap((e) => (e.type === 'step-done' ? [e.step] : []))).toEqual([
+    'start-primary',
+    'link-backup-1',
+    'link-backup-2',
+    'finish-primary',
+    'import-1',
+    'import-2',
+  ]);
+  for (const k of CARDS) if (k !== onReader) await insertCard(service, k);
+  await expectBackedUp(service, 0, [1, 2], wallet);
 });

@@ -252,7 +252,8 @@ function report(out: Output, event: BackupEvent, bench: boolean): void {
       out.info(`  ${event.step}: blobs saved`);
       return;
     case 'step-done':
-      out.info(`step ${event.number}/${event.total} done: ${event.step}`);
+      // With one reader the next card can only be tapped once this one is taken away.
+      out.info(`step ${event.number}/${event.total} done: ${event.step}${bench || event.number === event.total ? '' : '; take the card away'}`);
       return;
   }
 }
