@@ -26,7 +26,7 @@ import { simStatus } from '../sim-status.js';
 import { runDir } from './sim.js';
 
 interface BenchOptions extends GlobalOptions {
-  readonly pairs: number;
+  readonly pairs: number | undefined;
   readonly rounds: number;
   readonly backups: number;
   readonly readers: readonly string[] | undefined;
@@ -41,7 +41,7 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
   describe: 'Run full backups on K reader groups in parallel on virtual cards (wiped every round): timings, APDUs, throughput',
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
-      .option('pairs', { type: 'number', default: 1, describe: 'K: how many reader groups run backups at the same time' })
+      .option('pairs', { type: 'number', describe: 'K: how many reader groups run backups at the same time (default: as many as --readers groups, else 1)' })
       .option('rounds', { type: 'number', default: 10, describe: 'R: backups per group' })
       .option('backups', { type: 'number', default: 2, describe: 'backup cards per backup: 1 or 2 (a group is 1 + this many readers)' })
       .option('readers', {
@@ -61,7 +61,8 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
     if (!argv.virtual) {
       throw new UsageError('bench wipes and re-personalizes every card it uses each round: pass --virtual to say they are the simulator\'s cards');
     }
-    const pairs = positiveInteger('--pairs', argv.pairs, 64);
+    const named = argv.readers !== undefined && argv.readers.length > 0;
+    const pairs = positiveInteger('--pairs', argv.pairs ?? (named ? argv.readers!.length : 1), 64);
     const rounds = positiveInteger('--rounds', argv.rounds, 100_000);
     if (argv.backups !== 1 && argv.backups !== 2) throw new UsageError(`--backups: 1 or 2, not ${argv.backups}`);
     const size = argv.backups + 1;
@@ -72,8 +73,8 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
     const pin = new TextEncoder().encode(BENCH_PIN);
     try {
       const available = (await service.waitForReaders({ timeoutMs: 2000 })).map((r) => r.name);
-      const groups = argv.readers !== undefined && argv.readers.length > 0
-        ? namedGroups(argv.readers, available, size, pairs)
+      const groups = named
+        ? namedGroups(argv.readers!, available, size, pairs)
         : await simGroups(dir, pairs, size);
       const cardOf = new Map<string, number>();
       for (const reader of groups.flat()) {
