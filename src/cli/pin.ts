@@ -72,7 +72,13 @@ export async function readPin(options: ReadPinOptions = {}): Promise<Uint8Array>
   const env = options.env ?? process.env;
   if (options.pinFile !== undefined) return checkPin(await readPinFile(options.pinFile), `--pin-file ${options.pinFile}`);
   const fromEnv = env['TWINCARD_PIN'];
-  if (fromEnv !== undefined && fromEnv !== '') return checkPin(new Uint8Array(Buffer.from(fromEnv, 'utf8')), 'TWINCARD_PIN');
+  if (fromEnv !== undefined && fromEnv !== '') {
+    // Buffer.from may hand out a slice of Node's shared pool: copy out, then wipe that slice.
+    const encoded = Buffer.from(fromEnv, 'utf8');
+    const pin = new Uint8Array(encoded);
+    encoded.fill(0);
+    return checkPin(pin, 'TWINCARD_PIN');
+  }
   const terminal = options.terminal ?? { input: process.stdin, output: process.stderr };
   if (terminal.input.isTTY !== true || typeof terminal.input.setRawMode !== 'function') {
     throw new PinInputError('missing', 'no access code: set TWINCARD_PIN, pass --pin-file PATH, or run in a terminal to be asked');
