@@ -5,6 +5,7 @@
  * reader, presenting every kind of wrong card on the way.
  */
 import { jest } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +13,15 @@ import { toHex } from '../../src/apdu/index.js';
 import { runBackup, type BackupEvent } from '../../src/flow/backup-runner.js';
 import { NoMatchingCardError, PcscCardSource, type CardRequest } from '../../src/flow/card-source.js';
 import { loadJournal, newJournal, nextStep } from '../../src/flow/journal.js';
+import { BackupCardError } from '../../src/protocol/backup.js';
+import { publicKeyOf } from '../../src/protocol/crypto.js';
 import { CardRefusedError } from '../../src/protocol/errors.js';
+import { personalize } from '../../src/protocol/factory.js';
 import { trustedRoots } from '../../src/protocol/roots.js';
 import { PcscService } from '../../src/readers/index.js';
 import {
   cardIdFor,
+  control,
   expectBackedUp,
   freshCards,
   insertCard,
@@ -193,4 +198,41 @@ test('taps: every wrong card is refused with its reason and left unchanged; the 
       card.linkPrimary({ certificate: primary.certificate, ephemeralKey: primary.ephemeralKey!, signature: primary.linkSignature! }),
     ).rejects.toBeInstanceOf(CardRefusedError);
   });
+});
+
+test('a counterfeit backup card (certificate from an untrusted manufacturer) is named at its own step, unchanged', async () => {
+  const wallet = await freshCards(service, [0, 2, 3], 0);
+  // Card 1 is personalized by a rogue factory: a real card, a valid certificate, the wrong root.
+  await control(1, 'wipe');
+  const rogue = randomBytes(32);
+  await withCard(service, 1, async (card) => {
+    await personalize(card, cardIdFor(1), { privateKey: rogue, publicKey: publicKeyOf(rogue) });
+  });
+  const journalPath = join(dir, 'counterfeit.json');
+  const source = new PcscCardSource(service, [0, 1, 2].map(readerForCard), { mode: 'bench', waitMs: 5000 });
+  const error = await runBackup(newJournal(2), { source, journalPath, roots, pin: PIN }).catch((e: unknown) => e);
+  await source.close();
+  expect(error).toBeInstanceOf(BackupCardError);
+  expect(error).toMatchObject({ fault: 'CERTIFICATE_UNTRUSTED', step: 'link-backup-1', role: { kind: 'backup', index: 0 } });
+  expect(toHex((error as BackupCardError).cardId)).toBe(toHex(cardIdFor(1)));
+  expect((error as Error).message).toContain(`backup card 1 of 2 (card ${toHex(cardIdFor(1))})`);
+  // The journal stops at the last good step; the counterfeit card was read, nothing more.
+  const left = await loadJournal(journalPath);
+  expect(nextStep(left!)).toEqual({ kind: 'link-backup', index: 0 });
+  expect((await readCard(service, 1)).state).toBe('BLANK');
+  // The card would have refused anyway: its manufacturer key does not certify the primary (9A01).
+  await withCard(service, 1, async (card) => {
+    await card.select();
+    const primary = left!.primary!;
+    await expect(
+      card.linkPrimary({ certificate: primary.certificate, ephemeralKey: primary.ephemeralKey!, signature: primary.linkSignature! }),
+    ).rejects.toMatchObject({ sw: 0x9a01 });
+  });
+  expect((await readCard(service, 1)).state).toBe('BLANK');
+  // The same backup continues from its journal with genuine blank cards (cards 2 and 3).
+  const genuine = new PcscCardSource(service, [0, 2, 3].map(readerForCard), { mode: 'bench', waitMs: 5000 });
+  const final = await runBackup(left!, { source: genuine, journalPath, roots, pin: PIN });
+  await genuine.close();
+  expect(final.backups.map((b) => toHex(b.cardId))).toEqual([toHex(cardIdFor(2)), toHex(cardIdFor(3))]);
+  await expectBackedUp(service, 0, [2, 3], wallet);
 });
