@@ -30,7 +30,7 @@ import { JournalError, nextStep, type BackupJournal, type BackupRecord, type Nex
 import type { CardInfo, TwincardCard } from './card.js';
 import { findCertificateRoot, parseCertificate, type Certificate } from './certificate.js';
 import { BLOB_VERSION, type CardStateName } from './constants.js';
-import { equalBytes, verifyMessageSignature } from './crypto.js';
+import { equalBytes, isValidPublicKey, verifyMessageSignature } from './crypto.js';
 import { CertificateFormatError, SignatureFormatError } from './errors.js';
 import { backupLinkMessage, primaryLinkMessage } from './messages.js';
 import type { TrustedRoot } from './roots.js';
@@ -458,7 +458,13 @@ export function verifyJournal(journal: BackupJournal, roots: readonly TrustedRoo
     }
     if (!ok) throw new JournalError(`${where}.linkSignature: does not verify`);
   };
+  const point = (bytes: Uint8Array | undefined, where: string) => {
+    if (bytes !== undefined && !isValidPublicKey(bytes)) throw new JournalError(`${where}: not a valid secp256k1 point`);
+  };
   const primaryCertificate = certified(primary.certificate, primary.cardId, 'journal.primary');
+  point(primary.walletPublicKey, 'journal.primary.walletPublicKey');
+  point(primary.ephemeralKey, 'journal.primary.ephemeralKey');
+  journal.backups.forEach((b, i) => point(b.ephemeralKey, `journal.backups[${i}].ephemeralKey`));
   if (primary.ephemeralKey === undefined) return;
   signed(primary.linkSignature!, primaryLinkMessage(primary.cardId, primary.ephemeralKey), primaryCertificate.identityPublicKey, 'journal.primary');
   journal.backups.forEach((backup, i) => {

@@ -302,6 +302,12 @@ describe('verifyJournal: a journal file is checked like a card', () => {
       /journal\.backups\[0\]\.certificate: it is for card/,
     ],
     [
+      'a wallet public key off the curve',
+      () => edit((j) => void (j.primary = { ...j.primary!, walletPublicKey: Uint8Array.of(0x04, ...new Uint8Array(64).fill(1)) })),
+      roots,
+      /journal\.primary\.walletPublicKey: not a valid secp256k1 point/,
+    ],
+    [
       'EP swapped for EB',
       () => edit((j) => void (j.primary = { ...j.primary!, ephemeralKey: j.backups[0]!.ephemeralKey! })),
       roots,
