@@ -38,6 +38,8 @@ export interface BenchOptions {
   readonly roots: readonly TrustedRoot[];
   /** The access code set on the fresh wallets. */
   readonly pin: Uint8Array;
+  /** How long to wait for a card that is not in its reader, ms (default 10 s). */
+  readonly waitMs?: number;
   readonly onProgress?: (event: BenchProgress) => void;
 }
 
@@ -150,6 +152,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
               wipe: options.wipe,
               manufacturer: options.manufacturer,
               pin: options.pin,
+              ...(options.waitMs !== undefined && { waitMs: options.waitMs }),
             });
             return true;
           } catch (error) {
@@ -164,7 +167,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         groups.map(async (readers, group): Promise<BackupMeasurement | undefined> => {
           if (!ready[group]) return undefined;
           try {
-            const m = await measureBackup({ service: options.service, readers, pin: options.pin, roots: options.roots, journalDir });
+            const m = await measureBackup({
+              service: options.service,
+              readers,
+              pin: options.pin,
+              roots: options.roots,
+              journalDir,
+              ...(options.waitMs !== undefined && { waitMs: options.waitMs }),
+            });
             emit({ type: 'backup-done', round, group, wallMs: m.wallMs });
             return m;
           } catch (error) {

@@ -18,7 +18,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { readerForCard, repoRoot, simStatus } from './support/sim.js';
+import { PcscService } from '../../src/readers/index.js';
+import { waitPresence } from './support/backup-cards.js';
+import { readerForCard, repoRoot, sim, simStatus } from './support/sim.js';
 
 interface Totals {
   apdus: number;
@@ -110,3 +112,23 @@ test('bench without --virtual refuses before touching a card (it wipes them)', (
   expect(stderr).toMatch(/pass --virtual/);
   expect(stdout).toBe('');
 });
+
+test('a card missing from its reader: the failure is reported (round, group, phase, reason), exit 1, JSON still on stdout', async () => {
+  sim('pull', 2);
+  const service = PcscService.open();
+  try {
+    await waitPresence(service, 2, false);
+    const { code, stdout, stderr } = twincard(['bench', '--virtual', '--rounds', '1', '--readers', group, '--wait', '1', '--json']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/bench: 1 of 1 backups failed/);
+    const report = JSON.parse(stdout) as Report;
+    expect(report.failures).toEqual([
+      { round: 0, group: 0, phase: 'prepare', error: expect.stringMatching(new RegExp(`CardWaitTimeoutError: no card in "${readerForCard(2)}"`)) },
+    ]);
+    expect(report.summary).toMatchObject({ attempted: 1, succeeded: 0, failed: 1, throughput: 0 });
+    expect(report.backups).toEqual([]);
+  } finally {
+    sim('insert', 2);
+    await waitPresence(service, 2, true).finally(() => service.close());
+  }
+}, 30_000);

@@ -64,6 +64,7 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
     const named = argv.readers !== undefined && argv.readers.length > 0;
     const pairs = positiveInteger('--pairs', argv.pairs ?? (named ? argv.readers!.length : 1), 64);
     const rounds = positiveInteger('--rounds', argv.rounds, 100_000);
+    if (!(argv.wait > 0)) throw new UsageError(`--wait: seconds, more than 0, not ${argv.wait}`);
     if (argv.backups !== 1 && argv.backups !== 2) throw new UsageError(`--backups: 1 or 2, not ${argv.backups}`);
     const size = argv.backups + 1;
     const dir = runDir();
@@ -94,6 +95,7 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
         manufacturer,
         roots: trustedRoots({ trustTestRoot: true }),
         pin,
+        waitMs: argv.wait * 1000,
         onProgress: (event) => {
           if (event.type === 'round-done') out.info(`round ${event.round + 1}/${rounds}: ${event.ms.toFixed(1)} ms`);
           if (event.type === 'failure') {
