@@ -13,7 +13,10 @@
  *
  * Needs the virtual cards (`scripts/sim.sh up`); uses three of them, which it WIPES.
  *
- *   node dist/bench/backup.js [--rounds 20] [--cards 0,1,2] [--json]
+ *   node dist/bench/backup.js [--rounds 20] [--warmup 2] [--cards 0,1,2] [--json]
+ *
+ * The --warmup rounds before the measured ones are run the same way and discarded: the card JVMs compile
+ * the applet's crypto during the first backups (cold, a 1+2 backup took twice as long).
  *
  * The table goes to stderr; --json prints one JSON document on stdout.
  */
@@ -45,9 +48,12 @@ const option = (name: string, fallback: string) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
 };
 const rounds = Number(option('--rounds', '20'));
+// Untimed first rounds: the card JVMs' JIT compiles the applet's crypto during the first backups.
+const warmup = Number(option('--warmup', '2'));
 const cards = option('--cards', '0,1,2').split(',').map(Number);
 const json = args.includes('--json');
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: a positive integer, not ${option('--rounds', '')}`);
+if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`--warmup: a whole number of rounds, not ${option('--warmup', '')}`);
 if (cards.length !== 3 || cards.some((k) => !Number.isInteger(k) || k < 0)) throw new Error('--cards: three card indexes, e.g. 0,1,2');
 
 const runDir = process.env['TWINCARD_RUN_DIR'] || join(packageRoot(), '.run');
@@ -81,13 +87,13 @@ const service = PcscService.open();
 const journalDir = await makeJournalDir();
 try {
   await service.waitForReaders({ timeoutMs: 2000 });
-  for (let round = 0; round < rounds; round++) {
+  for (let round = -warmup; round < rounds; round++) {
     for (const kind of ['1+1', '1+2'] as const) {
       const group = kind === '1+1' ? readers.slice(0, 2) : readers;
       await prepareBackupCards({
         service,
         readers: group,
-        cardIds: group.map((_, role) => benchCardId(kind === '1+1' ? 1 : 2, round, role)),
+        cardIds: group.map((_, role) => benchCardId(kind === '1+1' ? 1 : 2, round + warmup, role)),
         wipe: async (reader) => void (await simControl(runDir, readerCard.get(reader)!, 'wipe')),
         manufacturer,
         pin,
@@ -96,7 +102,11 @@ try {
       const m = await measureBackup({ service, readers: group, pin, roots, journalDir });
       const side1 = sideCpu();
       const transport = await replayOnLoopback(service, m.exchanges);
-      samples[kind].push({ m, transport, cardCpuMs: side1.cards - side0.cards, pcscdCpuMs: side1.pcscd - side0.pcscd });
+      if (round >= 0) samples[kind].push({ m, transport, cardCpuMs: side1.cards - side0.cards, pcscdCpuMs: side1.pcscd - side0.pcscd });
+    }
+    if (round < 0) {
+      say(`warm-up round ${round + warmup + 1}/${warmup}`);
+      continue;
     }
     say(`round ${round + 1}/${rounds}: 1+1 ${ms(samples['1+1'].at(-1)!.m.wallMs)} ms, 1+2 ${ms(samples['1+2'].at(-1)!.m.wallMs)} ms`);
   }
@@ -160,6 +170,7 @@ const doc = {
   date: new Date().toISOString(),
   readers,
   rounds,
+  warmup,
   backups: { '1+1': one, '1+2': two },
   twoOverOne: {
     wallMs: ratio(two.wallMs.median, one.wallMs.median),
@@ -172,7 +183,7 @@ const doc = {
 
 const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}x`);
 say('');
-say(`backup benchmark: ${rounds} rounds of 1+1 and 1+2 on ${readers.join(' | ')}, fresh cards each round (median / p95, ms)`);
+say(`backup benchmark: ${rounds} rounds (after ${warmup} warm-up) of 1+1 and 1+2 on ${readers.join(' | ')}, fresh cards each round (median / p95, ms)`);
 for (const r of [one, two]) {
   say('');
   say(`${r.kind}: wall ${ms(r.wallMs.median)} / ${ms(r.wallMs.p95)} ms; ${r.apdus.median} APDUs (${r.commands.median} commands, ${r.chainBlocks.median} chain blocks, ${r.getResponses.median} GET RESPONSE), ` +

@@ -7,12 +7,14 @@
  *
  * K = 4 needs 12 virtual cards from --first on; they are WIPED.
  *
- *   node dist/bench/scaling.js [--ks 1,2,4] [--rounds 10] [--first 0] [--backups 2] [--json]
+ *   node dist/bench/scaling.js [--ks 1,2,4] [--rounds 10] [--warmup 1] [--first 0] [--backups 2] [--json]
+ *
+ * Before each K, --warmup rounds on the same groups are run and discarded (the card JVMs' JIT).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ms, table } from '../src/bench/render.js';
-import { runBench, type BenchReport } from '../src/bench/run-bench.js';
+import { runBench, type BenchOptions, type BenchReport } from '../src/bench/run-bench.js';
 import { ratio } from '../src/bench/stats.js';
 import { packageRoot, testManufacturerKeyPath } from '../src/cli/paths.js';
 import { simControl } from '../src/cli/sim-control.js';
@@ -29,11 +31,13 @@ const option = (name: string, fallback: string) => {
 };
 const ks = option('--ks', '1,2,4').split(',').map(Number);
 const rounds = Number(option('--rounds', '10'));
+const warmup = Number(option('--warmup', '1'));
 const first = Number(option('--first', '0'));
 const backupCount = Number(option('--backups', '2'));
 const json = args.includes('--json');
 if (ks.some((k) => !Number.isInteger(k) || k < 1) || ks[0] !== 1) throw new Error('--ks: positive integers, the first one 1 (the baseline)');
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds: a positive integer');
+if (!Number.isInteger(warmup) || warmup < 0) throw new Error('--warmup: a whole number of rounds');
 if (backupCount !== 1 && backupCount !== 2) throw new Error('--backups: 1 or 2');
 const size = backupCount + 1;
 
@@ -57,10 +61,9 @@ try {
       }),
     );
     say(`K = ${k}: ${groups.map((g) => g.join(' | ')).join('; ')}`);
-    const report = await runBench({
+    const options: Omit<BenchOptions, 'rounds'> = {
       service,
       groups,
-      rounds,
       wipe: async (reader) => void (await simControl(runDir, cardOfReader.get(reader)!, 'wipe')),
       manufacturer,
       roots: trustedRoots({ trustTestRoot: true }),
@@ -68,7 +71,9 @@ try {
       onProgress: (event) => {
         if (event.type === 'failure') say(`  FAILED round ${event.failure.round + 1} group ${event.failure.group + 1}: ${event.failure.error}`);
       },
-    });
+    };
+    if (warmup > 0) await runBench({ ...options, rounds: warmup });
+    const report = await runBench({ ...options, rounds });
     reports.push(report);
     say(`  ${report.summary.throughput.toFixed(2)} backups/s, ${report.summary.succeeded}/${report.summary.attempted} ok`);
   }
@@ -88,7 +93,7 @@ const rows = reports.map((r) => ({
   apdusPerBackup: r.summary.apdus?.median ?? null,
 }));
 say('');
-say(`scaling: 1+${backupCount} backups, ${rounds} rounds per K, fresh virtual cards each round; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'})`);
+say(`scaling: 1+${backupCount} backups, ${rounds} rounds per K (after ${warmup} warm-up), fresh virtual cards each round; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'})`);
 for (const line of table([
   ['K', 'backups', 'failed', 'backups/s', 'x K=1', 'wall median ms', 'wall p95 ms', 'host CPU ms/backup'],
   ...rows.map((r) => [
@@ -104,7 +109,7 @@ for (const line of table([
 ])) say(`  ${line}`);
 if (json) {
   process.stdout.write(
-    `${JSON.stringify({ benchmark: 'scaling', date: new Date().toISOString(), cpus: availableParallelism(), backupCount, rounds, results: rows, reports }, null, 2)}\n`,
+    `${JSON.stringify({ benchmark: 'scaling', date: new Date().toISOString(), cpus: availableParallelism(), backupCount, rounds, warmup, results: rows, reports }, null, 2)}\n`,
   );
 }
 process.exitCode = reports.some((r) => r.failures.length > 0) ? 1 : 0;
