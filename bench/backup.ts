@@ -129,6 +129,10 @@ function report(kind: '1+1' | '1+2') {
       step,
       ms: summarize(found.map((s) => s.ms)),
       transmitMs: summarize(found.map((s) => s.transmitMs)),
+      connectMs: summarize(found.map((s) => s.phases.connectMs)),
+      hostBetweenApdusMs: summarize(found.map((s) => s.phases.hostBetweenApdusMs)),
+      afterApdusMs: summarize(found.map((s) => s.phases.afterApdusMs)),
+      releaseMs: summarize(found.map((s) => s.phases.releaseMs)),
       apdus: summarize(found.map((s) => s.apdus)),
       bytesOut: summarize(found.map((s) => s.bytesOut)),
       bytesIn: summarize(found.map((s) => s.bytesIn)),
@@ -189,8 +193,20 @@ for (const r of [one, two]) {
   say(`${r.kind}: wall ${ms(r.wallMs.median)} / ${ms(r.wallMs.p95)} ms; ${r.apdus.median} APDUs (${r.commands.median} commands, ${r.chainBlocks.median} chain blocks, ${r.getResponses.median} GET RESPONSE), ` +
     `${r.bytesOut.median} bytes out, ${r.bytesIn.median} bytes in`);
   for (const line of table([
-    ['step', 'median', 'p95', 'in APDUs', 'APDUs', 'out', 'in'],
-    ...r.steps.map((s) => [s.step, ms(s.ms.median), ms(s.ms.p95), ms(s.transmitMs.median), String(s.apdus.median), String(s.bytesOut.median), String(s.bytesIn.median)]),
+    ['step', 'median', 'p95', 'connect', 'APDUs ms', 'host', 'after', 'release', 'APDUs', 'out', 'in'],
+    ...r.steps.map((s) => [
+      s.step,
+      ms(s.ms.median),
+      ms(s.ms.p95),
+      ms(s.connectMs.median),
+      ms(s.transmitMs.median),
+      ms(s.hostBetweenApdusMs.median),
+      ms(s.afterApdusMs.median),
+      ms(s.releaseMs.median),
+      String(s.apdus.median),
+      String(s.bytesOut.median),
+      String(s.bytesIn.median),
+    ]),
   ])) say(`  ${line}`);
   say(`  host CPU ${ms(r.hostCpuMs.median)} ms (user ${ms(r.hostCpuUserMs.median)}, system ${ms(r.hostCpuSystemMs.median)}): host crypto ${ms(r.hostCryptoCpuMs.median)}, the rest ${ms(r.hostOtherCpuMs.median)}`);
   say(`  card JVMs CPU ${ms(r.cardJvmCpuMs.median)} ms, pcscd CPU ${ms(r.pcscdCpuMs.median)} ms (10 ms ticks)`);
@@ -198,5 +214,8 @@ for (const r of [one, two]) {
     `in-APDU time / transport ${x(r.transport.inApduOverTransport)}, wall / transport ${x(r.transport.wallOverTransport)}`);
 }
 say('');
+say('(phases, medians: connect = to the card until its first APDU; APDUs ms = inside transmit; host = between APDUs:');
+say(' parsing, certificate and signature checks, the checkpoint; after = the last answer checked, the journal saved with fsync;');
+say(' release = disconnect + reset)');
 say(`1+2 over 1+1: wall ${x(doc.twoOverOne.wallMs)}, APDUs ${x(doc.twoOverOne.apdus)}, bytes ${x(doc.twoOverOne.bytes)}, host CPU ${x(doc.twoOverOne.hostCpuMs)}, in-APDU time ${x(doc.twoOverOne.inApduMs)}`);
 if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

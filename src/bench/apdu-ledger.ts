@@ -37,6 +37,8 @@ export interface ExchangeRecord {
   readonly sw: number;
   /** Time inside transmit(), in ms. */
   readonly ms: number;
+  /** When transmit() was called (performance.now()), ms. */
+  readonly startedAt: number;
 }
 
 /** Totals over some exchanges. */
@@ -97,6 +99,7 @@ export class ApduLedger {
           kind: classifyCommand(apdu),
           header: apdu.length >= 4 ? ((apdu[0]! << 24) | (apdu[1]! << 16) | (apdu[2]! << 8) | apdu[3]!) >>> 0 : 0,
           commandBytes: apdu.length,
+          startedAt: started,
         };
         let response: Uint8Array;
         try {

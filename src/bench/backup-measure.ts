@@ -55,6 +55,19 @@ export interface StepMeasurement extends ApduTotals {
   readonly step: string;
   /** Wall time of the step (see the module comment), ms. */
   readonly ms: number;
+  /**
+   * Where the step's time went, ms (they add up to `ms`): finding and connecting to the card (until
+   * the first APDU), the APDUs themselves (`transmitMs`), the host between APDUs (parsing, checking
+   * certificates and signatures, finish-primary's checkpoint), after the last APDU until the step is
+   * done (its answer checked, e.g. a link signature, and the journal saved with fsync), and releasing
+   * the card (disconnect with reset).
+   */
+  readonly phases: {
+    readonly connectMs: number;
+    readonly hostBetweenApdusMs: number;
+    readonly afterApdusMs: number;
+    readonly releaseMs: number;
+  };
   /** Cards offered for the step and refused (not the card wanted): 0 on a well-ordered bench. */
   readonly refused: number;
 }
@@ -127,12 +140,13 @@ export async function measureBackup(options: MeasureBackupOptions): Promise<Back
     started: number;
     firstExchange: number;
     refused: number;
+    done?: number;
   }
-  const closed: { label: string; ms: number; refused: number }[] = [];
+  const closed: { label: string; started: number; done: number; ended: number; refused: number }[] = [];
   let open: OpenStep | undefined;
   const closeStep = (now: number) => {
     if (open === undefined) return;
-    closed.push({ label: open.label, ms: now - open.started, refused: open.refused });
+    closed.push({ label: open.label, started: open.started, done: open.done ?? now, ended: now, refused: open.refused });
     open = undefined;
   };
 
@@ -160,6 +174,7 @@ export async function measureBackup(options: MeasureBackupOptions): Promise<Back
             if (open !== undefined) open.refused++;
             return;
           case 'step-done':
+            if (open !== undefined) open.done = now;
             // The runner knows which backup card it really was (imports are taken in any order).
             if (open !== undefined && open.label !== event.step) {
               ledger.relabel(open.firstExchange, event.step);
@@ -187,12 +202,22 @@ export async function measureBackup(options: MeasureBackupOptions): Promise<Back
   const crypto = process.cpuUsage(crypto0);
 
   const exchanges = ledger.exchanges;
-  const steps = closed.map(({ label, ms, refused }): StepMeasurement => ({
-    step: label,
-    ms,
-    refused,
-    ...sumExchanges(exchanges.filter((e) => e.step === label)),
-  }));
+  const steps = closed.map(({ label, started, done, ended, refused }): StepMeasurement => {
+    const own = exchanges.filter((e) => e.step === label);
+    const totals = sumExchanges(own);
+    const first = own[0];
+    const last = own[own.length - 1];
+    const connectMs = first === undefined ? done - started : first.startedAt - started;
+    const afterApdusMs = last === undefined ? 0 : done - (last.startedAt + last.ms);
+    const span = first === undefined || last === undefined ? 0 : last.startedAt + last.ms - first.startedAt;
+    return {
+      step: label,
+      ms: ended - started,
+      refused,
+      ...totals,
+      phases: { connectMs, hostBetweenApdusMs: span - totals.transmitMs, afterApdusMs, releaseMs: ended - done },
+    };
+  });
   return {
     backupCount,
     readers: [...readers],

@@ -31,13 +31,26 @@ export function renderBench(report: BenchReport): string[] {
   );
   report.groups.forEach((g, i) => lines.push(`  group ${i + 1}: ${g.join(' | ')}`));
   if (summary.steps.length > 0) {
-    lines.push('', '(counts that varied: median/p95)');
+    lines.push('', '(ms: median, and p95 of the step; its phases are medians. Counts that varied: median/p95)');
     lines.push(
       ...table([
-        ['step', 'median ms', 'p95 ms', 'in APDUs ms', 'APDUs', 'bytes out', 'bytes in'],
-        ...summary.steps.map((s) => [s.step, ms(s.ms.median), ms(s.ms.p95), ms(s.transmitMs.median), spread(s.apdus), spread(s.bytesOut), spread(s.bytesIn)]),
+        ['step', 'median', 'p95', 'connect', 'APDUs ms', 'host', 'after', 'release', 'APDUs', 'bytes out', 'bytes in'],
+        ...summary.steps.map((s) => [
+          s.step,
+          ms(s.ms.median),
+          ms(s.ms.p95),
+          ms(s.connectMs.median),
+          ms(s.transmitMs.median),
+          ms(s.hostBetweenApdusMs.median),
+          ms(s.afterApdusMs.median),
+          ms(s.releaseMs.median),
+          spread(s.apdus),
+          spread(s.bytesOut),
+          spread(s.bytesIn),
+        ]),
       ]),
     );
+    lines.push('  connect: to the card, until its first APDU; host: between APDUs (checks, checkpoint); after: the last answer checked and the journal saved (fsync); release: disconnect + reset');
   }
   lines.push('');
   if (summary.wallMs !== null) {

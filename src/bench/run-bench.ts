@@ -77,6 +77,11 @@ export interface StepSummary {
   readonly bytesOut: Summary;
   readonly bytesIn: Summary;
   readonly transmitMs: Summary;
+  /** The step's time outside its APDUs, by phase (see StepMeasurement.phases). */
+  readonly connectMs: Summary;
+  readonly hostBetweenApdusMs: Summary;
+  readonly afterApdusMs: Summary;
+  readonly releaseMs: Summary;
 }
 
 export interface BenchReport {
@@ -234,6 +239,10 @@ function summarizeBench(
         bytesOut: summarize(found.map((s) => s.bytesOut)),
         bytesIn: summarize(found.map((s) => s.bytesIn)),
         transmitMs: summarize(found.map((s) => s.transmitMs)),
+        connectMs: summarize(found.map((s) => s.phases.connectMs)),
+        hostBetweenApdusMs: summarize(found.map((s) => s.phases.hostBetweenApdusMs)),
+        afterApdusMs: summarize(found.map((s) => s.phases.afterApdusMs)),
+        releaseMs: summarize(found.map((s) => s.phases.releaseMs)),
       },
     ];
   });

@@ -35,6 +35,7 @@ interface Step extends Totals {
   step: string;
   ms: number;
   refused: number;
+  phases: { connectMs: number; hostBetweenApdusMs: number; afterApdusMs: number; releaseMs: number };
 }
 interface Report {
   pairs: number;
@@ -88,6 +89,11 @@ test('bench --pairs 1 --rounds 2: two 1+2 backups, every step timed, exactly the
       expect(s.ms).toBeGreaterThan(0);
       expect(s.transmitMs).toBeGreaterThan(0);
       expect(s.transmitMs).toBeLessThanOrEqual(s.ms); // the step's APDUs happen inside the step
+      // The phases are every part of the step: connect, APDUs, host between them, journal save, release.
+      const { connectMs, hostBetweenApdusMs, afterApdusMs, releaseMs } = s.phases;
+      for (const phase of [connectMs, hostBetweenApdusMs, afterApdusMs, releaseMs]) expect(phase).toBeGreaterThanOrEqual(0);
+      expect(afterApdusMs).toBeGreaterThan(0); // the journal is saved (with fsync) after every step's last APDU
+      expect(Math.abs(connectMs + s.transmitMs + hostBetweenApdusMs + afterApdusMs + releaseMs - s.ms)).toBeLessThan(0.01);
     }
     expect(backup.totals).toMatchObject({ apdus: 28, commands: 24, chainBlocks: 4, getResponses: 0 });
     // Sizes that do not depend on signature lengths: start-primary sends SELECT (16), READ (5),
