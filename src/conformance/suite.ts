@@ -20,7 +20,7 @@ import type { InvalidPoint } from './wycheproof.js';
 /** Where each check goes: the first pattern it matches decides its place. */
 const ORDER: readonly string[] = [
   'select/', 'read/', 'header/cla', 'header/ins', 'header/order-cla', 'header/order-ins', 'header/order-p1p2', 'header/p1p2/', 'tlv/lc-mismatch', 'tlv/chain-then-other-command',
-  'state/factory/', 'perso/commit-before-generate', 'perso/generate-id-length', 'perso/commit-', 'perso/answer', 'attest/',
+  'state/factory/', 'perso/commit-before-generate', 'perso/generate-id-length', 'perso/generate-again', 'perso/commit-', 'perso/answer', 'attest/',
   'state/blank/', 'header/order-state-before-data', 'create-wallet/pin-length', 'tlv/', 'link-primary/untrusted', 'link-primary/tampered', 'link-primary/same-card',
   'link-primary/substituted', 'link-primary/attest', 'link-primary/certificate', 'link-primary/backup-link', 'link-primary/signature-by',
   'invalid-point/link-primary-ep/', 'invalid-point/certificate-key/',
@@ -32,7 +32,7 @@ const ORDER: readonly string[] = [
   'backup-start/answer', 'backup-start/retry', 'state/backup-primary/', 'link-backup/without-pin', 'link-backup/untrusted', 'link-backup/same-card',
   'link-backup/swapped', 'link-backup/replayed', 'link-backup/other-primary', 'link-backup/attest', 'link-backup/primary-link',
   'invalid-point/link-backup-eb/', 'export/without-pin', 'export/not-linked', 'export/id-length', 'finalize/nothing-linked',
-  'link-backup/answer', 'export/answer',
+  'link-backup/answer', 'finalize/relinked-not-exported', 'export/answer',
   'state/backed-up-primary/', 'finalize/retry', 'attack/second-backup-after-finalize',
   'verify-pin/brute-force',
   'peer/',

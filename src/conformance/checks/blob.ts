@@ -116,6 +116,7 @@ export function blobChecks(): Check[] {
         const o = old.primary.primaryOffer(ep.publicKey);
         const r = await ctx.dut.send(CLA, Ins.LINK_PRIMARY, linkData('primary', o.certificate, o.ephemeralKey, o.signature), 256);
         if (!e.sw(r, IsoSw.OK)) return;
+        e.that(!equalBytes(r.data.subarray(2, 67), old.eb), 'a new EB for the new EP', 'the old EB again');
         ctx.dut.known.linked = { ...old, ephemeral: ep, eb: r.data.slice(2, 67) };
         const before = await ctx.dut.snapshot();
         e.sw(await ctx.dut.send(CLA, Ins.IMPORT_WALLET, importData(oldBlob), 256), TwincardSw.MAC_INVALID);
@@ -261,6 +262,27 @@ export function blobChecks(): Check[] {
         ctx.dut.known.primary = undefined;
         const after = await ctx.dut.snapshot();
         e.that(after.state === 'BACKED_UP' && after.backupCount === 1 && after.walletOrigin === 'created', 'BACKED_UP, 1 backup, origin created', `${after.state}, ${after.backupCount} backups, origin ${after.walletOrigin ?? 'none'}`);
+      },
+    ),
+    check(
+      { id: 'finalize/relinked-not-exported', title: 'a backup card exported to, then linked again with a new EB: its export no longer counts, FINALIZE_BACKUP is 9A0B', category: 'export', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
+      async (ctx, e) => {
+        const m = needManufacturer(ctx);
+        const info = await ctx.reach('BACKUP_PRIMARY', { fresh: true });
+        const ep = ctx.dut.known.primary!.ep;
+        const backup = SoftCard.create(m);
+        await ctx.dut.verify();
+        const link = async () => {
+          const o = backup.backupOffer(info.cardId!, ep, randomKeyPair().publicKey);
+          return ctx.dut.send(CLA, Ins.LINK_BACKUP, linkData('backup', o.certificate, o.ephemeralKey, o.signature), 256);
+        };
+        e.sw(await link(), IsoSw.OK);
+        e.sw(await ctx.dut.send(CLA, Ins.EXPORT_WALLET, backup.cardId, 256), IsoSw.OK);
+        e.sw(await link(), IsoSw.OK);
+        const before = await ctx.dut.snapshot();
+        await ctx.dut.verify();
+        e.sw(await ctx.dut.send(CLA, Ins.FINALIZE_BACKUP, undefined, 256), TwincardSw.BACKUP_INCOMPLETE);
+        await e.unchanged(ctx.dut, before);
       },
     ),
     check(

@@ -47,6 +47,19 @@ export function persoChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
       },
     ),
     check(
+      { id: 'perso/generate-again', title: 'PERSO_GENERATE twice: a new identity key each time, the card still FACTORY', category: 'personalization', destructive: false, needs: ['factory-card'] },
+      async (ctx, e) => {
+        await ctx.reach('FACTORY');
+        const first = await ctx.dut.send(CLA, Ins.PERSO_GENERATE, ctx.dut.cardId, 256);
+        const second = await ctx.dut.send(CLA, Ins.PERSO_GENERATE, ctx.dut.cardId, 256);
+        e.sw(first, IsoSw.OK);
+        e.sw(second, IsoSw.OK);
+        e.that(first.data.length === 67 && second.data.length === 67 && !equalBytes(first.data, second.data), 'two different identity keys (0A 41 ...)', 'the same key twice, or a malformed answer');
+        const after = await ctx.dut.snapshot();
+        e.that(after.state === 'FACTORY', 'still FACTORY', `state ${after.state}`);
+      },
+    ),
+    check(
       { id: 'perso/commit-invalid-manufacturer-key', title: 'PERSO_COMMIT with a manufacturer key off the curve (Wycheproof): 9A04, still FACTORY', category: 'invalid-point', destructive: false, needs: ['factory-card'] },
       (ctx, e) => commitRefused(ctx, e, (identity) => commitData(signMessage(certificateMessage(ctx.dut.cardId, identity), randomKeyPair().privateKey), point), TwincardSw.POINT_INVALID),
     ),

@@ -4,7 +4,11 @@
  * BACKED_UP is checked twice, as a finalized primary and as a backup card that imported its wallet.
  * @module
  */
-import { IsoSw } from '../../protocol/constants.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { parseCertificate } from '../../protocol/certificate.js';
+import { Ins, IsoSw, TWINCARD_AID } from '../../protocol/constants.js';
+import { verifyMessageSignature } from '../../protocol/crypto.js';
+import { attestationMessage } from '../../protocol/messages.js';
 import type { Target } from '../harness.js';
 import type { Need } from '../types.js';
 import { check, CLA, type Check } from './common.js';
@@ -56,6 +60,40 @@ export function stateMachineChecks(): Check[] {
         ),
       );
     }
+  }
+  // What every state allows: SELECT and READ, and ATTEST once personalized.
+  for (const target of Object.keys(REFUSED) as Target[]) {
+    checks.push(
+      check(
+        {
+          id: `state/${kebab(target)}/select-read-attest`,
+          title: `SELECT and READ in ${target}${target === 'FACTORY' ? '' : ', and ATTEST verifying under the certified key'}: allowed, nothing changed`,
+          category: 'state-machine',
+          destructive: false,
+          needs: STATE_NEEDS[target],
+        },
+        async (ctx, e) => {
+          const before = await ctx.reach(target);
+          const r = await ctx.dut.send(0x00, Ins.SELECT, TWINCARD_AID, 256, 0x04, 0x00);
+          e.sw(r, IsoSw.OK);
+          e.sw(await ctx.dut.send(CLA, Ins.READ, undefined, 256), IsoSw.OK);
+          if (target !== 'FACTORY') {
+            const challenge = randomBytes(24);
+            const a = await ctx.dut.send(CLA, Ins.ATTEST, challenge, 256);
+            e.sw(a, IsoSw.OK);
+            let ok = false;
+            try {
+              const key = parseCertificate(before.certificate!).identityPublicKey;
+              ok = a.data[0] === 0x0b && verifyMessageSignature(a.data.subarray(2), attestationMessage(before.cardId!, challenge), key);
+            } catch {
+              ok = false;
+            }
+            e.that(ok, 'ATTEST signature verifies', 'ATTEST answer malformed or not verifying');
+          }
+          await e.unchanged(ctx.dut, before);
+        },
+      ),
+    );
   }
   return checks;
 }
