@@ -163,7 +163,12 @@ export class ApduChannel {
     const apdu = this.#extended
       ? encodeCommand(cmd, 'auto')
       : encodeCommand({ ...cmd, ne: Math.min(cmd.ne, SHORT_MAX_NE) }, 'short');
-    return parseResponse(await this.#transport.transmit(apdu));
+    try {
+      return parseResponse(await this.#transport.transmit(apdu));
+    } finally {
+      // The encoding is this channel's own copy and may hold an access code: do not leave it to the GC.
+      apdu.fill(0);
+    }
   }
 }
 

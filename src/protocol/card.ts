@@ -208,8 +208,12 @@ export class TwincardCard {
    */
   async verifyPin(pin: Uint8Array): Promise<void> {
     checkLength('PIN', pin, Size.PIN_MIN, Size.PIN_MAX);
-    const data = await this.#send('VERIFY_PIN', this.#cmd(Ins.VERIFY_PIN, pin));
-    expectEmpty('VERIFY_PIN', data);
+    const cmd = this.#cmd(Ins.VERIFY_PIN, pin);
+    try {
+      expectEmpty('VERIFY_PIN', await this.#send('VERIFY_PIN', cmd));
+    } finally {
+      cmd.data.fill(0); // command() copied the access code
+    }
   }
 
   /**
@@ -221,7 +225,13 @@ export class TwincardCard {
    */
   async createWallet(pin: Uint8Array): Promise<Uint8Array> {
     checkLength('PIN', pin, Size.PIN_MIN, Size.PIN_MAX);
-    const data = await this.#send('CREATE_WALLET', this.#cmd(Ins.CREATE_WALLET, pin, NE_MAX));
+    const cmd = this.#cmd(Ins.CREATE_WALLET, pin, NE_MAX);
+    let data: Uint8Array;
+    try {
+      data = await this.#send('CREATE_WALLET', cmd);
+    } finally {
+      cmd.data.fill(0); // command() copied the access code
+    }
     return this.#parse('CREATE_WALLET', data, [Tag.WALLET_PUBLIC_KEY], (r) =>
       validatePublicKey(r.required(Tag.WALLET_PUBLIC_KEY, Size.PUBLIC_KEY), 'wallet public key'),
     );

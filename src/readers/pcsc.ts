@@ -265,7 +265,9 @@ export class PcscCard implements ApduTransport {
 
   #transmit(apdu: Uint8Array, bufferSize: number): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      this.#reader.transmit(Buffer.from(apdu), bufferSize, this.#protocol, (error, data) => {
+      const outgoing = Buffer.from(apdu);
+      this.#reader.transmit(outgoing, bufferSize, this.#protocol, (error, data) => {
+        outgoing.fill(0); // the binding's copy of a command that may carry an access code
         if (error || data === undefined) {
           reject(toPcscError(error ?? new Error('no response'), `transmit to ${this.reader}`));
         } else if (data.length < 2) {

@@ -42,7 +42,8 @@ export class TracingTransport implements ApduTransport {
     try {
       decoded = decodeCommand(apdu);
     } catch {
-      return `${toHex(apdu)} (malformed)`;
+      // Unparsed, nothing tells which bytes are secret: show the header only.
+      return `${toHex(apdu.subarray(0, 4))} [${apdu.length} bytes, malformed: body not shown]`;
     }
     if (decoded.ins !== INS_GET_RESPONSE) {
       this.#current = this.redactor?.({ cla: decoded.cla, ins: decoded.ins, p1: decoded.p1, p2: decoded.p2 });

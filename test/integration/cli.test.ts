@@ -37,7 +37,15 @@ test('apdu --trace: the trace on stderr, the answers in --json, GET RESPONSE don
   expect(doc.exchanges[1]!.data.length).toBe(500 * 2);
   expect(stderr).toContain('>> 00A40400 0A F07477696E63617264FE 00');
   expect(stderr).toMatch(/>> 00C00000 F4/);
-  expect(stderr).toMatch(/^# connect Virtual PCD 00 00 ATR 3B8A/m);
+  expect(stderr).toMatch(new RegExp(`^# connect ${readerForCard(0)} ATR 3B8A`, 'm'));
+});
+
+test('apdu --json hides an access code the way the trace does, on stdout and stderr', () => {
+  // ISO VERIFY (INS 20) carries a PIN on any card; the loopback applet refuses it, which does not matter here.
+  const { stdout, stderr } = twincard(['apdu', '--reader', readerForCard(0), '--json', '--trace', '002000800831323334353637FF']);
+  const doc = JSON.parse(stdout) as { exchanges: { command: string }[] };
+  expect(doc.exchanges[0]!.command).toBe('00200080 [redacted 8 bytes]');
+  expect(stdout + stderr).not.toContain('31323334353637');
 });
 
 test.each([

@@ -1,5 +1,6 @@
 /** `twincard apdu HEX...`: send raw command APDUs (GET RESPONSE and 6Cxx handled) and print the responses. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { cliTraceRedactor } from '../trace-redactor.js';
 import { decodeCommand, describeStatus, fromHex, toHex, type ResponseApdu } from '../../apdu/index.js';
 import { UsageError } from '../errors.js';
 import type { GlobalOptions } from '../global-options.js';
@@ -41,14 +42,23 @@ export const apduCommand: CommandModule<GlobalOptions, ApduOptions> = {
       traceSink: (line) => out.info(line),
     });
     const results: { command: string; data: string; sw: string; status: string }[] = [];
+    // The JSON document ends up in logs as much as a trace does: the same redaction applies.
+    const redact = cliTraceRedactor();
     try {
       for (const { bytes, parsed } of commands) {
         const response: ResponseApdu = argv.raw
           ? parseRaw(await session.transport.transmit(bytes))
           : await session.channel.send(parsed);
         const sw = response.sw.toString(16).toUpperCase().padStart(4, '0');
-        results.push({ command: toHex(bytes), data: toHex(response.data), sw, status: describeStatus(response.sw) });
-        if (!argv.json) out.info(`${toHex(response.data)}${response.data.length > 0 ? ' ' : ''}${sw}  ${describeStatus(response.sw)}`);
+        const hidden = redact(parsed) ?? {};
+        results.push({
+          command: hidden.command ? `${toHex(bytes.subarray(0, 4))} [redacted ${parsed.data.length} bytes]` : toHex(bytes),
+          data: hidden.response ? `[redacted ${response.data.length} bytes]` : toHex(response.data),
+          sw,
+          status: describeStatus(response.sw),
+        });
+        const shown = results[results.length - 1]?.data ?? '';
+        if (!argv.json) out.info(`${shown}${shown.length > 0 ? ' ' : ''}${sw}  ${describeStatus(response.sw)}`);
       }
     } finally {
       await session.close();

@@ -49,11 +49,19 @@ describe('TracingTransport', () => {
     expect(out.join('\n')).not.toContain('00010203');
   });
 
-  test('malformed bytes are printed raw, never thrown', async () => {
+  test('malformed bytes are printed as their header only (nothing tells which bytes are secret), never thrown', async () => {
     const out: string[] = [];
     const inner = new TranscriptTransport('=> 00A4\n<= 9\n'.replace('9\n', '90\n'));
     const transport = new TracingTransport(inner, lines(out));
     await transport.transmit(fromHex('00A4')).catch(() => undefined);
-    expect(out[0]).toBe('>> 00A4 (malformed)');
+    expect(out[0]).toBe('>> 00A4 [2 bytes, malformed: body not shown]');
+  });
+
+  test('a malformed command with a body shows its header and length, not the body', async () => {
+    const out: string[] = [];
+    const inner = new TranscriptTransport('=> 0020008005313233\n<= 6700\n');
+    const transport = new TracingTransport(inner, lines(out));
+    await transport.transmit(fromHex('0020008005313233'));
+    expect(out[0]).toBe('>> 00200080 [8 bytes, malformed: body not shown]');
   });
 });
