@@ -47,7 +47,16 @@ const pin = new TextEncoder().encode('135790');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const cardOfReader = new Map<string, number>();
 
+/** All CPUs' busy and total jiffies so far (/proc/stat's first line: user nice system idle iowait irq softirq steal). */
+function machineJiffies(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
 const reports: BenchReport[] = [];
+/** Machine CPU busy share during the timed backups of each K (all processes: node, pcscd, the card JVMs, anyone else). */
+const machineBusy: number[] = [];
 const service = PcscService.open();
 try {
   await service.waitForReaders({ timeoutMs: 2000 });
@@ -73,7 +82,23 @@ try {
       },
     };
     if (warmup > 0) await runBench({ ...options, rounds: warmup });
-    const report = await runBench({ ...options, rounds });
+    let busy = 0;
+    let total = 0;
+    let mark = machineJiffies();
+    const report = await runBench({
+      ...options,
+      rounds,
+      onProgress: (event) => {
+        options.onProgress?.(event);
+        if (event.type === 'backups-start') mark = machineJiffies();
+        if (event.type === 'round-done') {
+          const now = machineJiffies();
+          busy += now.busy - mark.busy;
+          total += now.total - mark.total;
+        }
+      },
+    });
+    machineBusy.push(total > 0 ? busy / total : Number.NaN);
     reports.push(report);
     say(`  ${report.summary.throughput.toFixed(2)} backups/s, ${report.summary.succeeded}/${report.summary.attempted} ok`);
   }
@@ -82,8 +107,9 @@ try {
 }
 
 const base = reports[0]!.summary.throughput;
-const rows = reports.map((r) => ({
+const rows = reports.map((r, i) => ({
   k: r.pairs,
+  machineCpuBusy: machineBusy[i]!,
   backups: r.summary.succeeded,
   failed: r.summary.failed,
   throughput: r.summary.throughput,
@@ -95,7 +121,7 @@ const rows = reports.map((r) => ({
 say('');
 say(`scaling: 1+${backupCount} backups, ${rounds} rounds per K (after ${warmup} warm-up), fresh virtual cards each round; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'})`);
 for (const line of table([
-  ['K', 'backups', 'failed', 'backups/s', 'x K=1', 'wall median ms', 'wall p95 ms', 'host CPU ms/backup'],
+  ['K', 'backups', 'failed', 'backups/s', 'x K=1', 'wall median ms', 'wall p95 ms', 'host CPU ms/backup', 'machine CPU busy'],
   ...rows.map((r) => [
     String(r.k),
     String(r.backups),
@@ -105,6 +131,7 @@ for (const line of table([
     r.wallMs === null ? '-' : ms(r.wallMs.median),
     r.wallMs === null ? '-' : ms(r.wallMs.p95),
     r.hostCpuMsPerBackup === null ? '-' : ms(r.hostCpuMsPerBackup.median),
+    Number.isNaN(r.machineCpuBusy) ? '-' : `${(100 * r.machineCpuBusy).toFixed(0)}%`,
   ]),
 ])) say(`  ${line}`);
 if (json) {

@@ -46,8 +46,11 @@ export interface BenchOptions {
 
 export type BenchProgress =
   | { readonly type: 'round-start'; readonly round: number }
+  /** The cards are ready; the round's timed backups start now (sent synchronously, just before the clock starts). */
+  | { readonly type: 'backups-start'; readonly round: number }
   | { readonly type: 'backup-done'; readonly round: number; readonly group: number; readonly wallMs: number }
   | { readonly type: 'failure'; readonly failure: BenchFailure }
+  /** The round's backups are over (sent right after the clock stopped). */
   | { readonly type: 'round-done'; readonly round: number; readonly ms: number };
 
 export interface BenchFailure {
@@ -167,6 +170,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           }
         }),
       );
+      emit({ type: 'backups-start', round });
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const measured = await Promise.all(
