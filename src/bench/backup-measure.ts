@@ -103,7 +103,7 @@ export interface MeasureBackupOptions {
   readonly waitMs?: number;
 }
 
-/** A backup failed; `step` says where, `measurement` has what was counted until then. */
+/** A backup failed; `step` says where, `exchanges` has what was counted until then. */
 export class BenchBackupError extends Error {
   override readonly name = 'BenchBackupError';
   constructor(
