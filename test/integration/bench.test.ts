@@ -110,12 +110,19 @@ test('bench --pairs 1 --rounds 2: two 1+2 backups, every step timed, exactly the
   }
 }, 30_000);
 
-test('bench without --virtual refuses before touching a card (it wipes them)', () => {
-  const before = [0, 1, 2].map(simStatus); // "inserted apdus=N": the card's own APDU counter
-  const { code, stderr, stdout } = twincard(['bench', '--pairs', '1', '--rounds', '1', '--readers', group]);
+test.each([
+  ['no --virtual', ['--rounds', '1', '--readers', group], /pass --virtual/],
+  ['--pairs and --readers disagree', ['--virtual', '--pairs', '2', '--readers', group], /--pairs 2 but 1 --readers group\(s\) given/],
+  ['a group of two for a 1+2 backup', ['--virtual', '--readers', [0, 1].map(readerForCard).join(',')], /a group is 3 readers/],
+  ['a reader twice', ['--virtual', '--readers', [0, 1, 0].map(readerForCard).join(',')], /is in two places/],
+  ['--rounds 0', ['--virtual', '--rounds', '0', '--readers', group], /--rounds: an integer 1\.\.100000, not 0/],
+  ['--backups 3', ['--virtual', '--backups', '3', '--readers', group], /--backups: 1 or 2, not 3/],
+] as const)('%s: exit 2 with the reason, before touching a card (bench wipes them)', (_what, args, reason) => {
+  const before = [0, 1, 2].map(simStatus); // "inserted apdus=N": each card's own APDU counter
+  const { code, stderr, stdout } = twincard(['bench', ...args]);
   expect([0, 1, 2].map(simStatus)).toEqual(before);
   expect(code).toBe(2);
-  expect(stderr).toMatch(/pass --virtual/);
+  expect(stderr).toMatch(reason);
   expect(stdout).toBe('');
 });
 
