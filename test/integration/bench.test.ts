@@ -117,6 +117,7 @@ test.each([
   ['a reader twice', ['--virtual', '--readers', [0, 1, 0].map(readerForCard).join(',')], /is in two places/],
   ['--rounds 0', ['--virtual', '--rounds', '0', '--readers', group], /--rounds: an integer 1\.\.100000, not 0/],
   ['--backups 3', ['--virtual', '--backups', '3', '--readers', group], /--backups: 1 or 2, not 3/],
+  ['--reader instead of --readers', ['--virtual', '--reader', readerForCard(0)], /bench takes reader groups: --readers/],
 ] as const)('%s: exit 2 with the reason, before touching a card (bench wipes them)', (_what, args, reason) => {
   const before = [0, 1, 2].map(simStatus); // "inserted apdus=N": each card's own APDU counter
   const { code, stderr, stdout } = twincard(['bench', ...args]);

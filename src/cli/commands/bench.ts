@@ -64,6 +64,7 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
     const named = argv.readers !== undefined && argv.readers.length > 0;
     const pairs = positiveInteger('--pairs', argv.pairs ?? (named ? argv.readers!.length : 1), 64);
     const rounds = positiveInteger('--rounds', argv.rounds, 100_000);
+    if (argv.reader !== undefined) throw new UsageError('bench takes reader groups: --readers PRIMARY,BACKUP1,BACKUP2 (repeat per group), not --reader');
     if (!(argv.wait > 0)) throw new UsageError(`--wait: seconds, more than 0, not ${argv.wait}`);
     if (argv.backups !== 1 && argv.backups !== 2) throw new UsageError(`--backups: 1 or 2, not ${argv.backups}`);
     const size = argv.backups + 1;
