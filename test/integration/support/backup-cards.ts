@@ -141,10 +141,11 @@ export async function pullCard(service: PcscService, k: number): Promise<void> {
 }
 
 /**
- * Puts card k back and waits until pcscd shows it. Seen on this stack (rarely, about 1 in 50 re-insertions
- * right after a pull): the fixture reconnects to vpcd but pcscd keeps reporting the slot empty until the
- * card is pulled and inserted once more. A person would tap again; so does this, at most twice, and the
- * count is kept so the suite can report it.
+ * Puts card k back and waits until pcscd shows it. Seen on this stack: when a client disconnects from a
+ * pulled card with RESET or UNPOWER, pcscd/vpcd then misses the card's next insertion about 1 time in 8
+ * (the fixture is connected, the slot stays empty until another pull and insert); with LEAVE, 0 in 80.
+ * PcscCardSource leaves a lost card for that reason. A person would tap again; so does this, at most
+ * twice, and the count is kept so the suite can report it (0 since that change).
  */
 export async function insertCard(service: PcscService, k: number): Promise<void> {
   for (let attempt = 1; ; attempt++) {
