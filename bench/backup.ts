@@ -21,7 +21,7 @@
  *
  * The table goes to stderr; --json prints one JSON document on stdout.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   hostCryptoCpuMs,
@@ -43,6 +43,7 @@ import { simReaderName } from '../src/cli/sim-status.js';
 import { keyPairFromPem } from '../src/protocol/keys.js';
 import { trustedRoots } from '../src/protocol/roots.js';
 import { PcscService } from '../src/readers/index.js';
+import { processCpuMs, simPid, threadsCpuMs } from './proc.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -66,29 +67,7 @@ const roots = trustedRoots({ trustTestRoot: true });
 const pin = new TextEncoder().encode('135790');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-/** utime + stime of a process and its threads, dead ones included, ms (10 ms ticks: CLK_TCK is 100 on Linux). */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // the command name may hold spaces
-  return (Number(fields[11]) + Number(fields[12])) * 10; // fields 14 and 15 of proc(5), counted from state = 3
-}
-
-/**
- * Time on CPU of a process's live threads, ms, at nanosecond resolution (schedstat's first field). For
- * the card JVMs, whose threads live as long as the card: 10 ms ticks are too coarse for a 50 ms backup.
- */
-function threadsCpuMs(pid: number): number {
-  let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return ns / 1e6;
-}
-const pidOf = (file: string) => Number(readFileSync(join(runDir, file), 'utf8').trim());
+const pidOf = (file: string) => simPid(runDir, file);
 const cardPids = cards.map((k) => pidOf(`card-${k}.pid`));
 const pcscdPid = pidOf('pcscd.pid');
 const sideCpu = () => ({ cards: cardPids.reduce((a, p) => a + threadsCpuMs(p), 0), pcscd: processCpuMs(pcscdPid) });

@@ -22,6 +22,7 @@ import { simReaderName } from '../src/cli/sim-status.js';
 import { keyPairFromPem } from '../src/protocol/keys.js';
 import { trustedRoots } from '../src/protocol/roots.js';
 import { PcscService } from '../src/readers/index.js';
+import { machineJiffies, processCpuMs, simPid, threadsCpuMs } from './proc.js';
 import { availableParallelism, cpus } from 'node:os';
 
 const args = process.argv.slice(2);
@@ -47,16 +48,12 @@ const pin = new TextEncoder().encode('135790');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const cardOfReader = new Map<string, number>();
 
-/** All CPUs' busy and total jiffies so far (/proc/stat's first line: user nice system idle iowait irq softirq steal). */
-function machineJiffies(): { busy: number; total: number } {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-  const total = fields.reduce((a, b) => a + b, 0);
-  return { busy: total - fields[3]! - fields[4]!, total };
-}
-
 const reports: BenchReport[] = [];
 /** Machine CPU busy share during the timed backups of each K (all processes: node, pcscd, the card JVMs, anyone else). */
 const machineBusy: number[] = [];
+/** CPU during the timed backups of each K, ms per backup: this process, pcscd, the K groups' card JVMs. */
+const cpuShares: { node: number; pcscd: number; cards: number }[] = [];
+const pcscdPid = simPid(runDir, 'pcscd.pid');
 const service = PcscService.open();
 try {
   await service.waitForReaders({ timeoutMs: 2000 });
@@ -85,20 +82,38 @@ try {
     let busy = 0;
     let total = 0;
     let mark = machineJiffies();
+    const cardPids = groups.flat().map((reader) => simPid(runDir, `card-${cardOfReader.get(reader)!}.pid`));
+    const sample = () => ({
+      node: process.cpuUsage(),
+      pcscd: processCpuMs(pcscdPid),
+      cards: cardPids.reduce((a, pid) => a + threadsCpuMs(pid), 0),
+    });
+    let side = sample();
+    const used = { node: 0, pcscd: 0, cards: 0 };
     const report = await runBench({
       ...options,
       rounds,
       onProgress: (event) => {
         options.onProgress?.(event);
-        if (event.type === 'backups-start') mark = machineJiffies();
+        if (event.type === 'backups-start') {
+          mark = machineJiffies();
+          side = sample();
+        }
         if (event.type === 'round-done') {
           const now = machineJiffies();
+          const after = sample();
           busy += now.busy - mark.busy;
           total += now.total - mark.total;
+          const node = process.cpuUsage(side.node);
+          used.node += (node.user + node.system) / 1000;
+          used.pcscd += after.pcscd - side.pcscd;
+          used.cards += after.cards - side.cards;
         }
       },
     });
     machineBusy.push(total > 0 ? busy / total : Number.NaN);
+    const n = Math.max(1, report.summary.succeeded);
+    cpuShares.push({ node: used.node / n, pcscd: used.pcscd / n, cards: used.cards / n });
     reports.push(report);
     say(`  ${report.summary.throughput.toFixed(2)} backups/s, ${report.summary.succeeded}/${report.summary.attempted} ok`);
   }
@@ -110,6 +125,8 @@ const base = reports[0]!.summary.throughput;
 const rows = reports.map((r, i) => ({
   k: r.pairs,
   machineCpuBusy: machineBusy[i]!,
+  /** CPU per successful backup during the timed backups, ms: twincard (this process), pcscd (10 ms ticks), the card JVMs. */
+  cpuPerBackupMs: cpuShares[i]!,
   backups: r.summary.succeeded,
   failed: r.summary.failed,
   throughput: r.summary.throughput,
@@ -121,7 +138,7 @@ const rows = reports.map((r, i) => ({
 say('');
 say(`scaling: 1+${backupCount} backups, ${rounds} rounds per K (after ${warmup} warm-up), fresh virtual cards each round; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'})`);
 for (const line of table([
-  ['K', 'backups', 'failed', 'backups/s', 'x K=1', 'wall median ms', 'wall p95 ms', 'host CPU ms/backup', 'machine CPU busy'],
+  ['K', 'backups', 'failed', 'backups/s', 'x K=1', 'wall median ms', 'wall p95 ms', 'CPU ms/backup: node', 'pcscd', 'cards', 'machine busy'],
   ...rows.map((r) => [
     String(r.k),
     String(r.backups),
@@ -130,7 +147,9 @@ for (const line of table([
     r.ratioToK1 === null ? '-' : `${r.ratioToK1.toFixed(2)}x`,
     r.wallMs === null ? '-' : ms(r.wallMs.median),
     r.wallMs === null ? '-' : ms(r.wallMs.p95),
-    r.hostCpuMsPerBackup === null ? '-' : ms(r.hostCpuMsPerBackup.median),
+    ms(r.cpuPerBackupMs.node),
+    ms(r.cpuPerBackupMs.pcscd),
+    ms(r.cpuPerBackupMs.cards),
     Number.isNaN(r.machineCpuBusy) ? '-' : `${(100 * r.machineCpuBusy).toFixed(0)}%`,
   ]),
 ])) say(`  ${line}`);
