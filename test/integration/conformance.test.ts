@@ -144,12 +144,17 @@ test('twincard conformance: exit 0 on the reference applet, exit 10 and the fail
     expect(doc.conforms).toBe(true);
     expect(doc.results.map((x) => x.id)).toContain('verify-pin/brute-force');
 
+    // --sim-reset reinstalls the applet the card runs, so the broken variant stays under test across resets.
     await install('dev.twincard.broken.PinNotDecrementedApplet');
-    r = cli(['--reader', readerForCard(0), '--only', 'verify-pin/wrong-then-right', '--destructive']);
+    r = cli(['--reader', readerForCard(0), '--only', 'verify-pin/', '--destructive', '--sim-reset']);
     expect(r.status).toBe(10);
     expect(r.stderr).toMatch(/^FAIL {2}verify-pin\/wrong-then-right/m);
+    expect(r.stderr).toMatch(/^FAIL {2}verify-pin\/brute-force/m);
+    expect(r.stderr).toMatch(/^PASS {2}verify-pin\/length/m);
     expect(r.stderr).toMatch(/expected: .*SW 63C4/);
+    expect(r.stderr).toMatch(/checks: \d+ passed, 2 failed, 0 not applicable/);
     expect(r.stdout).toBe('');
+    expect(await simControl(RUN_DIR, cardOffset, 'applet')).toBe('ok dev.twincard.broken.PinNotDecrementedApplet');
   } finally {
     await install(undefined);
     dut = await openCard(service, 0);

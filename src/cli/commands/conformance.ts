@@ -86,13 +86,13 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
         const peer = await open(argv.peerReader);
         sessions.push(peer);
         if (peer.readerName === main.readerName) throw new UsageError('--peer-reader names the same reader as --reader');
-        peerEndpoint = endpoint(peer, argv.simReset);
+        peerEndpoint = await endpoint(peer, argv.simReset);
       }
       out.info(`conformance: ${main.readerName}${peerEndpoint ? ` with peer ${peerEndpoint.name}` : ''}${argv.destructive ? ' (destructive)' : ''}`);
       // Lines as each check ends: a real card takes a while, and a person wants to see it move.
       const width = Math.max(...listChecks(fixture.points).map((c) => c.id.length));
       const report = await runConformance({
-        card: endpoint(main, argv.simReset),
+        card: await endpoint(main, argv.simReset),
         ...(peerEndpoint && { peer: peerEndpoint }),
         destructive: argv.destructive,
         ...(argv.only !== undefined && { only: argv.only }),
@@ -111,17 +111,23 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
   },
 };
 
-/** The card in a session, with a reset when asked for and the reader is a virtual card of this sim. */
-function endpoint(session: CardSession, simReset: boolean): CardEndpoint {
+/**
+ * The card in a session, with a reset when asked for and the reader is a virtual card of this sim. The reset
+ * reinstalls the applet class the card runs now (`applet CLASS`), not the sim's default (`wipe`), so a broken
+ * variant or a developer's applet stays under test.
+ */
+async function endpoint(session: CardSession, simReset: boolean): Promise<CardEndpoint> {
   if (!simReset) return { transport: session.transport, name: session.readerName };
   const dir = runDir();
   const index = simCardForReader(dir, session.readerName);
   if (index === undefined) throw new UsageError(`--sim-reset: ${session.readerName} is not a virtual card of ${dir}`);
+  const running = /^ok ([\w.$]+)$/.exec(await simControl(dir, index, 'applet'))?.[1];
+  const line = running === undefined || running === 'none' ? 'wipe' : `applet ${running}`;
   return {
     transport: session.transport,
     name: session.readerName,
     reset: async () => {
-      await simControl(dir, index, 'wipe');
+      await simControl(dir, index, line);
     },
   };
 }
