@@ -64,10 +64,10 @@ afterAll(async () => {
   service?.close();
 });
 
-test('the suite has 262 checks with unique ids, 12 of them destructive', () => {
+test('the suite has 271 checks with unique ids, 12 of them destructive', () => {
   const checks = listChecks(fixture.points);
-  expect(checks).toHaveLength(262);
-  expect(new Set(checks.map((c) => c.id)).size).toBe(262);
+  expect(checks).toHaveLength(271);
+  expect(new Set(checks.map((c) => c.id)).size).toBe(271);
   expect(checks.filter((c) => c.destructive)).toHaveLength(12);
 });
 

@@ -131,6 +131,27 @@ export function blobChecks(): Check[] {
       { id: 'import/over-long', title: 'IMPORT_WALLET with a 194-byte blob (15 81 C2): 6A80', category: 'tlv', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
       (ctx, e) => importRefused(ctx, e, (l, id) => concatBytes(blobFor(l, id), Uint8Array.of(0)), IsoSw.WRONG_DATA),
     ),
+    check(
+      { id: 'import/wrong-tag', title: 'IMPORT_WALLET with the blob under tag 16 instead of 15: 6A80', category: 'tlv', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
+      async (ctx, e) => {
+        needManufacturer(ctx);
+        const before = await ctx.reach('BACKUP_LINKED');
+        const data = importData(blobFor(ctx.dut.known.linked!, before.cardId!));
+        data[0] = 0x16;
+        e.sw(await ctx.dut.send(CLA, Ins.IMPORT_WALLET, data, 256), IsoSw.WRONG_DATA);
+        await e.unchanged(ctx.dut, before);
+      },
+    ),
+    check(
+      { id: 'import/non-minimal-length', title: 'IMPORT_WALLET with the blob length as 82 00 C1: 6A80', category: 'tlv', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
+      async (ctx, e) => {
+        needManufacturer(ctx);
+        const before = await ctx.reach('BACKUP_LINKED');
+        const data = concatBytes(Uint8Array.of(0x15, 0x82, 0x00, 0xc1), blobFor(ctx.dut.known.linked!, before.cardId!));
+        e.sw(await ctx.dut.send(CLA, Ins.IMPORT_WALLET, data, 256), IsoSw.WRONG_DATA);
+        await e.unchanged(ctx.dut, before);
+      },
+    ),
   ];
   for (const m of malformedPlaintexts()) {
     checks.push(
@@ -194,6 +215,14 @@ export function blobChecks(): Check[] {
       async (ctx, e) => {
         const before = await ctx.reach('BACKUP_PRIMARY');
         e.sw(await ctx.dut.send(CLA, Ins.EXPORT_WALLET, randomBytes(8), 256), IsoSw.PIN_NOT_VERIFIED);
+        await e.unchanged(ctx.dut, before);
+      },
+    ),
+    check(
+      { id: 'finalize/without-pin', title: 'FINALIZE_BACKUP without VERIFY_PIN: 6982', category: 'access-code', destructive: false, needs: ['fresh-card'] },
+      async (ctx, e) => {
+        const before = await ctx.reach('BACKUP_PRIMARY');
+        e.sw(await ctx.dut.send(CLA, Ins.FINALIZE_BACKUP, undefined, 256), IsoSw.PIN_NOT_VERIFIED);
         await e.unchanged(ctx.dut, before);
       },
     ),

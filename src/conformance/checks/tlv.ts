@@ -49,6 +49,27 @@ async function sendToBlank(ctx: CheckContext, e: Expect, data: Uint8Array, want:
   await e.unchanged(ctx.dut, before);
 }
 
+/** LINK_BACKUP with these bytes, access code verified, on a card in BACKUP_PRIMARY with no backup card linked. */
+async function sendToPrimary(ctx: CheckContext, e: Expect, data: (cardId: Uint8Array, ep: Uint8Array) => Uint8Array, want: number): Promise<void> {
+  const before = await ctx.reach('BACKUP_PRIMARY', { fresh: true });
+  await ctx.dut.verify();
+  e.sw(await ctx.dut.send(CLA, Ins.LINK_BACKUP, data(before.cardId!, ctx.dut.known.primary!.ep), 256), want);
+  await e.unchanged(ctx.dut, before);
+}
+
+const BACKUP_FAULTS: ReadonlyArray<{ name: string; title: string; build(o: CertifiedLinkOffer): Uint8Array }> = [
+  { name: 'truncated', title: 'the last byte cut off', build: (o) => goodBackup(o).subarray(0, goodBackup(o).length - 1) },
+  { name: 'trailing-byte', title: 'one byte after the last field', build: (o) => concatBytes(goodBackup(o), Uint8Array.of(0)) },
+  { name: 'duplicate-tag', title: 'EB twice', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x13, o.ephemeralKey), tlv(0x13, o.ephemeralKey), tlv(0x14, o.signature)) },
+  { name: 'missing-tag', title: 'no signature field', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x13, o.ephemeralKey)) },
+  { name: 'primary-tags', title: "the primary's tags 11/12 instead of 13/14", build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x11, o.ephemeralKey), tlv(0x12, o.signature)) },
+  { name: 'non-minimal-length-81', title: 'EB length as 81 41', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x13, o.ephemeralKey, Uint8Array.of(0x81, 0x41)), tlv(0x14, o.signature)) },
+];
+
+function goodBackup(o: CertifiedLinkOffer): Uint8Array {
+  return concatBytes(tlv(0x04, o.certificate), tlv(0x13, o.ephemeralKey), tlv(0x14, o.signature));
+}
+
 export function tlvChecks(): Check[] {
   const checks: Check[] = FAULTS.map((f) =>
     check(
@@ -56,6 +77,14 @@ export function tlvChecks(): Check[] {
       (ctx, e) => sendToBlank(ctx, e, f.build(somePeer(ctx).primaryOffer(randomKeyPair().publicKey)), IsoSw.WRONG_DATA),
     ),
   );
+  for (const f of BACKUP_FAULTS) {
+    checks.push(
+      check(
+        { id: `tlv/link-backup/${f.name}`, title: `LINK_BACKUP with ${f.title}: 6A80, nothing changed`, category: 'tlv', destructive: false, needs: ['fresh-card'] },
+        (ctx, e) => sendToPrimary(ctx, e, (id, ep) => f.build(somePeer(ctx).backupOffer(id, ep, randomKeyPair().publicKey)), IsoSw.WRONG_DATA),
+      ),
+    );
+  }
   checks.push(
     check(
       { id: 'tlv/chained-over-512', title: 'LINK_PRIMARY chained to 513 bytes (255 + 255 + 3): 6A84, nothing changed', category: 'tlv', destructive: false, needs: ['fresh-card'] },
