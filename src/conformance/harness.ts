@@ -44,6 +44,8 @@ export interface LinkedPrimary {
 
 /** What the suite knows about the card because it put it there. */
 interface Knowledge {
+  /** The suite reset this card and has sent it no PERSO_GENERATE since (READ cannot tell). */
+  pristine?: boolean;
   pin?: Uint8Array;
   /** BACKUP_PRIMARY: EP and how many software backups the suite linked. */
   primary?: { ep: Uint8Array; links: number };
@@ -85,7 +87,7 @@ export class CardUnderTest {
   async reset(): Promise<void> {
     if (this.#reset === undefined) throw new NotApplicable('the card cannot be reset');
     await this.#reset();
-    this.known = {};
+    this.known = { pristine: true };
   }
 
   /** One APDU through the channel: command chaining for data over 255 bytes, 61xx followed. */
@@ -172,6 +174,12 @@ export async function reach(dut: CardUnderTest, target: Target, ctx: ReachContex
     await dut.reset();
     info = await dut.snapshot();
   }
+  // A FACTORY card that has seen a PERSO_GENERATE reads the same as one that has not: when a check needs the
+  // latter, reset unless the suite knows (a card that cannot be reset is taken as the factory delivered it).
+  if (target === 'FACTORY' && options.fresh === true && dut.canReset && dut.known.pristine !== true && ctx.destructive) {
+    await dut.reset();
+    info = await dut.snapshot();
+  }
   if (!usable(dut, info, target, options.fresh === true)) {
     if (!ctx.destructive) {
       const why = targetOf(info) === target
@@ -253,6 +261,7 @@ async function step(dut: CardUnderTest, info: CardInfo, next: Target, ctx: Reach
   switch (next) {
     case 'BLANK': {
       if (ctx.factoryKey === undefined) throw new NotApplicable('personalizing a FACTORY card needs the TEST manufacturer key');
+      k.pristine = false;
       await personalize(dut.card, dut.cardId, ctx.factoryKey);
       return;
     }

@@ -294,7 +294,7 @@ export function blobChecks(): Check[] {
       },
     ),
     check(
-      { id: 'finalize/relinked-not-exported', title: 'a backup card exported to, then linked again with a new EB: its export no longer counts, FINALIZE_BACKUP is 9A0B', category: 'export', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
+      { id: 'finalize/relinked-not-exported', title: 'a backup card exported to, then linked again with a new EB: its export no longer counts, FINALIZE_BACKUP is 9A0B', category: 'export', destructive: true, needs: ['fresh-card', 'test-manufacturer'] },
       async (ctx, e) => {
         const m = needManufacturer(ctx);
         const info = await ctx.reach('BACKUP_PRIMARY', { fresh: true });

@@ -366,7 +366,7 @@ export function linkingChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
       },
     ),
     check(
-      { id: 'link-backup/answer', title: 'LINK_BACKUP of two certified backup cards: 1 then 2 linked; the same card again: still 2; a third: 9A08', category: 'linking', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
+      { id: 'link-backup/answer', title: 'LINK_BACKUP of two certified backup cards: 1 then 2 linked; the same card again: still 2; a third: 9A08', category: 'linking', destructive: true, needs: ['fresh-card', 'test-manufacturer'] },
       async (ctx, e) => {
         const m = needManufacturer(ctx);
         const info = await ctx.reach('BACKUP_PRIMARY', { fresh: true });

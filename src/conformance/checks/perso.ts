@@ -19,6 +19,7 @@ const commitData = (signature: Uint8Array, key: Uint8Array) => encodeProtocolTlv
 /** On a FACTORY card: PERSO_GENERATE, then PERSO_COMMIT with the data `make` builds from the identity key. */
 async function commitRefused(ctx: CheckContext, e: Expect, make: (identity: Uint8Array) => Uint8Array, want: number): Promise<void> {
   await ctx.reach('FACTORY');
+  ctx.dut.known.pristine = false;
   const identity = await ctx.dut.card.persoGenerate(ctx.dut.cardId);
   const before = await ctx.dut.snapshot();
   ctx.dut.recorder.clear();
@@ -30,9 +31,9 @@ export function persoChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
   const point = invalidPoints[0]?.point ?? Uint8Array.of(0x04, ...new Uint8Array(64));
   return [
     check(
-      { id: 'perso/commit-before-generate', title: 'PERSO_COMMIT on a FACTORY card before PERSO_GENERATE: 6985', category: 'personalization', destructive: false, needs: ['factory-card'] },
+      { id: 'perso/commit-before-generate', title: 'PERSO_COMMIT on a FACTORY card before PERSO_GENERATE: 6985 (a card that cannot be reset is taken to be as the factory delivered it)', category: 'personalization', destructive: false, needs: ['factory-card'] },
       async (ctx, e) => {
-        const before = await ctx.reach('FACTORY');
+        const before = await ctx.reach('FACTORY', { fresh: true });
         const m = randomKeyPair();
         e.sw(await ctx.dut.send(CLA, Ins.PERSO_COMMIT, commitData(signMessage(randomBytes(8), m.privateKey), m.publicKey)), IsoSw.CONDITIONS_NOT_SATISFIED);
         await e.unchanged(ctx.dut, before);
@@ -47,9 +48,10 @@ export function persoChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
       },
     ),
     check(
-      { id: 'perso/generate-again', title: 'PERSO_GENERATE twice: a new identity key each time, the card still FACTORY', category: 'personalization', destructive: false, needs: ['factory-card'] },
+      { id: 'perso/generate-again', title: 'PERSO_GENERATE twice: a new identity key each time, the card still FACTORY', category: 'personalization', destructive: true, needs: ['factory-card'] },
       async (ctx, e) => {
         await ctx.reach('FACTORY');
+        ctx.dut.known.pristine = false;
         const first = await ctx.dut.send(CLA, Ins.PERSO_GENERATE, ctx.dut.cardId, 256);
         const second = await ctx.dut.send(CLA, Ins.PERSO_GENERATE, ctx.dut.cardId, 256);
         e.sw(first, IsoSw.OK);
@@ -60,18 +62,18 @@ export function persoChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
       },
     ),
     check(
-      { id: 'perso/commit-invalid-manufacturer-key', title: 'PERSO_COMMIT with a manufacturer key off the curve (Wycheproof): 9A04, still FACTORY', category: 'invalid-point', destructive: false, needs: ['factory-card'] },
+      { id: 'perso/commit-invalid-manufacturer-key', title: 'PERSO_COMMIT with a manufacturer key off the curve (Wycheproof): 9A04, still FACTORY', category: 'invalid-point', destructive: true, needs: ['factory-card'] },
       (ctx, e) => commitRefused(ctx, e, (identity) => commitData(signMessage(certificateMessage(ctx.dut.cardId, identity), randomKeyPair().privateKey), point), TwincardSw.POINT_INVALID),
     ),
     check(
-      { id: 'perso/commit-wrong-signature', title: 'PERSO_COMMIT with a manufacturer signature over another card id: 9A01, still FACTORY', category: 'personalization', destructive: false, needs: ['factory-card'] },
+      { id: 'perso/commit-wrong-signature', title: 'PERSO_COMMIT with a manufacturer signature over another card id: 9A01, still FACTORY', category: 'personalization', destructive: true, needs: ['factory-card'] },
       (ctx, e) => {
         const m = randomKeyPair();
         return commitRefused(ctx, e, (identity) => commitData(signMessage(certificateMessage(randomBytes(8), identity), m.privateKey), m.publicKey), TwincardSw.CERT_INVALID);
       },
     ),
     check(
-      { id: 'perso/commit-trailing-byte', title: 'PERSO_COMMIT with a byte after the key: 6A80', category: 'tlv', destructive: false, needs: ['factory-card'] },
+      { id: 'perso/commit-trailing-byte', title: 'PERSO_COMMIT with a byte after the key: 6A80', category: 'tlv', destructive: true, needs: ['factory-card'] },
       (ctx, e) => {
         const m = randomKeyPair();
         return commitRefused(ctx, e, (identity) => Uint8Array.of(...commitData(signMessage(certificateMessage(ctx.dut.cardId, identity), m.privateKey), m.publicKey), 0), IsoSw.WRONG_DATA);

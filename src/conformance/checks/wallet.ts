@@ -71,7 +71,7 @@ export function walletChecks(): Check[] {
       },
     ),
     check(
-      { id: 'sign/answer', title: 'SIGN: a signature over the digest under the wallet key, counter +1 each time', category: 'wallet', destructive: false, needs: ['fresh-card'] },
+      { id: 'sign/answer', title: 'SIGN: a signature over the digest under the wallet key, counter +1 each time', category: 'wallet', destructive: true, needs: ['fresh-card'] },
       async (ctx, e) => {
         const before = await ctx.reach('WALLET');
         await ctx.dut.verify();

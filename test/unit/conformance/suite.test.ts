@@ -42,9 +42,11 @@ test('one Wycheproof point = one check for EP and one for EB; destructive checks
     expect(checks.find((c) => c.id === `invalid-point/link-backup-eb/wycheproof-${p.tcId}`)).toBeDefined();
   }
   expect(checks.filter((c) => c.destructive).map((c) => c.id).sort()).toEqual([
-    'backup-start/answer', 'create-wallet/answer', 'export/answer', 'import/answer', 'link-primary/answer',
+    'backup-start/answer', 'create-wallet/answer', 'export/answer', 'finalize/relinked-not-exported', 'import/answer',
+    'link-backup/answer', 'link-primary/answer',
     'peer/backup-from-peer', 'peer/backup-to-peer', 'peer/replayed-eb', 'peer/swapped-eb', 'peer/tampered-blob',
-    'perso/answer', 'verify-pin/brute-force',
+    'perso/answer', 'perso/commit-invalid-manufacturer-key', 'perso/commit-trailing-byte', 'perso/commit-wrong-signature',
+    'perso/generate-again', 'sign/answer', 'verify-pin/brute-force',
   ]);
 });
 
