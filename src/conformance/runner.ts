@@ -4,6 +4,7 @@
  * skip). Library code: it reports through the returned document and an optional callback, never prints.
  * @module
  */
+import { CardRefusedError, MalformedResponseError } from '../protocol/errors.js';
 import type { KeyPair } from '../protocol/keys.js';
 import type { ApduTransport } from '../apdu/index.js';
 import type { CheckContext } from './checks/common.js';
@@ -44,10 +45,21 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     ? undefined
     : new CardUnderTest({ transport: options.peer.transport, cardId: PEER_ID, ...(options.peer.reset && { reset: options.peer.reset }) });
 
-  // The card trusts the TEST key if its certificate is signed by it, or if the suite personalizes it.
-  const first = await dut.snapshot();
+  // A card whose READ does not parse still gets its table (select/answer and read/answer fail and say why);
+  // only a reader or card that cannot be talked to at all ends the run with an error.
+  const first = await dut.snapshot().catch((error: unknown) => {
+    // No applet under the protocol's AID (6A82): nothing to test, say so rather than fail every check.
+    if (error instanceof CardRefusedError && error.sw === 0x6a82) throw error;
+    if (error instanceof MalformedResponseError || error instanceof CardRefusedError) return undefined;
+    throw error;
+  });
   const key = options.testManufacturer;
-  const trusted = key !== undefined && (certifiedBy(first, key) || (options.destructive && first.state === 'FACTORY'));
+  const resettable = options.destructive && options.card.reset !== undefined;
+  // The card trusts the TEST key if its certificate is signed by it, or if the suite personalizes it (a FACTORY
+  // card, or an unreadable one the suite will reset).
+  const trusted = key !== undefined && (first === undefined
+    ? resettable
+    : certifiedBy(first, key) || (options.destructive && first.state === 'FACTORY'));
   const reachContext: ReachContext = {
     destructive: options.destructive,
     manufacturer: trusted ? key : undefined,
