@@ -5,6 +5,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { abortBackupCommand } from './commands/abort-backup.js';
 import { apduCommand } from './commands/apdu.js';
 import { attestCommand } from './commands/attest.js';
 import { conformanceCommand } from './commands/conformance.js';
@@ -45,6 +46,7 @@ async function main(argv: readonly string[]): Promise<number> {
       .command(simCommand)
       .command(conformanceCommand)
       .command(backupCommand)
+      .command(abortBackupCommand)
       .command(benchCommand)
       .demandCommand(1, 'name a command: twincard --help lists them')
       .strict()

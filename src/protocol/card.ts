@@ -348,6 +348,15 @@ export class TwincardCard {
   }
 
   /**
+   * BACKUP_ABORT (`80 5E 00 00 00`) on the primary: gives up a backup no blob has left the card for
+   * (BACKUP_PRIMARY -> WALLET); in WALLET it changes nothing (a retried step).
+   * @throws CardRefusedError (`9A0C` a blob was exported: finish with FINALIZE_BACKUP; `6982`; `6985`).
+   */
+  async backupAbort(): Promise<void> {
+    expectEmpty('BACKUP_ABORT', await this.#send('BACKUP_ABORT', this.#cmd(Ins.BACKUP_ABORT, undefined, NE_MAX)));
+  }
+
+  /**
    * IMPORT_WALLET on a backup card (`80 5A 00 00 C4 15 81 C1 <blob> 00`): BACKUP_LINKED -> BACKED_UP;
    * the same blob again is answered with `alreadyImported` (a retried step).
    * @returns the wallet public key the card now holds.

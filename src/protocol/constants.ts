@@ -30,6 +30,7 @@ export const Ins = Object.freeze({
   EXPORT_WALLET: 0x56,
   FINALIZE_BACKUP: 0x58,
   IMPORT_WALLET: 0x5a,
+  BACKUP_ABORT: 0x5e,
   PERSO_GENERATE: 0xf0,
   PERSO_COMMIT: 0xf2,
 } as const);
@@ -157,6 +158,7 @@ export const TwincardSw = Object.freeze({
   SAME_CARD: 0x9a09,
   BLOB_INVALID: 0x9a0a,
   BACKUP_INCOMPLETE: 0x9a0b,
+  BACKUP_EXPORTED: 0x9a0c,
 } as const);
 
 /** ISO words the protocol uses, by name. */
@@ -174,7 +176,7 @@ export const IsoSw = Object.freeze({
 } as const);
 
 /**
- * ISO 7816-4 words, with the meaning this protocol gives some of them, plus 9A01..9A0B. Names stay
+ * ISO 7816-4 words, with the meaning this protocol gives some of them, plus 9A01..9A0C. Names stay
  * the ISO ones where ISO defines the word, so logs read the same as for any other card.
  */
 export const TWINCARD_STATUS_WORDS: StatusTable = extendStatusTable(ISO_STATUS_WORDS, {
@@ -206,6 +208,10 @@ export const TWINCARD_STATUS_WORDS: StatusTable = extendStatusTable(ISO_STATUS_W
   [TwincardSw.BACKUP_INCOMPLETE]: {
     name: 'BACKUP_INCOMPLETE',
     meaning: 'FINALIZE_BACKUP before every linked backup card was exported to',
+  },
+  [TwincardSw.BACKUP_EXPORTED]: {
+    name: 'BACKUP_EXPORTED',
+    meaning: 'BACKUP_ABORT after a wallet blob left the card: only FINALIZE_BACKUP can end this backup',
   },
 });
 

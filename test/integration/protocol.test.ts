@@ -513,6 +513,8 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
     await refusedUnchanged(p, SW.STATE, () => p.card.importWallet(blob1));
     await b1.card.verifyPin(PIN);
     await refusedUnchanged(b1, SW.STATE, () => b1.card.finalizeBackup());
+    await refusedUnchanged(p, SW.STATE, () => p.card.backupAbort());
+    await refusedUnchanged(b1, SW.STATE, () => b1.card.backupAbort());
   });
 
   test('all three cards sign under one wallet public key with the shared access code', async () => {

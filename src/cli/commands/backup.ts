@@ -229,7 +229,7 @@ async function openJournal(argv: BackupOptions, path: string, roots: readonly Tr
     return existing;
   }
   if (existing !== undefined) {
-    throw new UsageError(`a backup is in progress (${path}): continue it with --resume, or delete that file to abandon it`);
+    throw new UsageError(`a backup is in progress (${path}): continue it with --resume, or give it up with \`twincard abort-backup\``);
   }
   return newJournal(argv.backups === 1 ? 1 : 2);
 }

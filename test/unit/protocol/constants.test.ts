@@ -30,7 +30,7 @@ describe('constants', () => {
     expect(describeStatus(TwincardSw.MAC_INVALID, TWINCARD_STATUS_WORDS)).toBe("SW=0x9A05 (MAC_INVALID: the wallet blob's tag is wrong)");
     expect(describeStatus(0x6982, TWINCARD_STATUS_WORDS)).toBe('SW=0x6982 (SECURITY_STATUS_NOT_SATISFIED: access code not verified)');
     expect(describeStatus(0x63c2, TWINCARD_STATUS_WORDS)).toContain('2 tries left');
-    for (let sw = 0x9a01; sw <= 0x9a0b; sw++) {
+    for (let sw = 0x9a01; sw <= 0x9a0c; sw++) {
       if (sw === 0x9a02) continue; // unassigned in v1
       expect(TWINCARD_STATUS_WORDS.get(sw)).toBeDefined();
     }
