@@ -6,6 +6,7 @@
  * @module
  */
 import type { Check } from './checks/common.js';
+import { abortChecks } from './checks/abort.js';
 import { basicChecks } from './checks/basic.js';
 import { blobChecks } from './checks/blob.js';
 import { linkingChecks } from './checks/linking.js';
@@ -28,11 +29,11 @@ const ORDER: readonly string[] = [
   'import/replayed', 'import/truncated', 'import/over-long', 'import/wrong-tag', 'import/non-minimal-length', 'import/blob-invalid/', 'import/answer',
   'state/backed-up-backup/', 'import/retry', 'import/second-blob', 'attack/backup-of-a-backup',
   'create-wallet/answer', 'state/wallet/', 'sign/', 'verify-pin/length', 'verify-pin/wrong', 'verify-pin/cleared', 'backup-start/without-pin',
-  'backup-start/data-refused', 'link-primary/overwrite-wallet',
-  'backup-start/answer', 'backup-start/retry', 'state/backup-primary/', 'link-backup/without-pin', 'link-backup/untrusted', 'link-backup/same-card',
+  'backup-start/data-refused', 'link-primary/overwrite-wallet', 'backup-abort/in-wallet',
+  'backup-start/answer', 'backup-start/retry', 'state/backup-primary/', 'backup-abort/without-pin', 'backup-abort/data-refused', 'link-backup/without-pin', 'link-backup/untrusted', 'link-backup/same-card',
   'link-backup/swapped', 'link-backup/replayed', 'link-backup/other-primary', 'link-backup/attest', 'link-backup/primary-link',
   'invalid-point/link-backup-eb/', 'tlv/link-backup/', 'export/without-pin', 'finalize/without-pin', 'export/not-linked', 'export/id-length', 'finalize/nothing-linked',
-  'link-backup/answer', 'finalize/relinked-not-exported', 'export/answer',
+  'link-backup/answer', 'finalize/relinked-not-exported', 'backup-abort/answer', 'backup-abort/after-export', 'export/answer',
   'state/backed-up-primary/', 'finalize/retry', 'attack/second-backup-after-finalize',
   'verify-pin/brute-force',
   'peer/',
@@ -48,6 +49,7 @@ export function buildSuite(invalidPoints: readonly InvalidPoint[]): Check[] {
     ...tlvChecks(),
     ...linkingChecks(invalidPoints),
     ...blobChecks(),
+    ...abortChecks(),
     ...peerChecks(),
   ];
   const ids = new Set<string>();

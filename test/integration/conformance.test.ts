@@ -64,11 +64,11 @@ afterAll(async () => {
   service?.close();
 });
 
-test('the suite has 271 checks with unique ids, 19 of them destructive', () => {
+test('the suite has 282 checks with unique ids, 21 of them destructive', () => {
   const checks = listChecks(fixture.points);
-  expect(checks).toHaveLength(271);
-  expect(new Set(checks.map((c) => c.id)).size).toBe(271);
-  expect(checks.filter((c) => c.destructive)).toHaveLength(19);
+  expect(checks).toHaveLength(282);
+  expect(new Set(checks.map((c) => c.id)).size).toBe(282);
+  expect(checks.filter((c) => c.destructive)).toHaveLength(21);
 });
 
 test('the reference applet passes every check, all of them applicable (card and peer)', async () => {

@@ -57,6 +57,7 @@ export const COMMANDS: readonly CommandShape[] = [
     ins: Ins.IMPORT_WALLET,
     build: () => ({ data: encodeProtocolTlvs([[Tag.WALLET_BLOB, concatBytes(Uint8Array.of(1), randomBytes(192))]]), ne: 256 }),
   },
+  { name: 'BACKUP_ABORT', ins: Ins.BACKUP_ABORT, build: () => ({ ne: 256 }) },
   { name: 'PERSO_GENERATE', ins: Ins.PERSO_GENERATE, build: () => ({ data: randomBytes(8), ne: 256 }) },
   {
     name: 'PERSO_COMMIT',

@@ -11,14 +11,14 @@ import { fromHex } from '../../../src/apdu/index.js';
 
 const points = loadInvalidPointFixture(join(process.cwd(), 'fixtures', 'wycheproof', 'ecdh_secp256k1_invalid_points.json')).points;
 
-test('every id is kebab-case with / between levels, unique, and the suite is 271 checks', () => {
+test('every id is kebab-case with / between levels, unique, and the suite is 282 checks', () => {
   const checks = listChecks(points);
-  expect(checks).toHaveLength(271);
+  expect(checks).toHaveLength(282);
   for (const c of checks) expect(c.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*(\/[a-z0-9]+(-[a-z0-9]+)*)+$/);
   expect(new Set(checks.map((c) => c.id)).size).toBe(checks.length);
 });
 
-test('section 3: 58 refusals across the 7 states (IMPORT_WALLET of another blob in a backup card included), each a state/<state>/<command> check', () => {
+test('section 3: 63 refusals across the 7 states (IMPORT_WALLET of another blob in a backup card included), each a state/<state>/<command> check', () => {
   const ids = new Set(listChecks(points).map((c) => c.id));
   let n = 0;
   for (const [state, commands] of Object.entries(REFUSED)) {
@@ -27,7 +27,7 @@ test('section 3: 58 refusals across the 7 states (IMPORT_WALLET of another blob 
       expect(ids.has(`state/${state.toLowerCase().replace(/_/g, '-')}/${cmd.toLowerCase().replace(/_/g, '-')}`)).toBe(true);
     }
   }
-  expect(n).toBe(58);
+  expect(n).toBe(63);
   // Spot checks against the protocol's table: a primary's FINALIZE in BACKED_UP is allowed (idempotent),
   // a backup card's is not; ATTEST is refused only in FACTORY.
   expect(REFUSED.BACKED_UP_PRIMARY).not.toContain('FINALIZE_BACKUP');
@@ -42,7 +42,7 @@ test('one Wycheproof point = one check for EP and one for EB; destructive checks
     expect(checks.find((c) => c.id === `invalid-point/link-backup-eb/wycheproof-${p.tcId}`)).toBeDefined();
   }
   expect(checks.filter((c) => c.destructive).map((c) => c.id).sort()).toEqual([
-    'backup-start/answer', 'create-wallet/answer', 'export/answer', 'finalize/relinked-not-exported', 'import/answer',
+    'backup-abort/after-export', 'backup-abort/answer', 'backup-start/answer', 'create-wallet/answer', 'export/answer', 'finalize/relinked-not-exported', 'import/answer',
     'link-backup/answer', 'link-primary/answer',
     'peer/backup-from-peer', 'peer/backup-to-peer', 'peer/replayed-eb', 'peer/swapped-eb', 'peer/tampered-blob',
     'perso/answer', 'perso/commit-invalid-manufacturer-key', 'perso/commit-trailing-byte', 'perso/commit-wrong-signature',
