@@ -50,7 +50,17 @@ async function twincard(): Promise<number[]> {
 function bare(): Promise<number[]> {
   return new Promise((resolve, reject) => {
     const pcsc = pcsclite();
+    // Every reader the context reports gets a status thread of its own: each one must be closed (and its
+    // errors heard) or, with many readers, the process either never exits or dies on an unheard
+    // "RPC transport error" once the context is closed.
+    const readers: { close(): void }[] = [];
+    const closeAll = () => {
+      for (const r of readers) r.close();
+      pcsc.close();
+    };
     pcsc.on('reader', (reader) => {
+      readers.push(reader);
+      reader.on('error', () => undefined);
       if (reader.name !== readerName) return;
       reader.connect({ share_mode: reader.SCARD_SHARE_EXCLUSIVE }, (err, protocol) => {
         if (err) return reject(err);
@@ -60,7 +70,7 @@ function bare(): Promise<number[]> {
         const loop = (i: number) => {
           if (i === n + 50) {
             reader.disconnect(reader.SCARD_LEAVE_CARD, () => {
-              pcsc.close();
+              closeAll();
               resolve(samples);
             });
             return;
