@@ -1,0 +1,99 @@
+/**
+ * Issue 6's developer path, end to end through pcscd: `twincard sim up --applet their.jar --class NAME --aid HEX`
+ * puts a developer's applet on the virtual cards, and `twincard conformance` judges it. Two jars built here,
+ * outside the fixture: one whose applet implements the protocol (the reference applet under the developer's
+ * own class name) passes every check; one whose applet forgot the point check fails, naming those checks.
+ *
+ * This file restarts the shared virtual cards (twice) and puts the reference applet back at the end: it must
+ * run alone, as the integration tests do (--runInBand).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readerForCard, repoRoot } from './support/sim.js';
+
+const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+const TWINCARD_AID = 'F07477696E6361726401';
+
+interface Report {
+  summary: { total: number; passed: number; failed: number; notApplicable: number };
+  results: { id: string; status: string }[];
+}
+
+function twincard(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync('node', [cli, ...args], { encoding: 'utf8', timeout: 180_000 });
+}
+
+/** A developer's jar: `package com.example`, compiled against the JavaCard API (jCardSim) and the fixture. */
+function buildJar(dir: string, className: string, base: string): string {
+  const src = join(dir, 'src', 'com', 'example');
+  mkdirSync(src, { recursive: true });
+  writeFileSync(
+    join(src, `${className}.java`),
+    `package com.example;
+public class ${className} extends ${base} {
+  protected ${className}() { super(); }
+  public static void install(byte[] b, short o, byte l) { new ${className}().register(); }
+}
+`,
+  );
+  const target = join(repoRoot, 'fixtures', 'target');
+  const jcardsim = readdirSync(join(target, 'lib')).find((f) => f.startsWith('jcardsim'));
+  const classpath = [join(target, 'twincard-fixture.jar'), join(target, 'lib', jcardsim!)].join(':');
+  const classes = join(dir, 'classes');
+  const javac = spawnSync('javac', ['-source', '8', '-target', '8', '-nowarn', '-cp', classpath, '-d', classes, join(src, `${className}.java`)], { encoding: 'utf8' });
+  expect(javac.stderr).toBe('');
+  expect(javac.status).toBe(0);
+  const jar = join(dir, `${className}.jar`);
+  expect(spawnSync('jar', ['cf', jar, '-C', classes, '.'], { encoding: 'utf8' }).status).toBe(0);
+  return jar;
+}
+
+function simUpWith(jar: string, className: string): void {
+  const up = twincard(['sim', 'up', '--applet', jar, '--class', `com.example.${className}`, '--aid', TWINCARD_AID]);
+  expect(up.stderr).toContain('restarting');
+  expect(up.status).toBe(0);
+  const status = twincard(['sim', 'status', '--json']);
+  const doc = JSON.parse(status.stdout) as { cards: { index: number; applet: string | null }[] };
+  expect(doc.cards.find((c) => c.index === 0)?.applet).toBe(`com.example.${className}`);
+}
+
+function conformance(): { status: number | null; report: Report; stderr: string } {
+  const run = twincard(['conformance', '--reader', readerForCard(0), '--peer-reader', readerForCard(1), '--destructive', '--sim-reset', '--json']);
+  return { status: run.status, report: JSON.parse(run.stdout) as Report, stderr: run.stderr };
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'twincard-dev-applet-'));
+});
+afterAll(() => {
+  // The reference applet back on every card, whatever happened above.
+  const restore = twincard(['sim', 'up']);
+  expect(restore.status).toBe(0);
+});
+
+test('a developer applet that implements the protocol: sim up --applet, then conformance passes every check', () => {
+  const jar = buildJar(join(dir, 'good'), 'DevWallet', 'dev.twincard.applet.TwincardApplet');
+  simUpWith(jar, 'DevWallet');
+  const { status, report, stderr } = conformance();
+  expect(stderr).toMatch(/PASS/);
+  expect(report.summary.failed).toBe(0);
+  expect(report.summary.notApplicable).toBe(0);
+  expect(report.summary.passed).toBe(report.summary.total);
+  expect(report.summary.total).toBeGreaterThan(250);
+  expect(status).toBe(0);
+}, 300_000);
+
+test('a developer applet without the on-card point check: conformance fails (exit 10) and names the point checks', () => {
+  const jar = buildJar(join(dir, 'sloppy'), 'SloppyWallet', 'dev.twincard.broken.NoPointCheckApplet');
+  simUpWith(jar, 'SloppyWallet');
+  const { status, report, stderr } = conformance();
+  const failed = report.results.filter((r) => r.status === 'fail').map((r) => r.id);
+  expect(failed.length).toBeGreaterThan(0);
+  expect(failed.every((id) => id.startsWith('invalid-point/') || id.includes('invalid-manufacturer-key') || id.includes('off-curve'))).toBe(true);
+  expect(failed).toContain('perso/commit-invalid-manufacturer-key');
+  expect(stderr).toMatch(/FAIL/);
+  expect(status).toBe(10);
+}, 300_000);
