@@ -18,6 +18,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { equalBytes } from '../protocol/crypto.js';
 import { rootFromPem, testManufacturerRoot, trustedRoots, type TrustedRoot } from '../protocol/roots.js';
+import type { Argv } from 'yargs';
 import { UsageError } from './errors.js';
 
 export interface TrustOptions {
@@ -102,4 +103,19 @@ export function readTrustConfig(env: NodeJS.ProcessEnv = process.env): TrustConf
   }
   const base = dirname(resolve(path));
   return { path, trustTestRoot, rootFiles: roots.map((r) => (isAbsolute(r) ? r : join(base, r))) };
+}
+
+/** The two trust options every command that judges a certificate takes: `--trust-test-root` and `--root PEM`. */
+export function withTrustOptions<T>(yargs: Argv<T>): Argv<T> {
+  return yargs
+    .option('trust-test-root', {
+      type: 'boolean',
+      default: false,
+      describe: 'also trust the TEST manufacturer (virtual cards; its private key is public: proves nothing)',
+    })
+    .option('root', {
+      type: 'string',
+      array: true,
+      describe: 'also trust this manufacturer public key (PEM SubjectPublicKeyInfo, secp256k1); repeatable',
+    }) as unknown as Argv<T>;
 }

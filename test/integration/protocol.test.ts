@@ -13,7 +13,7 @@ import { ApduChannel, command, encodeProtocolTlvs, toHex } from '../../src/apdu/
 import { attest } from '../../src/protocol/attestation.js';
 import type { CardInfo, LinkOffer } from '../../src/protocol/card.js';
 import { issueCertificate } from '../../src/protocol/certificate.js';
-import { Tag } from '../../src/protocol/constants.js';
+import { IsoSw, Tag, TwincardSw } from '../../src/protocol/constants.js';
 import { isValidPublicKey, publicKeyOf, signMessage } from '../../src/protocol/crypto.js';
 import { CardRefusedError, PinBlockedError, WrongPinError } from '../../src/protocol/errors.js';
 import { personalize } from '../../src/protocol/factory.js';
@@ -24,25 +24,18 @@ import { sim } from './support/sim.js';
 
 const PIN = new TextEncoder().encode('314159');
 const WRONG_PIN = new TextEncoder().encode('271828');
+/** The words these tests expect, by the names the protocol document gives them. */
 const SW = {
-  CERT_INVALID: 0x9a01,
-  SIGNATURE_INVALID: 0x9a03,
-  POINT_INVALID: 0x9a04,
-  MAC_INVALID: 0x9a05,
-  WRONG_RECIPIENT: 0x9a06,
-  BACKUP_NOT_LINKED: 0x9a07,
-  TOO_MANY_BACKUPS: 0x9a08,
-  SAME_CARD: 0x9a09,
-  BACKUP_INCOMPLETE: 0x9a0b,
-  WRONG_LENGTH: 0x6700,
-  SECURITY: 0x6982,
-  PIN_BLOCKED: 0x6983,
-  STATE: 0x6985,
-  WRONG_DATA: 0x6a80,
-  CHAIN_TOO_LONG: 0x6a84,
-  P1P2: 0x6a86,
-  INS: 0x6d00,
-  CLA: 0x6e00,
+  ...TwincardSw,
+  WRONG_LENGTH: IsoSw.WRONG_LENGTH,
+  SECURITY: IsoSw.PIN_NOT_VERIFIED,
+  PIN_BLOCKED: IsoSw.PIN_BLOCKED,
+  STATE: IsoSw.CONDITIONS_NOT_SATISFIED,
+  WRONG_DATA: IsoSw.WRONG_DATA,
+  CHAIN_TOO_LONG: IsoSw.CHAIN_TOO_LONG,
+  P1P2: IsoSw.INCORRECT_P1P2,
+  INS: IsoSw.INS_NOT_SUPPORTED,
+  CLA: IsoSw.CLA_NOT_SUPPORTED,
 } as const;
 
 let service: PcscService;

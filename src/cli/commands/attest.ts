@@ -10,7 +10,7 @@ import { CommandFailure } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
-import { loadTrustedRoots } from '../trust.js';
+import { loadTrustedRoots, withTrustOptions } from '../trust.js';
 
 interface AttestOptions extends GlobalOptions {
   readonly trustTestRoot: boolean;
@@ -34,17 +34,7 @@ export const attestCommand: CommandModule<GlobalOptions, AttestOptions> = {
   command: 'attest',
   describe: 'Check that the card is genuine: challenge-response and certificate chain to a trusted root',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
-      .option('trust-test-root', {
-        type: 'boolean',
-        default: false,
-        describe: 'also trust the TEST manufacturer (virtual cards; its private key is public: proves nothing)',
-      })
-      .option('root', {
-        type: 'string',
-        array: true,
-        describe: 'also trust this manufacturer public key (PEM SubjectPublicKeyInfo, secp256k1); repeatable',
-      })
+    withTrustOptions(yargs)
       .example('$0 attest --trust-test-root', 'attest a virtual card') as unknown as Argv<AttestOptions>,
   handler: async (argv: ArgumentsCamelCase<AttestOptions>) => {
     const out = Output.fromEnvironment(argv.json);

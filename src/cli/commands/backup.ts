@@ -33,7 +33,7 @@ import { Output } from '../output.js';
 import { readPin } from '../pin.js';
 import { traceEnabled } from '../session.js';
 import { cliTraceRedactor } from '../trace-redactor.js';
-import { loadTrustedRoots } from '../trust.js';
+import { loadTrustedRoots, withTrustOptions } from '../trust.js';
 
 interface BackupOptions extends Omit<GlobalOptions, 'reader'> {
   readonly reader: readonly string[] | undefined;
@@ -59,7 +59,7 @@ export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
   command: 'backup',
   describe: 'Back up the wallet of the primary card to 1 or 2 blank cards (resumable)',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withTrustOptions(yargs)
       .option('reader', {
         type: 'string',
         array: true,
@@ -68,16 +68,6 @@ export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
       .option('backups', { type: 'number', describe: 'how many backup cards: 1 or 2 (default 2; a resumed backup keeps its own)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the backup the journal holds' })
       .option('journal', { type: 'string', describe: 'the journal file (default $XDG_STATE_HOME/twincard/backup-journal.json)' })
-      .option('trust-test-root', {
-        type: 'boolean',
-        default: false,
-        describe: 'also trust the TEST manufacturer (virtual cards; its private key is public: proves nothing)',
-      })
-      .option('root', {
-        type: 'string',
-        array: true,
-        describe: 'also trust this manufacturer public key (PEM SubjectPublicKeyInfo, secp256k1); repeatable',
-      })
       .option('pin-env', { type: 'string', describe: 'read the access code from this environment variable' })
       .option('pin-file', { type: 'string', describe: 'read the access code from this file (mode 600)' })
       .conflicts('pin-env', 'pin-file')
