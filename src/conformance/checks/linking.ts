@@ -174,8 +174,8 @@ export function linkingChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
     check(
       { id: 'link-primary/same-card', title: "LINK_PRIMARY with the card's own certificate: 9A09", category: 'attacker', destructive: false, needs: ['fresh-card'] },
       async (ctx, e) => {
-        const any = SoftCard.create(randomKeyPair());
-        await linkPrimaryRefused(ctx, e, (info) => linkData('primary', info.certificate!, randomKeyPair().publicKey, any.sign(randomBytes(8))), TwincardSw.SAME_CARD);
+        const stranger = SoftCard.create(randomKeyPair());
+        await linkPrimaryRefused(ctx, e, (info) => linkData('primary', info.certificate!, randomKeyPair().publicKey, stranger.sign(randomBytes(8))), TwincardSw.SAME_CARD);
       },
     ),
     check(
