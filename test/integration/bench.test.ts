@@ -127,6 +127,14 @@ test.each([
   expect(stdout).toBe('');
 });
 
+test('two groups at once (1+1 each, cards 0-1 and 2-3), run in a child with a bigger libuv pool: both backups succeed', () => {
+  const groups = ['--readers', [0, 1].map(readerForCard).join(','), '--readers', [2, 3].map(readerForCard).join(',')];
+  const { code, stdout } = twincard(['bench', '--virtual', '--backups', '1', '--rounds', '1', ...groups, '--json']);
+  expect(code).toBe(0);
+  const report = JSON.parse(stdout) as Report;
+  expect(report.summary).toMatchObject({ attempted: 2, succeeded: 2, failed: 0 });
+});
+
 test('a card missing from its reader: the failure is reported (round, group, phase, reason), exit 1, JSON still on stdout', async () => {
   sim('pull', 2);
   const service = PcscService.open();
