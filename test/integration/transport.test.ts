@@ -30,7 +30,9 @@ describe('PC/SC transport against a virtual card', () => {
     service.close();
   });
 
-  test('lists the virtual readers with the fixture ATR', () => {
+  test('lists the virtual readers with the fixture ATR', async () => {
+    // Each reader's state arrives in its own status event after open(): wait for all three, not just card 0's.
+    for (const k of [0, 1, 2]) await service.waitForCard(readerForCard(k), { timeoutMs: 10_000 });
     const readers = service.readers();
     for (const k of [0, 1, 2]) {
       const reader = readers.find((r) => r.name === readerForCard(k));
