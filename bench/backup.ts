@@ -34,8 +34,8 @@ import {
   type BackupMeasurement,
   type TransportBaseline,
 } from '../src/bench/backup-measure.js';
-import { ms, table } from '../src/bench/render.js';
-import { benchCardId } from '../src/bench/run-bench.js';
+import { ms, stepTable } from '../src/bench/render.js';
+import { benchCardId, summarizeStep } from '../src/bench/run-bench.js';
 import { ratio, summarize, type Summary } from '../src/bench/stats.js';
 import { packageRoot, testManufacturerKeyPath } from '../src/cli/paths.js';
 import { simControl } from '../src/cli/sim-control.js';
@@ -122,21 +122,9 @@ function report(kind: '1+1' | '1+2') {
   const wall = of((s) => s.m.wallMs);
   const inApdus = of((s) => s.m.totals.transmitMs);
   const transport = of((s) => s.transport.transmitMs);
-  const steps = stepLabels(kind === '1+1' ? 1 : 2).map((step) => {
-    const found = list.map((s) => s.m.steps.find((x) => x.step === step)!);
-    return {
-      step,
-      ms: summarize(found.map((s) => s.ms)),
-      transmitMs: summarize(found.map((s) => s.transmitMs)),
-      connectMs: summarize(found.map((s) => s.phases.connectMs)),
-      hostBetweenApdusMs: summarize(found.map((s) => s.phases.hostBetweenApdusMs)),
-      afterApdusMs: summarize(found.map((s) => s.phases.afterApdusMs)),
-      releaseMs: summarize(found.map((s) => s.phases.releaseMs)),
-      apdus: summarize(found.map((s) => s.apdus)),
-      bytesOut: summarize(found.map((s) => s.bytesOut)),
-      bytesIn: summarize(found.map((s) => s.bytesIn)),
-    };
-  });
+  const steps = stepLabels(kind === '1+1' ? 1 : 2).map((step) =>
+    summarizeStep(step, list.map((s) => s.m.steps.find((x) => x.step === step)!)),
+  );
   return {
     kind,
     rounds: list.length,
@@ -191,22 +179,7 @@ for (const r of [one, two]) {
   say('');
   say(`${r.kind}: wall ${ms(r.wallMs.median)} / ${ms(r.wallMs.p95)} ms; ${r.apdus.median} APDUs (${r.commands.median} commands, ${r.chainBlocks.median} chain blocks, ${r.getResponses.median} GET RESPONSE), ` +
     `${r.bytesOut.median} bytes out, ${r.bytesIn.median} bytes in`);
-  for (const line of table([
-    ['step', 'median', 'p95', 'connect', 'APDUs ms', 'host', 'after', 'release', 'APDUs', 'out', 'in'],
-    ...r.steps.map((s) => [
-      s.step,
-      ms(s.ms.median),
-      ms(s.ms.p95),
-      ms(s.connectMs.median),
-      ms(s.transmitMs.median),
-      ms(s.hostBetweenApdusMs.median),
-      ms(s.afterApdusMs.median),
-      ms(s.releaseMs.median),
-      String(s.apdus.median),
-      String(s.bytesOut.median),
-      String(s.bytesIn.median),
-    ]),
-  ])) say(`  ${line}`);
+  for (const line of stepTable(r.steps, (c) => String(c.median), ['APDUs', 'out', 'in'])) say(`  ${line}`);
   say(`  host CPU ${ms(r.hostCpuMs.median)} ms (user ${ms(r.hostCpuUserMs.median)}, system ${ms(r.hostCpuSystemMs.median)}): host crypto ${ms(r.hostCryptoCpuMs.median)}, the rest ${ms(r.hostOtherCpuMs.median)}`);
   say(`  card JVMs CPU ${ms(r.cardJvmCpuMs.median)} ms (all three cards), pcscd CPU ${ms(r.pcscdCpuMs.median)} ms (10 ms ticks: mean ${ms(r.pcscdCpuMs.mean)})`);
   say(`  transport only (same ${r.transport.apdus.median} APDUs, same sizes, loopback applet): ${ms(r.transport.ms.median)} / ${ms(r.transport.ms.p95)} ms; ` +

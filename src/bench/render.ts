@@ -3,7 +3,7 @@
  * @module
  */
 import type { Summary } from './stats.js';
-import type { BenchReport } from './run-bench.js';
+import type { BenchReport, StepSummary } from './run-bench.js';
 
 /** `12.3` for ms, 1 decimal. */
 export function ms(value: number): string {
@@ -22,6 +22,26 @@ export function spread(s: Summary): string {
   return s.min === s.max ? String(s.median) : `${s.median}/${s.p95}`;
 }
 
+/** The per-step table: the step's time and its phases (medians), then its wire counts as `count` shows them. */
+export function stepTable(steps: readonly StepSummary[], count: (s: Summary) => string, countHeaders: readonly [string, string, string]): string[] {
+  return table([
+    ['step', 'median', 'p95', 'connect', 'APDUs ms', 'host', 'after', 'release', ...countHeaders],
+    ...steps.map((s) => [
+      s.step,
+      ms(s.ms.median),
+      ms(s.ms.p95),
+      ms(s.connectMs.median),
+      ms(s.transmitMs.median),
+      ms(s.hostBetweenApdusMs.median),
+      ms(s.afterApdusMs.median),
+      ms(s.releaseMs.median),
+      count(s.apdus),
+      count(s.bytesOut),
+      count(s.bytesIn),
+    ]),
+  ]);
+}
+
 /** The bench report as lines: per step, then per backup, then throughput. */
 export function renderBench(report: BenchReport): string[] {
   const { summary } = report;
@@ -32,24 +52,7 @@ export function renderBench(report: BenchReport): string[] {
   report.groups.forEach((g, i) => lines.push(`  group ${i + 1}: ${g.join(' | ')}`));
   if (summary.steps.length > 0) {
     lines.push('', '(ms: median, and p95 of the step; its phases are medians. Counts that varied: median/p95)');
-    lines.push(
-      ...table([
-        ['step', 'median', 'p95', 'connect', 'APDUs ms', 'host', 'after', 'release', 'APDUs', 'bytes out', 'bytes in'],
-        ...summary.steps.map((s) => [
-          s.step,
-          ms(s.ms.median),
-          ms(s.ms.p95),
-          ms(s.connectMs.median),
-          ms(s.transmitMs.median),
-          ms(s.hostBetweenApdusMs.median),
-          ms(s.afterApdusMs.median),
-          ms(s.releaseMs.median),
-          spread(s.apdus),
-          spread(s.bytesOut),
-          spread(s.bytesIn),
-        ]),
-      ]),
-    );
+    lines.push(...stepTable(summary.steps, spread, ['APDUs', 'bytes out', 'bytes in']));
     lines.push('  connect: to the card, until its first APDU; host: between APDUs (checks, checkpoint); after: the last answer checked and the journal saved (fsync); release: disconnect + reset');
   }
   lines.push('');

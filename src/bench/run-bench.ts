@@ -224,6 +224,22 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   };
 }
 
+/** One step's figures over several backups: its time, its phases and its wire counts. */
+export function summarizeStep(step: string, found: readonly StepMeasurement[]): StepSummary {
+  return {
+    step,
+    ms: summarize(found.map((s) => s.ms)),
+    apdus: summarize(found.map((s) => s.apdus)),
+    bytesOut: summarize(found.map((s) => s.bytesOut)),
+    bytesIn: summarize(found.map((s) => s.bytesIn)),
+    transmitMs: summarize(found.map((s) => s.transmitMs)),
+    connectMs: summarize(found.map((s) => s.phases.connectMs)),
+    hostBetweenApdusMs: summarize(found.map((s) => s.phases.hostBetweenApdusMs)),
+    afterApdusMs: summarize(found.map((s) => s.phases.afterApdusMs)),
+    releaseMs: summarize(found.map((s) => s.phases.releaseMs)),
+  };
+}
+
 function summarizeBench(
   backups: readonly BenchBackup[],
   failed: number,
@@ -236,20 +252,7 @@ function summarizeBench(
   const steps = stepLabels(backupCount).flatMap((step): StepSummary[] => {
     const found = backups.map((b) => b.steps.find((s) => s.step === step)).filter((s): s is StepMeasurement => s !== undefined);
     if (found.length === 0) return [];
-    return [
-      {
-        step,
-        ms: summarize(found.map((s) => s.ms)),
-        apdus: summarize(found.map((s) => s.apdus)),
-        bytesOut: summarize(found.map((s) => s.bytesOut)),
-        bytesIn: summarize(found.map((s) => s.bytesIn)),
-        transmitMs: summarize(found.map((s) => s.transmitMs)),
-        connectMs: summarize(found.map((s) => s.phases.connectMs)),
-        hostBetweenApdusMs: summarize(found.map((s) => s.phases.hostBetweenApdusMs)),
-        afterApdusMs: summarize(found.map((s) => s.phases.afterApdusMs)),
-        releaseMs: summarize(found.map((s) => s.phases.releaseMs)),
-      },
-    ];
+    return [summarizeStep(step, found)];
   });
   const seconds = backupMs / 1000;
   return {
