@@ -111,9 +111,14 @@ export async function expectBackedUp(service: PcscService, primary: number, back
   expect([...keys]).toEqual([toHex(walletPublicKey)]);
 }
 
-/** Waits until pcscd reports reader k's card present (or absent). */
+/**
+ * Waits until pcscd reports reader k's card present (or absent). A service opened a moment ago lists a
+ * reader before pcscd's first status for it, and an unknown presence reads as "absent": waiting for the
+ * readers' first reports first keeps a pull from counting as seen before pcscd saw it (a CI failure).
+ */
 export async function waitPresence(service: PcscService, k: number, present: boolean, timeoutMs = 10_000): Promise<void> {
   const reader = readerForCard(k);
+  await service.waitForReaders({ timeoutMs });
   const now = () => service.readers().find((r) => r.name === reader)?.cardPresent === present;
   if (now()) return;
   await new Promise<void>((resolve, reject) => {
