@@ -20,6 +20,9 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      // The CLI tests run dist/: rebuild it first if a source changed (quick when nothing did).
+      globalSetup: '<rootDir>/test/integration/support/build-dist.js',
+      setupFilesAfterEnv: ['<rootDir>/test/integration/support/timeouts.ts'],
     },
   ],
 };

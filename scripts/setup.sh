@@ -43,9 +43,4 @@ if [ ! -f "$shim" ] || [ fixtures/nodelay/nodelay.c -nt "$shim" ]; then
   gcc -shared -fPIC -O2 -Wall -Werror -o "$shim" fixtures/nodelay/nodelay.c -ldl
 fi
 
-stamp=dist/.build-stamp
-if [ ! -f "$stamp" ] || [ -n "$(find src bench test tsconfig.json package.json -newer "$stamp" -print -quit)" ]; then
-  say "building TypeScript (tsc)"
-  npx tsc -p tsconfig.json
-  touch "$stamp"
-fi
+scripts/build.sh

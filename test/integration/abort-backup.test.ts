@@ -3,7 +3,7 @@
  * can be given up (the primary goes back to WALLET, its old EP dies with it); once a blob is out, only
  * FINALIZE_BACKUP ends it. Cards: 0 = primary, 1 = backup card.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,6 @@ let b: PersonalizedCard;
 let offer: LinkOffer;
 
 beforeAll(async () => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: repoRoot });
   service = PcscService.open();
   p = await freshBlankCard(service, 0);
   b = await freshBlankCard(service, 1);
