@@ -89,14 +89,14 @@ export function abortChecks(): Check[] {
         ctx.dut.known.primary.links = 1;
         const x = await ctx.dut.send(CLA, Ins.EXPORT_WALLET, backup.cardId, 256);
         e.sw(x, IsoSw.OK);
-        let opened = false;
+        let outcome: string;
         try {
           const secret = openBlobAsBackup(x.data.slice(3), eb.privateKey, { primaryId: info.cardId!, backupId: backup.cardId, primaryEphemeralKey: ep, backupEphemeralKey: eb.publicKey });
-          opened = equalBytes(secret.walletPublicKey, info.walletPublicKey!);
-        } catch {
-          opened = false;
+          outcome = equalBytes(secret.walletPublicKey, info.walletPublicKey!) ? 'opened' : 'it holds another wallet key';
+        } catch (error) {
+          outcome = error instanceof Error ? error.message : String(error);
         }
-        e.that(opened, 'the new session exports a blob the backup card opens', 'the blob does not open');
+        e.that(outcome === 'opened', 'the new session exports a blob the backup card opens', `the blob does not open: ${outcome}`);
       },
     ),
   ];
