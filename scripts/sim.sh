@@ -15,6 +15,8 @@
 #                           variant dev.twincard.broken.MacSkippedApplet) under the twincard AID; no CLASS: which one it runs.
 #                           `wipe K` puts the reference applet back
 #
+# TWINCARD_MEASURE=1 starts the cards with --measure (bytes changed per transaction, for scripts/resource-report.sh);
+# a running sim started otherwise is restarted.
 # State lives in ${TWINCARD_RUN_DIR:-<repo>/.run}: PID files, logs, control sockets, pcscd's reader config.
 # Every process is tracked by its PID file and stopped by PID, never by name.
 set -euo pipefail
@@ -191,6 +193,8 @@ PY
   else
     wanted_applets="(loopback only: the reference applet is not built)"
   fi
+  local measure=()
+  if [ "${TWINCARD_MEASURE:-}" = 1 ]; then measure=(--measure); wanted_applets="$wanted_applets (measuring)"; fi
   mkdir -p "$run"
 
   local running; running=$(card_count)
@@ -248,7 +252,7 @@ CONF
     # randomdata.secure=1: jCardSim's RandomData is otherwise an unseeded SHA1 generator, the same bytes on every
     # card (key pairs and signature nonces: see fixtures/src/main/java/com/licel/jcardsim/crypto/).
     java -Xmx64m -XX:+UseSerialGC -Dcom.licel.jcardsim.randomdata.secure=1 -cp "$classpath" dev.twincard.fixture.VirtualCard \
-      --vpcd-port $((base_port + k)) --control "$run/card-$k.sock" --log "$run/card-$k.log" "${applets[@]}" \
+      --vpcd-port $((base_port + k)) --control "$run/card-$k.sock" --log "$run/card-$k.log" "${applets[@]}" ${measure[@]+"${measure[@]}"} \
       >>"$run/card-$k.log" 2>&1 &
     echo $! >"$run/card-$k.pid"
     say "started card $k (pid $!) on vpcd port $((base_port + k))"
