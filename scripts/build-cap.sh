@@ -39,8 +39,9 @@ build() {
   local dir=$src/${package//.//} classes=$work/$name/classes log=$work/$name/converter.log
   mkdir -p "$classes"
   # --release 8: class files the converter reads (major 52). The 3.0.4 API jar alone on the class path: a call
-  # beyond 3.0.4 fails here, by name.
-  javac --release 8 -g:none -nowarn -Xlint:none -classpath "$api" -d "$classes" "$dir"/*.java \
+  # beyond 3.0.4 fails here, by name. Line numbers (-g:source,lines) let the converter say WHERE an int is; they
+  # add to the .class copies inside the CAP file, not to the components a card loads.
+  javac --release 8 -g:source,lines -nowarn -Xlint:none -classpath "$api" -d "$classes" "$dir"/*.java \
     || die "$name: javac against the Java Card 3.0.4 API failed (above)"
   # Verification is on (the converter's default; never -noverify); -target 3.0.4 takes the 3.0.4 export files.
   local status=0
@@ -55,7 +56,9 @@ build() {
   local cap; cap=$(find "$work/$name/out" -name '*.cap' | head -n 1)
   [ -n "$cap" ] || die "$name: the converter wrote no CAP file (see $log)"
   cp "$cap" "$out/$name.cap"
-  say "$out/$name.cap: $(stat -c %s "$out/$name.cap") bytes ($package, applet $applet_aid)"
+  # The components are what a card loads; the file also carries the .class files and manifests.
+  local components; components=$(python3 -c 'import sys, zipfile; print(sum(i.file_size for i in zipfile.ZipFile(sys.argv[1]).infolist() if i.filename.endswith(".cap")))' "$out/$name.cap")
+  say "$out/$name.cap: components $components bytes, file $(stat -c %s "$out/$name.cap") bytes ($package, applet $applet_aid)"
 }
 
 # 0xF0,0x74,... : the AID format the converter wants.
