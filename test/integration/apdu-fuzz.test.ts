@@ -74,6 +74,16 @@ function allowedForWellFormed(sw: number): boolean {
   return sw === 0x9000 || sw1 === 0x61 || sw1 === 0x6c || [0x6700, 0x6881, 0x6884, 0x6a86, 0x6b00, 0x6d00, 0x6e00].includes(sw);
 }
 
+/**
+ * One 6F00 that is the applet's and jCardSim's, not the launcher's: the loopback's LONG (02) and GET RESPONSE (C0)
+ * send with sendBytes, which jCardSim 3.0.6.0 fails for an EXTENDED command (measured in-process, no launcher in
+ * between: '80 02 00 0A 00 00 10' answers 6F00, '80 02 01 00 00' answers 256 bytes and 9000). The applet ran; a
+ * card whose applet throws answers 6F00 the same way.
+ */
+function knownExtendedSendBytesFailure(command: Uint8Array, kind: ApduCase, sw: number): boolean {
+  return sw === 0x6f00 && (command[1] === 0x02 || command[1] === 0xc0) && kind.endsWith('E');
+}
+
 const LOOPBACK_AID = fromHex('F07477696E63617264FE');
 const TWINCARD_AID = fromHex('F07477696E6361726401');
 const selectApdu = (aid: Uint8Array) => Uint8Array.from([0x00, 0xa4, 0x04, 0x00, aid.length, ...aid, 0x00]);
@@ -236,7 +246,9 @@ test(`seeded fuzz (${RANDOM_APDUS} random and mutated APDUs to the loopback, ${M
       const where = `#${i} ${toHex(command).slice(0, 80)}${command.length > 40 ? `... (${command.length} bytes)` : ''} [${expected.kind}]`;
       if (answer.length < 2) failures.push(`${where}: answer ${toHex(answer)} has no status word`);
       else if (expected.kind === 'malformed' && (status !== 0x6700 || answer.length !== 2)) failures.push(`${where}: malformed, answered ${toHex(answer)}, not 6700`);
-      else if (expected.kind !== 'malformed' && !allowedForWellFormed(status)) failures.push(`${where}: answered SW ${status.toString(16)}`);
+      else if (expected.kind !== 'malformed' && !allowedForWellFormed(status) && !knownExtendedSendBytesFailure(command, expected.kind, status)) {
+        failures.push(`${where}: answered SW ${status.toString(16)}`);
+      }
       else if (command[0] === 0x80 && command[1] === 0x01 && status === 0x9000) {
         // ECHO: the data back, as much as Ne allows: proof the applet got the command as sent (case 4S of 261 bytes too).
         const dataAt = expected.kind.endsWith('E') ? 7 : 5;
