@@ -12,6 +12,7 @@ import { conformanceCommand } from './commands/conformance.js';
 import { backupCommand } from './commands/backup.js';
 import { benchCommand } from './commands/bench.js';
 import { createWalletCommand } from './commands/create-wallet.js';
+import { doctorCommand } from './commands/doctor.js';
 import { infoCommand } from './commands/info.js';
 import { personalizeCommand } from './commands/personalize.js';
 import { readersCommand } from './commands/readers.js';
@@ -48,6 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
       .command(backupCommand)
       .command(abortBackupCommand)
       .command(benchCommand)
+      .command(doctorCommand)
       .demandCommand(1, 'name a command: twincard --help lists them')
       .strict()
       .fail((message: string | undefined, error: Error | undefined) => {
