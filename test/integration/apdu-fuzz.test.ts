@@ -217,7 +217,11 @@ test(`seeded fuzz (${RANDOM_APDUS} random and mutated APDUs to the loopback, ${M
         sent++;
         return answer;
       } catch (error) {
-        failures.push(`${toHex(command)}: PC/SC error ${(error as Error).message}`);
+        // pcsc-lite refuses a command shorter than CLA INS P1 P2 itself (winscard.c: "Must at least send a 4 bytes
+        // APDU", SCARD_E_INVALID_PARAMETER): it never reaches a card. Any other transmit error is a failure.
+        const message = (error as Error).message;
+        if (command.length < 4 && /0x80100004/i.test(message)) return undefined;
+        failures.push(`${toHex(command)}: PC/SC error ${message}`);
         return undefined;
       }
     };
