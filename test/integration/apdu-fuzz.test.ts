@@ -287,3 +287,21 @@ test(`seeded fuzz (${RANDOM_APDUS} random and mutated APDUs to the loopback, ${M
     await card.close();
   }
 }, 120_000);
+
+test('the two commands that used to break the virtual card: 80 20 4F 88 00 F6 is 6700 (the JVM lived), a 261-byte case 4S is echoed whole', async () => {
+  const pid = cardPid();
+  const card = await openRawCard(readerForCard(K));
+  try {
+    expect(toHex(await card.transmit(fromHex('80204F8800F6')))).toBe('6700');
+    expect(sw(await card.transmit(selectApdu(LOOPBACK_AID)))).toBe(0x9000);
+    const data = Uint8Array.from({ length: 255 }, (_, i) => (i * 7) & 0xff);
+    const command = Uint8Array.from([0x80, 0x01, 0x00, 0x00, 0xff, ...data, 0x00]);
+    expect(command.length).toBe(261);
+    const answer = await card.transmit(command);
+    expect(toHex(answer)).toBe(`${toHex(data)}9000`);
+  } finally {
+    await card.close();
+  }
+  expect(cardPid()).toBe(pid);
+  expect(simStatus(K)).toMatch(/^inserted /);
+});
