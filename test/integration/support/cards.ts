@@ -49,6 +49,13 @@ export interface PersonalizedCard extends OpenCard {
 export async function freshBlankCard(service: PcscService, k: number, cardId = testCardId(k)): Promise<PersonalizedCard> {
   sim('wipe', k);
   const open = await openCard(service, k);
-  const perso = await personalize(open.card, cardId, testManufacturer());
-  return { ...open, perso };
+  try {
+    const perso = await personalize(open.card, cardId, testManufacturer());
+    return { ...open, perso };
+  } catch (error) {
+    // Release the card held exclusively, or every later test on it fails with a sharing violation instead of
+    // its own reason.
+    await open.close().catch(() => undefined);
+    throw error;
+  }
 }
