@@ -123,6 +123,9 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
   let again = false;
   let lastStep: string | undefined;
   let refusals: string[] = [];
+  // Cards refused as not blank (a wallet, a finished or another pending backup): a bench need not read
+  // them again for the next backup card. Nothing a backup step does makes such a card blank.
+  const notBlank: Uint8Array[] = [];
   for (;;) {
     options.signal?.throwIfAborted();
     const step = nextStep(current);
@@ -137,7 +140,13 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
     }
     lastStep = stepKey;
     const prompt = promptFor(current, step);
-    const request: CardRequest = { id: requestId, prompt, ...wantedIds(current, step) };
+    const wanted = wantedIds(current, step);
+    const request: CardRequest = {
+      id: requestId,
+      prompt,
+      ...wanted,
+      ...(step.kind === 'prepare-backup' && { unwantedCardIds: [...wanted.unwantedCardIds, ...notBlank] }),
+    };
     emit({ type: 'need-card', step, prompt, again });
     let presented: PresentedCard;
     try {
@@ -181,6 +190,7 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
         if (error.cardId !== undefined) presented.identified(error.cardId);
         emit({ type: 'card-refused', where: presented.where, reason: error.reason, message: error.message });
         refusals.push(`${presented.where}: ${error.message}`);
+        if (error.cardId !== undefined && NOT_BLANK.has(error.reason)) notBlank.push(error.cardId);
         again = true;
         continue;
       }
@@ -198,6 +208,8 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
     }
   }
 }
+
+const NOT_BLANK: ReadonlySet<WrongCardReason> = new Set(['HAS_WALLET', 'OTHER_BACKUP', 'PENDING_ELSEWHERE']);
 
 /** Which card ids the step accepts, or certainly does not: lets a bench skip readers it already knows. */
 function wantedIds(journal: BackupJournal, step: NextStep): Pick<CardRequest, 'wantedCardIds' | 'unwantedCardIds'> {

@@ -325,7 +325,16 @@ export async function exportPrimary(journal: BackupJournal, card: TwincardCard, 
     case 'BACKUP_EXPORTING':
       break;
     case 'BACKED_UP':
-      if (info.walletOrigin === 'created') break; // finalized already: BACKUP_FINALIZE answers a repeat the same
+      // Finalized by this backup (its blobs are all saved first): BACKUP_FINALIZE answers a repeat the same.
+      if (info.walletOrigin === 'created' && recorded !== undefined) break;
+      if (info.walletOrigin === 'created') {
+        throw new WrongCardError(
+          'OTHER_BACKUP',
+          `card ${id}'s wallet is already backed up (BACKED_UP, to card(s) ${info.backupCardIds.map(toHex).join(', ')}): ` +
+            `a wallet is backed up once; tap ${wanted}`,
+          info,
+        );
+      }
       throw new WrongCardError(
         'OTHER_BACKUP',
         `card ${id} holds a wallet imported from primary ${info.primaryId === undefined ? '?' : toHex(info.primaryId)}: ` +
