@@ -110,7 +110,8 @@ export async function measureBackup(options: MeasureBackupOptions): Promise<Back
   const ledger = new ApduLedger();
   const journalPath = join(options.journalDir, `journal-${randomBytes(6).toString('hex')}.json`);
   await saveJournal(journalPath, newJournal(backupCount)); // as `twincard backup` does before the first card
-  const source = new PcscCardSource(options.service, readers, {
+  // Offered backup cards first, the order a v2 backup takes them: no card is read for a step it cannot serve.
+  const source = new PcscCardSource(options.service, [...readers.slice(1), ...readers.slice(0, 1)], {
     mode: 'bench',
     waitMs: options.waitMs ?? 10_000,
     wrap: (card, reader): ApduTransport => ledger.wrap(card, reader),

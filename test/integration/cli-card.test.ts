@@ -49,6 +49,8 @@ interface Info {
   pinTriesLeft: number;
   signCounter: number;
   backupCount: number;
+  backupCardIds: string[];
+  primaryId: string | null;
   certificate: string | null;
 }
 
@@ -80,7 +82,7 @@ describe('a card from the factory to a signature', () => {
     expect(code).toBe(0);
     expect(json<Info>(stdout)).toEqual({
       reader: readerForCard(0),
-      version: 1,
+      version: 2,
       state: 'FACTORY',
       cardId: null,
       walletPublicKey: null,
@@ -88,6 +90,8 @@ describe('a card from the factory to a signature', () => {
       pinTriesLeft: expect.any(Number),
       signCounter: 0,
       backupCount: 0,
+      backupCardIds: [],
+      primaryId: null,
       certificate: null,
     });
     expect(stderr).toMatch(/^state\s+FACTORY$/m);
@@ -310,7 +314,7 @@ describe('cards that are not what they claim', () => {
   test('sign on a card without a wallet: refused by state (exit 8), no code sent', () => {
     const { code, stderr } = twincard(['sign', '--digest', '00'.repeat(32), '--trace', ...on(1)], { TWINCARD_PIN: PIN });
     expect(code).toBe(8);
-    expect(stderr).toContain('sign: the card is BLANK, expected WALLET or BACKUP_PRIMARY or BACKED_UP');
+    expect(stderr).toContain('sign: the card is BLANK, expected WALLET or BACKUP_EXPORTING or BACKED_UP');
     expect(stderr).not.toContain('>> 80200000');
   });
 });
