@@ -40,8 +40,8 @@ export interface StepMeasurement extends ApduTotals {
   /**
    * Where the step's time went, ms (they add up to `ms`): finding and connecting to the card (until
    * the first APDU), the APDUs themselves (`transmitMs`), the host between APDUs (parsing, checking
-   * certificates and signatures, the journal checkpoints inside a step), after the last APDU until the step is
-   * done (its answer checked, e.g. a link signature, and the journal saved with fsync), and releasing
+   * certificates and signatures, the journal checkpoints inside a step: the claim, each blob), after the last APDU until the step is
+   * done (its answer checked, e.g. a prepare signature, and the journal saved with fsync), and releasing
    * the card (disconnect with reset).
    */
   readonly phases: {
