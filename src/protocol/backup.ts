@@ -359,7 +359,8 @@ export async function exportPrimary(journal: BackupJournal, card: TwincardCard, 
     throw fail(
       'UNKNOWN_BACKUP_CARD',
       `it has already let a wallet blob out for card(s) ${unknown.map(toHex).join(', ')}, which this backup does not know: ` +
-        'another backup of this wallet was started, and the primary counts those cards for ever (`twincard info` lists them). ' +
+        'another backup of this wallet was started (or this backup dropped a card the primary had already counted), and the ' +
+        'primary counts those cards for ever (`twincard info` lists them). ' +
         'Nothing was sent to it; this backup cannot go on with it',
     );
   }

@@ -114,8 +114,13 @@ test('cancel-backup refuses a card the journal holds a sealed blob for, unless -
   journal = await step(journal, path, 2);
   expect(journal.backups.map((b) => b.stage)).toEqual(['prepared', 'prepared']);
 
-  // Card 2 is dropped: it holds nothing of the user's yet, and the journal forgets it.
-  const dropped = cancel(2, path, '--json');
+  // At the primary's step, an interrupted export could already count card 2: refused without --force.
+  const careful = cancel(2, path);
+  expect(careful.code).toBe(8);
+  expect(careful.stderr).toContain('the primary may already count');
+  expect((await readCard(service, 2)).state).toBe('BACKUP_PENDING');
+  // The primary was never presented: --force drops card 2, and the journal forgets it.
+  const dropped = cancel(2, path, '--force', '--json');
   expect({ code: dropped.code, stderr: dropped.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining('is BLANK again') });
   expect(JSON.parse(dropped.stdout)).toEqual({
     reader: readerForCard(2),
@@ -173,10 +178,10 @@ test('cancel-backup refuses a card the journal holds a sealed blob for, unless -
   expect(primary.backupCardIds.map(toHex)).toEqual([toHex((await readCard(service, 1)).cardId!), toHex((await readCard(service, 3)).cardId!)]);
 });
 
-test('cancel-backup on a pending card and no journal: BLANK again; again: nothing to cancel; the last card removes the journal', async () => {
+test('cancel-backup before the primary\'s step: BLANK again, no --force needed; again: nothing to cancel; the last card removes the journal', async () => {
   await freshCards(service, [1], 0);
   const path = join(dir, 'single.json');
-  await step(newJournal(1), path, 1);
+  await step(newJournal(2), path, 1); // backup card 1 of 2 prepared: the next step is backup card 2's
   const first = cancel(1, path, '--json');
   expect(first.code).toBe(0);
   expect(JSON.parse(first.stdout)).toMatchObject({ stateBefore: 'BACKUP_PENDING', cancelled: true, journal: 'removed' });

@@ -7,9 +7,10 @@
  * a primary in BACKUP_EXPORTING can only go forward (`twincard backup --resume` finalizes it).
  *
  * With the journal: a card it holds a sealed blob for is refused without `--force` (the primary has
- * already counted it; cancelling makes that blob useless, a lost slot). A card it prepared but holds
- * no blob for is dropped from the journal, so the backup continues with another blank card in that
- * slot; the journal goes when nothing is left in it. No access code is needed: a BACKUP_PENDING card
+ * already counted it; cancelling makes that blob useless, a lost slot), and so is any card of a backup
+ * at the primary's step (an export whose answer was lost counts a card the journal holds no blob for).
+ * A card it prepared but holds no blob for is dropped from the journal, so the backup continues with
+ * another blank card in that slot; the journal goes when nothing is left in it. No access code is needed: a BACKUP_PENDING card
  * holds no secret of the user's.
  * @module
  */
@@ -19,7 +20,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { toHex } from '../../apdu/index.js';
 import { loadJournal, saveJournal } from '../../flow/journal.js';
 import { JournalLockedError, lockJournal } from '../../flow/lock.js';
-import { isSealed, JournalError, slotOf, type BackupJournal } from '../../protocol/backup-model.js';
+import { isSealed, JournalError, nextStep, slotOf, type BackupJournal } from '../../protocol/backup-model.js';
 import type { CardInfo } from '../../protocol/card.js';
 import { withCard } from '../card-command.js';
 import { CommandFailure, UsageError } from '../errors.js';
@@ -119,10 +120,19 @@ function cancellable(info: CardInfo, journal: BackupJournal | undefined, force: 
       throw refuse(`${label} is not personalized (FACTORY): there is no backup on it`);
   }
   const slot = journal === undefined ? -1 : slotOf(journal, id);
-  if (journal !== undefined && slot >= 0 && isSealed(journal.backups[slot]) && !force) {
+  if (journal === undefined || slot < 0 || force) return id;
+  if (isSealed(journal.backups[slot])) {
     throw refuse(
       `the backup journal holds a blob the primary sealed for ${label} (backup card ${slot + 1}): the primary already counts it ` +
         'as a backup card, for ever. Import it instead (`twincard backup --resume`); --force cancels it anyway, and that slot is lost',
+    );
+  }
+  if (nextStep(journal).kind === 'export-primary') {
+    // An export whose answer was lost leaves the primary counting a card the journal holds no blob for.
+    throw refuse(
+      `the backup in the journal is at the primary's step, so the primary may already count ${label} (backup card ${slot + 1}) ` +
+        'if an export to it was interrupted. Finish with `twincard backup --resume`; if the primary was never presented ' +
+        'for this backup, --force cancels the card and drops it from the journal',
     );
   }
   return id;
