@@ -98,7 +98,7 @@ export const cancelBackupCommand: CommandModule<GlobalOptions, CancelOptions> = 
  * @returns its id.
  * @throws CommandFailure explaining why not.
  */
-function cancellable(info: CardInfo, journal: BackupJournal | undefined, force: boolean): Uint8Array {
+export function cancellable(info: CardInfo, journal: BackupJournal | undefined, force: boolean): Uint8Array {
   const id = info.cardId;
   const refuse = (message: string) => new CommandFailure(`cancel-backup: ${message}; nothing was sent to it`, ExitCode.CARD_REFUSED);
   if (id === undefined) throw refuse('this card is not personalized (FACTORY): there is no backup on it');
@@ -139,7 +139,7 @@ function cancellable(info: CardInfo, journal: BackupJournal | undefined, force: 
 }
 
 /** Drops the card from the journal when it holds no blob for it; removes a journal left empty. */
-async function dropFromJournal(path: string, journal: BackupJournal | undefined, cardId: Uint8Array): Promise<CancelDocument['journal']> {
+export async function dropFromJournal(path: string, journal: BackupJournal | undefined, cardId: Uint8Array): Promise<CancelDocument['journal']> {
   if (journal === undefined) return 'none';
   const slot = slotOf(journal, cardId);
   if (slot < 0 || isSealed(journal.backups[slot])) return 'unchanged'; // --force: the blob stays, the primary counts the card
