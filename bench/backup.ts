@@ -187,7 +187,7 @@ for (const r of [one, two]) {
 }
 say('');
 say('(phases, medians: connect = to the card until its first APDU; APDUs ms = inside transmit; host = between APDUs:');
-say(' parsing, certificate and signature checks, the checkpoint; after = the last answer checked, the journal saved with fsync;');
+say(' parsing, certificate and signature checks, the checkpoints (claim, each blob); after = the last answer checked, the journal saved with fsync;');
 say(' release = disconnect + reset)');
 say(`1+2 over 1+1: wall ${x(doc.twoOverOne.wallMs)}, APDUs ${x(doc.twoOverOne.apdus)}, bytes ${x(doc.twoOverOne.bytes)}, host CPU ${x(doc.twoOverOne.hostCpuMs)}, in-APDU time ${x(doc.twoOverOne.inApduMs)}`);
 if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
