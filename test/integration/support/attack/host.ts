@@ -222,8 +222,8 @@ export class AttackHost {
   }
 
   /** Like export, but the answer is lost (the card is pulled after running it, then put back). */
-  async exportTorn(p: number, offer: Offer): Promise<void> {
-    await this.#card(p).sendTorn(`BACKUP_EXPORT for ${toHex(offer.backupId)}`, exportCommand(offer));
+  exportTorn(p: number, offer: Offer): Promise<void> {
+    return this.sendTorn(p, `BACKUP_EXPORT for ${toHex(offer.backupId)}`, exportCommand(offer));
   }
 
   async finalize(k: number): Promise<Reply & { count?: number }> {
@@ -242,9 +242,14 @@ export class AttackHost {
     return this.#card(k).send(name, command);
   }
 
-  /** Any of the commands above, torn: the card runs it and is pulled before answering, then put back. */
-  sendTorn(k: number, name: string, command: CommandApdu): Promise<void> {
-    return this.#card(k).sendTorn(name, command);
+  /**
+   * Any command, torn: the card runs it and is pulled before answering, then put back and SELECTed again
+   * (as any host does with a card it finds in the reader), so the access code must be verified again.
+   */
+  async sendTorn(k: number, name: string, command: CommandApdu): Promise<void> {
+    await this.#card(k).sendTorn(name, command);
+    const reply = await this.select(k);
+    if (reply.sw !== SW.OK) throw new Error(`card ${k}: SELECT after reinsertion answered ${swHex(reply.sw)}`);
   }
 
   // ---------------------------------------------------------------------------------------------
