@@ -44,6 +44,8 @@ const INS_GET_RESPONSE = 0xc0;
 /** Logs each exchange, and arms the fixture's pull-after-next just before a command's final block when asked. */
 class TappedTransport implements ApduTransport {
   tearArmed = false;
+  /** When set, exchanges are not written to the transcript (the invariant checks' READs). */
+  quiet = false;
   apdus = 0;
 
   constructor(
@@ -63,7 +65,7 @@ class TappedTransport implements ApduTransport {
     const shown = toHex(apdu);
     try {
       const response = await this.inner().transmit(apdu);
-      this.transcript.note(`  card ${this.k} => ${shown}\n  card ${this.k} <= ${toHex(response)}`);
+      if (!this.quiet) this.transcript.note(`  card ${this.k} => ${shown}\n  card ${this.k} <= ${toHex(response)}`);
       return response;
     } catch (error) {
       this.transcript.note(`  card ${this.k} => ${shown}\n  card ${this.k} <= (no answer: ${error instanceof Error ? error.message : String(error)})`);
@@ -104,6 +106,16 @@ export class CardLink {
     const { sw, data } = await this.#channel.send(command);
     this.transcript.note(`card ${this.k}: ${name} -> ${swHex(sw)}`);
     return { sw, data };
+  }
+
+  /** Like send, but kept out of the transcript: the READs of the checks would bury the sequence under test. */
+  async sendQuietly(command: CommandApdu): Promise<Reply> {
+    this.#transport.quiet = true;
+    try {
+      return await this.#channel.send(command);
+    } finally {
+      this.#transport.quiet = false;
+    }
   }
 
   /**

@@ -254,10 +254,16 @@ export class AttackHost {
 
   // ---------------------------------------------------------------------------------------------
 
-  /** READ of every card. */
+  /** READ of every card, kept out of the transcript but for one summary line. */
   async views(): Promise<CardView[]> {
     const views: CardView[] = [];
-    for (const card of this.cards) views.push(await this.read(card.k));
+    for (const card of this.cards) {
+      const { sw, data } = await card.sendQuietly(readCommand());
+      if (sw !== SW.OK) throw new Error(`card ${card.k}: READ answered ${swHex(sw)}`);
+      views.push(parseRead(data));
+    }
+    const shown = views.map((v, k) => `${k}:${v.state}${v.backupCount > 0 ? `[${v.backupCardIds.map((id) => id.slice(-4)).join(',')}]` : ''}`);
+    this.transcript.note(`(READ of every card: ${shown.join(' ')})`);
     return views;
   }
 
