@@ -9,7 +9,7 @@ import { encodeProtocolTlvs, toHex, type CommandApdu } from '../../../../src/apd
 import { encodeCertificate } from '../../../../src/protocol/certificate.js';
 import { equalBytes, signMessage, verifyMessageSignature } from '../../../../src/protocol/crypto.js';
 import { keyPairFromPem, type KeyPair } from '../../../../src/protocol/keys.js';
-import { certificateMessage } from '../../../../src/protocol/messages.js';
+import { certificateMessage, prepareMessage, sealMessage } from '../../../../src/protocol/messages.js';
 import type { PcscService } from '../../../../src/readers/index.js';
 import { control } from '../backup-cards.js';
 import { cardOffset, repoRoot } from '../sim.js';
@@ -32,9 +32,7 @@ import {
   parseSelect,
   parseSign,
   prepareCommand,
-  prepareMessage,
   readCommand,
-  sealMessage,
   selectCommand,
   signCommand,
   SW,

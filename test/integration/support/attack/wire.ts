@@ -1,10 +1,10 @@
 /**
- * The attacker's own reading of docs/protocol.md version 2: instruction codes, tags, status words, the
- * signed messages, and a codec per command. Taken from the document on purpose, not from src/protocol:
- * these tests hold the CARD to the document, so they must not share a mistake with the host layer. The
- * version 1 backup INS values are here because version 2 drops them from the host (they must answer 6D00).
+ * The attacker's own reading of docs/protocol.md version 2: instruction codes, tags, status words and a
+ * codec per command, taken from the document rather than from src/protocol/card.ts: these tests hold the CARD
+ * to the document and send what no honest host would, so they must not share a parsing mistake with the host
+ * layer. (The signed messages are src/protocol/messages.ts', which the worked examples pin down.) The
+ * version 1 backup INS values are here because version 2 drops them from the host: they must answer 6D00.
  */
-import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { command, encodeProtocolTlvs, TlvRecord, toHex, type CommandApdu } from '../../../../src/apdu/index.js';
 import { validatePublicKey } from '../../../../src/protocol/crypto.js';
 
@@ -82,19 +82,6 @@ const NE = 256;
 
 export function swHex(sw: number): string {
   return sw.toString(16).toUpperCase().padStart(4, '0');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Signed messages (section 1.1)
-
-/** `TWINCARD:PREP-B2 || backup id || EB`: what a backup card signs at BACKUP_PREPARE. */
-export function prepareMessage(backupId: Uint8Array, eb: Uint8Array): Uint8Array {
-  return concatBytes(utf8ToBytes('TWINCARD:PREP-B2'), backupId, eb);
-}
-
-/** `TWINCARD:SEAL-P2 || primary id || backup id || EB || EP`: what a primary signs at BACKUP_EXPORT. */
-export function sealMessage(primaryId: Uint8Array, backupId: Uint8Array, eb: Uint8Array, ep: Uint8Array): Uint8Array {
-  return concatBytes(utf8ToBytes('TWINCARD:SEAL-P2'), primaryId, backupId, eb, ep);
 }
 
 // ---------------------------------------------------------------------------------------------
