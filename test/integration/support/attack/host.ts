@@ -112,7 +112,6 @@ export class AttackHost {
   async reset(primaries: readonly number[], pin: Uint8Array): Promise<Map<number, Uint8Array>> {
     this.received.clear();
     this.#previous = undefined;
-    this.transcript.clear();
     const wallets = new Map<number, Uint8Array>();
     for (const card of this.cards) {
       await control(card.k, 'wipe');
@@ -123,7 +122,8 @@ export class AttackHost {
         wallets.set(card.k, reply.walletPublicKey);
       }
     }
-    this.transcript.note('--- cards wiped, personalized, wallets created');
+    this.transcript.clear(); // a failure shows the sequence under test, not the factory's APDUs
+    this.transcript.note(`--- cards 0..${this.cards.length - 1} wiped and personalized, a wallet created on ${primaries.join(', ')}`);
     return wallets;
   }
 
