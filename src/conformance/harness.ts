@@ -15,7 +15,7 @@ import { certificateMessage } from '../protocol/messages.js';
 import { personalize } from '../protocol/factory.js';
 import type { KeyPair } from '../protocol/keys.js';
 import type { WalletSecret } from '../protocol/wallet-blob.js';
-import { RecordingTransport } from './recorder.js';
+import { CheckRecorder } from './recorder.js';
 import { randomKeyPair, sealRawBlob, plaintextBytes, wellFormedPlaintext, SoftCard } from './soft-card.js';
 import { NotApplicable, type Exchange } from './types.js';
 
@@ -63,7 +63,7 @@ export interface CardUnderTestOptions {
 }
 
 export class CardUnderTest {
-  readonly recorder: RecordingTransport;
+  readonly recorder: CheckRecorder;
   readonly card: TwincardCard;
   readonly #channel: ApduChannel;
   readonly #transport: ApduTransport;
@@ -72,7 +72,7 @@ export class CardUnderTest {
   known: Knowledge = {};
 
   constructor(options: CardUnderTestOptions) {
-    this.recorder = new RecordingTransport(options.transport);
+    this.recorder = new CheckRecorder(options.transport);
     this.#transport = this.recorder;
     this.#channel = new ApduChannel(this.recorder);
     this.card = new TwincardCard(this.recorder);
