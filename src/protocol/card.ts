@@ -33,7 +33,7 @@ import {
   type CardStateName,
   type CommandName,
 } from './constants.js';
-import { checkLength, checkWalletSignature, parseDerSignature, validatePublicKey, type WalletSignature } from './crypto.js';
+import { checkLength, checkWalletSignature, equalBytes, parseDerSignature, validatePublicKey, type WalletSignature } from './crypto.js';
 import {
   CardRefusedError,
   CardSignatureError,
@@ -41,6 +41,7 @@ import {
   MalformedResponseError,
   PinBlockedError,
   SignatureFormatError,
+  UnsupportedVersionError,
   WrongPinError,
 } from './errors.js';
 
@@ -61,26 +62,48 @@ export interface CardInfo {
   readonly cardId?: Uint8Array;
   /** The certificate's bytes, from BLANK on; parse and verify it with certificate.ts (attestation.ts does). */
   readonly certificate?: Uint8Array;
-  /** In WALLET, BACKUP_PRIMARY and BACKED_UP. */
+  /** In WALLET, BACKUP_EXPORTING and BACKED_UP. */
   readonly walletPublicKey?: Uint8Array;
-  /** In WALLET, BACKUP_PRIMARY and BACKED_UP. */
+  /** In WALLET, BACKUP_EXPORTING and BACKED_UP. */
   readonly walletOrigin?: WalletOriginName;
+  /** A card whose wallet was imported: the id of the primary it came from. */
+  readonly primaryId?: Uint8Array;
   readonly pinTriesLeft: number;
   readonly signCounter: number;
-  /** Primary: backup cards linked (in progress) or backed up to (after finalize). */
+  /** Primary: the number of backup cards a wallet blob has left for (0..2); 0 on every other card. */
   readonly backupCount: number;
+  /**
+   * Primary: the ids of the backup cards a blob has left for, in the order of their first export
+   * (invariant I2); `backupCount` of them, so empty on every other card.
+   */
+  readonly backupCardIds: readonly Uint8Array[];
 }
 
-/** A signed link offer: BACKUP_START's and LINK_PRIMARY's answers. */
-export interface LinkOffer {
-  /** EP or EB, 65 bytes, a valid point. */
+/** BACKUP_PREPARE's answer: a backup card's ephemeral key, signed by its identity key. */
+export interface PrepareOffer {
+  /** EB, 65 bytes, a valid point. */
   readonly ephemeralKey: Uint8Array;
-  /** The link signature, strict DER (NOT verified here: the caller knows the message and the key). */
+  /** The prepare signature, strict DER (NOT verified here: the caller knows the message and the key). */
   readonly signature: Uint8Array;
 }
 
-/** A peer's certificate with its link offer: what LINK_PRIMARY and LINK_BACKUP carry. */
-export interface CertifiedLinkOffer extends LinkOffer {
+/** A backup card's certificate with its prepare offer: what BACKUP_EXPORT carries to the primary. */
+export interface CertifiedPrepareOffer extends PrepareOffer {
+  readonly certificate: Uint8Array;
+}
+
+/** BACKUP_EXPORT's answer: one wallet blob, sealed to one backup card's EB. */
+export interface SealedExport {
+  /** EP, 65 bytes, a valid point, made for this one export. */
+  readonly ephemeralKey: Uint8Array;
+  /** The seal signature, strict DER (NOT verified here). */
+  readonly signature: Uint8Array;
+  /** The 193-byte wallet blob (size checked only; its header is the caller's to check). */
+  readonly blob: Uint8Array;
+}
+
+/** The primary's certificate with a sealed export: what BACKUP_IMPORT carries to the backup card. */
+export interface CertifiedSealedExport extends SealedExport {
   readonly certificate: Uint8Array;
 }
 
@@ -90,14 +113,14 @@ export interface SignResult extends WalletSignature {
   readonly signCounter: number;
 }
 
-/** IMPORT_WALLET's result. */
+/** BACKUP_IMPORT's result. */
 export interface ImportOutcome {
   readonly walletPublicKey: Uint8Array;
   /** True when the card had already imported this very blob (a retried step). */
   readonly alreadyImported: boolean;
 }
 
-const WALLET_STATES: ReadonlySet<CardStateName> = new Set(['WALLET', 'BACKUP_PRIMARY', 'BACKED_UP']);
+const WALLET_STATES: ReadonlySet<CardStateName> = new Set(['WALLET', 'BACKUP_EXPORTING', 'BACKED_UP']);
 const NE_MAX = 256;
 
 /**
@@ -124,12 +147,14 @@ export class TwincardCard {
   /**
    * SELECT the applet by AID (`00 A4 04 00 0A F07477696E6361726401 00`). Clears the access-code
    * verification of a previous selection.
-   * @returns the protocol version (always 1: another version is refused) and the card's state.
-   * @throws CardRefusedError (e.g. `6A82` when the applet is not on the card); MalformedResponseError.
+   * @returns the protocol version (always 2: another version is refused) and the card's state.
+   * @throws CardRefusedError (e.g. `6A82` when the applet is not on the card); UnsupportedVersionError
+   *   for a card of another protocol version; MalformedResponseError.
    * @example const { state } = await card.select(); // 'BLANK'
    */
   async select(): Promise<SelectInfo> {
     const data = await this.#send('SELECT', command(0x00, Ins.SELECT, 0x04, 0x00, TWINCARD_AID, NE_MAX));
+    checkVersionFirst('SELECT', data);
     return this.#parse('SELECT', data, [Tag.VERSION, Tag.STATE], (r) => ({
       version: checkVersion('SELECT', r.required(Tag.VERSION, 1)),
       state: checkState('SELECT', r.required(Tag.STATE, 1)),
@@ -138,12 +163,17 @@ export class TwincardCard {
 
   /**
    * READ the card's public status (`80 10 00 00 00`). The fields are checked against the state:
-   * an id and certificate from BLANK on, a wallet key and origin exactly in the wallet states.
-   * @throws CardRefusedError; MalformedResponseError for anything the protocol does not allow.
+   * an id and certificate from BLANK on, a wallet key and origin exactly in the wallet states, a
+   * primary id exactly for an imported wallet, backup card ids exactly when BACKUP_COUNT is not 0
+   * (8 bytes each, distinct, none the card's own), and a count that only an exporting or finalized
+   * primary may have.
+   * @throws CardRefusedError; UnsupportedVersionError for a card of another protocol version;
+   *   MalformedResponseError for anything the protocol does not allow.
    * @example const { state, cardId, walletPublicKey } = await card.read();
    */
   async read(): Promise<CardInfo> {
     const data = await this.#send('READ', this.#cmd(Ins.READ, undefined, NE_MAX));
+    checkVersionFirst('READ', data);
     const allowed = [
       Tag.VERSION,
       Tag.STATE,
@@ -151,9 +181,11 @@ export class TwincardCard {
       Tag.CERTIFICATE,
       Tag.WALLET_PUBLIC_KEY,
       Tag.WALLET_ORIGIN,
+      Tag.PRIMARY_ID,
       Tag.PIN_TRIES_LEFT,
       Tag.SIGN_COUNTER,
       Tag.BACKUP_COUNT,
+      Tag.BACKUP_CARD_IDS,
     ];
     return this.#parse('READ', data, allowed, (r) => {
       const version = checkVersion('READ', r.required(Tag.VERSION, 1));
@@ -176,6 +208,10 @@ export class TwincardCard {
       const originByte = presence(Tag.WALLET_ORIGIN, 'WALLET_ORIGIN', hasWallet, 1);
       if (walletPublicKey !== undefined) validatePublicKey(walletPublicKey, 'wallet public key');
       const walletOrigin = originByte === undefined ? undefined : checkOrigin(originByte[0] as number, state);
+      const primaryId = presence(Tag.PRIMARY_ID, 'PRIMARY_ID', walletOrigin === 'imported', Size.CARD_ID);
+      if (primaryId !== undefined && cardId !== undefined && equalBytes(primaryId, cardId)) {
+        throw new MalformedResponseError('READ', 'PRIMARY_ID is the card\'s own id');
+      }
       const pinTriesLeft = r.required(Tag.PIN_TRIES_LEFT, 1)[0] as number;
       if (pinTriesLeft > Size.PIN_TRIES) {
         throw new MalformedResponseError('READ', `PIN_TRIES_LEFT is ${pinTriesLeft}, more than ${Size.PIN_TRIES}`);
@@ -185,6 +221,16 @@ export class TwincardCard {
       if (backupCount > Size.MAX_BACKUPS) {
         throw new MalformedResponseError('READ', `BACKUP_COUNT is ${backupCount}, more than ${Size.MAX_BACKUPS}`);
       }
+      // Only a primary from which a blob has left counts backup cards: BACKUP_EXPORTING, or BACKED_UP
+      // with a wallet it created (it went through BACKUP_EXPORTING, so at least one).
+      const exported = state === 'BACKUP_EXPORTING' || (state === 'BACKED_UP' && walletOrigin === 'created');
+      if (exported !== backupCount > 0) {
+        throw new MalformedResponseError(
+          'READ',
+          `BACKUP_COUNT is ${backupCount} in state ${state}${state === 'BACKED_UP' ? ` (wallet ${walletOrigin})` : ''}`,
+        );
+      }
+      const backupCardIds = readBackupCardIds(r, backupCount, cardId);
       return {
         version,
         state,
@@ -192,9 +238,11 @@ export class TwincardCard {
         ...(certificate && { certificate }),
         ...(walletPublicKey && { walletPublicKey }),
         ...(walletOrigin && { walletOrigin }),
+        ...(primaryId && { primaryId }),
         pinTriesLeft,
         signCounter,
         backupCount,
+        backupCardIds,
       };
     });
   }
@@ -276,101 +324,89 @@ export class TwincardCard {
   }
 
   /**
-   * BACKUP_START on the primary (`80 50 00 00 00`): WALLET -> BACKUP_PRIMARY with a new ephemeral
-   * pair, or the same EP again when already in BACKUP_PRIMARY (a retried step).
-   * @returns EP and the primary link signature (not verified here; backup.ts does).
-   * @throws CardRefusedError (`6982`, `6985`); MalformedResponseError.
+   * BACKUP_PREPARE on a blank backup card (`80 60 00 00 00`): BLANK -> BACKUP_PENDING with a new
+   * ephemeral pair (eB, EB); in BACKUP_PENDING the same EB again (a retried step; the signature is
+   * made again and may differ).
+   * @returns EB and the prepare signature (not verified here: the caller checks it with
+   *   `prepareMessage` under the certified identity key).
+   * @throws CardRefusedError (`6985` unless BLANK or BACKUP_PENDING); MalformedResponseError.
    */
-  async backupStart(): Promise<LinkOffer> {
-    const data = await this.#send('BACKUP_START', this.#cmd(Ins.BACKUP_START, undefined, NE_MAX));
-    return this.#parse('BACKUP_START', data, [Tag.PRIMARY_EPHEMERAL_KEY, Tag.PRIMARY_LINK_SIGNATURE], (r) => ({
-      ephemeralKey: validatePublicKey(r.required(Tag.PRIMARY_EPHEMERAL_KEY, Size.PUBLIC_KEY), 'EP'),
-      signature: signatureField(r, Tag.PRIMARY_LINK_SIGNATURE, 'primary link signature'),
-    }));
-  }
-
-  /**
-   * LINK_PRIMARY on a backup card (`80 52 00 00 Lc <data> 00`, chained): hands it the primary's
-   * certificate, EP and link signature; the card checks them itself and answers with EB.
-   * @returns EB and the backup link signature (not verified here).
-   * @throws CardRefusedError (`9A01`, `9A03`, `9A04`, `9A09`, `6985`); MalformedResponseError.
-   */
-  async linkPrimary(primary: CertifiedLinkOffer): Promise<LinkOffer> {
-    const payload = encodeProtocolTlvs([
-      [Tag.CERTIFICATE, checkLength('certificate', primary.certificate, Size.CERTIFICATE_MIN, Size.CERTIFICATE_MAX)],
-      [Tag.PRIMARY_EPHEMERAL_KEY, checkLength('EP', primary.ephemeralKey, Size.PUBLIC_KEY)],
-      [Tag.PRIMARY_LINK_SIGNATURE, checkLength('signature', primary.signature, Size.SIGNATURE_MIN, Size.SIGNATURE_MAX)],
-    ]);
-    const data = await this.#send('LINK_PRIMARY', this.#cmd(Ins.LINK_PRIMARY, payload, NE_MAX));
-    return this.#parse('LINK_PRIMARY', data, [Tag.BACKUP_EPHEMERAL_KEY, Tag.BACKUP_LINK_SIGNATURE], (r) => ({
+  async backupPrepare(): Promise<PrepareOffer> {
+    const data = await this.#send('BACKUP_PREPARE', this.#cmd(Ins.BACKUP_PREPARE, undefined, NE_MAX));
+    return this.#parse('BACKUP_PREPARE', data, [Tag.BACKUP_EPHEMERAL_KEY, Tag.PREPARE_SIGNATURE], (r) => ({
       ephemeralKey: validatePublicKey(r.required(Tag.BACKUP_EPHEMERAL_KEY, Size.PUBLIC_KEY), 'EB'),
-      signature: signatureField(r, Tag.BACKUP_LINK_SIGNATURE, 'backup link signature'),
+      signature: signatureField(r, Tag.PREPARE_SIGNATURE, 'prepare signature'),
     }));
   }
 
   /**
-   * LINK_BACKUP on the primary (`80 54 00 00 Lc <data> 00`, chained): hands it a backup card's
-   * certificate, EB and link signature.
-   * @returns the number of backup cards now linked (1 or 2).
+   * BACKUP_CANCEL on a backup card (`80 68 00 00 00`): BACKUP_PENDING -> BLANK, wiping eB, so no blob
+   * sealed to the old EB can ever be imported; in BLANK it changes nothing (a retried step). Needs no
+   * access code.
+   * @throws CardRefusedError (`6985` unless BLANK or BACKUP_PENDING); MalformedResponseError.
+   */
+  async backupCancel(): Promise<void> {
+    expectEmpty('BACKUP_CANCEL', await this.#send('BACKUP_CANCEL', this.#cmd(Ins.BACKUP_CANCEL, undefined, NE_MAX)));
+  }
+
+  /**
+   * BACKUP_EXPORT on the primary (`80 62 00 00 Lc <data> 00`, chained when longer than a block):
+   * hands it a backup card's certificate, EB and prepare signature; the primary checks them itself,
+   * records the backup card's id and answers a wallet blob sealed to EB. The record is committed
+   * before the answer leaves the card: once this is sent, the primary counts the card whether or not
+   * the answer arrives. The answer is secret-bearing (the blob): redacted from traces.
+   * @returns EP, the seal signature (not verified here) and the 193-byte blob (size checked only).
    * @throws CardRefusedError (`9A01`, `9A03`, `9A04`, `9A08`, `9A09`, `6982`, `6985`); MalformedResponseError.
    */
-  async linkBackup(backup: CertifiedLinkOffer): Promise<number> {
+  async backupExport(backup: CertifiedPrepareOffer): Promise<SealedExport> {
     const payload = encodeProtocolTlvs([
       [Tag.CERTIFICATE, checkLength('certificate', backup.certificate, Size.CERTIFICATE_MIN, Size.CERTIFICATE_MAX)],
       [Tag.BACKUP_EPHEMERAL_KEY, checkLength('EB', backup.ephemeralKey, Size.PUBLIC_KEY)],
-      [Tag.BACKUP_LINK_SIGNATURE, checkLength('signature', backup.signature, Size.SIGNATURE_MIN, Size.SIGNATURE_MAX)],
+      [Tag.PREPARE_SIGNATURE, checkLength('prepare signature', backup.signature, Size.SIGNATURE_MIN, Size.SIGNATURE_MAX)],
     ]);
-    const data = await this.#send('LINK_BACKUP', this.#cmd(Ins.LINK_BACKUP, payload, NE_MAX));
-    return this.#parse('LINK_BACKUP', data, [Tag.BACKUP_COUNT], (r) => backupCount('LINK_BACKUP', r, 1));
+    const data = await this.#send('BACKUP_EXPORT', this.#cmd(Ins.BACKUP_EXPORT, payload, NE_MAX));
+    const allowed = [Tag.PRIMARY_EPHEMERAL_KEY, Tag.SEAL_SIGNATURE, Tag.WALLET_BLOB];
+    return this.#parse('BACKUP_EXPORT', data, allowed, (r) => ({
+      ephemeralKey: validatePublicKey(r.required(Tag.PRIMARY_EPHEMERAL_KEY, Size.PUBLIC_KEY), 'EP'),
+      signature: signatureField(r, Tag.SEAL_SIGNATURE, 'seal signature'),
+      blob: r.required(Tag.WALLET_BLOB, Size.BLOB),
+    }));
   }
 
   /**
-   * EXPORT_WALLET on the primary (`80 56 00 00 08 <B.id> 00`): the wallet blob for one linked
-   * backup card, with a fresh IV. The blob is secret-bearing: it is redacted from traces.
-   * @returns the 193-byte blob (size checked; backup.ts checks its header).
-   * @throws CardRefusedError (`9A07` not linked, `6982`, `6985`); MalformedResponseError.
+   * BACKUP_FINALIZE on the primary (`80 64 00 00 00`): BACKUP_EXPORTING -> BACKED_UP, after which
+   * the primary never exports again; answered the same when already finalized (a retried step).
+   * Send it only once every blob the backup needs is saved.
+   * @returns the number of backup cards (1 or 2), final.
+   * @throws CardRefusedError (`6982`, `6985`); MalformedResponseError.
    */
-  async exportWallet(backupId: Uint8Array): Promise<Uint8Array> {
-    checkLength('backup id', backupId, Size.CARD_ID);
-    const data = await this.#send('EXPORT_WALLET', this.#cmd(Ins.EXPORT_WALLET, backupId, NE_MAX));
-    return this.#parse('EXPORT_WALLET', data, [Tag.WALLET_BLOB], (r) => r.required(Tag.WALLET_BLOB, Size.BLOB));
+  async backupFinalize(): Promise<number> {
+    const data = await this.#send('BACKUP_FINALIZE', this.#cmd(Ins.BACKUP_FINALIZE, undefined, NE_MAX));
+    return this.#parse('BACKUP_FINALIZE', data, [Tag.BACKUP_COUNT], (r) => backupCount('BACKUP_FINALIZE', r, 1));
   }
 
   /**
-   * FINALIZE_BACKUP on the primary (`80 58 00 00 00`): BACKUP_PRIMARY -> BACKED_UP, forgetting eP
-   * and the links; answered the same again when already finalized (a retried step).
-   * @returns the number of backup cards (1 or 2).
-   * @throws CardRefusedError (`9A0B` a linked card was not exported to, `6982`, `6985`); MalformedResponseError.
-   */
-  async finalizeBackup(): Promise<number> {
-    const data = await this.#send('FINALIZE_BACKUP', this.#cmd(Ins.FINALIZE_BACKUP, undefined, NE_MAX));
-    return this.#parse('FINALIZE_BACKUP', data, [Tag.BACKUP_COUNT], (r) => backupCount('FINALIZE_BACKUP', r, 1));
-  }
-
-  /**
-   * BACKUP_ABORT (`80 5E 00 00 00`) on the primary: gives up a backup no blob has left the card for
-   * (BACKUP_PRIMARY -> WALLET); in WALLET it changes nothing (a retried step).
-   * @throws CardRefusedError (`9A0C` a blob was exported: finish with FINALIZE_BACKUP; `6982`; `6985`).
-   */
-  async backupAbort(): Promise<void> {
-    expectEmpty('BACKUP_ABORT', await this.#send('BACKUP_ABORT', this.#cmd(Ins.BACKUP_ABORT, undefined, NE_MAX)));
-  }
-
-  /**
-   * IMPORT_WALLET on a backup card (`80 5A 00 00 C4 15 81 C1 <blob> 00`): BACKUP_LINKED -> BACKED_UP;
-   * the same blob again is answered with `alreadyImported` (a retried step).
+   * BACKUP_IMPORT on a backup card (`80 66 00 00 Lc <data> 00`, chained): hands it the primary's
+   * certificate, EP, seal signature and blob; the card checks them against its own id and its own
+   * current EB, then BACKUP_PENDING -> BACKED_UP. The same blob again is answered with
+   * `alreadyImported` (a retried step). The data carries the blob: redacted from traces.
    * @returns the wallet public key the card now holds.
-   * @throws CardRefusedError (`9A05`, `9A06`, `9A0A`, `6985`); MalformedResponseError.
+   * @throws CardRefusedError (`9A01`, `9A03`, `9A04`, `9A05`, `9A06`, `9A09`, `9A0A`, `6985`);
+   *   MalformedResponseError.
    */
-  async importWallet(blob: Uint8Array): Promise<ImportOutcome> {
-    checkLength('wallet blob', blob, Size.BLOB);
-    const payload = encodeProtocolTlvs([[Tag.WALLET_BLOB, blob]]);
-    const data = await this.#send('IMPORT_WALLET', this.#cmd(Ins.IMPORT_WALLET, payload, NE_MAX));
-    return this.#parse('IMPORT_WALLET', data, [Tag.WALLET_PUBLIC_KEY, Tag.IMPORT_RESULT], (r) => {
+  async backupImport(primary: CertifiedSealedExport): Promise<ImportOutcome> {
+    const payload = encodeProtocolTlvs([
+      [Tag.CERTIFICATE, checkLength('certificate', primary.certificate, Size.CERTIFICATE_MIN, Size.CERTIFICATE_MAX)],
+      [Tag.PRIMARY_EPHEMERAL_KEY, checkLength('EP', primary.ephemeralKey, Size.PUBLIC_KEY)],
+      [Tag.SEAL_SIGNATURE, checkLength('seal signature', primary.signature, Size.SIGNATURE_MIN, Size.SIGNATURE_MAX)],
+      [Tag.WALLET_BLOB, checkLength('wallet blob', primary.blob, Size.BLOB)],
+    ]);
+    const data = await this.#send('BACKUP_IMPORT', this.#cmd(Ins.BACKUP_IMPORT, payload, NE_MAX));
+    return this.#parse('BACKUP_IMPORT', data, [Tag.WALLET_PUBLIC_KEY, Tag.IMPORT_RESULT], (r) => {
       const walletPublicKey = validatePublicKey(r.required(Tag.WALLET_PUBLIC_KEY, Size.PUBLIC_KEY), 'wallet public key');
       const result = r.required(Tag.IMPORT_RESULT, 1)[0] as number;
       if (result !== ImportResult.IMPORTED && result !== ImportResult.ALREADY_IMPORTED) {
-        throw new MalformedResponseError('IMPORT_WALLET', `IMPORT_RESULT ${result} is neither 00 nor 01`);
+        throw new MalformedResponseError('BACKUP_IMPORT', `IMPORT_RESULT ${result} is neither 00 nor 01`);
       }
       return { walletPublicKey, alreadyImported: result === ImportResult.ALREADY_IMPORTED };
     });
@@ -428,7 +464,7 @@ export class TwincardCard {
     try {
       return read(TlvRecord.parse(data, { allowed, what: `${name} response`, ordered: true }));
     } catch (e) {
-      if (e instanceof MalformedResponseError) throw e;
+      if (e instanceof MalformedResponseError) throw e; // UnsupportedVersionError included
       if (e instanceof TlvError || e instanceof InvalidPointError || e instanceof SignatureFormatError) {
         throw new MalformedResponseError(name, e.message.replace(`${name} response: `, ''), { cause: e });
       }
@@ -439,10 +475,40 @@ export class TwincardCard {
 
 function checkVersion(name: CommandName, value: Uint8Array): number {
   const version = value[0] as number;
-  if (version !== PROTOCOL_VERSION) {
-    throw new MalformedResponseError(name, `protocol version ${version} is not supported (this host speaks ${PROTOCOL_VERSION})`);
-  }
+  if (version !== PROTOCOL_VERSION) throw new UnsupportedVersionError(name, version);
   return version;
+}
+
+/**
+ * SELECT and READ start with `01 01 <version>` in every version: read the version before the rest,
+ * so that a card of another version is named as such, not as a malformed answer of this one.
+ */
+function checkVersionFirst(name: CommandName, data: Uint8Array): void {
+  if (data.length >= 3 && data[0] === Tag.VERSION && data[1] === 1) checkVersion(name, data.subarray(2, 3));
+}
+
+/** BACKUP_CARD_IDS: present exactly when `count` > 0, `count` distinct 8-byte ids, none the card's own. */
+function readBackupCardIds(r: TlvRecord, count: number, cardId: Uint8Array | undefined): Uint8Array[] {
+  const value = r.optional(Tag.BACKUP_CARD_IDS);
+  if (value === undefined) {
+    if (count > 0) throw new MalformedResponseError('READ', `BACKUP_CARD_IDS missing with BACKUP_COUNT ${count}`);
+    return [];
+  }
+  if (count === 0) throw new MalformedResponseError('READ', 'BACKUP_CARD_IDS present with BACKUP_COUNT 0');
+  if (value.length !== count * Size.CARD_ID) {
+    throw new MalformedResponseError(
+      'READ',
+      `BACKUP_CARD_IDS is ${value.length} bytes, expected ${count * Size.CARD_ID} (${count} x ${Size.CARD_ID}) for BACKUP_COUNT ${count}`,
+    );
+  }
+  const ids: Uint8Array[] = [];
+  for (let offset = 0; offset < value.length; offset += Size.CARD_ID) {
+    const id = value.slice(offset, offset + Size.CARD_ID);
+    if (cardId !== undefined && equalBytes(id, cardId)) throw new MalformedResponseError('READ', "BACKUP_CARD_IDS names the card's own id");
+    if (ids.some((known) => equalBytes(known, id))) throw new MalformedResponseError('READ', 'BACKUP_CARD_IDS names the same card twice');
+    ids.push(id);
+  }
+  return ids;
 }
 
 function checkState(name: CommandName, value: Uint8Array): CardStateName {

@@ -1,5 +1,5 @@
 /**
- * The fixed numbers of the twincard card protocol, version 1 (docs/protocol.md): AID, instruction
+ * The fixed numbers of the twincard card protocol, version 2 (docs/protocol.md): AID, instruction
  * codes, TLV tags, card states, signature domain prefixes, sizes, the protocol's status words and
  * what the APDU trace must never show.
  * @module
@@ -11,7 +11,7 @@ import { extendStatusTable, fromHex, ISO_STATUS_WORDS, type StatusTable } from '
 export const TWINCARD_AID: Uint8Array = fromHex('F07477696E6361726401');
 
 /** The protocol version this host speaks: the VERSION tag of SELECT and READ. */
-export const PROTOCOL_VERSION = 0x01;
+export const PROTOCOL_VERSION = 0x02;
 
 /** CLA of every twincard command (SELECT uses the interindustry `00`). */
 export const CLA_PROPRIETARY = 0x80;
@@ -24,13 +24,11 @@ export const Ins = Object.freeze({
   CREATE_WALLET: 0x30,
   SIGN: 0x32,
   ATTEST: 0x40,
-  BACKUP_START: 0x50,
-  LINK_PRIMARY: 0x52,
-  LINK_BACKUP: 0x54,
-  EXPORT_WALLET: 0x56,
-  FINALIZE_BACKUP: 0x58,
-  IMPORT_WALLET: 0x5a,
-  BACKUP_ABORT: 0x5e,
+  BACKUP_PREPARE: 0x60,
+  BACKUP_EXPORT: 0x62,
+  BACKUP_FINALIZE: 0x64,
+  BACKUP_IMPORT: 0x66,
+  BACKUP_CANCEL: 0x68,
   PERSO_GENERATE: 0xf0,
   PERSO_COMMIT: 0xf2,
 } as const);
@@ -53,11 +51,13 @@ export const Tag = Object.freeze({
   MANUFACTURER_PUBLIC_KEY: 0x0d,
   CERT_VERSION: 0x10,
   PRIMARY_EPHEMERAL_KEY: 0x11,
-  PRIMARY_LINK_SIGNATURE: 0x12,
+  SEAL_SIGNATURE: 0x12,
   BACKUP_EPHEMERAL_KEY: 0x13,
-  BACKUP_LINK_SIGNATURE: 0x14,
+  PREPARE_SIGNATURE: 0x14,
   WALLET_BLOB: 0x15,
   IMPORT_RESULT: 0x17,
+  BACKUP_CARD_IDS: 0x18,
+  PRIMARY_ID: 0x19,
 } as const);
 
 /** Card states (section 3), by name. */
@@ -65,8 +65,8 @@ export const CardState = Object.freeze({
   FACTORY: 0x00,
   BLANK: 0x01,
   WALLET: 0x02,
-  BACKUP_PRIMARY: 0x03,
-  BACKUP_LINKED: 0x04,
+  BACKUP_EXPORTING: 0x03,
+  BACKUP_PENDING: 0x04,
   BACKED_UP: 0x05,
 } as const);
 
@@ -97,9 +97,9 @@ export const ImportResult = Object.freeze({ IMPORTED: 0x00, ALREADY_IMPORTED: 0x
 export const Prefix = Object.freeze({
   CERTIFICATE: 'TWINCARD:CERT:01',
   ATTESTATION: 'TWINCARD:ATTEST1',
-  PRIMARY_LINK: 'TWINCARD:LINK-P1',
-  BACKUP_LINK: 'TWINCARD:LINK-B1',
-  KDF_SALT: 'TWINCARD:KDF:V01',
+  PREPARE: 'TWINCARD:PREP-B2',
+  SEAL: 'TWINCARD:SEAL-P2',
+  KDF_SALT: 'TWINCARD:KDF:V02',
 } as const);
 
 export type PrefixName = keyof typeof Prefix;
@@ -134,14 +134,14 @@ export const Size = Object.freeze({
   BLOB_CIPHERTEXT: 128,
   BLOB_TAG: 32,
   SIGN_COUNTER: 4,
-  /** Backup cards one primary can link (LINK_BACKUP slots). */
+  /** Backup cards a primary can ever export to (BACKUP_CARD_IDS holds at most this many ids). */
   MAX_BACKUPS: 2,
   /** Most data bytes of one chained command. */
   MAX_CHAINED_DATA: 512,
 } as const);
 
 /** Blob format version, the first header byte (section 1.3). */
-export const BLOB_VERSION = 0x01;
+export const BLOB_VERSION = 0x02;
 
 /** Certificate format version (CERT_VERSION, section 4). */
 export const CERT_VERSION = 0x01;
@@ -153,12 +153,9 @@ export const TwincardSw = Object.freeze({
   POINT_INVALID: 0x9a04,
   MAC_INVALID: 0x9a05,
   WRONG_RECIPIENT: 0x9a06,
-  BACKUP_NOT_LINKED: 0x9a07,
   TOO_MANY_BACKUPS: 0x9a08,
   SAME_CARD: 0x9a09,
   BLOB_INVALID: 0x9a0a,
-  BACKUP_INCOMPLETE: 0x9a0b,
-  BACKUP_EXPORTED: 0x9a0c,
 } as const);
 
 /** ISO words the protocol uses, by name. */
@@ -176,7 +173,8 @@ export const IsoSw = Object.freeze({
 } as const);
 
 /**
- * ISO 7816-4 words, with the meaning this protocol gives some of them, plus 9A01..9A0C. Names stay
+ * ISO 7816-4 words, with the meaning this protocol gives some of them, plus the 9Axx words of
+ * section 6. Names stay
  * the ISO ones where ISO defines the word, so logs read the same as for any other card.
  */
 export const TWINCARD_STATUS_WORDS: StatusTable = extendStatusTable(ISO_STATUS_WORDS, {
@@ -193,26 +191,20 @@ export const TWINCARD_STATUS_WORDS: StatusTable = extendStatusTable(ISO_STATUS_W
   },
   [TwincardSw.SIGNATURE_INVALID]: {
     name: 'SIGNATURE_INVALID',
-    meaning: "a link signature does not verify under the peer's certified identity key",
+    meaning: "a prepare or seal signature does not verify under the peer's certified identity key",
   },
   [TwincardSw.POINT_INVALID]: { name: 'POINT_INVALID', meaning: 'a received public key is not a valid secp256k1 point' },
   [TwincardSw.MAC_INVALID]: { name: 'MAC_INVALID', meaning: "the wallet blob's tag is wrong" },
   [TwincardSw.WRONG_RECIPIENT]: {
     name: 'WRONG_RECIPIENT',
-    meaning: 'the wallet blob names another backup card or another primary',
+    meaning: "the wallet blob's header is not version 02, or names another backup card or another primary",
   },
-  [TwincardSw.BACKUP_NOT_LINKED]: { name: 'BACKUP_NOT_LINKED', meaning: 'EXPORT_WALLET for a card that is not linked' },
-  [TwincardSw.TOO_MANY_BACKUPS]: { name: 'TOO_MANY_BACKUPS', meaning: 'the primary already has two backup cards linked' },
-  [TwincardSw.SAME_CARD]: { name: 'SAME_CARD', meaning: 'a card was asked to link to itself' },
+  [TwincardSw.TOO_MANY_BACKUPS]: {
+    name: 'TOO_MANY_BACKUPS',
+    meaning: 'BACKUP_EXPORT to a third backup card: the primary has already exported to two others',
+  },
+  [TwincardSw.SAME_CARD]: { name: 'SAME_CARD', meaning: "a card was given its own certificate as the peer's" },
   [TwincardSw.BLOB_INVALID]: { name: 'BLOB_INVALID', meaning: 'the decrypted wallet blob is not well-formed' },
-  [TwincardSw.BACKUP_INCOMPLETE]: {
-    name: 'BACKUP_INCOMPLETE',
-    meaning: 'FINALIZE_BACKUP before every linked backup card was exported to',
-  },
-  [TwincardSw.BACKUP_EXPORTED]: {
-    name: 'BACKUP_EXPORTED',
-    meaning: 'BACKUP_ABORT after a wallet blob left the card: only FINALIZE_BACKUP can end this backup',
-  },
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -241,13 +233,15 @@ const INS_GET_RESPONSE = 0xc0;
 const SECRET_DATA: ReadonlyMap<number, Redaction> = new Map<number, Redaction>([
   [Ins.VERIFY_PIN, { command: true }],
   [Ins.CREATE_WALLET, { command: true }],
-  [Ins.EXPORT_WALLET, { response: true }],
-  [Ins.IMPORT_WALLET, { command: true }],
+  [Ins.BACKUP_EXPORT, { response: true }],
+  [Ins.BACKUP_IMPORT, { command: true }],
 ]);
 
 /**
  * A redactor for the APDU trace that hides the access code (VERIFY_PIN, CREATE_WALLET) and the wallet
- * blob (EXPORT_WALLET's answer, IMPORT_WALLET's data).
+ * blob (BACKUP_EXPORT's answer, BACKUP_IMPORT's data). BACKUP_EXPORT's and BACKUP_IMPORT's other
+ * fields (certificates, EB, EP, signatures) are public, but they share the data field with the blob
+ * (or, chained, a block of it), so the whole field goes.
  *
  * It is stateful on purpose, so create one per traced transport: when a card returns a secret answer
  * in parts (61xx), the rest comes back to a GET RESPONSE whose header says nothing about the command

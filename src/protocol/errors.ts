@@ -4,7 +4,7 @@
  * @module
  */
 import { describeStatus, StatusWordError, toHex } from '../apdu/index.js';
-import { TWINCARD_STATUS_WORDS, type CommandName } from './constants.js';
+import { PROTOCOL_VERSION, TWINCARD_STATUS_WORDS, type CommandName } from './constants.js';
 
 /**
  * A card answered a twincard command with a status word other than 9000.
@@ -43,7 +43,7 @@ export class PinBlockedError extends CardRefusedError {
 
 /**
  * The card answered 9000 with data that breaks the protocol (wrong TLVs, wrong sizes, an invalid
- * point, a state that contradicts the other fields...). The card is not speaking twincard v1, or is
+ * point, a state that contradicts the other fields...). The card is not speaking twincard v2, or is
  * hostile.
  */
 export class MalformedResponseError extends Error {
@@ -53,6 +53,23 @@ export class MalformedResponseError extends Error {
     super(`${command}: malformed response: ${message}`, options);
     this.name = 'MalformedResponseError';
     this.command = command;
+  }
+}
+
+/**
+ * The card speaks another version of the twincard protocol (a version 1 card, say): this host speaks
+ * only {@link PROTOCOL_VERSION} and sends it nothing after SELECT or READ.
+ */
+export class UnsupportedVersionError extends MalformedResponseError {
+  /** The version the card reported. */
+  readonly version: number;
+
+  constructor(command: CommandName, version: number) {
+    super(command, `protocol version ${version}`);
+    // Not "malformed": the answer is well-formed for its version, which is not this host's.
+    this.message = `${command}: the card speaks twincard protocol version ${version}; this host speaks only version ${PROTOCOL_VERSION}`;
+    this.name = 'UnsupportedVersionError';
+    this.version = version;
   }
 }
 

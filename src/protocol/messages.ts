@@ -29,29 +29,30 @@ export function attestationMessage(cardId: Uint8Array, challenge: Uint8Array): U
 }
 
 /**
- * `TWINCARD:LINK-P1 || primary id (8) || EP (65)`, signed by the primary's identity key.
+ * `TWINCARD:PREP-B2 || backup id (8) || EB (65)`, signed by the backup card's identity key at
+ * BACKUP_PREPARE. It names no primary: EB is bound to a primary later, by the primary's seal.
  * @throws TypeError / RangeError for a wrong-size argument.
  */
-export function primaryLinkMessage(primaryId: Uint8Array, primaryEphemeralKey: Uint8Array): Uint8Array {
-  checkLength('primary id', primaryId, Size.CARD_ID);
-  checkLength('EP', primaryEphemeralKey, Size.PUBLIC_KEY);
-  return concatBytes(prefixBytes('PRIMARY_LINK'), primaryId, primaryEphemeralKey);
+export function prepareMessage(backupId: Uint8Array, backupEphemeralKey: Uint8Array): Uint8Array {
+  checkLength('backup id', backupId, Size.CARD_ID);
+  checkLength('EB', backupEphemeralKey, Size.PUBLIC_KEY);
+  return concatBytes(prefixBytes('PREPARE'), backupId, backupEphemeralKey);
 }
 
 /**
- * `TWINCARD:LINK-B1 || primary id (8) || backup id (8) || EP (65) || EB (65)`, signed by the backup
- * card's identity key.
+ * `TWINCARD:SEAL-P2 || primary id (8) || backup id (8) || EB (65) || EP (65)`, signed by the
+ * primary's identity key at BACKUP_EXPORT: it binds this export's EP to the recipient and its EB.
  * @throws TypeError / RangeError for a wrong-size argument.
  */
-export function backupLinkMessage(
+export function sealMessage(
   primaryId: Uint8Array,
   backupId: Uint8Array,
-  primaryEphemeralKey: Uint8Array,
   backupEphemeralKey: Uint8Array,
+  primaryEphemeralKey: Uint8Array,
 ): Uint8Array {
   checkLength('primary id', primaryId, Size.CARD_ID);
   checkLength('backup id', backupId, Size.CARD_ID);
-  checkLength('EP', primaryEphemeralKey, Size.PUBLIC_KEY);
   checkLength('EB', backupEphemeralKey, Size.PUBLIC_KEY);
-  return concatBytes(prefixBytes('BACKUP_LINK'), primaryId, backupId, primaryEphemeralKey, backupEphemeralKey);
+  checkLength('EP', primaryEphemeralKey, Size.PUBLIC_KEY);
+  return concatBytes(prefixBytes('SEAL'), primaryId, backupId, backupEphemeralKey, primaryEphemeralKey);
 }

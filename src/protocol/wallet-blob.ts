@@ -24,9 +24,10 @@ import {
 } from './crypto.js';
 import { WalletBlobError } from './errors.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
+import { toHex } from '../apdu/index.js';
 
-/** Who is linked to whom, and with which ephemeral keys: the KDF's `info`. */
-export interface LinkTranscript {
+/** Which primary exports to which backup card, with which ephemeral keys: the KDF's `info`. */
+export interface ExportTranscript {
   readonly primaryId: Uint8Array;
   readonly backupId: Uint8Array;
   /** EP, 65 bytes. */
@@ -59,10 +60,10 @@ const PIN_FIELD = 16;
 const PLAINTEXT_PAD_OFFSET = PLAINTEXT_PIN_OFFSET + 1 + PIN_FIELD; // 114: 14 zero bytes to 128
 
 /**
- * `P.id || B.id || EP || EB` (146 bytes), the KDF's info: binding the keys to this exact link.
+ * `P.id || B.id || EP || EB` (146 bytes), the KDF's info: binding the keys to this exact export.
  * @throws TypeError / RangeError for a wrong-size field.
  */
-export function kdfInfo(t: LinkTranscript): Uint8Array {
+export function kdfInfo(t: ExportTranscript): Uint8Array {
   checkLength('primary id', t.primaryId, Size.CARD_ID);
   checkLength('backup id', t.backupId, Size.CARD_ID);
   checkLength('EP', t.primaryEphemeralKey, Size.PUBLIC_KEY);
@@ -71,12 +72,12 @@ export function kdfInfo(t: LinkTranscript): Uint8Array {
 }
 
 /**
- * K_enc and K_mac from the ECDH secret Z: `HKDF-SHA256(IKM = Z, salt = "TWINCARD:KDF:V01", info, 64)`,
+ * K_enc and K_mac from the ECDH secret Z: `HKDF-SHA256(IKM = Z, salt = "TWINCARD:KDF:V02", info, 64)`,
  * the first 32 bytes for encryption and the last 32 for the MAC.
  * @param z the 32-byte X coordinate of ECDH(eP, EB) (see `sharedSecretX`)
  * @throws TypeError / RangeError for wrong-size inputs.
  */
-export function deriveTransportKeys(z: Uint8Array, t: LinkTranscript): TransportKeys {
+export function deriveTransportKeys(z: Uint8Array, t: ExportTranscript): TransportKeys {
   checkLength('Z', z, Size.SCALAR);
   const okm = hkdf(sha256, z, prefixBytes('KDF_SALT'), kdfInfo(t), OKM_LENGTH);
   const keys = { encryptionKey: okm.slice(0, 32), macKey: okm.slice(32, 64) };
@@ -142,7 +143,7 @@ export interface WalletBlobHeader {
 
 /**
  * Reads the 17-byte header of a blob (no secret involved; the host uses it to check that the
- * primary's EXPORT_WALLET answer names the right pair before relaying it).
+ * primary's BACKUP_EXPORT answer names the right pair before relaying it).
  * @throws TypeError / RangeError for a blob that is not 193 bytes.
  */
 export function parseWalletBlobHeader(blob: Uint8Array): WalletBlobHeader {
@@ -152,6 +153,25 @@ export function parseWalletBlobHeader(blob: Uint8Array): WalletBlobHeader {
     primaryId: blob.slice(1, 1 + Size.CARD_ID),
     backupId: blob.slice(1 + Size.CARD_ID, Size.BLOB_HEADER),
   };
+}
+
+/**
+ * The one check of a blob header against who made it for whom (used by the receiver's checks and by
+ * the host before it relays or resumes a blob): version 02, then the primary, then the backup card.
+ * @returns undefined when the header is right, else what is wrong with it.
+ */
+export function walletBlobHeaderProblem(
+  header: WalletBlobHeader,
+  expected: { readonly primaryId: Uint8Array; readonly backupId: Uint8Array },
+): string | undefined {
+  if (header.version !== BLOB_VERSION) return `header version is ${header.version}, expected ${BLOB_VERSION}`;
+  if (!equalBytes(header.primaryId, expected.primaryId)) {
+    return `header names primary ${toHex(header.primaryId)}, expected ${toHex(expected.primaryId)}`;
+  }
+  if (!equalBytes(header.backupId, expected.backupId)) {
+    return `header names backup card ${toHex(header.backupId)}, expected ${toHex(expected.backupId)}`;
+  }
+  return undefined;
 }
 
 /**
@@ -182,7 +202,7 @@ export function sealWalletBlob(
  * Opens a blob with the receiver's checks in the order section 1.3 fixes: header version, primary
  * id, backup id (`WRONG_RECIPIENT`); the tag in constant time BEFORE decrypting (`MAC_INVALID`); the
  * plaintext layout (`BLOB_INVALID`).
- * @param expected the primary this receiver linked to, and its own id
+ * @param expected the primary the blob must come from, and the receiver's own id
  * @throws RangeError for a blob that is not 193 bytes; WalletBlobError for a failed check.
  */
 export function openWalletBlob(
@@ -192,15 +212,8 @@ export function openWalletBlob(
 ): WalletSecret {
   checkKeys(keys);
   const header = parseWalletBlobHeader(blob);
-  if (header.version !== BLOB_VERSION) {
-    throw new WalletBlobError('WRONG_RECIPIENT', `header version is ${header.version}, expected ${BLOB_VERSION}`);
-  }
-  if (!equalBytes(header.primaryId, expected.primaryId)) {
-    throw new WalletBlobError('WRONG_RECIPIENT', 'header names another primary');
-  }
-  if (!equalBytes(header.backupId, expected.backupId)) {
-    throw new WalletBlobError('WRONG_RECIPIENT', 'header names another backup card');
-  }
+  const problem = walletBlobHeaderProblem(header, expected);
+  if (problem !== undefined) throw new WalletBlobError('WRONG_RECIPIENT', problem);
   const macEnd = Size.BLOB - Size.BLOB_TAG;
   const tag = hmac(sha256, keys.macKey, blob.subarray(0, macEnd));
   if (!constantTimeEqual(tag, blob.subarray(macEnd))) throw new WalletBlobError('MAC_INVALID', 'tag does not verify');

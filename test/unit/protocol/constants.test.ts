@@ -1,23 +1,39 @@
 import { describeStatus, toHex } from '../../../src/apdu/index.js';
 import {
+  BLOB_VERSION,
   cardStateName,
+  CardState,
   createTraceRedactor,
   Ins,
   prefixBytes,
+  PROTOCOL_VERSION,
+  Tag,
   TWINCARD_AID,
   TWINCARD_STATUS_WORDS,
   TwincardSw,
 } from '../../../src/protocol/constants.js';
-import { attestationMessage, backupLinkMessage, certificateMessage, primaryLinkMessage } from '../../../src/protocol/messages.js';
+import { attestationMessage, certificateMessage, prepareMessage, sealMessage } from '../../../src/protocol/messages.js';
 
 describe('constants', () => {
   test('AID and prefixes as docs/protocol.md writes them', () => {
     expect(toHex(TWINCARD_AID)).toBe('F07477696E6361726401');
     expect(toHex(prefixBytes('CERTIFICATE'))).toBe('5457494E434152443A434552543A3031');
     expect(toHex(prefixBytes('ATTESTATION'))).toBe('5457494E434152443A41545445535431');
-    expect(toHex(prefixBytes('PRIMARY_LINK'))).toBe('5457494E434152443A4C494E4B2D5031');
-    expect(toHex(prefixBytes('BACKUP_LINK'))).toBe('5457494E434152443A4C494E4B2D4231');
-    expect(toHex(prefixBytes('KDF_SALT'))).toBe('5457494E434152443A4B44463A563031');
+    expect(toHex(prefixBytes('PREPARE'))).toBe('5457494E434152443A505245502D4232');
+    expect(toHex(prefixBytes('SEAL'))).toBe('5457494E434152443A5345414C2D5032');
+    expect(toHex(prefixBytes('KDF_SALT'))).toBe('5457494E434152443A4B44463A563032');
+  });
+
+  test('version 2 numbers as docs/protocol.md sections 2.1, 3 and 6 write them', () => {
+    expect(PROTOCOL_VERSION).toBe(2);
+    expect(BLOB_VERSION).toBe(2);
+    expect(Ins).toEqual({
+      SELECT: 0xa4, READ: 0x10, VERIFY_PIN: 0x20, CREATE_WALLET: 0x30, SIGN: 0x32, ATTEST: 0x40,
+      BACKUP_PREPARE: 0x60, BACKUP_EXPORT: 0x62, BACKUP_FINALIZE: 0x64, BACKUP_IMPORT: 0x66, BACKUP_CANCEL: 0x68,
+      PERSO_GENERATE: 0xf0, PERSO_COMMIT: 0xf2,
+    });
+    expect(CardState).toEqual({ FACTORY: 0, BLANK: 1, WALLET: 2, BACKUP_EXPORTING: 3, BACKUP_PENDING: 4, BACKED_UP: 5 });
+    expect([Tag.SEAL_SIGNATURE, Tag.PREPARE_SIGNATURE, Tag.BACKUP_CARD_IDS, Tag.PRIMARY_ID]).toEqual([0x12, 0x14, 0x18, 0x19]);
   });
 
   test('state names', () => {
@@ -30,10 +46,12 @@ describe('constants', () => {
     expect(describeStatus(TwincardSw.MAC_INVALID, TWINCARD_STATUS_WORDS)).toBe("SW=0x9A05 (MAC_INVALID: the wallet blob's tag is wrong)");
     expect(describeStatus(0x6982, TWINCARD_STATUS_WORDS)).toBe('SW=0x6982 (SECURITY_STATUS_NOT_SATISFIED: access code not verified)');
     expect(describeStatus(0x63c2, TWINCARD_STATUS_WORDS)).toContain('2 tries left');
-    for (let sw = 0x9a01; sw <= 0x9a0c; sw++) {
-      if (sw === 0x9a02) continue; // unassigned in v1
+    for (const sw of [0x9a01, 0x9a03, 0x9a04, 0x9a05, 0x9a06, 0x9a08, 0x9a09, 0x9a0a]) {
       expect(TWINCARD_STATUS_WORDS.get(sw)).toBeDefined();
     }
+    // unassigned (9A02) or version 1's linking and abort words, unused in version 2
+    for (const sw of [0x9a02, 0x9a07, 0x9a0b, 0x9a0c]) expect(TWINCARD_STATUS_WORDS.get(sw)).toBeUndefined();
+    expect(Object.values(TwincardSw)).not.toContain(0x9a07);
   });
 });
 
@@ -44,15 +62,16 @@ describe('message builders', () => {
     expect(certificateMessage(id, key).length).toBe(16 + 8 + 65);
     expect(attestationMessage(id, new Uint8Array(16)).length).toBe(16 + 8 + 16);
     expect(attestationMessage(id, new Uint8Array(32)).length).toBe(16 + 8 + 32);
-    expect(primaryLinkMessage(id, key).length).toBe(16 + 8 + 65);
-    expect(backupLinkMessage(id, id, key, key).length).toBe(16 + 8 + 8 + 65 + 65);
+    expect(prepareMessage(id, key).length).toBe(16 + 8 + 65);
+    expect(sealMessage(id, id, key, key).length).toBe(16 + 8 + 8 + 65 + 65);
   });
   test('refuse wrong sizes', () => {
     expect(() => attestationMessage(id, new Uint8Array(15))).toThrow('challenge: expected 16..32 bytes, got 15');
     expect(() => attestationMessage(id, new Uint8Array(33))).toThrow('challenge: expected 16..32 bytes, got 33');
     expect(() => certificateMessage(id.subarray(1), key)).toThrow(RangeError);
-    expect(() => backupLinkMessage(id, id, key, key.subarray(1))).toThrow('EB: expected 65 bytes, got 64');
-    expect(() => primaryLinkMessage(id, 'x' as unknown as Uint8Array)).toThrow(TypeError);
+    expect(() => sealMessage(id, id, key, key.subarray(1))).toThrow('EP: expected 65 bytes, got 64');
+    expect(() => sealMessage(id, id, key.subarray(1), key)).toThrow('EB: expected 65 bytes, got 64');
+    expect(() => prepareMessage(id, 'x' as unknown as Uint8Array)).toThrow(TypeError);
   });
 });
 
@@ -63,10 +82,11 @@ describe('trace redactor', () => {
     const redact = createTraceRedactor();
     expect(redact(h(0x80, Ins.VERIFY_PIN))).toEqual({ command: true });
     expect(redact(h(0x80, Ins.CREATE_WALLET))).toEqual({ command: true });
-    expect(redact(h(0x80, Ins.IMPORT_WALLET))).toEqual({ command: true });
-    expect(redact(h(0x90, Ins.IMPORT_WALLET))).toEqual({ command: true }); // a chained block
-    expect(redact(h(0x80, Ins.EXPORT_WALLET))).toEqual({ response: true });
-    for (const ins of [Ins.READ, Ins.SIGN, Ins.ATTEST, Ins.BACKUP_START, Ins.LINK_PRIMARY, Ins.LINK_BACKUP, Ins.FINALIZE_BACKUP]) {
+    expect(redact(h(0x80, Ins.BACKUP_IMPORT))).toEqual({ command: true });
+    expect(redact(h(0x90, Ins.BACKUP_IMPORT))).toEqual({ command: true }); // a chained block
+    expect(redact(h(0x80, Ins.BACKUP_EXPORT))).toEqual({ response: true });
+    expect(redact(h(0x90, Ins.BACKUP_EXPORT))).toEqual({ response: true }); // its data is chained too
+    for (const ins of [Ins.READ, Ins.SIGN, Ins.ATTEST, Ins.BACKUP_PREPARE, Ins.BACKUP_FINALIZE, Ins.BACKUP_CANCEL]) {
       expect(redact(h(0x80, ins))).toBeUndefined();
     }
     expect(redact(h(0x00, Ins.SELECT))).toBeUndefined();
@@ -74,9 +94,9 @@ describe('trace redactor', () => {
     expect(redact(h(0x00, 0x20))).toBeUndefined();
   });
 
-  test('GET RESPONSE after EXPORT_WALLET stays hidden; after READ it is shown', () => {
+  test('GET RESPONSE after BACKUP_EXPORT stays hidden; after READ it is shown', () => {
     const redact = createTraceRedactor();
-    redact(h(0x80, Ins.EXPORT_WALLET));
+    redact(h(0x80, Ins.BACKUP_EXPORT));
     expect(redact(h(0x00, 0xc0))).toEqual({ response: true });
     expect(redact(h(0x80, 0xc0))).toEqual({ response: true });
     redact(h(0x80, Ins.READ));

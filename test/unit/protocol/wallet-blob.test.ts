@@ -28,7 +28,7 @@ const iv = fromHex('A0A1A2A3A4A5A6A7A8A9AAABACADAEAF');
 const recipients = { primaryId, backupId };
 
 /** Seals any 128-byte plaintext with node:crypto alone: an independent implementation of section 1.3. */
-function sealRaw(k: TransportKeys, plaintext: Uint8Array, header = concatBytes(Uint8Array.of(1), primaryId, backupId)): Uint8Array {
+function sealRaw(k: TransportKeys, plaintext: Uint8Array, header = concatBytes(Uint8Array.of(2), primaryId, backupId)): Uint8Array {
   const cipher = createCipheriv('aes-256-cbc', k.encryptionKey, iv).setAutoPadding(false);
   const ct = concatBytes(cipher.update(plaintext), cipher.final());
   const tag = createHmac('sha256', k.macKey).update(concatBytes(header, iv, ct)).digest();
@@ -41,7 +41,7 @@ describe('transport key', () => {
     const info = kdfInfo(transcript);
     expect(info.length).toBe(146);
     expect(toHex(info)).toBe(toHex(concatBytes(primaryId, backupId, transcript.primaryEphemeralKey, transcript.backupEphemeralKey)));
-    const okm = new Uint8Array(hkdfSync('sha256', z, new TextEncoder().encode('TWINCARD:KDF:V01'), info, 64));
+    const okm = new Uint8Array(hkdfSync('sha256', z, new TextEncoder().encode('TWINCARD:KDF:V02'), info, 64));
     expect(toHex(keys.encryptionKey)).toBe(toHex(okm.subarray(0, 32)));
     expect(toHex(keys.macKey)).toBe(toHex(okm.subarray(32)));
   });
@@ -68,11 +68,11 @@ describe('wallet blob', () => {
 
   test('layout: header, iv, ciphertext, tag; the node:crypto implementation gives the same bytes', () => {
     expect(blob.length).toBe(193);
-    expect(toHex(blob.subarray(0, 17))).toBe('01' + toHex(primaryId) + toHex(backupId));
+    expect(toHex(blob.subarray(0, 17))).toBe('02' + toHex(primaryId) + toHex(backupId));
     expect(toHex(blob.subarray(17, 33))).toBe(toHex(iv));
     expect(toHex(sealRaw(keys, encodeWalletPlaintext(secret)))).toBe(toHex(blob));
     const header = parseWalletBlobHeader(blob);
-    expect(header.version).toBe(1);
+    expect(header.version).toBe(2);
     expect(toHex(header.primaryId)).toBe(toHex(primaryId));
     expect(toHex(header.backupId)).toBe(toHex(backupId));
   });
@@ -100,14 +100,14 @@ describe('wallet blob', () => {
   };
 
   test.each<[string, (b: Uint8Array) => void, string, number]>([
-    ['version 02', (b) => { b[0] = 2; }, 'header version is 2', 0x9a06],
-    ['another primary', (b) => { flip(b, 1, 1); }, 'header names another primary', 0x9a06],
-    ['another backup card', (b) => { flip(b, 16, 1); }, 'header names another backup card', 0x9a06],
+    ['version 01 (a version 1 blob)', (b) => { b[0] = 1; }, 'header version is 1, expected 2', 0x9a06],
+    ['another primary', (b) => { flip(b, 1, 1); }, `header names primary 5101020304050607, expected ${toHex(primaryId)}`, 0x9a06],
+    ['another backup card', (b) => { flip(b, 16, 1); }, `header names backup card B001020304050606, expected ${toHex(backupId)}`, 0x9a06],
     ['a flipped IV bit', (b) => { flip(b, 17, 1); }, 'tag does not verify', 0x9a05],
     ['a flipped ciphertext bit', (b) => { flip(b, 100, 0x80); }, 'tag does not verify', 0x9a05],
     ['a flipped tag bit', (b) => { flip(b, 192, 1); }, 'tag does not verify', 0x9a05],
     // the header is checked before the tag, though both are wrong here
-    ['another backup card and a bad tag', (b) => { flip(b, 16, 1); flip(b, 192, 1); }, 'another backup card', 0x9a06],
+    ['another backup card and a bad tag', (b) => { flip(b, 16, 1); flip(b, 192, 1); }, 'header names backup card', 0x9a06],
   ])('refuses %s', (_name, mutate, message, sw) => {
     const b = blob.slice();
     mutate(b);
