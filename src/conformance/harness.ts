@@ -286,7 +286,11 @@ async function walk(dut: CardUnderTest, start: ReadInfo, target: Target, ctx: Re
     const next = here === 'BACKUP_PENDING' && dut.known.eb === undefined ? 'BACKUP_PENDING' : path[path.indexOf(here) + 1];
     if (next === undefined) throw new NotApplicable(`cannot bring a ${here} card to ${target}`);
     await step(dut, info, next, ctx);
-    info = await dut.snapshot();
+    const after = await dut.snapshot();
+    // A step the card answered 9000 to but that left it where it was (e.g. an export it did not record) is a
+    // fault of the card: say which, rather than repeat it.
+    if (targetOf(after) === here && next !== here) throw new Error(`set-up: ${next === 'BACKUP_EXPORTING' ? 'BACKUP_EXPORT' : next} was accepted but the card is still ${here}`);
+    info = after;
   }
   throw new Error(`set-up: the card is ${targetOf(info)}, not ${target}, after the protocol's steps`);
 }
