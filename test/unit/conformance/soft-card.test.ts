@@ -38,7 +38,7 @@ test('section 8.7: the backup card opens the example blob to d_W and the PIN; on
   expect(toHex(w.privateKey)).toBe(toHex(key('d_W')));
   expect(toHex(w.pin)).toBe('313233343536');
   const bad = BLOB_8_7.slice();
-  bad[100] ^= 1;
+  bad[100] = bad[100]! ^ 1;
   expect(() => openBlob(bad, eB, transcript)).toThrow(/tag/);
   expect(() => openBlob(BLOB_8_7, eB, { ...transcript, backupId: P_ID })).toThrow(/header/);
 });
