@@ -118,7 +118,6 @@ const BROKEN: ReadonlyArray<readonly [string, readonly string[]]> = [
       'order/import/mac-before-plaintext',
       'import/second-blob',
       'state/backed-up-backup/backup-import',
-      'peer/tampered-blob',
     ],
   ],
   ['PinNotDecrementedApplet', ['verify-pin/wrong-then-right', 'verify-pin/brute-force']],
