@@ -15,7 +15,7 @@ import { certificateMessage } from '../protocol/messages.js';
 import { RecordingTransport } from './recorder.js';
 import { plaintextBytes, randomKeyPair, randomWallet, SoftCard, wellFormedPlaintext, type PrepareOffer, type SealedExport, type Wallet } from './soft-card.js';
 import { NotApplicable, type Exchange } from './types.js';
-import { CardAnswerError, Ins, parseRead, parseSelect, Sw, Tag, type ReadInfo } from './wire.js';
+import { AID, CardAnswerError, Ins, parseRead, parseSelect, Sw, Tag, type ReadInfo } from './wire.js';
 
 /** The states a check can ask for; BACKED_UP is split by the card's role. */
 export type Target = 'FACTORY' | 'BLANK' | 'WALLET' | 'BACKUP_EXPORTING' | 'BACKUP_PENDING' | 'BACKED_UP_PRIMARY' | 'BACKED_UP_BACKUP';
@@ -51,8 +51,6 @@ export interface CardUnderTestOptions {
   /** Id the suite personalizes a FACTORY card with (default: ASCII "CONF" 00 00 00 01). */
   readonly cardId?: Uint8Array;
 }
-
-const AID = Uint8Array.of(0xf0, 0x74, 0x77, 0x69, 0x6e, 0x63, 0x61, 0x72, 0x64, 0x01);
 
 export class CardUnderTest {
   readonly recorder: RecordingTransport;

@@ -11,6 +11,9 @@ import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { decodeProtocolTlv, TlvError } from '../apdu/index.js';
 import { isValidPublicKey } from '../protocol/crypto.js';
 
+/** The applet's AID (section 2). */
+export const AID: Uint8Array = Uint8Array.of(0xf0, 0x74, 0x77, 0x69, 0x6e, 0x63, 0x61, 0x72, 0x64, 0x01);
+
 /** VERSION in SELECT and READ. */
 export const VERSION = 0x02;
 

@@ -10,11 +10,11 @@ import { equalBytes } from '../../protocol/crypto.js';
 import { attestationMessage } from '../../protocol/messages.js';
 import { identityKey, verifies, type CardUnderTest } from '../harness.js';
 import { NotApplicable } from '../types.js';
-import { Ins, STATES, Sw as IsoSw } from '../wire.js';
+import { AID, Ins, STATES, Sw as IsoSw } from '../wire.js';
 import { check, CLA, type Check, type Expect } from './common.js';
 import { COMMANDS, kebab } from './commands.js';
 
-const SELECT_APDU = Uint8Array.of(0x00, 0xa4, 0x04, 0x00, 0x0a, 0xf0, 0x74, 0x77, 0x69, 0x6e, 0x63, 0x61, 0x72, 0x64, 0x01, 0x00);
+const SELECT_APDU = concatBytes(Uint8Array.of(0x00, Ins.SELECT, 0x04, 0x00, AID.length), AID, Uint8Array.of(0x00));
 
 export function basicChecks(): Check[] {
   const checks: Check[] = [

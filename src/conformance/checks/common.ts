@@ -7,7 +7,7 @@ import type { ResponseApdu } from '../../apdu/index.js';
 import { equalBytes } from '../../protocol/crypto.js';
 import type { KeyPair } from '../../protocol/keys.js';
 import { sameIds, type CardUnderTest, type Target } from '../harness.js';
-import type { ReadInfo } from '../wire.js';
+import { Ins, type ReadInfo } from '../wire.js';
 import type { InvalidPoint } from '../wycheproof.js';
 import { NotApplicable, type CheckInfo } from '../types.js';
 import { randomKeyPair, SoftCard } from '../soft-card.js';
@@ -140,4 +140,19 @@ export { CLA } from '../harness.js';
 export function be32(n: bigint): Uint8Array {
   if (n < 0n || n >= 2n ** 256n) throw new RangeError('be32: out of range');
   return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
+}
+
+/** BACKUP_EXPORT with these bytes to a WALLET card, access code verified: `want`, nothing changed. */
+export async function exportRefused(ctx: CheckContext, e: Expect, data: Uint8Array, want: number): Promise<void> {
+  const before = await ctx.reach('WALLET');
+  await ctx.dut.verify();
+  e.sw(await ctx.dut.cmd(Ins.BACKUP_EXPORT, data), want);
+  await e.unchanged(ctx.dut, before);
+}
+
+/** BACKUP_IMPORT with these bytes to a BACKUP_PENDING card: `want`, nothing changed. */
+export async function importRefusedRaw(ctx: CheckContext, e: Expect, data: (cardId: Uint8Array) => Uint8Array, want: number): Promise<void> {
+  const before = await ctx.reach('BACKUP_PENDING');
+  e.sw(await ctx.dut.cmd(Ins.BACKUP_IMPORT, data(before.cardId!)), want);
+  await e.unchanged(ctx.dut, before);
 }

@@ -15,8 +15,7 @@ import { openBlob, randomKeyPair, SoftCard } from '../soft-card.js';
 import { Ins, Prefix, prepareMessage, sealMessage, Sw, type ReadInfo } from '../wire.js';
 import type { InvalidPoint } from '../wycheproof.js';
 import { edgePoints } from './points.js';
-import { check, flip, needManufacturer, somePeer, type Check, type CheckContext, type Expect } from './common.js';
-import { exportRefused } from './tlv.js';
+import { check, exportRefused, flip, needManufacturer, somePeer, type Check, type CheckContext, type Expect } from './common.js';
 
 /** A new certified software backup card with its ephemeral pair. */
 function newBackup(ctx: CheckContext): SoftBackup {

@@ -9,11 +9,9 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { attestationMessage } from '../../protocol/messages.js';
 import { identityKey, verifies, type Target } from '../harness.js';
 import type { Need } from '../types.js';
-import { Ins, Sw, V1_BACKUP_INS } from '../wire.js';
+import { AID, Ins, Sw, V1_BACKUP_INS } from '../wire.js';
 import { check, CLA, type Check } from './common.js';
 import { commandShape, kebab, type ProtocolCommand } from './commands.js';
-
-const AID = Uint8Array.of(0xf0, 0x74, 0x77, 0x69, 0x6e, 0x63, 0x61, 0x72, 0x64, 0x01);
 
 /** The commands each state refuses (section 3's `·` cells; BACKED_UP split by origin). */
 export const REFUSED: Readonly<Record<Target, readonly ProtocolCommand[]>> = {

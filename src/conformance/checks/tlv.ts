@@ -8,7 +8,7 @@
 import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
 import { randomKeyPair } from '../soft-card.js';
 import { Ins, Sw, Tag } from '../wire.js';
-import { check, CLA, somePeer, type Check, type CheckContext, type Expect } from './common.js';
+import { check, CLA, exportRefused, importRefusedRaw, somePeer, type Check, type CheckContext } from './common.js';
 
 type Field = readonly [number, Uint8Array];
 
@@ -85,21 +85,6 @@ function importFields(ctx: CheckContext, cardId: Uint8Array): Field[] {
   const eb = ctx.dut.known.eb ?? randomKeyPair().publicKey;
   const s = somePeer(ctx).seal(cardId, eb, new Uint8Array(128));
   return [[Tag.CERTIFICATE, s.certificate], [Tag.PRIMARY_EPHEMERAL_KEY, s.ep], [Tag.SEAL_SIGNATURE, s.signature], [Tag.WALLET_BLOB, s.blob]];
-}
-
-/** BACKUP_EXPORT with these bytes to a WALLET card, access code verified: `want`, nothing changed. */
-export async function exportRefused(ctx: CheckContext, e: Expect, data: Uint8Array, want: number): Promise<void> {
-  const before = await ctx.reach('WALLET');
-  await ctx.dut.verify();
-  e.sw(await ctx.dut.cmd(Ins.BACKUP_EXPORT, data), want);
-  await e.unchanged(ctx.dut, before);
-}
-
-/** BACKUP_IMPORT with these bytes to a BACKUP_PENDING card: `want`, nothing changed. */
-export async function importRefusedRaw(ctx: CheckContext, e: Expect, data: (cardId: Uint8Array) => Uint8Array, want: number): Promise<void> {
-  const before = await ctx.reach('BACKUP_PENDING');
-  e.sw(await ctx.dut.cmd(Ins.BACKUP_IMPORT, data(before.cardId!)), want);
-  await e.unchanged(ctx.dut, before);
 }
 
 export function tlvChecks(): Check[] {
