@@ -6,7 +6,11 @@
 #                           NAME from JAR installed under AID; idempotent (another applet restarts the cards)
 #   sim.sh down             stop what `up` started, by PID
 #   sim.sh status [--quiet] processes and cards; exit 0 only when everything is up
-#   sim.sh pull K | insert K | pull-after-next K | wipe K    drive card K (0-based) through its control socket
+#   sim.sh pull K | insert K | pull-after-next K | wipe K    drive card K (0-based) through its control socket;
+#                           insert puts K back into the reader it was last in (refused if another card is there)
+#   sim.sh put K R          card K into reader R (0-based, as `status` lists them): the card in R leaves it (pulled,
+#                           EEPROM kept, in no reader until put somewhere), K leaves its own reader, pcscd sees R
+#                           empty, then K goes in: a fresh tap on one reader. `up` puts every card back in its own
 #   sim.sh applet K [CLASS]  card K wiped, with CLASS (on the fixture's class path, e.g. a conformance-suite broken
 #                           variant dev.twincard.broken.MacSkippedApplet) under the twincard AID; no CLASS: which one it runs.
 #                           `wipe K` puts the reference applet back
@@ -53,6 +57,84 @@ while not data.endswith(b"\n"):
 print(data.decode().strip())
 sys.exit(0 if data.startswith(b"ok") or sys.argv[2] == "status" else 1)
 PY
+}
+
+# Where card k goes when inserted: its vpcd port from the card's own status ("... port=P"), else its own.
+card_port() {
+  local state; state=$(control "$1" status)
+  if [[ $state =~ port=([0-9]+) ]]; then echo "${BASH_REMATCH[1]}"; else echo $((base_port + $1)); fi
+}
+
+# The reader card k is in (or being inserted into) now, empty when it is in none.
+card_reader() {
+  case "$(control "$1" status)" in
+    inserted*|inserting*) echo $(( $(card_port "$1") - base_port ));;
+  esac
+}
+
+# The card in reader r now, empty when there is none.
+occupant() {
+  local k
+  for k in $(seq 0 $(( $(card_count) - 1 ))); do
+    alive "$run/card-$k.pid" || continue
+    [ "$(card_reader "$k")" = "$1" ] && { echo "$k"; return; }
+  done
+  return 0
+}
+
+# Readers: vpcd entries serve two each, so an odd number of cards leaves one reader empty.
+reader_count() { echo $(( ($(card_count) + 1) / 2 * 2 )); }
+
+reader_name() { # r: "Virtual PCD 00 0s" for entry 0, "Virtual PCD <entry+1> 00 0s" after (see up)
+  local entry=$(( $1 / 2 ))
+  if [ "$entry" = 0 ]; then echo "Virtual PCD 00 0$(( $1 % 2 ))"; else echo "Virtual PCD $((entry + 1)) 00 0$(( $1 % 2 ))"; fi
+}
+
+# Until pcscd itself reports reader r present or absent: a removal it never saw would not be a fresh tap.
+wait_pcscd() { # r present|absent
+  node "$repo/scripts/lib/pcsc-reader-wait.mjs" "$(reader_name "$1")" "$2" 10000 \
+    || die "pcscd did not see reader $1 ($(reader_name "$1")) $2 within 10 s: see $run/pcscd.log"
+}
+
+put() {
+  [ $# -eq 2 ] || die "usage: sim.sh put CARD READER (indices, as sim.sh status lists them)"
+  local k=$1 r=$2
+  [[ $k =~ ^[0-9]{1,3}$ ]] || die "put: CARD is an index, not '$k'"
+  [[ $r =~ ^[0-9]{1,3}$ ]] || die "put: READER is an index, not '$r'"
+  alive "$run/card-$k.pid" || die "card $k is not running (sim.sh status lists the cards)"
+  [ "$r" -lt "$(reader_count)" ] || die "reader $r does not exist: readers are 0..$(( $(reader_count) - 1 ))"
+  local holder from
+  holder=$(occupant "$r")
+  if [ -n "$holder" ]; then
+    control "$holder" pull >/dev/null
+    wait_card_state "$holder" pulled
+    say "card $holder left reader $r (in no reader now)"
+  fi
+  from=$(card_reader "$k")
+  if [ -n "$from" ]; then
+    control "$k" pull >/dev/null
+    wait_card_state "$k" pulled
+    wait_pcscd "$from" absent
+  fi
+  wait_pcscd "$r" absent
+  control "$k" "move $((base_port + r))" >/dev/null
+  control "$k" insert >/dev/null
+  wait_card_state "$k" inserted
+  wait_pcscd "$r" present
+  say "card $k is in reader $r ($(reader_name "$r"))"
+}
+
+# Every running card back in its own reader (what `up` promises): cards elsewhere leave first, then all go in.
+home_all() {
+  local k
+  for k in $(seq 0 $(( $(card_count) - 1 ))); do
+    [ -S "$run/card-$k.sock" ] || continue
+    if [ "$(card_port "$k")" != $((base_port + k)) ]; then
+      control "$k" pull >/dev/null
+      wait_card_state "$k" pulled
+      control "$k" "move $((base_port + k))" >/dev/null
+    fi
+  done
 }
 
 wait_card_state() { # k wanted-prefix
@@ -173,8 +255,9 @@ CONF
   done
   for k in $(seq 0 $((cards - 1))); do
     for _ in $(seq 100); do [ -S "$run/card-$k.sock" ] && break; alive "$run/card-$k.pid" || die "card $k died: see $run/card-$k.log"; sleep 0.1; done
-    control "$k" insert >/dev/null
   done
+  home_all
+  for k in $(seq 0 $((cards - 1))); do control "$k" insert >/dev/null; done
   node "$repo/scripts/lib/pcsc-cards.mjs" "$cards" 20000 >"$run/readers.txt" \
     || die "pcscd does not show $cards cards after 20 s: see $run/pcscd.log and $run/card-*.log"
   table
@@ -182,11 +265,14 @@ CONF
 
 table() {
   local k
-  printf '%-5s %-7s %-7s %-28s %s\n' card pid port control state
+  printf '%-5s %-7s %-24s %-28s %s\n' card pid "in reader" control state
   for k in $(seq 0 $(( $(card_count) - 1 ))); do
-    local pid="-" state="dead"
-    alive "$run/card-$k.pid" && { pid=$(cat "$run/card-$k.pid"); state=$(control "$k" status); }
-    printf '%-5s %-7s %-7s %-28s %s\n' "$k" "$pid" $((base_port + k)) "${run/#$repo\//}/card-$k.sock" "$state"
+    local pid="-" state="dead" where="-"
+    if alive "$run/card-$k.pid"; then
+      pid=$(cat "$run/card-$k.pid"); state=$(control "$k" status)
+      where=$(card_reader "$k"); where=${where:+$where ($(reader_name "$where"))}; where=${where:-(none)}
+    fi
+    printf '%-5s %-7s %-24s %-28s %s\n' "$k" "$pid" "$where" "${run/#$repo\//}/card-$k.sock" "$state"
   done
   [ -f "$run/readers.txt" ] && { echo "readers (pcscd):"; sed 's/^/  /' "$run/readers.txt"; }
 }
@@ -218,6 +304,11 @@ case $cmd in
   status) status "$@";;
   pull|insert|pull-after-next|wipe)
     [ $# -eq 1 ] || die "usage: sim.sh $cmd CARD_INDEX"
+    if [ "$cmd" = insert ] && [ -S "$run/card-$1.sock" ]; then
+      # Back into the reader it was last in: refused when `put` has given that reader to another card.
+      back=$(( $(card_port "$1") - base_port )); holder=$(occupant "$back")
+      [ -z "$holder" ] || [ "$holder" = "$1" ] || die "reader $back holds card $holder now: sim.sh put $1 READER puts card $1 somewhere"
+    fi
     control "$1" "$cmd"
     if [ "$cmd" = insert ]; then wait_card_state "$1" inserted; fi
     if [ "$cmd" = pull ]; then wait_card_state "$1" pulled; fi
@@ -226,5 +317,6 @@ case $cmd in
     [ $# -eq 1 ] || [ $# -eq 2 ] || die "usage: sim.sh applet CARD_INDEX [CLASS]"
     control "$1" "applet${2:+ $2}"
     ;;
-  *) die "unknown command $cmd (up, down, status, pull, insert, pull-after-next, wipe, applet)";;
+  put) put "$@";;
+  *) die "unknown command $cmd (up, down, status, pull, insert, put, pull-after-next, wipe, applet)";;
 esac

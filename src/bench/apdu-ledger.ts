@@ -74,9 +74,9 @@ export function classifyCommand(apdu: Uint8Array): ExchangeKind {
  * @example
  * const ledger = new ApduLedger();
  * const transport = ledger.wrap(pcscCard, 'Virtual PCD 00 00');
- * ledger.step = 'start-primary';
+ * ledger.step = 'export-primary';
  * // ... run the step over `transport` ...
- * ledger.totals(ledger.exchanges.filter((e) => e.step === 'start-primary'));
+ * ledger.totals(ledger.exchanges.filter((e) => e.step === 'export-primary'));
  */
 export class ApduLedger {
   /** The label the next exchanges get. */

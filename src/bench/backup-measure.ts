@@ -17,8 +17,9 @@ import { join } from 'node:path';
 import { command, encodeCommand, decodeCommand, type ApduTransport } from '../apdu/index.js';
 import { runBackup } from '../flow/backup-runner.js';
 import { PcscCardSource } from '../flow/card-source.js';
-import { newJournal, saveJournal, type BackupJournal, type NextStep } from '../flow/journal.js';
-import { verifyJournal } from '../protocol/backup.js';
+import { saveJournal } from '../flow/journal.js';
+import { stepLabel, stepLabels, verifyJournal } from '../protocol/backup.js';
+import { newJournal, type BackupJournal } from '../protocol/backup-model.js';
 import { TwincardCard } from '../protocol/card.js';
 import { personalize } from '../protocol/factory.js';
 import type { KeyPair } from '../protocol/keys.js';
@@ -30,26 +31,7 @@ import { ApduLedger, sumExchanges, type ApduTotals, type ExchangeRecord } from '
 export const LOOPBACK_AID = Uint8Array.from([0xf0, 0x74, 0x77, 0x69, 0x6e, 0x63, 0x61, 0x72, 0x64, 0xfe]);
 const LOOPBACK_INS_SEND_N = 0x02;
 
-/** The label of a step of the backup (docs/protocol.md section 7). */
-export function stepLabel(step: NextStep): string {
-  switch (step.kind) {
-    case 'start-primary':
-    case 'finish-primary':
-    case 'done':
-      return step.kind;
-    case 'link-backup':
-      return `link-backup-${step.index + 1}`;
-    case 'import':
-      return `import-${step.index + 1}`;
-  }
-}
-
-/** The steps of a backup to `backupCount` cards, in the order the runner takes them on a bench. */
-export function stepLabels(backupCount: 1 | 2): string[] {
-  const link = Array.from({ length: backupCount }, (_, i) => `link-backup-${i + 1}`);
-  const imports = Array.from({ length: backupCount }, (_, i) => `import-${i + 1}`);
-  return ['start-primary', ...link, 'finish-primary', ...imports];
-}
+export { stepLabel, stepLabels };
 
 export interface StepMeasurement extends ApduTotals {
   readonly step: string;
@@ -58,7 +40,7 @@ export interface StepMeasurement extends ApduTotals {
   /**
    * Where the step's time went, ms (they add up to `ms`): finding and connecting to the card (until
    * the first APDU), the APDUs themselves (`transmitMs`), the host between APDUs (parsing, checking
-   * certificates and signatures, finish-primary's checkpoint), after the last APDU until the step is
+   * certificates and signatures, the journal checkpoints inside a step), after the last APDU until the step is
    * done (its answer checked, e.g. a link signature, and the journal saved with fsync), and releasing
    * the card (disconnect with reset).
    */
@@ -128,7 +110,8 @@ export async function measureBackup(options: MeasureBackupOptions): Promise<Back
   const ledger = new ApduLedger();
   const journalPath = join(options.journalDir, `journal-${randomBytes(6).toString('hex')}.json`);
   await saveJournal(journalPath, newJournal(backupCount)); // as `twincard backup` does before the first card
-  const source = new PcscCardSource(options.service, readers, {
+  // Offered backup cards first, the order a v2 backup takes them: no card is read for a step it cannot serve.
+  const source = new PcscCardSource(options.service, [...readers.slice(1), ...readers.slice(0, 1)], {
     mode: 'bench',
     waitMs: options.waitMs ?? 10_000,
     wrap: (card, reader): ApduTransport => ledger.wrap(card, reader),
@@ -226,8 +209,9 @@ export async function measureBackup(options: MeasureBackupOptions): Promise<Back
 }
 
 /**
- * Host CPU of a backup's own cryptography, ms: the certificate and link-signature verifications the
- * host made during the backup (2 per card: 6 for a 1+2 backup), made again on the same inputs by
+ * Host CPU of a backup's own cryptography, ms: the certificate, prepare and seal signature verifications
+ * the host made during the backup (per backup card: its certificate, its prepare signature, the seal
+ * of its blob; and the primary's certificate), made again on the same inputs by
  * verifying the finished journal (verifyJournal checks exactly those). Run it outside any timed span.
  * @throws JournalError if the journal does not verify (it did during the backup, so: a bug)
  */
@@ -289,7 +273,7 @@ export interface TransportBaseline {
  * response length, and the time inside transmit() is summed. The loopback's "send N bytes" command
  * (INS 02, P1P2 = N) is used rather than its echo (INS 01) because an echo answers as many bytes as
  * it received, and a backup's APDUs mostly do not (a 5-byte READ answers 250 bytes; a 196-byte
- * IMPORT_WALLET answers 70). The loopback does no work but copying, so this is pcsclite + pcscd + vpcd
+ * BACKUP_IMPORT block answers 70). The loopback does no work but copying, so this is pcsclite + pcscd + vpcd
  * + the card's APDU loop, and the backup's own transmit time over it is the card's compute.
  * Untimed around it: connecting, and selecting the loopback applet once per reader.
  * @throws RangeError for an exchange that cannot be reshaped (not a short APDU; a backup uses short

@@ -5,7 +5,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { abortBackupCommand } from './commands/abort-backup.js';
+import { cancelBackupCommand } from './commands/cancel-backup.js';
 import { apduCommand } from './commands/apdu.js';
 import { attestCommand } from './commands/attest.js';
 import { conformanceCommand } from './commands/conformance.js';
@@ -46,7 +46,7 @@ async function main(argv: readonly string[]): Promise<number> {
       .command(simCommand)
       .command(conformanceCommand)
       .command(backupCommand)
-      .command(abortBackupCommand)
+      .command(cancelBackupCommand)
       .command(benchCommand)
       .demandCommand(1, 'name a command: twincard --help lists them')
       .strict()

@@ -16,13 +16,27 @@ export interface SimCardStatus {
   readonly index: number;
   readonly pid: number | null;
   readonly running: boolean;
+  /** The card's own vpcd port and reader: where `sim up` puts it (it may be elsewhere after `sim put`). */
   readonly port: number;
   readonly reader: string;
-  /** The card's own answer to `status`: inserted / inserting / pulled, then `apdus=N`. */
+  /** The reader index the card is in (or going into) now; null when it is in none (pulled, or dead). */
+  readonly inReader: number | null;
+  /** The card's own answer to `status`: inserted / inserting / pulled, then `apdus=N port=P`. */
   readonly control: string | null;
   /** The applet class under the twincard AID now (the fixture's `applet` query; null if it cannot say). */
   readonly applet: string | null;
-  /** Whether pcscd reports a card in its reader (null when pcscd could not be asked). */
+  /** Whether pcscd reports a card in the reader this card is in (false in none; null when pcscd could not be asked). */
+  readonly present: boolean | null;
+}
+
+/** One vpcd reader slot and the card in it now (`sim put` moves cards between them). */
+export interface SimReaderStatus {
+  readonly index: number;
+  readonly name: string;
+  readonly port: number;
+  /** The card in this reader now, by the cards' own account; null when none. */
+  readonly card: number | null;
+  /** Whether pcscd reports a card in it (null when pcscd could not be asked). */
   readonly present: boolean | null;
 }
 
@@ -32,6 +46,8 @@ export interface SimStatus {
   /** What `sim up --applet` loaded besides the loopback applet, as `AID:Class` (the reference applet by default). */
   readonly applets: readonly string[];
   readonly cards: readonly SimCardStatus[];
+  /** Every reader slot `sim up` configured (two per vpcd entry), with the card in it. */
+  readonly readers: readonly SimReaderStatus[];
   /** pcscd and every card process alive. */
   readonly ok: boolean;
 }
@@ -52,23 +68,38 @@ export async function simStatus(runDir: string): Promise<SimStatus> {
       const pid = readPid(join(runDir, `card-${index}.pid`));
       const running = pid !== null && isAlive(pid);
       const reader = simReaderName(index);
+      const control = running ? await controlQuery(join(runDir, `card-${index}.sock`), 'status') : null;
+      const inReader = control === null ? null : readerFromControl(control, index);
       return {
         index,
         pid,
         running,
         port: VPCD_BASE_PORT + index,
         reader,
-        control: running ? await controlQuery(join(runDir, `card-${index}.sock`), 'status') : null,
+        inReader,
+        control,
         applet: running ? appletName(await controlQuery(join(runDir, `card-${index}.sock`), 'applet')) : null,
-        present: present === null ? null : present.has(reader),
+        present: present === null ? null : inReader !== null && present.has(simReaderName(inReader)),
       };
     }),
   );
+  const readerCount = indices.length === 0 ? 0 : (Math.floor(Math.max(...indices) / 2) + 1) * 2;
+  const readers = Array.from({ length: readerCount }, (_, index): SimReaderStatus => {
+    const name = simReaderName(index);
+    return {
+      index,
+      name,
+      port: VPCD_BASE_PORT + index,
+      card: cards.find((c) => c.inReader === index)?.index ?? null,
+      present: present === null ? null : present.has(name),
+    };
+  });
   return {
     runDir,
     pcscd: { running: pcscdRunning, pid: pcscdPid },
     applets: readApplets(runDir),
     cards,
+    readers,
     ok: pcscdRunning && cards.length > 0 && cards.every((c) => c.running),
   };
 }
@@ -112,6 +143,18 @@ function readApplets(runDir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * The reader a card's `status` answer puts it in: `inserted|inserting ... port=P` -> P - base port; `pulled` ->
+ * null. A card process older than `sim put` names no port: it is in its own reader.
+ */
+export function readerFromControl(answer: string, index: number): number | null {
+  if (!/^(inserted|inserting)\b/.test(answer)) return null;
+  const port = /\bport=([0-9]{1,5})\b/.exec(answer)?.[1];
+  if (port === undefined) return index;
+  const reader = Number(port) - VPCD_BASE_PORT;
+  return reader >= 0 ? reader : null;
 }
 
 /** `ok some.Class` -> `some.Class`; `ok none`, an error or no answer -> null. */

@@ -1,7 +1,7 @@
 /**
  * What the CLI's APDU trace hides (`--trace`, `TWINCARD_TRACE=1`). The twincard protocol's own secrets come
  * from the protocol layer (`createTraceRedactor`: the access code of VERIFY_PIN and CREATE_WALLET, the wallet
- * blob of EXPORT_WALLET's answer and IMPORT_WALLET's data, GET RESPONSE continuations included). The CLI adds
+ * blob of BACKUP_EXPORT's answer and BACKUP_IMPORT's data, GET RESPONSE continuations and chained blocks included). The CLI adds
  * the interindustry commands that carry a PIN on ANY card, because `twincard apdu --trace` talks to any card
  * and a trace ends up in bug reports: ISO 7816-4 VERIFY (20/21), CHANGE REFERENCE DATA (24), DISABLE /
  * ENABLE VERIFICATION REQUIREMENT (26/28) and RESET RETRY COUNTER (2C), on an interindustry CLA (b8 = 0).

@@ -3,14 +3,15 @@
  * machine over a {@link CardSource}, one card at a time.
  *
  *   loop: step = nextStep(journal)            what is needed next, derived from the journal only
- *         emit need-card ("tap backup card 1 of 2")
+ *         emit need-card ("Tap 1 of 5: backup card 1 of 2 (a blank card)")
  *         card = source.next(request)          a tap, or the right reader of a bench
  *         runStep(journal, card)               SELECT + READ recognise it first
  *           wrong card  -> emit card-refused, nothing changed on it, ask again
  *           card lost   -> emit card-lost, journal unchanged, ask for it again and repeat the step
  *           done        -> save the journal atomically, emit step-done
  *
- * The journal on disk is always the last completed step (plus finish-primary's checkpoint), so a
+ * The journal on disk is always the last completed step or a checkpoint inside one (a claimed card
+ * before BACKUP_PREPARE, each blob as the primary exports it), so a
  * crash, a Ctrl-C or a pulled card at any moment leaves something `--resume` continues from.
  * The runner never prints: callers subscribe to events.
  * @module
@@ -19,19 +20,22 @@ import { toHex } from '../apdu/index.js';
 import {
   describeRole,
   runStep,
+  stepLabel,
   WrongCardError,
   type CardRole,
+  type CheckpointName,
   type StepLabel,
   type WrongCardReason,
 } from '../protocol/backup.js';
+import { completedSteps, nextStep, totalSteps, type BackupJournal, type NextStep } from '../protocol/backup-model.js';
 import { TwincardCard } from '../protocol/card.js';
 import type { TrustedRoot } from '../protocol/roots.js';
 import { PcscError } from '../readers/index.js';
 import { NoMatchingCardError, type CardRequest, type CardSource, type PresentedCard } from './card-source.js';
-import { nextStep, saveJournal, type BackupJournal, type NextStep } from './journal.js';
+import { saveJournal } from './journal.js';
 
 export type BackupEvent =
-  /** A card is needed. `prompt` is for a person ("Tap the primary card"). */
+  /** A card is needed. `prompt` is for a person ("Tap 3 of 5: the primary card (the one that holds the wallet)"). */
   | { readonly type: 'need-card'; readonly step: NextStep; readonly prompt: string; readonly again: boolean }
   /** The step recognised the card and starts changing things on it. */
   | { readonly type: 'step-started'; readonly step: StepLabel; readonly where: string; readonly cardId: Uint8Array; readonly role: CardRole }
@@ -39,8 +43,8 @@ export type BackupEvent =
   | { readonly type: 'card-refused'; readonly where: string; readonly reason: WrongCardReason; readonly message: string }
   /** The card went away (or its exchange broke) mid-step; the step will be repeated from the journal. */
   | { readonly type: 'card-lost'; readonly where: string; readonly message: string }
-  /** The journal was saved inside a step (finish-primary: the blobs, before FINALIZE_BACKUP). */
-  | { readonly type: 'checkpoint'; readonly step: StepLabel; readonly name: 'exported'; readonly journal: BackupJournal }
+  /** The journal was saved inside a step (a card claimed before BACKUP_PREPARE; a blob after its BACKUP_EXPORT). */
+  | { readonly type: 'checkpoint'; readonly step: StepLabel; readonly name: CheckpointName; readonly journal: BackupJournal }
   /** A step completed and its journal is saved. `number` counts completed steps, out of `total`. */
   | {
       readonly type: 'step-done';
@@ -71,32 +75,21 @@ export class TooManyLostCardsError extends Error {
   override readonly name = 'TooManyLostCardsError';
 }
 
-/** A backup of N cards has 2N + 2 card steps (section 7). */
-export function totalSteps(backupCount: 1 | 2): number {
-  return 2 * backupCount + 2;
-}
+export { completedSteps, totalSteps };
 
-/** How many steps a journal has completed. */
-export function completedSteps(journal: BackupJournal): number {
-  const { primary, backups } = journal;
-  let done = primary?.ephemeralKey !== undefined ? 1 : 0;
-  done += backups.filter((b) => b.ephemeralKey !== undefined).length;
-  if (primary?.finalized === true) done += 1;
-  done += backups.filter((b) => b.imported).length;
-  return done;
-}
-
-/** The sentence a person reads for a step: which card to tap. */
+/**
+ * The sentence a person reads for a step: which tap of how many, which card, and what it is.
+ * @example promptFor(journal, { kind: 'export-primary' }) // 'Tap 3 of 5: the primary card (the one that holds the wallet)'
+ */
 export function promptFor(journal: BackupJournal, step: NextStep): string {
+  const tap = `Tap ${completedSteps(journal) + 1} of ${totalSteps(journal.backupCount)}`;
   switch (step.kind) {
-    case 'start-primary':
-      return 'Tap the primary card (the card holding the wallet)';
-    case 'link-backup':
-      return `Tap ${describeRole({ kind: 'backup', index: step.index }, journal.backupCount)} (a blank card)`;
-    case 'finish-primary':
-      return 'Tap the primary card again';
+    case 'prepare-backup':
+      return `${tap}: ${describeRole({ kind: 'backup', index: step.index }, journal.backupCount)} (a blank card)`;
+    case 'export-primary':
+      return `${tap}: the primary card (the one that holds the wallet)`;
     case 'import':
-      return `Tap ${describeRole({ kind: 'backup', index: step.index }, journal.backupCount)} again`;
+      return `${tap}: ${describeRole({ kind: 'backup', index: step.index }, journal.backupCount)} again (it receives the wallet)`;
     case 'done':
       return 'The backup is complete';
   }
@@ -130,10 +123,14 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
   let again = false;
   let lastStep: string | undefined;
   let refusals: string[] = [];
+  // Cards refused as not blank (a wallet, a finished or another pending backup): a bench need not read
+  // them again for the next backup card. Nothing a backup step does makes such a card blank.
+  const notBlank: Uint8Array[] = [];
   for (;;) {
     options.signal?.throwIfAborted();
     const step = nextStep(current);
-    if (step.kind === 'done') return current;
+    const label = stepLabel(step);
+    if (step.kind === 'done' || label === 'done') return current;
     const stepKey = JSON.stringify(step);
     if (stepKey !== lastStep) {
       // A new request: a bench may offer again the cards it offered for the previous step.
@@ -143,7 +140,13 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
     }
     lastStep = stepKey;
     const prompt = promptFor(current, step);
-    const request: CardRequest = { id: requestId, prompt, ...wantedIds(current, step) };
+    const wanted = wantedIds(current, step);
+    const request: CardRequest = {
+      id: requestId,
+      prompt,
+      ...wanted,
+      ...(step.kind === 'prepare-backup' && { unwantedCardIds: [...wanted.unwantedCardIds, ...notBlank] }),
+    };
     emit({ type: 'need-card', step, prompt, again });
     let presented: PresentedCard;
     try {
@@ -159,10 +162,10 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
       const result = await runStep(current, card, {
         roots: options.roots,
         pin: options.pin,
-        checkpoint: async (checkpointed) => {
+        checkpoint: async (checkpointed, name) => {
           await saveJournal(options.journalPath, checkpointed);
           current = checkpointed;
-          emit({ type: 'checkpoint', step: 'finish-primary', name: 'exported', journal: checkpointed });
+          emit({ type: 'checkpoint', step: label, name, journal: checkpointed });
         },
         onRecognised: (label, role, cardId) => {
           presented.identified(cardId);
@@ -187,6 +190,7 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
         if (error.cardId !== undefined) presented.identified(error.cardId);
         emit({ type: 'card-refused', where: presented.where, reason: error.reason, message: error.message });
         refusals.push(`${presented.where}: ${error.message}`);
+        if (error.cardId !== undefined && NOT_BLANK.has(error.reason)) notBlank.push(error.cardId);
         again = true;
         continue;
       }
@@ -205,23 +209,23 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
   }
 }
 
+const NOT_BLANK: ReadonlySet<WrongCardReason> = new Set(['HAS_WALLET', 'OTHER_BACKUP', 'PENDING_ELSEWHERE']);
+
 /** Which card ids the step accepts, or certainly does not: lets a bench skip readers it already knows. */
 function wantedIds(journal: BackupJournal, step: NextStep): Pick<CardRequest, 'wantedCardIds' | 'unwantedCardIds'> {
   const primaryId = journal.primary?.cardId;
-  const backupIds = journal.backups.map((b) => b.cardId);
+  const primaryIds = primaryId === undefined ? [] : [primaryId];
   switch (step.kind) {
-    case 'start-primary':
-      return { unwantedCardIds: backupIds, ...(primaryId && { wantedCardIds: [primaryId] }) };
-    case 'link-backup': {
-      const slot = journal.backups[step.index];
-      return slot === undefined
-        ? { unwantedCardIds: [...(primaryId ? [primaryId] : []), ...backupIds] }
-        : { wantedCardIds: [slot.cardId], unwantedCardIds: [] };
+    case 'prepare-backup': {
+      // Any blank card will do (even instead of one claimed before that never answered): only the
+      // cards already in other slots are known not to.
+      const others = journal.backups.filter((_, i) => i !== step.index).map((b) => b.cardId);
+      return { unwantedCardIds: [...primaryIds, ...others] };
     }
-    case 'finish-primary':
-      return { wantedCardIds: primaryId ? [primaryId] : [], unwantedCardIds: backupIds };
+    case 'export-primary':
+      return { ...(primaryId && { wantedCardIds: primaryIds }), unwantedCardIds: journal.backups.map((b) => b.cardId) };
     case 'import':
-      return { wantedCardIds: journal.backups.filter((b) => !b.imported).map((b) => b.cardId), unwantedCardIds: primaryId ? [primaryId] : [] };
+      return { wantedCardIds: journal.backups.filter((b) => b.stage !== 'imported').map((b) => b.cardId), unwantedCardIds: primaryIds };
     case 'done':
       return { unwantedCardIds: [] };
   }

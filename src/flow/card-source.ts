@@ -23,9 +23,9 @@ export interface CardRequest {
   readonly id: number;
   /** For a person: "Tap the primary card". */
   readonly prompt: string;
-  /** The ids that would be accepted, when the step knows them (finish-primary, import). */
+  /** The ids that would be accepted, when the step knows them (export-primary once the primary is known, import). */
   readonly wantedCardIds?: readonly Uint8Array[];
-  /** Ids that are certainly not wanted (the cards this backup already used, for a link step). */
+  /** Ids that are certainly not wanted (the cards this backup already holds, for a prepare step). */
   readonly unwantedCardIds: readonly Uint8Array[];
 }
 

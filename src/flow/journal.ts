@@ -1,121 +1,68 @@
 /**
- * The backup journal: what the host must remember between taps to continue a backup after a crash, a Ctrl-C
- * or a card pulled away (docs/protocol.md section 7). It holds only what crosses the host anyway —
- * card ids, certificates, public keys, link signatures, and wallet blobs encrypted under keys only the cards
- * know — never a PIN or any other secret. The next step is derived from what the journal holds, so there is
- * no separate "step" field that could disagree with it.
+ * The backup journal FILE: the backup model of src/protocol/backup-model.ts written as JSON, read back
+ * strictly, and replaced atomically. It holds only what crosses the host anyway — card ids,
+ * certificates, public keys, signatures, and wallet blobs sealed under keys only the cards know — never
+ * an access code or any other secret. The next step is derived from the content, so there is no "step"
+ * field that could disagree with it.
+ *
+ * Version 2 (protocol v2): each record names its stage and carries exactly that stage's fields. A
+ * version 1 journal (protocol v1's backup) is refused: its cards speak a protocol this host does not.
+ * @module
  */
 import { readFile } from 'node:fs/promises';
 import { fromHex, toHex } from '../apdu/index.js';
+import {
+  checkJournalConsistency,
+  JournalError,
+  type BackupJournal,
+  type BackupRecord,
+  type PrimaryRecord,
+  type SealedBlob,
+} from '../protocol/backup-model.js';
+import { Size } from '../protocol/constants.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 export const JOURNAL_FORMAT = 'twincard-backup-journal';
-export const JOURNAL_VERSION = 1;
+export const JOURNAL_VERSION = 2;
 
-const CARD_ID = 8;
-const PUBLIC_KEY = 65;
-const SIGNATURE = { min: 8, max: 72 } as const;
-// Section 4: 80 bytes of fixed fields, `0B LL` and an 8..72-byte signature.
-const CERTIFICATE = { min: 90, max: 154 } as const;
-const BLOB = 193;
-
-export interface PrimaryRecord {
-  readonly cardId: Uint8Array;
-  readonly certificate: Uint8Array;
-  readonly walletPublicKey: Uint8Array;
-  /** EP and the primary link signature, once BACKUP_START answered. */
-  readonly ephemeralKey?: Uint8Array;
-  readonly linkSignature?: Uint8Array;
-  /** FINALIZE_BACKUP answered: the primary will never back up again. */
-  readonly finalized: boolean;
-}
-
-export interface BackupRecord {
-  readonly cardId: Uint8Array;
-  readonly certificate: Uint8Array;
-  /** EB and the backup link signature, once LINK_PRIMARY answered. */
-  readonly ephemeralKey?: Uint8Array;
-  readonly linkSignature?: Uint8Array;
-  /** The wallet blob for this card, once EXPORT_WALLET answered. */
-  readonly blob?: Uint8Array;
-  readonly imported: boolean;
-}
-
-export interface BackupJournal {
-  readonly backupCount: 1 | 2;
-  readonly createdAt: string;
-  readonly primary?: PrimaryRecord;
-  /** In the order the backup cards were first presented; at most backupCount. */
-  readonly backups: readonly BackupRecord[];
-}
-
-/** What the flow needs next, and from which card. */
-export type NextStep =
-  | { readonly kind: 'start-primary' }
-  | { readonly kind: 'link-backup'; readonly index: number }
-  | { readonly kind: 'finish-primary' }
-  | { readonly kind: 'import'; readonly index: number }
-  | { readonly kind: 'done' };
-
-export class JournalError extends Error {
-  override readonly name = 'JournalError';
-}
-
-export function newJournal(backupCount: 1 | 2, now: Date = new Date()): BackupJournal {
-  return { backupCount, createdAt: now.toISOString(), backups: [] };
-}
-
-/**
- * The step a journal is at: primary tap (start), each backup card (link), primary tap (link backups, export,
- * finalize), each backup card (import), done.
- */
-export function nextStep(journal: BackupJournal): NextStep {
-  const { primary, backups } = journal;
-  if (primary?.ephemeralKey === undefined) return { kind: 'start-primary' };
-  for (let index = 0; index < journal.backupCount; index++) {
-    if (backups[index]?.ephemeralKey === undefined) return { kind: 'link-backup', index };
-  }
-  if (!primary.finalized || backups.some((b) => b.blob === undefined)) return { kind: 'finish-primary' };
-  const pending = backups.findIndex((b) => !b.imported);
-  return pending >= 0 ? { kind: 'import', index: pending } : { kind: 'done' };
-}
+const SIGNATURE = { min: Size.SIGNATURE_MIN, max: Size.SIGNATURE_MAX } as const;
+const CERTIFICATE = { min: Size.CERTIFICATE_MIN, max: Size.CERTIFICATE_MAX } as const;
 
 export function serializeJournal(journal: BackupJournal): string {
-  const hex = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : toHex(bytes));
-  return `${JSON.stringify(
-    {
-      format: JOURNAL_FORMAT,
-      version: JOURNAL_VERSION,
-      backupCount: journal.backupCount,
-      createdAt: journal.createdAt,
-      primary:
-        journal.primary === undefined
-          ? undefined
-          : {
-              cardId: hex(journal.primary.cardId),
-              certificate: hex(journal.primary.certificate),
-              walletPublicKey: hex(journal.primary.walletPublicKey),
-              ephemeralKey: hex(journal.primary.ephemeralKey),
-              linkSignature: hex(journal.primary.linkSignature),
-              finalized: journal.primary.finalized,
-            },
-      backups: journal.backups.map((b) => ({
-        cardId: hex(b.cardId),
-        certificate: hex(b.certificate),
-        ephemeralKey: hex(b.ephemeralKey),
-        linkSignature: hex(b.linkSignature),
-        blob: hex(b.blob),
-        imported: b.imported,
-      })),
-    },
-    null,
-    2,
-  )}\n`;
+  const document = {
+    format: JOURNAL_FORMAT,
+    version: JOURNAL_VERSION,
+    backupCount: journal.backupCount,
+    createdAt: journal.createdAt,
+    backups: journal.backups.map(serializeBackup),
+    primary:
+      journal.primary === undefined
+        ? undefined
+        : {
+            stage: journal.primary.stage,
+            cardId: toHex(journal.primary.cardId),
+            certificate: toHex(journal.primary.certificate),
+            walletPublicKey: toHex(journal.primary.walletPublicKey),
+          },
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+function serializeBackup(b: BackupRecord): Record<string, unknown> {
+  const base = { stage: b.stage, cardId: toHex(b.cardId), certificate: toHex(b.certificate) };
+  if (b.stage === 'claimed') return base;
+  const prepared = { ...base, ephemeralKey: toHex(b.ephemeralKey), prepareSignature: toHex(b.prepareSignature) };
+  if (b.stage === 'prepared') return prepared;
+  return {
+    ...prepared,
+    sealed: { ephemeralKey: toHex(b.sealed.ephemeralKey), sealSignature: toHex(b.sealed.sealSignature), blob: toHex(b.sealed.blob) },
+  };
 }
 
 /**
- * Parses a journal strictly: unknown or missing fields, wrong lengths and impossible combinations are a
- * JournalError naming the field, because a resumed backup must not act on a damaged or edited file.
+ * Parses a journal strictly: unknown or missing fields, wrong lengths and impossible combinations are
+ * a JournalError naming the field, because a resumed backup must not act on a damaged or edited file.
+ * (The signatures and certificates in it are verified by verifyJournal, against the trusted roots.)
  */
 export function parseJournal(text: string): BackupJournal {
   let raw: unknown;
@@ -124,7 +71,15 @@ export function parseJournal(text: string): BackupJournal {
   } catch (error) {
     throw new JournalError(`journal is not JSON: ${(error as Error).message}`);
   }
-  const top = record(raw, 'journal', ['format', 'version', 'backupCount', 'createdAt', 'primary', 'backups']);
+  const claimed = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  if (claimed['format'] === JOURNAL_FORMAT && claimed['version'] === 1) {
+    throw new JournalError(
+      'this is a version 1 journal, a backup of protocol version 1 (primary first, linking), which this version of twincard ' +
+        'cannot resume: its cards speak protocol version 1. Finish or abort it with the twincard release that started it ' +
+        '(`twincard backup --resume` or `twincard abort-backup` there), then remove this file',
+    );
+  }
+  const top = record(raw, 'journal', ['format', 'version', 'backupCount', 'createdAt', 'backups', 'primary']);
   if (top['format'] !== JOURNAL_FORMAT) throw new JournalError(`journal.format: expected "${JOURNAL_FORMAT}"`);
   if (top['version'] !== JOURNAL_VERSION) throw new JournalError(`journal.version: expected ${JOURNAL_VERSION}, got ${JSON.stringify(top['version'])}`);
   const backupCount = top['backupCount'];
@@ -133,17 +88,11 @@ export function parseJournal(text: string): BackupJournal {
   if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt))) {
     throw new JournalError('journal.createdAt: expected an ISO date');
   }
-  const primary = top['primary'] === undefined ? undefined : parsePrimary(top['primary']);
   if (!Array.isArray(top['backups'])) throw new JournalError('journal.backups: expected an array');
   const backups = top['backups'].map((b: unknown, i: number) => parseBackup(b, `journal.backups[${i}]`));
-  if (backups.length > backupCount) throw new JournalError(`journal.backups: ${backups.length} cards for a backup to ${backupCount}`);
-  const ids = [primary?.cardId, ...backups.map((b) => b.cardId)].filter((id) => id !== undefined).map(toHex);
-  if (new Set(ids).size !== ids.length) throw new JournalError('journal: the same card id appears twice');
-  if (primary === undefined && backups.length > 0) throw new JournalError('journal.backups: backup cards without a primary');
-  const journal: BackupJournal = primary === undefined ? { backupCount, createdAt, backups } : { backupCount, createdAt, primary, backups };
-  if (primary?.finalized === true && backups.some((b) => b.blob === undefined)) {
-    throw new JournalError('journal.primary.finalized: finalized before every backup card had its blob');
-  }
+  const primary = top['primary'] === undefined ? undefined : parsePrimary(top['primary']);
+  const journal: BackupJournal = { backupCount, createdAt, backups, ...(primary && { primary }) };
+  checkJournalConsistency(journal);
   return journal;
 }
 
@@ -171,40 +120,47 @@ export async function saveJournal(path: string, journal: BackupJournal): Promise
 
 function parsePrimary(value: unknown): PrimaryRecord {
   const where = 'journal.primary';
-  const r = record(value, where, ['cardId', 'certificate', 'walletPublicKey', 'ephemeralKey', 'linkSignature', 'finalized']);
-  const ephemeralKey = optionalHex(r, 'ephemeralKey', where, PUBLIC_KEY);
-  const linkSignature = optionalHex(r, 'linkSignature', where, SIGNATURE);
-  if ((ephemeralKey === undefined) !== (linkSignature === undefined)) {
-    throw new JournalError(`${where}: ephemeralKey and linkSignature come together`);
-  }
-  const finalized = bool(r, 'finalized', where);
-  if (finalized && ephemeralKey === undefined) throw new JournalError(`${where}.finalized: the backup never started`);
+  const r = record(value, where, ['stage', 'cardId', 'certificate', 'walletPublicKey']);
+  const stage = r['stage'];
+  if (stage !== 'exporting' && stage !== 'finalized') throw new JournalError(`${where}.stage: expected "exporting" or "finalized"`);
   return {
-    cardId: requiredHex(r, 'cardId', where, CARD_ID),
+    stage,
+    cardId: requiredHex(r, 'cardId', where, Size.CARD_ID),
     certificate: requiredHex(r, 'certificate', where, CERTIFICATE),
-    walletPublicKey: requiredHex(r, 'walletPublicKey', where, PUBLIC_KEY),
-    ...(ephemeralKey === undefined ? {} : { ephemeralKey, linkSignature: linkSignature! }),
-    finalized,
+    walletPublicKey: requiredHex(r, 'walletPublicKey', where, Size.PUBLIC_KEY),
   };
 }
 
+const STAGE_FIELDS = {
+  claimed: ['stage', 'cardId', 'certificate'],
+  prepared: ['stage', 'cardId', 'certificate', 'ephemeralKey', 'prepareSignature'],
+  sealed: ['stage', 'cardId', 'certificate', 'ephemeralKey', 'prepareSignature', 'sealed'],
+  imported: ['stage', 'cardId', 'certificate', 'ephemeralKey', 'prepareSignature', 'sealed'],
+} as const;
+
 function parseBackup(value: unknown, where: string): BackupRecord {
-  const r = record(value, where, ['cardId', 'certificate', 'ephemeralKey', 'linkSignature', 'blob', 'imported']);
-  const ephemeralKey = optionalHex(r, 'ephemeralKey', where, PUBLIC_KEY);
-  const linkSignature = optionalHex(r, 'linkSignature', where, SIGNATURE);
-  if ((ephemeralKey === undefined) !== (linkSignature === undefined)) {
-    throw new JournalError(`${where}: ephemeralKey and linkSignature come together`);
+  const stage = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['stage'] : undefined;
+  if (stage !== 'claimed' && stage !== 'prepared' && stage !== 'sealed' && stage !== 'imported') {
+    throw new JournalError(`${where}.stage: expected "claimed", "prepared", "sealed" or "imported"`);
   }
-  const blob = optionalHex(r, 'blob', where, BLOB);
-  if (blob !== undefined && ephemeralKey === undefined) throw new JournalError(`${where}.blob: a blob for a card never linked`);
-  const imported = bool(r, 'imported', where);
-  if (imported && blob === undefined) throw new JournalError(`${where}.imported: imported without a blob`);
+  const fields = STAGE_FIELDS[stage];
+  const r = record(value, where, fields);
+  for (const field of fields) if (r[field] === undefined) throw new JournalError(`${where}.${field}: missing (stage ${stage})`);
+  const cardId = requiredHex(r, 'cardId', where, Size.CARD_ID);
+  const certificate = requiredHex(r, 'certificate', where, CERTIFICATE);
+  if (stage === 'claimed') return { stage, cardId, certificate };
+  const ephemeralKey = requiredHex(r, 'ephemeralKey', where, Size.PUBLIC_KEY);
+  const prepareSignature = requiredHex(r, 'prepareSignature', where, SIGNATURE);
+  if (stage === 'prepared') return { stage, cardId, certificate, ephemeralKey, prepareSignature };
+  return { stage, cardId, certificate, ephemeralKey, prepareSignature, sealed: parseSealed(r['sealed'], `${where}.sealed`) };
+}
+
+function parseSealed(value: unknown, where: string): SealedBlob {
+  const r = record(value, where, ['ephemeralKey', 'sealSignature', 'blob']);
   return {
-    cardId: requiredHex(r, 'cardId', where, CARD_ID),
-    certificate: requiredHex(r, 'certificate', where, CERTIFICATE),
-    ...(ephemeralKey === undefined ? {} : { ephemeralKey, linkSignature: linkSignature! }),
-    ...(blob === undefined ? {} : { blob }),
-    imported,
+    ephemeralKey: requiredHex(r, 'ephemeralKey', where, Size.PUBLIC_KEY),
+    sealSignature: requiredHex(r, 'sealSignature', where, SIGNATURE),
+    blob: requiredHex(r, 'blob', where, Size.BLOB),
   };
 }
 
@@ -215,23 +171,11 @@ function record(value: unknown, where: string, allowed: readonly string[]): Reco
   return value as Record<string, unknown>;
 }
 
-function bool(r: Record<string, unknown>, key: string, where: string): boolean {
-  const v = r[key];
-  if (typeof v !== 'boolean') throw new JournalError(`${where}.${key}: expected true or false`);
-  return v;
-}
-
 type Length = number | { readonly min: number; readonly max: number };
 
 function requiredHex(r: Record<string, unknown>, key: string, where: string, length: Length): Uint8Array {
-  const bytes = optionalHex(r, key, where, length);
-  if (bytes === undefined) throw new JournalError(`${where}.${key}: missing`);
-  return bytes;
-}
-
-function optionalHex(r: Record<string, unknown>, key: string, where: string, length: Length): Uint8Array | undefined {
   const v = r[key];
-  if (v === undefined || v === null) return undefined;
+  if (v === undefined || v === null) throw new JournalError(`${where}.${key}: missing`);
   if (typeof v !== 'string' || !/^(?:[0-9A-Fa-f]{2})*$/.test(v)) throw new JournalError(`${where}.${key}: expected hex`);
   const bytes = fromHex(v);
   const ok = typeof length === 'number' ? bytes.length === length : bytes.length >= length.min && bytes.length <= length.max;

@@ -1,8 +1,10 @@
 /**
  * The kill matrix: `twincard backup` as a user runs it (the built CLI, a child process, bench mode over
- * three readers) killed with SIGKILL right after each step's journal is saved (the CLI's
- * TWINCARD_TEST_CRASH_AFTER_STEP hook), then `twincard backup --resume` finishes the backup. Also the
- * exits a person sees: Ctrl-C while waiting for a card (9, resumable), and the journal's guard rails.
+ * three readers) killed with SIGKILL right after EVERY journal save point of a 1+2 v2 backup (each step's,
+ * and the checkpoints inside steps: a card claimed before BACKUP_PREPARE, each blob after its
+ * BACKUP_EXPORT; the CLI's TWINCARD_TEST_CRASH_AFTER_STEP hook), then `twincard backup --resume` finishes
+ * the backup. Also the exits a person sees: Ctrl-C while waiting for a card (9, resumable), and the
+ * journal's guard rails.
  */
 import { jest } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,8 +13,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../src/apdu/index.js';
-import { completedSteps } from '../../src/flow/backup-runner.js';
-import { loadJournal, nextStep } from '../../src/flow/journal.js';
+import { loadJournal } from '../../src/flow/journal.js';
+import { completedSteps, isSealed, nextStep } from '../../src/protocol/backup-model.js';
 import { PcscService } from '../../src/readers/index.js';
 import { expectBackedUp, freshCards, insertCard, PIN, readCard } from './support/backup-cards.js';
 import { readerForCard, repoRoot } from './support/sim.js';
@@ -33,7 +35,8 @@ function twincard(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
 
 const benchArgs = (journal: string) => [
   'backup',
-  ...[0, 1, 2].flatMap((k) => ['--reader', readerForCard(k)]),
+  // Backup cards first, the order a v2 backup takes them: no card is read for a step it cannot serve.
+  ...[1, 2, 0].flatMap((k) => ['--reader', readerForCard(k)]),
   '--trust-test-root',
   '--pin-env',
   'TWINCARD_TEST_BACKUP_PIN',
@@ -58,15 +61,17 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The hook's step names, with the steps completed in the journal the kill leaves behind. */
+/** Every save point (the hook's names), with the steps completed in the journal the kill leaves behind. */
 const KILL_POINTS = [
-  ['start-primary', 1],
-  ['link-backup-1', 2],
-  ['link-backup-2', 3],
-  ['finish-primary:exported', 3], // the blobs are saved, FINALIZE_BACKUP not sent yet
-  ['finish-primary', 4],
-  ['import-1', 5],
-  ['import-2', 6],
+  ['prepare-backup-1:claimed', 0], // card 1 claimed, BACKUP_PREPARE not sent yet
+  ['prepare-backup-1', 1],
+  ['prepare-backup-2:claimed', 1],
+  ['prepare-backup-2', 2],
+  ['export-primary:exported-1', 2], // one blob saved, the primary counts card 1
+  ['export-primary:exported-2', 2], // both blobs saved, BACKUP_FINALIZE not sent yet
+  ['export-primary', 3],
+  ['import-1', 4],
+  ['import-2', 5],
 ] as const;
 
 test.each(KILL_POINTS)('killed right after %s: --resume completes the backup', async (point, completed) => {
@@ -79,9 +84,12 @@ test.each(KILL_POINTS)('killed right after %s: --resume completes the backup', a
   const left = await loadJournal(journal);
   expect(left).toBeDefined();
   expect(completedSteps(left!)).toBe(completed);
-  if (point === 'finish-primary:exported') {
-    expect(left!.backups.every((b) => b.blob !== undefined)).toBe(true);
-    expect(left!.primary!.finalized).toBe(false);
+  if (point.endsWith(':claimed')) expect(left!.backups.map((b) => b.stage).at(-1)).toBe('claimed');
+  if (point.startsWith('export-primary:exported-')) {
+    expect(left!.backups.filter(isSealed)).toHaveLength(Number(point.at(-1)));
+    expect(left!.primary?.stage).toBe('exporting');
+    // The primary already counts what the journal holds a blob for, and nothing else.
+    expect((await readCard(service, 0)).backupCardIds.map(toHex)).toEqual(left!.backups.filter(isSealed).map((b) => toHex(b.cardId)));
   }
   if (point === 'import-2') expect(nextStep(left!)).toEqual({ kind: 'done' });
   // No secret in what the crash left: the PIN appears neither as text nor as hex.
@@ -101,10 +109,10 @@ test.each(KILL_POINTS)('killed right after %s: --resume completes the backup', a
 test('Ctrl-C while waiting for a card: exit 9, the journal kept; --resume on a bench finishes', async () => {
   const wallet = await freshCards(service, [0, 1, 2], 0);
   const journal = join(dir, 'interrupted.json');
-  // One reader (tap mode) holding a blank card: refused as the primary, then the CLI waits for a tap.
+  // One reader (tap mode) holding the primary: refused as backup card 1, then the CLI waits for a tap.
   const child = spawn(
     process.execPath,
-    [CLI, 'backup', '--reader', readerForCard(1), '--trust-test-root', '--pin-env', 'TWINCARD_TEST_BACKUP_PIN', '--journal', journal, '--backups', '2'],
+    [CLI, 'backup', '--reader', readerForCard(0), '--trust-test-root', '--pin-env', 'TWINCARD_TEST_BACKUP_PIN', '--journal', journal, '--backups', '2'],
     { env: { ...process.env, TWINCARD_TRACE: '', ...PIN_ENV } },
   );
   let stderr = '';
@@ -112,7 +120,7 @@ test('Ctrl-C while waiting for a card: exit 9, the journal kept; --resume on a b
   const refused = new Promise<void>((resolve) => {
     child.stderr.on('data', (chunk: string) => {
       stderr += chunk;
-      if (stderr.includes('Tap the primary card (the card holding the wallet) (again)')) resolve();
+      if (stderr.includes('Tap 1 of 5: backup card 1 of 2 (a blank card) (again)')) resolve();
     });
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -124,7 +132,7 @@ test('Ctrl-C while waiting for a card: exit 9, the journal kept; --resume on a b
   child.kill('SIGINT');
   expect(await exited).toBe(9);
   expect(stderr).toContain('refused: ');
-  expect(stderr).toContain('holds no wallet');
+  expect(stderr).toContain('holds a wallet (WALLET)');
   expect(stderr).toContain('twincard backup --resume');
   expect(existsSync(journal)).toBe(true);
 
@@ -140,9 +148,12 @@ test('Ctrl-C while waiting for a card: exit 9, the journal kept; --resume on a b
   const resumed = twincard([...benchArgs(journal), '--resume', '--trace']);
   expect(resumed.code).toBe(0);
   expect(resumed.stderr).toMatch(/>> 80200000 06 \[redacted 6 bytes\]/);
-  expect(resumed.stderr).toMatch(/>> 805A0000 C4 \[redacted 196 bytes\]/);
+  // BACKUP_IMPORT's data (the blob with it) in both chained blocks; BACKUP_EXPORT's answer and its GET RESPONSE.
+  expect(resumed.stderr).toMatch(/>> 90660000 FF \[redacted 255 bytes\]\n/);
+  expect(resumed.stderr).toMatch(/>> 80660000 [0-9A-F]{2} \[redacted \d+ bytes\] 00\n/);
+  expect(resumed.stderr).toMatch(/<< \[redacted 256 bytes\] 61[0-9A-F]{2} /);
   expect(resumed.stderr).not.toContain(toHex(PIN));
-  expect(resumed.stderr).not.toMatch(/1581C101/); // no blob TLV, either way
+  expect(resumed.stderr).not.toMatch(/1581C102/); // no blob TLV, either way
   await expectBackedUp(service, 0, [1, 2], wallet);
   const nothing = twincard([...benchArgs(join(dir, 'none.json')), '--resume']);
   expect(nothing.code).toBe(2);
@@ -153,7 +164,7 @@ test('Ctrl-C while waiting for a card: exit 9, the journal kept; --resume on a b
   const secondRun = twincard([...benchArgs(second), '--backups', '1']);
   expect(secondRun.code).toBe(8);
   expect(secondRun.stderr).toMatch(/none of the cards in .* is the card wanted/);
-  expect(secondRun.stderr).toContain('is already part of a finished backup (BACKED_UP)');
+  expect(secondRun.stderr).toContain('belongs to a finished backup (BACKED_UP)');
   expect(secondRun.stderr).toContain('nothing was changed on any card; no journal kept');
   expect(existsSync(second)).toBe(false);
   for (const k of [0, 1, 2]) {

@@ -1,6 +1,6 @@
 /**
- * The pull matrix: a 1+2 backup through pcscd, with the card pulled at EVERY APDU of every step, in both
- * ways a card leaves a reader:
+ * The pull matrix: a 1+2 v2 backup through pcscd, with the card pulled at EVERY APDU of every step (GET
+ * RESPONSE and command-chaining blocks included), in both ways a card leaves a reader:
  *   pull             the card is gone before the APDU reaches it (between two APDUs of a step)
  *   pull-after-next  the card processes the APDU, then leaves before its answer reaches the host
  *                    (the "response lost" case: the card changed, the host does not know)
@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBackup, type BackupEvent } from '../../src/flow/backup-runner.js';
 import { PcscCardSource } from '../../src/flow/card-source.js';
-import { loadJournal, newJournal, nextStep, saveJournal, type NextStep } from '../../src/flow/journal.js';
+import { loadJournal, saveJournal } from '../../src/flow/journal.js';
+import { newJournal, nextStep, type NextStep } from '../../src/protocol/backup-model.js';
 import { trustedRoots } from '../../src/protocol/roots.js';
 import { PcscService } from '../../src/readers/index.js';
 import {
@@ -41,34 +42,32 @@ const roots = trustedRoots({ trustTestRoot: true });
  * that the host sends exactly this, so the matrix below covers every position.
  */
 const SEQUENCE: ReadonlyArray<readonly [string, number, string]> = [
-  ['start-primary', 0, 'SELECT'],
-  ['start-primary', 0, 'READ'],
-  ['start-primary', 0, 'VERIFY_PIN'],
-  ['start-primary', 0, 'BACKUP_START'],
-  ['link-backup-1', 1, 'SELECT'],
-  ['link-backup-1', 1, 'READ'],
-  ['link-backup-1', 1, 'LINK_PRIMARY (block 1)'],
-  ['link-backup-1', 1, 'LINK_PRIMARY'],
-  ['link-backup-2', 2, 'SELECT'],
-  ['link-backup-2', 2, 'READ'],
-  ['link-backup-2', 2, 'LINK_PRIMARY (block 1)'],
-  ['link-backup-2', 2, 'LINK_PRIMARY'],
-  ['finish-primary', 0, 'SELECT'],
-  ['finish-primary', 0, 'READ'],
-  ['finish-primary', 0, 'VERIFY_PIN'],
-  ['finish-primary', 0, 'LINK_BACKUP (block 1)'],
-  ['finish-primary', 0, 'LINK_BACKUP'],
-  ['finish-primary', 0, 'LINK_BACKUP (block 1)'],
-  ['finish-primary', 0, 'LINK_BACKUP'],
-  ['finish-primary', 0, 'EXPORT_WALLET'],
-  ['finish-primary', 0, 'EXPORT_WALLET'],
-  ['finish-primary', 0, 'FINALIZE_BACKUP'],
+  ['prepare-backup-1', 1, 'SELECT'],
+  ['prepare-backup-1', 1, 'READ'],
+  ['prepare-backup-1', 1, 'BACKUP_PREPARE'],
+  ['prepare-backup-2', 2, 'SELECT'],
+  ['prepare-backup-2', 2, 'READ'],
+  ['prepare-backup-2', 2, 'BACKUP_PREPARE'],
+  ['export-primary', 0, 'SELECT'],
+  ['export-primary', 0, 'READ'],
+  ['export-primary', 0, 'VERIFY_PIN'],
+  ['export-primary', 0, 'BACKUP_EXPORT (block 1)'],
+  ['export-primary', 0, 'BACKUP_EXPORT'],
+  ['export-primary', 0, 'GET RESPONSE'],
+  ['export-primary', 0, 'BACKUP_EXPORT (block 1)'],
+  ['export-primary', 0, 'BACKUP_EXPORT'],
+  ['export-primary', 0, 'GET RESPONSE'],
+  ['export-primary', 0, 'BACKUP_FINALIZE'],
+  ['export-primary', 0, 'READ'],
+  ['export-primary', 0, 'GET RESPONSE'],
   ['import-1', 1, 'SELECT'],
   ['import-1', 1, 'READ'],
-  ['import-1', 1, 'IMPORT_WALLET'],
+  ['import-1', 1, 'BACKUP_IMPORT (block 1)'],
+  ['import-1', 1, 'BACKUP_IMPORT'],
   ['import-2', 2, 'SELECT'],
   ['import-2', 2, 'READ'],
-  ['import-2', 2, 'IMPORT_WALLET'],
+  ['import-2', 2, 'BACKUP_IMPORT (block 1)'],
+  ['import-2', 2, 'BACKUP_IMPORT'],
 ];
 
 const INS_NAMES: Readonly<Record<number, string>> = {
@@ -76,12 +75,10 @@ const INS_NAMES: Readonly<Record<number, string>> = {
   0x10: 'READ',
   0xc0: 'GET RESPONSE',
   0x20: 'VERIFY_PIN',
-  0x50: 'BACKUP_START',
-  0x52: 'LINK_PRIMARY',
-  0x54: 'LINK_BACKUP',
-  0x56: 'EXPORT_WALLET',
-  0x58: 'FINALIZE_BACKUP',
-  0x5a: 'IMPORT_WALLET',
+  0x60: 'BACKUP_PREPARE',
+  0x62: 'BACKUP_EXPORT',
+  0x64: 'BACKUP_FINALIZE',
+  0x66: 'BACKUP_IMPORT',
 };
 
 function commandName(apdu: Uint8Array): string {
@@ -90,10 +87,13 @@ function commandName(apdu: Uint8Array): string {
 }
 
 function stepName(step: NextStep): string {
-  if (step.kind === 'link-backup') return `link-backup-${step.index + 1}`;
+  if (step.kind === 'prepare-backup') return `prepare-backup-${step.index + 1}`;
   if (step.kind === 'import') return 'import';
   return step.kind;
 }
+
+/** The bench's readers, backup cards first: the order a v2 backup wants them, so no card is refused. */
+const BENCH = [1, 2, 0] as const;
 
 let service: PcscService;
 let dir: string;
@@ -135,7 +135,7 @@ async function backupWithFault(fault: Fault | undefined) {
   let count = 0;
   let pulled: { card: number; step: string } | undefined;
   let journalStepAtLoss: string | undefined;
-  const inner = new PcscCardSource(service, CARDS.map(readerForCard), {
+  const inner = new PcscCardSource(service, BENCH.map(readerForCard), {
     mode: 'bench',
     waitMs: 10_000,
     wrap: (card, reader) =>
@@ -197,16 +197,16 @@ test.each(cases)('%s at APDU %i (%s, card %i, %s): resumed, completed, nothing d
   const selects = sent.filter(([s, k, c]) => s === step && k === card && c === 'SELECT');
   expect(selects.length).toBe(2);
   const done = events.flatMap((e) => (e.type === 'step-done' ? [e.step] : []));
-  expect(done.slice(0, 4)).toEqual(['start-primary', 'link-backup-1', 'link-backup-2', 'finish-primary']);
+  expect(done.slice(0, 3)).toEqual(['prepare-backup-1', 'prepare-backup-2', 'export-primary']);
   // While backup card 1 is out, a bench imports card 2 first: each exactly once either way.
-  expect(done.slice(4).sort()).toEqual(['import-1', 'import-2']);
+  expect(done.slice(3).sort()).toEqual(['import-1', 'import-2']);
 });
 
-test('tap mode (one reader, a person): IMPORT_WALLET answered into the void, the card tapped again, done once', async () => {
+test('tap mode (one reader, a person): BACKUP_IMPORT answered into the void, the card tapped again, done once', async () => {
   const wallet = await freshCards(service, CARDS, 0);
   for (const k of CARDS) await pullCard(service, k);
   const journalPath = join(dir, 'taps-lost.json');
-  const taps = [0, 1, 2, 0, 1, 1, 2];
+  const taps = [1, 2, 0, 1, 1, 2];
   let onReader: number | undefined;
   let armed = true;
   const inner = new PcscCardSource(service, CARDS.map(readerForCard), {
@@ -214,7 +214,7 @@ test('tap mode (one reader, a person): IMPORT_WALLET answered into the void, the
     waitMs: 10_000,
     wrap: (card, reader) =>
       new HookedTransport(card, async (apdu) => {
-        if (armed && reader === readerForCard(1) && apdu[1] === 0x5a) {
+        if (armed && reader === readerForCard(1) && apdu[0] === 0x80 && apdu[1] === 0x66) {
           armed = false;
           await control(1, 'pull-after-next');
         }
@@ -236,10 +236,9 @@ test('tap mode (one reader, a person): IMPORT_WALLET answered into the void, the
   expect(nextStep(final)).toEqual({ kind: 'done' });
   expect(events.filter((e) => e.type === 'card-lost')).toHaveLength(1);
   expect(events.flatMap((e) => (e.type === 'step-done' ? [e.step] : []))).toEqual([
-    'start-primary',
-    'link-backup-1',
-    'link-backup-2',
-    'finish-primary',
+    'prepare-backup-1',
+    'prepare-backup-2',
+    'export-primary',
     'import-1',
     'import-2',
   ]);

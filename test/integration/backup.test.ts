@@ -1,21 +1,23 @@
 /**
- * The backup through the real stack (pcsclite -> pcscd -> vpcd -> jCardSim running the reference applet):
- * a wallet created on card 0 ends up on cards 1 and 2, all three sign one digest under one key, and a
- * fourth card can never be added. Then the same with a person tapping cards on what behaves like one
- * reader, presenting every kind of wrong card on the way.
+ * The v2 backup through the real stack (pcsclite -> pcscd -> vpcd -> jCardSim running the reference applet):
+ * backup cards first, the primary once, then the imports (2N + 1 steps). A wallet created on card 0 ends up
+ * on cards 1 (and 2), all sign one digest under one key, and the primary's record names exactly them. Then
+ * a person tapping cards on what behaves like one reader, presenting every kind of wrong card on the way;
+ * a counterfeit card; and a host that exports to a card of its own behind the journal's back.
  */
 import { jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toHex } from '../../src/apdu/index.js';
+import { toHex, type ApduTransport } from '../../src/apdu/index.js';
 import { runBackup, type BackupEvent } from '../../src/flow/backup-runner.js';
 import { NoMatchingCardError, PcscCardSource, type CardRequest } from '../../src/flow/card-source.js';
-import { loadJournal, newJournal, nextStep } from '../../src/flow/journal.js';
+import { loadJournal } from '../../src/flow/journal.js';
 import { BackupCardError } from '../../src/protocol/backup.js';
+import { newJournal, nextStep } from '../../src/protocol/backup-model.js';
+import { TwincardCard, type CardInfo } from '../../src/protocol/card.js';
 import { publicKeyOf } from '../../src/protocol/crypto.js';
-import { CardRefusedError } from '../../src/protocol/errors.js';
 import { personalize } from '../../src/protocol/factory.js';
 import { trustedRoots } from '../../src/protocol/roots.js';
 import { PcscService } from '../../src/readers/index.js';
@@ -24,6 +26,7 @@ import {
   control,
   expectBackedUp,
   freshCards,
+  HookedTransport,
   insertCard,
   PIN,
   pullCard,
@@ -50,79 +53,109 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('bench: card 0 backed up to cards 1 and 2 in one pass; three signatures under one key; a 4th card refused', async () => {
-  const wallet = await freshCards(service, [0, 1, 2, 3], 0);
-  const journalPath = join(dir, 'bench.json');
+/** READ, as comparable text. */
+const snapshot = (info: CardInfo): string => JSON.stringify(info, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
+
+test.each([
+  [1, ['prepare-backup-1', 'export-primary', 'import-1']],
+  [2, ['prepare-backup-1', 'prepare-backup-2', 'export-primary', 'import-1', 'import-2']],
+] as const)('bench 1+%i: one pass, 2N + 1 steps; every card signs under one key; the primary names exactly its backup cards', async (n, steps) => {
+  const backups = n === 1 ? [1] : [1, 2];
+  const wallet = await freshCards(service, [0, ...backups], 0);
+  const journalPath = join(dir, `bench-${n}.json`);
   const events: BackupEvent[] = [];
-  const source = new PcscCardSource(service, [0, 1, 2].map(readerForCard), { mode: 'bench', waitMs: 5000 });
+  const source = new PcscCardSource(service, [0, ...backups].map(readerForCard), { mode: 'bench', waitMs: 5000 });
   const started = performance.now();
-  const final = await runBackup(newJournal(2), { source, journalPath, roots, pin: PIN, onEvent: (e) => events.push(e) });
+  const final = await runBackup(newJournal(n), { source, journalPath, roots, pin: PIN, onEvent: (e) => events.push(e) });
   const ms = performance.now() - started;
   await source.close();
-  console.log(`full 1+2 backup through pcscd (bench mode): ${ms.toFixed(0)} ms`);
+  console.log(`full 1+${n} v2 backup through pcscd (bench mode): ${ms.toFixed(0)} ms`);
 
   expect(nextStep(final)).toEqual({ kind: 'done' });
-  expect(events.filter((e) => e.type === 'step-done').map((e) => (e.type === 'step-done' ? e.step : ''))).toEqual([
-    'start-primary',
-    'link-backup-1',
-    'link-backup-2',
-    'finish-primary',
-    'import-1',
-    'import-2',
+  expect(events.flatMap((e) => (e.type === 'step-done' ? [e.step] : []))).toEqual(steps);
+  expect(events.flatMap((e) => (e.type === 'checkpoint' ? [`${e.step}:${e.name}`] : []))).toEqual([
+    ...backups.map((_, i) => `prepare-backup-${i + 1}:claimed`),
+    ...backups.map((_, i) => `export-primary:exported-${i + 1}`),
   ]);
   expect(events.some((e) => e.type === 'card-refused' || e.type === 'card-lost')).toBe(false);
   // The journal on disk is the last step's, and holds no secret: no PIN anywhere in it.
   const onDisk = await readFile(journalPath, 'utf8');
   expect(onDisk).not.toContain(toHex(PIN));
   expect(await loadJournal(journalPath)).toEqual(final);
-  expect(final.backups.map((b) => toHex(b.cardId))).toEqual([toHex(cardIdFor(1)), toHex(cardIdFor(2))]);
+  expect(final.backups.map((b) => toHex(b.cardId))).toEqual(backups.map((k) => toHex(cardIdFor(k))));
 
-  await expectBackedUp(service, 0, [1, 2], wallet);
+  await expectBackedUp(service, 0, backups, wallet);
+  const primary = await readCard(service, 0);
+  expect(primary.backupCardIds.map(toHex)).toEqual(backups.map((k) => toHex(cardIdFor(k))));
+  for (const k of backups) expect(toHex((await readCard(service, k)).primaryId!)).toBe(toHex(cardIdFor(0)));
+});
 
-  // A fourth card: the host refuses (the primary is BACKED_UP, card 3 holds no wallet) ...
+test('a finished backup is final: a new backup of that primary stops at the primary, named, and the card refuses to export', async () => {
+  const wallet = await freshCards(service, [0, 1, 3], 0);
+  const first = new PcscCardSource(service, [0, 1].map(readerForCard), { mode: 'bench', waitMs: 5000 });
+  await runBackup(newJournal(1), { source: first, journalPath: join(dir, 'final-1.json'), roots, pin: PIN });
+  await first.close();
+  await expectBackedUp(service, 0, [1], wallet);
+  const primaryBefore = snapshot(await readCard(service, 0));
+
+  // Card 3 is blank: it is prepared; then the primary is refused (finished backup), untouched.
   const again = new PcscCardSource(service, [0, 3].map(readerForCard), { mode: 'bench', waitMs: 5000 });
   const refusals: string[] = [];
-  await expect(
-    runBackup(newJournal(1), {
-      source: again,
-      journalPath: join(dir, 'fourth.json'),
-      roots,
-      pin: PIN,
-      onEvent: (e) => e.type === 'card-refused' && refusals.push(e.reason),
-    }),
-  ).rejects.toThrow(NoMatchingCardError);
+  const journalPath = join(dir, 'final-2.json');
+  const error = await runBackup(newJournal(1), {
+    source: again,
+    journalPath,
+    roots,
+    pin: PIN,
+    onEvent: (e) => e.type === 'card-refused' && refusals.push(`${e.reason}: ${e.message}`),
+  }).catch((e: unknown) => e);
   await again.close();
-  expect(refusals).toEqual(['OTHER_BACKUP', 'NO_WALLET']);
-  // ... and so does the primary itself, whatever a host sends: no second BACKUP_START, no LINK_BACKUP.
+  expect(error).toBeInstanceOf(NoMatchingCardError);
+  // prepare-backup-1: the primary (finished backup), then card 3 prepared; export-primary: the primary again
+  // (card 3, now known as backup card 1, is not offered for it).
+  expect(refusals.map((r) => r.split(':')[0])).toEqual(['OTHER_BACKUP', 'OTHER_BACKUP']);
+  expect(refusals[1]).toContain(`is already backed up (BACKED_UP, to card(s) ${toHex(cardIdFor(1))})`);
+  expect(snapshot(await readCard(service, 0))).toBe(primaryBefore);
+  // The card refuses whatever a host sends: no BACKUP_EXPORT after finalize, even with the code.
+  const journal = (await loadJournal(journalPath))!;
+  const prepared = journal.backups[0]!;
+  if (prepared.stage !== 'prepared') throw new Error(`expected card 3 prepared, got ${prepared.stage}`);
   await withCard(service, 0, async (card) => {
     await card.select();
     await card.verifyPin(PIN);
-    await expect(card.backupStart()).rejects.toMatchObject({ name: 'CardRefusedError', sw: 0x6985 });
+    await expect(
+      card.backupExport({ certificate: prepared.certificate, ephemeralKey: prepared.ephemeralKey, signature: prepared.prepareSignature }),
+    ).rejects.toMatchObject({ name: 'CardRefusedError', sw: 0x6985 });
   });
-  const card3 = await readCard(service, 3);
-  expect(card3.state).toBe('BLANK');
-  const primary = await readCard(service, 0);
-  expect({ state: primary.state, backupCount: primary.backupCount, signCounter: primary.signCounter }).toEqual({
-    state: 'BACKED_UP',
-    backupCount: 2,
-    signCounter: 1,
+  expect(snapshot(await readCard(service, 0))).toBe(primaryBefore);
+  // Card 3 waits, BACKUP_PENDING; cancelling it makes it blank again.
+  await withCard(service, 3, async (card) => {
+    await card.select();
+    expect((await card.read()).state).toBe('BACKUP_PENDING');
+    await card.backupCancel();
+    expect((await card.read()).state).toBe('BLANK');
   });
 });
 
 test('taps: every wrong card is refused with its reason and left unchanged; the right ones complete the backup', async () => {
   const wallet = await freshCards(service, [0, 1, 2, 3], 0);
+  // Card 3 is prepared for some other backup (BACKUP_PENDING with an EB this journal never saw).
+  await withCard(service, 3, async (card) => {
+    await card.select();
+    await card.backupPrepare();
+  });
+  const strangerBefore = snapshot(await readCard(service, 3));
   const ks = [0, 1, 2, 3];
   for (const k of ks) await pullCard(service, k);
   // What the person taps for each request, in order (one physical reader: the previous card leaves first).
   const taps = [
-    1, // start-primary: a blank card -> NO_WALLET
-    0, // the primary
-    0, // link-backup-1: the primary again -> PRIMARY_PRESENTED
+    0, // prepare-backup-1: the primary -> HAS_WALLET
+    3, // a card pending for another backup -> PENDING_ELSEWHERE
     1, // backup card 1
-    1, // link-backup-2: backup card 1 again -> SAME_BACKUP_TWICE
+    1, // prepare-backup-2: backup card 1 again -> SAME_BACKUP_TWICE
     2, // backup card 2
-    2, // finish-primary: a backup card -> BACKUP_PRESENTED
-    3, // a stranger's card -> STRANGER
+    2, // export-primary: a backup card -> BACKUP_PRESENTED
+    3, // the pending stranger -> NO_WALLET
     0, // the primary
     3, // import: the stranger -> STRANGER
     2, // backup card 2 first: accepted out of order
@@ -154,50 +187,20 @@ test('taps: every wrong card is refused with its reason and left unchanged; the 
   });
   await source.close();
   expect(taps).toEqual([]);
-  expect(refusals).toEqual(['NO_WALLET', 'PRIMARY_PRESENTED', 'SAME_BACKUP_TWICE', 'BACKUP_PRESENTED', 'STRANGER', 'STRANGER']);
-  expect(done).toEqual(['start-primary', 'link-backup-1', 'link-backup-2', 'finish-primary', 'import-2', 'import-1']);
-  expect(prompts[0]).toBe('Tap the primary card (the card holding the wallet)');
-  expect(prompts).toContain('Tap backup card 2 of 2 (a blank card)');
+  expect(refusals).toEqual(['HAS_WALLET', 'PENDING_ELSEWHERE', 'SAME_BACKUP_TWICE', 'BACKUP_PRESENTED', 'NO_WALLET', 'STRANGER']);
+  expect(done).toEqual(['prepare-backup-1', 'prepare-backup-2', 'export-primary', 'import-2', 'import-1']);
+  expect([...new Set(prompts)]).toEqual([
+    'Tap 1 of 5: backup card 1 of 2 (a blank card)',
+    'Tap 2 of 5: backup card 2 of 2 (a blank card)',
+    'Tap 3 of 5: the primary card (the one that holds the wallet)',
+    'Tap 4 of 5: backup card 1 of 2 again (it receives the wallet)',
+    'Tap 5 of 5: backup card 1 of 2 again (it receives the wallet)',
+  ]);
   expect(nextStep(final)).toEqual({ kind: 'done' });
   for (const k of ks) if (k !== onReader) await insertCard(service, k);
 
   await expectBackedUp(service, 0, [1, 2], wallet); // PIN tries still 5 on all: no VERIFY_PIN went to a wrong card
-  const stranger = await readCard(service, 3);
-  expect({ state: stranger.state, pinTriesLeft: stranger.pinTriesLeft, backupCount: stranger.backupCount }).toEqual({
-    state: 'BLANK',
-    pinTriesLeft: 5,
-    backupCount: 0,
-  });
-
-  // A card from another (finished) backup is refused as a backup card of a new one: card 3 gets a
-  // wallet and starts its own backup; backup card 1 of the first backup is presented.
-  await withCard(service, 3, async (card) => {
-    await card.select();
-    await card.createWallet(PIN);
-  });
-  const bench = new PcscCardSource(service, [3, 1].map(readerForCard), { mode: 'bench', waitMs: 5000 });
-  const second: string[] = [];
-  await expect(
-    runBackup(newJournal(1), {
-      source: bench,
-      journalPath: join(dir, 'other.json'),
-      roots,
-      pin: PIN,
-      onEvent: (e) => e.type === 'card-refused' && second.push(e.reason),
-    }),
-  ).rejects.toThrow(NoMatchingCardError);
-  await bench.close();
-  expect(second).toEqual(['OTHER_BACKUP']);
-  expect((await readCard(service, 1)).state).toBe('BACKED_UP');
-  // And the card itself refuses a link even when a host skips the checks.
-  await withCard(service, 1, async (card) => {
-    await card.select();
-    const journal = (await loadJournal(join(dir, 'other.json')))!;
-    const primary = journal.primary!;
-    await expect(
-      card.linkPrimary({ certificate: primary.certificate, ephemeralKey: primary.ephemeralKey!, signature: primary.linkSignature! }),
-    ).rejects.toBeInstanceOf(CardRefusedError);
-  });
+  expect(snapshot(await readCard(service, 3))).toBe(strangerBefore);
 });
 
 test('a counterfeit backup card (certificate from an untrusted manufacturer) is named at its own step, unchanged', async () => {
@@ -209,30 +212,58 @@ test('a counterfeit backup card (certificate from an untrusted manufacturer) is 
     await personalize(card, cardIdFor(1), { privateKey: rogue, publicKey: publicKeyOf(rogue) });
   });
   const journalPath = join(dir, 'counterfeit.json');
-  const source = new PcscCardSource(service, [0, 1, 2].map(readerForCard), { mode: 'bench', waitMs: 5000 });
+  const source = new PcscCardSource(service, [1, 2, 0].map(readerForCard), { mode: 'bench', waitMs: 5000 });
   const error = await runBackup(newJournal(2), { source, journalPath, roots, pin: PIN }).catch((e: unknown) => e);
   await source.close();
   expect(error).toBeInstanceOf(BackupCardError);
-  expect(error).toMatchObject({ fault: 'CERTIFICATE_UNTRUSTED', step: 'link-backup-1', role: { kind: 'backup', index: 0 } });
+  expect(error).toMatchObject({ fault: 'CERTIFICATE_UNTRUSTED', step: 'prepare-backup-1', role: { kind: 'backup', index: 0 } });
   expect(toHex((error as BackupCardError).cardId)).toBe(toHex(cardIdFor(1)));
   expect((error as Error).message).toContain(`backup card 1 of 2 (card ${toHex(cardIdFor(1))})`);
-  // The journal stops at the last good step; the counterfeit card was read, nothing more.
+  // Nothing was saved for it (the claim comes after the certificate check), and it was only read.
   const left = await loadJournal(journalPath);
-  expect(nextStep(left!)).toEqual({ kind: 'link-backup', index: 0 });
+  expect(left?.backups ?? []).toEqual([]);
   expect((await readCard(service, 1)).state).toBe('BLANK');
-  // The card would have refused anyway: its manufacturer key does not certify the primary (9A01).
-  await withCard(service, 1, async (card) => {
-    await card.select();
-    const primary = left!.primary!;
-    await expect(
-      card.linkPrimary({ certificate: primary.certificate, ephemeralKey: primary.ephemeralKey!, signature: primary.linkSignature! }),
-    ).rejects.toMatchObject({ sw: 0x9a01 });
-  });
-  expect((await readCard(service, 1)).state).toBe('BLANK');
-  // The same backup continues from its journal with genuine blank cards (cards 2 and 3).
+  // The same backup continues with genuine blank cards (cards 2 and 3).
   const genuine = new PcscCardSource(service, [0, 2, 3].map(readerForCard), { mode: 'bench', waitMs: 5000 });
-  const final = await runBackup(left!, { source: genuine, journalPath, roots, pin: PIN });
+  const final = await runBackup(left ?? newJournal(2), { source: genuine, journalPath, roots, pin: PIN });
   await genuine.close();
   expect(final.backups.map((b) => toHex(b.cardId))).toEqual([toHex(cardIdFor(2)), toHex(cardIdFor(3))]);
   await expectBackedUp(service, 0, [2, 3], wallet);
+});
+
+test('a host that exports to a card of its own just before FINALIZE: the primary counts it, and the backup says so', async () => {
+  const wallet = await freshCards(service, [0, 1, 3], 0);
+  // The malware's own blank card, prepared out of band.
+  const offer3 = await withCard(service, 3, async (card) => {
+    await card.select();
+    const info = await card.read();
+    return { certificate: info.certificate!, ...(await card.backupPrepare()) };
+  });
+  // On the primary's connection, right before FINALIZE (INS 64), it relays one more BACKUP_EXPORT.
+  let injected = false;
+  const source = new PcscCardSource(service, [0, 1].map(readerForCard), {
+    mode: 'bench',
+    waitMs: 5000,
+    wrap: (card): ApduTransport => {
+      const hooked: ApduTransport = new HookedTransport(card, async (apdu) => {
+        if (injected || apdu[1] !== 0x64) return;
+        injected = true;
+        await new TwincardCard(card).backupExport(offer3);
+      });
+      return hooked;
+    },
+  });
+  const error = await runBackup(newJournal(1), { source, journalPath: join(dir, 'injected.json'), roots, pin: PIN }).catch((e: unknown) => e);
+  await source.close();
+  expect(injected).toBe(true);
+  expect(error).toBeInstanceOf(BackupCardError);
+  expect(error).toMatchObject({ fault: 'BACKUP_CARDS_MISMATCH', step: 'export-primary' });
+  expect((error as Error).message).toContain(`counts 2 backup card(s) (${toHex(cardIdFor(1))}, ${toHex(cardIdFor(3))}), this backup has 1`);
+  expect((error as Error).message).toContain('someone else exported from it');
+  const primary = await readCard(service, 0);
+  expect({ state: primary.state, ids: primary.backupCardIds.map(toHex) }).toEqual({
+    state: 'BACKED_UP',
+    ids: [toHex(cardIdFor(1)), toHex(cardIdFor(3))],
+  });
+  expect(toHex(primary.walletPublicKey!)).toBe(toHex(wallet));
 });

@@ -1,20 +1,20 @@
 /**
  * `twincard bench` as a bench operator runs it (the built dist/, a child process) on test cards 0..2:
- * two full 1+2 backups on fresh virtual cards, and the JSON checked against docs/protocol.md.
+ * two full 1+2 protocol v2 backups on fresh virtual cards, and the JSON checked against docs/protocol.md.
  *
  * The exact APDU count of a 1+2 backup, from docs/protocol.md:
  *   section 7, the commands per step:
- *     start-primary   SELECT, READ, VERIFY_PIN, BACKUP_START                                   4
- *     link-backup i   SELECT, READ, LINK_PRIMARY                                               3 (x2)
- *     finish-primary  SELECT, VERIFY_PIN, LINK_BACKUP x2, EXPORT_WALLET x2, FINALIZE_BACKUP    7
- *     import i        SELECT, IMPORT_WALLET                                                    2 (x2)
- *   plus one READ in finish-primary and in each import: the host recognises the card before it sends
- *   anything that changes it (src/protocol/backup.ts; section 7 does not list these READs)      +3
- *   = 24 commands.
- *   section 2, chaining: LINK_PRIMARY and LINK_BACKUP carry a certificate (150..154 bytes), a key and a
- *   signature, 292..298 bytes > 255, so each goes out as two blocks: one extra APDU each          +4
- *   READ answers at most 255 bytes (section 6: 3+3+10+3+154+67+3+3+6+3), within Le 00: no GET RESPONSE.
- *   = 28 APDUs per backup.
+ *     prepare-backup i  SELECT, READ, BACKUP_PREPARE                                        3 (x2)
+ *     export-primary    SELECT, READ, VERIFY_PIN, BACKUP_EXPORT x2, BACKUP_FINALIZE          6
+ *     import i          SELECT, READ, BACKUP_IMPORT                                          3 (x2)
+ *   plus one READ after BACKUP_FINALIZE: the host checks that the primary's BACKUP_CARD_IDS is
+ *   exactly this backup's cards (src/protocol/backup.ts)                                      +1
+ *   = 19 commands.
+ *   section 2, chaining: BACKUP_EXPORT's data (a certificate of 150..154 bytes, EB, a signature: about
+ *   295 bytes) and BACKUP_IMPORT's (about 490 bytes) are over 255: two blocks each              +4
+ *   and response chaining: BACKUP_EXPORT answers about 337 bytes (one GET RESPONSE each), and the
+ *   READ of a primary counting two cards about 272 (one more)                                   +3
+ *   = 26 APDUs per backup.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -47,13 +47,12 @@ interface Report {
   summary: { attempted: number; succeeded: number; failed: number; throughput: number; backupSeconds: number; hostCpuMs: { median: number } | null };
 }
 
-const STEPS: Record<string, { commands: number; chainBlocks: number }> = {
-  'start-primary': { commands: 4, chainBlocks: 0 },
-  'link-backup-1': { commands: 3, chainBlocks: 1 },
-  'link-backup-2': { commands: 3, chainBlocks: 1 },
-  'finish-primary': { commands: 8, chainBlocks: 2 },
-  'import-1': { commands: 3, chainBlocks: 0 },
-  'import-2': { commands: 3, chainBlocks: 0 },
+const STEPS: Record<string, { commands: number; chainBlocks: number; getResponses: number }> = {
+  'prepare-backup-1': { commands: 3, chainBlocks: 0, getResponses: 0 },
+  'prepare-backup-2': { commands: 3, chainBlocks: 0, getResponses: 0 },
+  'export-primary': { commands: 7, chainBlocks: 2, getResponses: 3 },
+  'import-1': { commands: 3, chainBlocks: 1, getResponses: 0 },
+  'import-2': { commands: 3, chainBlocks: 1, getResponses: 0 },
 };
 
 function twincard(args: string[]) {
@@ -82,10 +81,9 @@ test('bench --pairs 1 --rounds 2: two 1+2 backups, every step timed, exactly the
       expect({ step: s.step, commands: s.commands, chainBlocks: s.chainBlocks, getResponses: s.getResponses, refused: s.refused }).toEqual({
         step: s.step,
         ...STEPS[s.step],
-        getResponses: 0,
         refused: 0,
       });
-      expect(s.apdus).toBe(s.commands + s.chainBlocks);
+      expect(s.apdus).toBe(s.commands + s.chainBlocks + s.getResponses);
       expect(s.ms).toBeGreaterThan(0);
       expect(s.transmitMs).toBeGreaterThan(0);
       expect(s.transmitMs).toBeLessThanOrEqual(s.ms); // the step's APDUs happen inside the step
@@ -95,13 +93,11 @@ test('bench --pairs 1 --rounds 2: two 1+2 backups, every step timed, exactly the
       expect(afterApdusMs).toBeGreaterThan(0); // the journal is saved (with fsync) after every step's last APDU
       expect(Math.abs(connectMs + s.transmitMs + hostBetweenApdusMs + afterApdusMs + releaseMs - s.ms)).toBeLessThan(0.01);
     }
-    expect(backup.totals).toMatchObject({ apdus: 28, commands: 24, chainBlocks: 4, getResponses: 0 });
-    // Sizes that do not depend on signature lengths: start-primary sends SELECT (16), READ (5),
-    // VERIFY_PIN with the bench's 6-byte code (11) and BACKUP_START (5); an import sends SELECT, READ and
-    // IMPORT_WALLET (5 + 196 + 1).
-    expect(backup.steps[0]!.bytesOut).toBe(16 + 5 + 11 + 5);
-    expect(backup.steps[4]!.bytesOut).toBe(16 + 5 + 202);
-    expect(backup.steps[5]!.bytesOut).toBe(16 + 5 + 202);
+    expect(backup.totals).toMatchObject({ apdus: 26, commands: 19, chainBlocks: 4, getResponses: 3 });
+    // Sizes that do not depend on signature lengths: a prepare step sends SELECT (16), READ (5) and
+    // BACKUP_PREPARE (5) and gets back 2 SWs, a 65-byte EB with its TLV header and a 8..72-byte DER signature.
+    expect(backup.steps[0]!.bytesOut).toBe(16 + 5 + 5);
+    expect(backup.steps[1]!.bytesOut).toBe(16 + 5 + 5);
     expect(backup.totals.bytesOut).toBe(backup.steps.reduce((a, s) => a + s.bytesOut, 0));
     expect(backup.totals.bytesIn).toBe(backup.steps.reduce((a, s) => a + s.bytesIn, 0));
     const stepSum = backup.steps.reduce((a, s) => a + s.ms, 0);

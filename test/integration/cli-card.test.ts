@@ -17,7 +17,7 @@ import { publicKeyToPem } from '../../src/protocol/keys.js';
 import { PcscService } from '../../src/readers/index.js';
 import { insertCard, pullCard } from './support/backup-cards.js';
 import { openCard, testCardId } from './support/cards.js';
-import { readerForCard, repoRoot, sim } from './support/sim.js';
+import { readerForCard, repoRoot, sim, simPut } from './support/sim.js';
 
 const CLI = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 const work = mkdtempSync(join(tmpdir(), 'twincard-cli-card-'));
@@ -49,6 +49,8 @@ interface Info {
   pinTriesLeft: number;
   signCounter: number;
   backupCount: number;
+  backupCardIds: string[];
+  primaryId: string | null;
   certificate: string | null;
 }
 
@@ -80,7 +82,7 @@ describe('a card from the factory to a signature', () => {
     expect(code).toBe(0);
     expect(json<Info>(stdout)).toEqual({
       reader: readerForCard(0),
-      version: 1,
+      version: 2,
       state: 'FACTORY',
       cardId: null,
       walletPublicKey: null,
@@ -88,6 +90,8 @@ describe('a card from the factory to a signature', () => {
       pinTriesLeft: expect.any(Number),
       signCounter: 0,
       backupCount: 0,
+      backupCardIds: [],
+      primaryId: null,
       certificate: null,
     });
     expect(stderr).toMatch(/^state\s+FACTORY$/m);
@@ -310,7 +314,7 @@ describe('cards that are not what they claim', () => {
   test('sign on a card without a wallet: refused by state (exit 8), no code sent', () => {
     const { code, stderr } = twincard(['sign', '--digest', '00'.repeat(32), '--trace', ...on(1)], { TWINCARD_PIN: PIN });
     expect(code).toBe(8);
-    expect(stderr).toContain('sign: the card is BLANK, expected WALLET or BACKUP_PRIMARY or BACKED_UP');
+    expect(stderr).toContain('sign: the card is BLANK, expected WALLET or BACKUP_EXPORTING or BACKED_UP');
     expect(stderr).not.toContain('>> 80200000');
   });
 });
@@ -452,4 +456,87 @@ test('apdu --trace: a raw VERIFY_PIN to the applet and an ISO VERIFY to another 
   expect(stderr).toContain('>> 80200000 08 [redacted 8 bytes]');
   expect(stderr).toContain('>> 00200080 08 [redacted 8 bytes]');
   expect(stderr).not.toContain(secret);
+});
+
+describe('the v2 backup through the CLI: one reader at a desk, then info and cancel-backup', () => {
+  const journal = join(work, 'backup-journal.json');
+  const pinEnv = { TWINCARD_TEST_BACKUP_PIN: PIN };
+  let wallet: string;
+
+  beforeAll(() => {
+    simPut(0, 0);
+    simPut(1, 1);
+    sim('wipe', 0);
+    sim('wipe', 1);
+    expect(twincard(['personalize', '--card-id', idA, '--test-manufacturer', ...on(0)]).code).toBe(0);
+    expect(twincard(['personalize', '--card-id', idB, '--test-manufacturer', ...on(1)]).code).toBe(0);
+    const created = twincard(['create-wallet', '--json', ...on(0)], { TWINCARD_PIN: PIN });
+    expect(created.code).toBe(0);
+    wallet = json<{ walletPublicKey: string }>(created.stdout).walletPublicKey;
+  });
+  afterAll(() => {
+    // Every card back in its own reader, for the files that run next.
+    simPut(0, 0);
+    simPut(1, 1);
+  });
+
+  test('tap mode on ONE reader: the primary lying there is refused, then 3 taps as asked (card 1, card 0, card 1)', async () => {
+    // The person's desk: one reader (test card 0's), the primary on it; card 1 next to it.
+    const child = spawn(
+      process.execPath,
+      [CLI, 'backup', ...on(0), '--backups', '1', '--trust-test-root', '--pin-env', 'TWINCARD_TEST_BACKUP_PIN', '--journal', journal, '--json'],
+      { env: env(pinEnv) },
+    );
+    let stderr = '';
+    let stdout = '';
+    const prompts: string[] = [];
+    // What the person puts on the reader when asked (by the prompt's first words).
+    const moves: ReadonlyArray<[string, number]> = [
+      ['Tap 1 of 3: backup card 1 of 1 (a blank card) (again)', 1],
+      ['Tap 2 of 3: the primary card (the one that holds the wallet)', 0],
+      ['Tap 3 of 3: backup card 1 of 1 again (it receives the wallet)', 1],
+    ];
+    let next = 0;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      for (const line of chunk.split('\n')) if (line.startsWith('Tap ')) prompts.push(line);
+      const move = moves[next];
+      if (move !== undefined && stderr.includes(move[0])) {
+        next += 1;
+        simPut(move[1], 0);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    expect(prompts).toEqual([
+      'Tap 1 of 3: backup card 1 of 1 (a blank card)',
+      'Tap 1 of 3: backup card 1 of 1 (a blank card) (again)',
+      'Tap 2 of 3: the primary card (the one that holds the wallet)',
+      'Tap 3 of 3: backup card 1 of 1 again (it receives the wallet)',
+    ]);
+    expect(stderr).toContain(`refused: card ${idA} holds a wallet (WALLET)`);
+    expect(stderr).toContain('3 taps, the backup cards first');
+    expect(json<{ walletPublicKey: string; primary: string; backups: string[] }>(stdout)).toMatchObject({ walletPublicKey: wallet, primary: idA, backups: [idB] });
+  }, 60_000);
+
+  test('info shows the primary\'s backup cards by id and the backup card\'s primary, as text and --json', () => {
+    simPut(0, 0);
+    simPut(1, 1);
+    const primary = twincard(['info', '--json', ...on(0)]);
+    expect(json<Info>(primary.stdout)).toMatchObject({ state: 'BACKED_UP', walletOrigin: 'created', backupCount: 1, backupCardIds: [idB], primaryId: null });
+    expect(primary.stderr).toMatch(new RegExp(`^backup cards  1 \\(${idB}; final\\)$`, 'm'));
+    const backup = twincard(['info', '--json', ...on(1)]);
+    expect(json<Info>(backup.stdout)).toMatchObject({ state: 'BACKED_UP', walletOrigin: 'imported', walletPublicKey: wallet, backupCount: 0, backupCardIds: [], primaryId: idA });
+    expect(backup.stderr).toContain(`wallet origin imported from primary card ${idA}`);
+  });
+
+  test('cancel-backup: a finished backup has nothing to cancel (exit 8, nothing sent), on either card', () => {
+    for (const k of [0, 1]) {
+      const { code, stderr } = twincard(['cancel-backup', '--journal', join(work, 'none.json'), '--trace', ...on(k)]);
+      expect(code).toBe(8);
+      expect(stderr).toContain('is BACKED_UP: its backup is finished, there is nothing to cancel; nothing was sent to it');
+      expect(stderr).not.toContain('>> 80680000');
+    }
+  });
 });

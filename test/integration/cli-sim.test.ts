@@ -29,7 +29,7 @@ interface Status {
   runDir: string;
   pcscd: { running: boolean; pid: number | null };
   applets: string[];
-  cards: { index: number; pid: number | null; running: boolean; port: number; reader: string; control: string | null; applet: string | null; present: boolean | null }[];
+  cards: { index: number; pid: number | null; running: boolean; port: number; reader: string; inReader: number | null; control: string | null; applet: string | null; present: boolean | null }[];
   ok: boolean;
 }
 
@@ -81,6 +81,7 @@ test('sim status --json on the shared run folder: pcscd, every card with its rea
       port: 35963 + k + cardOffset,
       reader: readerForCard(k),
       present: true,
+      inReader: k + cardOffset,
       control: expect.stringMatching(/^inserted apdus=\d+/),
     });
     // Card JVMs started before the fixture had the 'applet' query answer an error: then null.
@@ -146,7 +147,7 @@ test('scripts/sim.sh itself refuses the same (a person may run it directly)', ()
 test('sim status of a run folder with nothing in it: exit 3, ok false', () => {
   const { code, stdout } = twincard(['sim', 'status', '--json'], { TWINCARD_RUN_DIR: otherRun });
   expect(code).toBe(3);
-  expect(JSON.parse(stdout)).toEqual({ runDir: otherRun, pcscd: { running: false, pid: null }, applets: [], cards: [], ok: false });
+  expect(JSON.parse(stdout)).toEqual({ runDir: otherRun, pcscd: { running: false, pid: null }, applets: [], cards: [], readers: [], ok: false });
 });
 
 test('sim up without java and pcscd on PATH: one message with the apt-get line, before anything starts', () => {

@@ -1,8 +1,8 @@
 /**
- * The card protocol of docs/protocol.md against the reference applet, through the real stack
+ * The card protocol of docs/protocol.md (version 2) against the reference applet, through the real stack
  * (pcsclite -> pcscd -> vpcd -> jCardSim): personalization and attestation, the wallet, a 1+2 backup whose
- * three cards sign under one public key, and every hostile variation of issue 4, each refused with its status
- * word while the refusing card's READ stays exactly as it was.
+ * three cards sign under one public key, and the hostile variations a relaying host can try on each backup
+ * command, each refused with its status word while the refusing card's READ stays exactly as it was.
  *
  * The tests of one describe block run in order and share cards, like the steps of a backup.
  * Cards: 0 = primary P, 1 = backup B1, 2 = backup B2, 3 = Q (another primary, a counterfeit, a stranger).
@@ -11,12 +11,13 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { randomBytes } from 'node:crypto';
 import { ApduChannel, command, encodeProtocolTlvs, toHex } from '../../src/apdu/index.js';
 import { attest } from '../../src/protocol/attestation.js';
-import type { CardInfo, LinkOffer } from '../../src/protocol/card.js';
+import type { CardInfo, PrepareOffer, SealedExport } from '../../src/protocol/card.js';
 import { issueCertificate } from '../../src/protocol/certificate.js';
 import { IsoSw, Tag, TwincardSw } from '../../src/protocol/constants.js';
-import { isValidPublicKey, publicKeyOf, signMessage } from '../../src/protocol/crypto.js';
+import { isValidPublicKey, publicKeyOf, signMessage, verifyMessageSignature } from '../../src/protocol/crypto.js';
 import { CardRefusedError, PinBlockedError, WrongPinError } from '../../src/protocol/errors.js';
 import { personalize } from '../../src/protocol/factory.js';
+import { prepareMessage, sealMessage } from '../../src/protocol/messages.js';
 import { trustedRoots } from '../../src/protocol/roots.js';
 import { PcscService } from '../../src/readers/index.js';
 import { freshBlankCard, openCard, testCardId, testManufacturer, type OpenCard, type PersonalizedCard } from './support/cards.js';
@@ -89,11 +90,12 @@ function flip(bytes: Uint8Array, index: number): Uint8Array {
   return out;
 }
 
-function linkPayload(certTag: number, cert: Uint8Array, keyTag: number, key: Uint8Array, sigTag: number, sig: Uint8Array): Uint8Array {
+/** BACKUP_EXPORT's data: a backup card's certificate, EB and prepare signature. */
+function exportPayload(cert: Uint8Array, eb: Uint8Array, sig: Uint8Array): Uint8Array {
   return encodeProtocolTlvs([
-    [certTag, cert],
-    [keyTag, key],
-    [sigTag, sig],
+    [Tag.CERTIFICATE, cert],
+    [Tag.BACKUP_EPHEMERAL_KEY, eb],
+    [Tag.PREPARE_SIGNATURE, sig],
   ]);
 }
 
@@ -189,10 +191,15 @@ describe('the wallet and its access code', () => {
     await c.close();
   });
 
-  test('a BLANK card refuses every wallet and backup command (6985)', async () => {
-    for (const ins of [0x20, 0x32, 0x50, 0x54, 0x56, 0x58, 0x5a]) {
+  test('a BLANK card refuses every wallet command and the primary\'s and import\'s backup commands (6985)', async () => {
+    for (const ins of [0x20, 0x32, 0x62, 0x64, 0x66]) {
       await rawUnchanged(c, SW.STATE, ins, ins === 0x20 ? PIN : ins === 0x32 ? new Uint8Array(32) : undefined);
     }
+  });
+
+  test('version 1\'s backup commands are gone (6D00), and READ says version 2', async () => {
+    for (const ins of [0x50, 0x52, 0x54, 0x56, 0x58, 0x5a, 0x5e]) await rawUnchanged(c, SW.INS, ins);
+    expect((await c.card.read()).version).toBe(2);
   });
 
   test('CREATE_WALLET makes a wallet on the card, once', async () => {
@@ -225,10 +232,10 @@ describe('the wallet and its access code', () => {
     await refusedUnchanged(c, SW.SECURITY, () => c.card.sign(new Uint8Array(32), wallet));
   });
 
-  test('a card with a wallet refuses to be linked as a backup card (6985)', async () => {
-    const other = await freshBlankCard(service, 1);
-    await rawUnchanged(c, SW.STATE, 0x52, linkPayload(Tag.CERTIFICATE, other.perso.certificate, Tag.PRIMARY_EPHEMERAL_KEY, wallet, Tag.PRIMARY_LINK_SIGNATURE, new Uint8Array(70)));
-    await other.close();
+  test('a card with a wallet refuses to act as a backup card: no prepare, no cancel, no import (6985)', async () => {
+    await refusedUnchanged(c, SW.STATE, () => c.card.backupPrepare());
+    await refusedUnchanged(c, SW.STATE, () => c.card.backupCancel());
+    await rawUnchanged(c, SW.STATE, 0x66, new Uint8Array(40));
   });
 
   test('wrong access codes count down to a lock-out that even the right code cannot lift', async () => {
@@ -242,7 +249,8 @@ describe('the wallet and its access code', () => {
     await expect(c.card.verifyPin(WRONG_PIN)).rejects.toBeInstanceOf(PinBlockedError);
     await expect(c.card.verifyPin(PIN)).rejects.toMatchObject({ sw: SW.PIN_BLOCKED });
     await expect(c.card.sign(new Uint8Array(32), wallet)).rejects.toMatchObject({ sw: SW.PIN_BLOCKED });
-    await expect(c.card.backupStart()).rejects.toMatchObject({ sw: SW.PIN_BLOCKED });
+    await expect(c.card.backupFinalize()).rejects.toMatchObject({ sw: SW.STATE }); // the state is checked before the code
+    await expect(raw(c, 0x62, new Uint8Array(40))).resolves.toBe(SW.PIN_BLOCKED);
     expect(await c.card.read()).toMatchObject({ state: 'WALLET', pinTriesLeft: 0, signCounter: 2 });
   });
 });
@@ -250,29 +258,29 @@ describe('the wallet and its access code', () => {
 describe('the on-card point check (section 1)', () => {
   let p: PersonalizedCard;
   let b: PersonalizedCard;
-  let offer: LinkOffer;
+  let offer: PrepareOffer;
   beforeAll(async () => {
     p = await freshBlankCard(service, 0);
     b = await freshBlankCard(service, 1);
     await p.card.createWallet(PIN);
+    offer = await b.card.backupPrepare();
     await p.card.verifyPin(PIN);
-    offer = await p.card.backupStart();
   });
   afterAll(async () => {
     await p.close();
     await b.close();
   });
 
-  /** LINK_PRIMARY checks points first, then the certificate, then the link signature over EP. */
-  async function linkWith(ep: Uint8Array): Promise<number> {
-    return raw(b, 0x52, linkPayload(Tag.CERTIFICATE, p.perso.certificate, Tag.PRIMARY_EPHEMERAL_KEY, ep, Tag.PRIMARY_LINK_SIGNATURE, offer.signature));
+  /** BACKUP_EXPORT checks points first, then the certificate, then the prepare signature over EB. */
+  async function exportTo(eb: Uint8Array): Promise<number> {
+    return raw(p, 0x62, exportPayload(b.perso.certificate, eb, offer.signature));
   }
 
-  test('valid points pass it (then the signature, made for another EP, fails: 9A03)', async () => {
+  test('valid points pass it (then the signature, made for another EB, fails: 9A03)', async () => {
     const points = [...Array(12)].map(() => secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), false));
     points.push(secp256k1.Point.BASE.toBytes(false), secp256k1.Point.BASE.negate().toBytes(false));
-    for (const point of points) expect([toHex(point), (await linkWith(point)).toString(16)]).toEqual([toHex(point), '9a03']);
-    expect((await b.card.read()).state).toBe('BLANK');
+    for (const point of points) expect([toHex(point), (await exportTo(point)).toString(16)]).toEqual([toHex(point), '9a03']);
+    expect(await p.card.read()).toMatchObject({ state: 'WALLET', backupCount: 0 });
   });
 
   test('points off the curve, coordinates >= p and other encodings fail it (9A04)', async () => {
@@ -303,8 +311,8 @@ describe('the on-card point check (section 1)', () => {
     }
     for (const point of bad) expect([toHex(point), isValidPublicKey(point)]).toEqual([toHex(point), false]);
     expect(bad.length).toBeGreaterThanOrEqual(15);
-    for (const point of bad) expect([toHex(point), (await linkWith(point)).toString(16)]).toEqual([toHex(point), '9a04']);
-    expect((await b.card.read()).state).toBe('BLANK');
+    for (const point of bad) expect([toHex(point), (await exportTo(point)).toString(16)]).toEqual([toHex(point), '9a04']);
+    expect(await p.card.read()).toMatchObject({ state: 'WALLET', backupCount: 0 });
   });
 });
 
@@ -314,13 +322,11 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
   let b2: PersonalizedCard;
   let q: PersonalizedCard;
   let wallet: Uint8Array;
-  let offer: LinkOffer;
-  let o1: LinkOffer;
-  let o2: LinkOffer;
-  let blob1: Uint8Array;
-  let blob2: Uint8Array;
-  /** A blob Q sealed for B2 in Q's own backup session: replayed later into B2 linked to P. */
-  let staleBlob: Uint8Array;
+  let o1: PrepareOffer;
+  let o2: PrepareOffer;
+  let s1: SealedExport;
+  let s1again: SealedExport;
+  let s2: SealedExport;
 
   beforeAll(async () => {
     p = await freshBlankCard(service, 0);
@@ -333,181 +339,148 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
     for (const c of [p, b1, b2, q]) await c.close();
   });
 
-  test('BACKUP_START needs the access code, answers EP signed for linking, and the same EP when retried', async () => {
-    await refusedUnchanged(p, SW.SECURITY, () => p.card.backupStart());
-    await p.card.verifyPin(PIN);
-    offer = await p.card.backupStart();
-    const again = await p.card.backupStart();
-    expect(toHex(again.ephemeralKey)).toBe(toHex(offer.ephemeralKey));
-    expect(await p.card.read()).toMatchObject({ state: 'BACKUP_PRIMARY', backupCount: 0 });
-  });
-
-  test('out of order: no export, no finalize, no link of a card that is not a primary', async () => {
-    await p.card.verifyPin(PIN);
-    await refusedUnchanged(p, SW.BACKUP_NOT_LINKED, () => p.card.exportWallet(b1.perso.cardId));
-    await refusedUnchanged(p, SW.BACKUP_INCOMPLETE, () => p.card.finalizeBackup());
-    await rawUnchanged(b1, SW.STATE, 0x54, linkPayload(Tag.CERTIFICATE, p.perso.certificate, Tag.BACKUP_EPHEMERAL_KEY, offer.ephemeralKey, Tag.BACKUP_LINK_SIGNATURE, offer.signature));
-    await rawUnchanged(b1, SW.STATE, 0x5a, encodeProtocolTlvs([[Tag.WALLET_BLOB, new Uint8Array(193)]]));
-  });
-
-  test('LINK_PRIMARY refuses a counterfeit primary certificate (9A01)', async () => {
-    const counterfeit = secp256k1.utils.randomSecretKey();
-    const cert = p.perso.certificate;
-    const forged = issueCertificate(cert.slice(5, 13), cert.slice(15, 80), counterfeit);
-    await refusedUnchanged(b1, SW.CERT_INVALID, () => b1.card.linkPrimary({ certificate: forged, ...offer }));
-    const otherId = issueCertificate(testCardId(7), cert.slice(15, 80), testManufacturer().privateKey).slice();
-    const tampered = flip(otherId, 6); // the id no longer matches what the manufacturer signed
-    await refusedUnchanged(b1, SW.CERT_INVALID, () => b1.card.linkPrimary({ certificate: tampered, ...offer }));
-  });
-
-  test('LINK_PRIMARY refuses a genuine certificate of another card with P\'s link offer (9A03)', async () => {
-    await refusedUnchanged(b1, SW.SIGNATURE_INVALID, () => b1.card.linkPrimary({ certificate: b2.perso.certificate, ...offer }));
-  });
-
-  test('LINK_PRIMARY refuses a signature made for another purpose (9A03)', async () => {
-    const attestation = await p.card.attest(offer.ephemeralKey.slice(1, 33));
-    await refusedUnchanged(b1, SW.SIGNATURE_INVALID, () =>
-      b1.card.linkPrimary({ certificate: p.perso.certificate, ephemeralKey: offer.ephemeralKey, signature: attestation }),
-    );
-    const certSignature = p.perso.certificate.slice(82);
-    await refusedUnchanged(b1, SW.SIGNATURE_INVALID, () =>
-      b1.card.linkPrimary({ certificate: p.perso.certificate, ephemeralKey: offer.ephemeralKey, signature: certSignature }),
-    );
-  });
-
-  test('LINK_PRIMARY refuses a substituted EP (9A03), an EP off the curve and a certified key off the curve (9A04)', async () => {
-    const substitute = secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), false);
-    await refusedUnchanged(b1, SW.SIGNATURE_INVALID, () => b1.card.linkPrimary({ certificate: p.perso.certificate, ...offer, ephemeralKey: substitute }));
-    await refusedUnchanged(b1, SW.POINT_INVALID, () => b1.card.linkPrimary({ certificate: p.perso.certificate, ...offer, ephemeralKey: offCurve(offer.ephemeralKey) }));
-    const badKeyCert = p.perso.certificate.slice();
-    badKeyCert.set(offCurve(badKeyCert.slice(15, 80)), 15);
-    await refusedUnchanged(b1, SW.POINT_INVALID, () => b1.card.linkPrimary({ certificate: badKeyCert, ...offer }));
-  });
-
-  test('LINK_PRIMARY refuses a card linking to itself (9A09)', async () => {
-    await refusedUnchanged(b1, SW.SAME_CARD, () => b1.card.linkPrimary({ certificate: b1.perso.certificate, ...offer }));
-  });
-
-  test('LINK_PRIMARY refuses truncated, over-long, reordered and non-minimal TLVs (6A80) and chains over 512 bytes (6A84)', async () => {
-    const good = linkPayload(Tag.CERTIFICATE, p.perso.certificate, Tag.PRIMARY_EPHEMERAL_KEY, offer.ephemeralKey, Tag.PRIMARY_LINK_SIGNATURE, offer.signature);
-    await rawUnchanged(b1, SW.WRONG_DATA, 0x52, good.slice(0, -1));
-    await rawUnchanged(b1, SW.WRONG_DATA, 0x52, Uint8Array.from([...good, 0x00]));
-    await rawUnchanged(b1, SW.WRONG_DATA, 0x52, linkPayload(Tag.PRIMARY_EPHEMERAL_KEY, offer.ephemeralKey, Tag.CERTIFICATE, p.perso.certificate, Tag.PRIMARY_LINK_SIGNATURE, offer.signature));
-    const nonMinimal = Uint8Array.from([...encodeProtocolTlvs([[Tag.CERTIFICATE, p.perso.certificate]]), Tag.PRIMARY_EPHEMERAL_KEY, 0x81, 0x41, ...offer.ephemeralKey, ...encodeProtocolTlvs([[Tag.PRIMARY_LINK_SIGNATURE, offer.signature]])]);
-    await rawUnchanged(b1, SW.WRONG_DATA, 0x52, nonMinimal);
-    const longCert = encodeProtocolTlvs([[Tag.CERTIFICATE, new Uint8Array(200)]]);
-    await rawUnchanged(b1, SW.WRONG_DATA, 0x52, Uint8Array.from([...longCert, ...good.slice(good.indexOf(Tag.PRIMARY_EPHEMERAL_KEY, 150))]));
-    await rawUnchanged(b1, SW.CHAIN_TOO_LONG, 0x52, new Uint8Array(600));
-  });
-
-  test('LINK_PRIMARY links B1 and B2; a retried link with the same EP keeps EB', async () => {
-    o1 = await b1.card.linkPrimary({ certificate: p.perso.certificate, ...offer });
-    const again = await b1.card.linkPrimary({ certificate: p.perso.certificate, ...offer });
+  test('BACKUP_PREPARE: EB signed for its purpose, the same EB when retried; BACKUP_PENDING; no access code needed', async () => {
+    o1 = await b1.card.backupPrepare();
+    expect(verifyMessageSignature(o1.signature, prepareMessage(b1.perso.cardId, o1.ephemeralKey), b1.perso.identityPublicKey)).toBe(true);
+    const again = await b1.card.backupPrepare();
     expect(toHex(again.ephemeralKey)).toBe(toHex(o1.ephemeralKey));
-    o2 = await b2.card.linkPrimary({ certificate: p.perso.certificate, ...offer });
-    expect(await b1.card.read()).toMatchObject({ state: 'BACKUP_LINKED' });
+    expect(verifyMessageSignature(again.signature, prepareMessage(b1.perso.cardId, o1.ephemeralKey), b1.perso.identityPublicKey)).toBe(true);
+    o2 = await b2.card.backupPrepare();
+    expect(await b1.card.read()).toMatchObject({ state: 'BACKUP_PENDING', backupCount: 0, backupCardIds: [] });
+    await rawUnchanged(b1, SW.WRONG_LENGTH, 0x60, new Uint8Array(1));
   });
 
-  test('LINK_BACKUP refuses a swapped EB (9A03), an EB off the curve (9A04), P itself (9A09)', async () => {
+  test('out of order: no finalize before an export, no export or finalize on a pending card', async () => {
     await p.card.verifyPin(PIN);
-    await refusedUnchanged(p, SW.SIGNATURE_INVALID, () => p.card.linkBackup({ certificate: b1.perso.certificate, ...o2 }));
-    await refusedUnchanged(p, SW.POINT_INVALID, () => p.card.linkBackup({ certificate: b1.perso.certificate, ...o1, ephemeralKey: offCurve(o1.ephemeralKey) }));
-    await refusedUnchanged(p, SW.SAME_CARD, () => p.card.linkBackup({ certificate: p.perso.certificate, ...o1 }));
+    await refusedUnchanged(p, SW.STATE, () => p.card.backupFinalize());
+    await rawUnchanged(b1, SW.STATE, 0x62, exportPayload(b2.perso.certificate, o2.ephemeralKey, o2.signature));
+    await rawUnchanged(b1, SW.STATE, 0x64);
   });
 
-  test('LINK_BACKUP refuses an EB and signature replayed from a link with another primary (9A03)', async () => {
-    // Q, another genuine primary, links B2 first: B2's answer to Q is bound to Q's id and EQ.
-    await q.card.createWallet(PIN);
-    await q.card.verifyPin(PIN);
-    const qOffer = await q.card.backupStart();
-    const oldB2 = await b2.card.linkPrimary({ certificate: q.perso.certificate, ...qOffer });
-    expect(await q.card.linkBackup({ certificate: b2.perso.certificate, ...oldB2 })).toBe(1);
-    staleBlob = await q.card.exportWallet(b2.perso.cardId);
-    await p.card.verifyPin(PIN);
-    await refusedUnchanged(p, SW.SIGNATURE_INVALID, () => p.card.linkBackup({ certificate: b2.perso.certificate, ...oldB2 }));
-    // B2 links back to P: a new EB, since EP differs from the one it held.
-    o2 = await b2.card.linkPrimary({ certificate: p.perso.certificate, ...offer });
-    expect(toHex(o2.ephemeralKey)).not.toBe(toHex(oldB2.ephemeralKey));
-  });
-
-  test('LINK_BACKUP takes two backup cards and no third (9A08)', async () => {
-    await p.card.verifyPin(PIN);
-    expect(await p.card.linkBackup({ certificate: b1.perso.certificate, ...o1 })).toBe(1);
-    expect(await p.card.linkBackup({ certificate: b1.perso.certificate, ...o1 })).toBe(1); // a retried step
-    expect(await p.card.linkBackup({ certificate: b2.perso.certificate, ...o2 })).toBe(2);
-    const third = await freshBlankCard(service, 3, testCardId(3, 'THRD'));
-    const o3 = await third.card.linkPrimary({ certificate: p.perso.certificate, ...offer });
-    await refusedUnchanged(p, SW.TOO_MANY_BACKUPS, () => p.card.linkBackup({ certificate: third.perso.certificate, ...o3 }));
-    q = third;
-  });
-
-  test('EXPORT_WALLET needs the access code in this selection, then seals a blob per linked card', async () => {
+  test('BACKUP_EXPORT needs the access code in this selection (6982)', async () => {
     await p.card.select();
-    await refusedUnchanged(p, SW.SECURITY, () => p.card.exportWallet(b1.perso.cardId));
+    await refusedUnchanged(p, SW.SECURITY, () => p.card.backupExport({ certificate: b1.perso.certificate, ...o1 }));
+  });
+
+  test('BACKUP_EXPORT refuses a counterfeit or tampered backup certificate (9A01)', async () => {
     await p.card.verifyPin(PIN);
-    blob1 = await p.card.exportWallet(b1.perso.cardId);
-    await refusedUnchanged(p, SW.BACKUP_INCOMPLETE, () => p.card.finalizeBackup());
-    blob2 = await p.card.exportWallet(b2.perso.cardId);
-    expect(blob1.length).toBe(193);
-    expect(toHex(blob1.slice(1, 9))).toBe(toHex(p.perso.cardId));
-    expect(toHex(blob1.slice(9, 17))).toBe(toHex(b1.perso.cardId));
+    const cert = b1.perso.certificate;
+    const forged = issueCertificate(cert.slice(5, 13), cert.slice(15, 80), secp256k1.utils.randomSecretKey());
+    await refusedUnchanged(p, SW.CERT_INVALID, () => p.card.backupExport({ certificate: forged, ...o1 }));
+    const tampered = flip(issueCertificate(testCardId(7), cert.slice(15, 80), testManufacturer().privateKey), 6);
+    await refusedUnchanged(p, SW.CERT_INVALID, () => p.card.backupExport({ certificate: tampered, ...o1 }));
+  });
+
+  test('BACKUP_EXPORT refuses another card\'s certificate, a substituted EB, a signature for another purpose (9A03)', async () => {
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, () => p.card.backupExport({ certificate: b2.perso.certificate, ...o1 }));
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, () => p.card.backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: o2.ephemeralKey }));
+    const attestation = await b1.card.attest(o1.ephemeralKey.slice(1, 33));
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, () => p.card.backupExport({ certificate: b1.perso.certificate, ...o1, signature: attestation }));
+    const certSignature = b1.perso.certificate.slice(82);
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, () => p.card.backupExport({ certificate: b1.perso.certificate, ...o1, signature: certSignature }));
+  });
+
+  test('BACKUP_EXPORT refuses an EB or a certified key off the curve (9A04) and its own certificate (9A09)', async () => {
+    await refusedUnchanged(p, SW.POINT_INVALID, () => p.card.backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: offCurve(o1.ephemeralKey) }));
+    const badKeyCert = b1.perso.certificate.slice();
+    badKeyCert.set(offCurve(badKeyCert.slice(15, 80)), 15);
+    await refusedUnchanged(p, SW.POINT_INVALID, () => p.card.backupExport({ certificate: badKeyCert, ...o1 }));
+    // P's own identity signing its own "prepare": still its own certificate.
+    await refusedUnchanged(p, SW.SAME_CARD, () => p.card.backupExport({ certificate: p.perso.certificate, ...o1 }));
+  });
+
+  test('BACKUP_EXPORT refuses truncated, over-long, reordered and non-minimal TLVs (6A80) and chains over 512 bytes (6A84)', async () => {
+    const good = exportPayload(b1.perso.certificate, o1.ephemeralKey, o1.signature);
+    await rawUnchanged(p, SW.WRONG_DATA, 0x62, good.slice(0, -1));
+    await rawUnchanged(p, SW.WRONG_DATA, 0x62, Uint8Array.from([...good, 0x00]));
+    await rawUnchanged(p, SW.WRONG_DATA, 0x62, encodeProtocolTlvs([[Tag.BACKUP_EPHEMERAL_KEY, o1.ephemeralKey], [Tag.CERTIFICATE, b1.perso.certificate], [Tag.PREPARE_SIGNATURE, o1.signature]]));
+    const nonMinimal = Uint8Array.from([...encodeProtocolTlvs([[Tag.CERTIFICATE, b1.perso.certificate]]), Tag.BACKUP_EPHEMERAL_KEY, 0x81, 0x41, ...o1.ephemeralKey, ...encodeProtocolTlvs([[Tag.PREPARE_SIGNATURE, o1.signature]])]);
+    await rawUnchanged(p, SW.WRONG_DATA, 0x62, nonMinimal);
+    await rawUnchanged(p, SW.CHAIN_TOO_LONG, 0x62, new Uint8Array(600));
+    expect(await p.card.read()).toMatchObject({ state: 'WALLET', backupCount: 0, backupCardIds: [] });
+  });
+
+  test('BACKUP_EXPORT seals a blob to B1 and records B1 before answering; again: a new EP and blob, still one card', async () => {
+    s1 = await p.card.backupExport({ certificate: b1.perso.certificate, ...o1 });
+    const seal = sealMessage(p.perso.cardId, b1.perso.cardId, o1.ephemeralKey, s1.ephemeralKey);
+    expect(verifyMessageSignature(s1.signature, seal, p.perso.identityPublicKey)).toBe(true);
+    expect(toHex(s1.blob.slice(0, 17))).toBe(`02${toHex(p.perso.cardId)}${toHex(b1.perso.cardId)}`);
     // No secret in clear: the wallet public key (part of the plaintext) does not appear in the blob.
-    expect(toHex(blob1)).not.toContain(toHex(wallet.slice(1, 17)));
+    expect(toHex(s1.blob)).not.toContain(toHex(wallet.slice(1, 17)));
+    const info = await p.card.read();
+    expect({ state: info.state, count: info.backupCount, ids: info.backupCardIds.map(toHex) }).toEqual({
+      state: 'BACKUP_EXPORTING',
+      count: 1,
+      ids: [toHex(b1.perso.cardId)],
+    });
+    s1again = await p.card.backupExport({ certificate: b1.perso.certificate, ...o1 });
+    expect(toHex(s1again.ephemeralKey)).not.toBe(toHex(s1.ephemeralKey));
+    expect(toHex(s1again.blob.slice(17, 33))).not.toBe(toHex(s1.blob.slice(17, 33))); // a fresh IV
+    expect((await p.card.read()).backupCardIds.map(toHex)).toEqual([toHex(b1.perso.cardId)]);
   });
 
-  test('IMPORT_WALLET refuses a blob for another card (9A06), a tampered blob (9A05), a truncated one (6A80)', async () => {
-    await refusedUnchanged(b1, SW.WRONG_RECIPIENT, () => b1.card.importWallet(blob2));
-    await refusedUnchanged(b1, SW.WRONG_RECIPIENT, () => b1.card.importWallet(flip(blob1, 0)));
+  test('a second backup card, then no third (9A08): the record is closed at two', async () => {
+    s2 = await p.card.backupExport({ certificate: b2.perso.certificate, ...o2 });
+    const third = await q.card.backupPrepare();
+    await refusedUnchanged(p, SW.TOO_MANY_BACKUPS, () => p.card.backupExport({ certificate: q.perso.certificate, ...third }));
+    expect((await p.card.read()).backupCardIds.map(toHex)).toEqual([toHex(b1.perso.cardId), toHex(b2.perso.cardId)]);
+  });
+
+  test('BACKUP_IMPORT refuses a blob for another card (9A06), a bad seal (9A03), a tampered blob (9A05)', async () => {
+    const pc = p.perso.certificate;
+    await refusedUnchanged(b2, SW.WRONG_RECIPIENT, () => b2.card.backupImport({ certificate: pc, ...s1 }));
+    await refusedUnchanged(b1, SW.WRONG_RECIPIENT, () => b1.card.backupImport({ certificate: pc, ...s1, blob: flip(s1.blob, 0) }));
+    await refusedUnchanged(b1, SW.SIGNATURE_INVALID, () => b1.card.backupImport({ certificate: pc, ...s1, signature: s1again.signature }));
+    await refusedUnchanged(b1, SW.SIGNATURE_INVALID, () => b1.card.backupImport({ certificate: pc, ...s1, ephemeralKey: s1again.ephemeralKey }));
+    // EP, seal and blob of one export with the blob of the other: the seal verifies, the MAC does not.
+    await refusedUnchanged(b1, SW.MAC_INVALID, () => b1.card.backupImport({ certificate: pc, ...s1, blob: s1again.blob }));
     for (const index of [17, 40, 100, 160, 170, 192]) {
-      await refusedUnchanged(b1, SW.MAC_INVALID, () => b1.card.importWallet(flip(blob1, index)));
+      await refusedUnchanged(b1, SW.MAC_INVALID, () => b1.card.backupImport({ certificate: pc, ...s1, blob: flip(s1.blob, index) }));
     }
-    await rawUnchanged(b1, SW.WRONG_DATA, 0x5a, encodeProtocolTlvs([[Tag.WALLET_BLOB, blob1.slice(0, 192)]]));
-    await rawUnchanged(b1, SW.WRONG_DATA, 0x5a, Uint8Array.from([...encodeProtocolTlvs([[Tag.WALLET_BLOB, blob1]]), 0x00]));
   });
 
-  test('IMPORT_WALLET refuses a blob replayed from another session: 9A06, or 9A05 with its header rewritten', async () => {
-    await refusedUnchanged(b2, SW.WRONG_RECIPIENT, () => b2.card.importWallet(staleBlob));
-    const relabelled = staleBlob.slice();
-    relabelled.set(p.perso.cardId, 1);
-    await refusedUnchanged(b2, SW.MAC_INVALID, () => b2.card.importWallet(relabelled));
-    // And a blob sealed for B1, relabelled for another card linked to P, fails that card's MAC.
-    const misdirected = blob1.slice();
-    misdirected.set(q.perso.cardId, 9);
-    await refusedUnchanged(q, SW.MAC_INVALID, () => q.card.importWallet(misdirected));
+  test('BACKUP_IMPORT refuses its own certificate (9A09), another primary\'s (9A06), an untrusted one (9A01), bad TLVs (6A80)', async () => {
+    await refusedUnchanged(b1, SW.SAME_CARD, () => b1.card.backupImport({ certificate: b1.perso.certificate, ...s1 }));
+    await refusedUnchanged(b1, SW.WRONG_RECIPIENT, () => b1.card.backupImport({ certificate: q.perso.certificate, ...s1 }));
+    const cert = p.perso.certificate;
+    const forged = issueCertificate(cert.slice(5, 13), cert.slice(15, 80), secp256k1.utils.randomSecretKey());
+    await refusedUnchanged(b1, SW.CERT_INVALID, () => b1.card.backupImport({ certificate: forged, ...s1 }));
+    const good = encodeProtocolTlvs([[Tag.CERTIFICATE, cert], [Tag.PRIMARY_EPHEMERAL_KEY, s1.ephemeralKey], [Tag.SEAL_SIGNATURE, s1.signature], [Tag.WALLET_BLOB, s1.blob]]);
+    await rawUnchanged(b1, SW.WRONG_DATA, 0x66, good.slice(0, -1));
+    await rawUnchanged(b1, SW.WRONG_DATA, 0x66, Uint8Array.from([...good, 0x00]));
   });
 
-  test('IMPORT_WALLET stores the wallet; a retried import answers "already imported"; another blob is refused', async () => {
-    const r1 = await b1.card.importWallet(blob1);
+  test('BACKUP_FINALIZE closes the record for good; a retried finalize answers the same', async () => {
+    await p.card.select();
+    await refusedUnchanged(p, SW.SECURITY, () => p.card.backupFinalize());
+    await p.card.verifyPin(PIN);
+    expect(await p.card.backupFinalize()).toBe(2);
+    expect(await p.card.backupFinalize()).toBe(2);
+    expect(await p.card.read()).toMatchObject({ state: 'BACKED_UP', walletOrigin: 'created', backupCount: 2 });
+    await refusedUnchanged(p, SW.STATE, () => p.card.backupExport({ certificate: b1.perso.certificate, ...o1 }));
+  });
+
+  test('BACKUP_IMPORT stores the wallet; a retried import answers "already imported"; another blob is refused', async () => {
+    const r1 = await b1.card.backupImport({ certificate: p.perso.certificate, ...s1 });
     expect(r1.alreadyImported).toBe(false);
     expect(toHex(r1.walletPublicKey)).toBe(toHex(wallet));
-    const retry = await b1.card.importWallet(blob1);
+    const retry = await b1.card.backupImport({ certificate: p.perso.certificate, ...s1 });
     expect(retry.alreadyImported).toBe(true);
-    await p.card.verifyPin(PIN);
-    const reExported = await p.card.exportWallet(b1.perso.cardId);
-    expect(toHex(reExported.slice(17, 33))).not.toBe(toHex(blob1.slice(17, 33))); // a fresh IV
-    await refusedUnchanged(b1, SW.STATE, () => b1.card.importWallet(reExported));
-    await b2.card.importWallet(blob2);
-    expect(await b1.card.read()).toMatchObject({ state: 'BACKED_UP', walletOrigin: 'imported', pinTriesLeft: 5 });
+    await refusedUnchanged(b1, SW.STATE, () => b1.card.backupImport({ certificate: p.perso.certificate, ...s1again }));
+    await b2.card.backupImport({ certificate: p.perso.certificate, ...s2 });
+    const info = await b1.card.read();
+    expect(info).toMatchObject({ state: 'BACKED_UP', walletOrigin: 'imported', pinTriesLeft: 5, backupCount: 0 });
+    expect(toHex(info.primaryId!)).toBe(toHex(p.perso.cardId));
   });
 
-  test('FINALIZE_BACKUP ends the backup for good; a retried finalize answers the same', async () => {
-    await p.card.verifyPin(PIN);
-    expect(await p.card.finalizeBackup()).toBe(2);
-    expect(await p.card.finalizeBackup()).toBe(2);
-    expect(await p.card.read()).toMatchObject({ state: 'BACKED_UP', walletOrigin: 'created', backupCount: 2 });
-  });
-
-  test('after finalize: no second backup, no export, no link; clones refuse to be written again', async () => {
-    await p.card.verifyPin(PIN);
-    await refusedUnchanged(p, SW.STATE, () => p.card.backupStart());
-    await refusedUnchanged(p, SW.STATE, () => p.card.exportWallet(b1.perso.cardId));
-    await refusedUnchanged(p, SW.STATE, () => p.card.linkBackup({ certificate: b1.perso.certificate, ...o1 }));
-    await refusedUnchanged(b1, SW.STATE, () => b1.card.linkPrimary({ certificate: p.perso.certificate, ...offer }));
-    await refusedUnchanged(p, SW.STATE, () => p.card.importWallet(blob1));
+  test('a card that imported never exports (I5) and is never prepared or cancelled again', async () => {
     await b1.card.verifyPin(PIN);
-    await refusedUnchanged(b1, SW.STATE, () => b1.card.finalizeBackup());
-    await refusedUnchanged(p, SW.STATE, () => p.card.backupAbort());
-    await refusedUnchanged(b1, SW.STATE, () => b1.card.backupAbort());
+    const fresh = await q.card.backupPrepare();
+    await refusedUnchanged(b1, SW.STATE, () => b1.card.backupExport({ certificate: q.perso.certificate, ...fresh }));
+    await refusedUnchanged(b1, SW.STATE, () => b1.card.backupFinalize());
+    await refusedUnchanged(b1, SW.STATE, () => b1.card.backupPrepare());
+    await refusedUnchanged(b1, SW.STATE, () => b1.card.backupCancel());
+    await refusedUnchanged(p, SW.STATE, () => p.card.backupImport({ certificate: b1.perso.certificate, ...s1 }));
   });
 
   test('all three cards sign under one wallet public key with the shared access code', async () => {

@@ -1,7 +1,9 @@
 /**
  * Records the APDU transcripts that test/unit/flow/backup-replay.test.ts replays: one file per card
- * presentation of a real 1+2 backup on the virtual cards (through pcscd), including wrong cards and one
- * card pulled after FINALIZE_BACKUP was processed (its answer lost).
+ * presentation of a real 1+2 protocol v2 backup on the virtual cards (through pcscd) running the v2
+ * applet, including wrong cards (one of them BACKUP_PENDING for another backup) and the primary pulled
+ * after its second BACKUP_EXPORT was processed (its answer lost: the primary counts backup card 2, the
+ * journal holds only backup card 1's blob).
  *
  *   npx tsc -p tsconfig.json && TWINCARD_TEST_CARD_OFFSET=4 node dist/test/record/backup-transcripts.js
  *
@@ -13,25 +15,29 @@ import { join } from 'node:path';
 import { toHex, type ApduTransport } from '../../src/apdu/index.js';
 import { runBackup } from '../../src/flow/backup-runner.js';
 import type { CardRequest, CardSource, PresentedCard } from '../../src/flow/card-source.js';
-import { newJournal, saveJournal } from '../../src/flow/journal.js';
+import { saveJournal } from '../../src/flow/journal.js';
+import { newJournal } from '../../src/protocol/backup-model.js';
 import { trustedRoots } from '../../src/protocol/roots.js';
 import { PcscService, RecordingTransport } from '../../src/readers/index.js';
-import { control, freshCards, PIN, waitPresence } from '../integration/support/backup-cards.js';
+import { control, freshCards, PIN, waitPresence, withCard } from '../integration/support/backup-cards.js';
 import { readerForCard, repoRoot } from '../integration/support/sim.js';
 
 const OUT = join(repoRoot, 'test', 'unit', 'flow', 'transcripts', 'backup-1-2');
 
-/** Which card the "person" presents for each request, in order (the tap test's sequence plus one loss). */
-const TAPS: ReadonlyArray<{ card: number; pullAfter?: string }> = [
-  { card: 1 }, // start-primary: a blank card -> NO_WALLET
-  { card: 0 }, // the primary
-  { card: 0 }, // link-backup-1: the primary -> PRIMARY_PRESENTED
+/**
+ * Which card the "person" presents for each request, in order (the tap test's sequence plus one loss).
+ * Card 3 is BACKUP_PENDING for another backup (prepared before the run).
+ */
+const TAPS: ReadonlyArray<{ card: number; pullAfter?: { command: string; nth: number } }> = [
+  { card: 0 }, // prepare-backup-1: the primary -> HAS_WALLET
+  { card: 3 }, // a card pending for another backup -> PENDING_ELSEWHERE
   { card: 1 },
-  { card: 1 }, // link-backup-2: backup card 1 again -> SAME_BACKUP_TWICE
+  { card: 1 }, // prepare-backup-2: backup card 1 again -> SAME_BACKUP_TWICE
   { card: 2 },
-  { card: 3 }, // finish-primary: a stranger -> STRANGER
-  { card: 0, pullAfter: '8058' }, // the primary, pulled once FINALIZE_BACKUP was processed
-  { card: 0 }, // the primary again: FINALIZE_BACKUP repeated
+  { card: 2 }, // export-primary: a backup card -> BACKUP_PRESENTED
+  { card: 0, pullAfter: { command: '8062', nth: 2 } }, // the primary, pulled once its 2nd BACKUP_EXPORT was processed
+  { card: 0 }, // the primary again: BACKUP_EXPORT to backup card 2 repeated, then FINALIZE
+  { card: 3 }, // import: the pending stranger -> STRANGER
   { card: 2 }, // import: backup card 2 first
   { card: 1 },
 ];
@@ -41,9 +47,11 @@ class Recorder implements ApduTransport {
   readonly recording: RecordingTransport;
   lostCommand: string | undefined;
 
+  #seen = 0;
+
   constructor(
     inner: ApduTransport,
-    private readonly pullBefore: string | undefined,
+    private readonly pullAfter: { command: string; nth: number } | undefined,
     private readonly card: number,
   ) {
     this.recording = new RecordingTransport(inner);
@@ -51,7 +59,9 @@ class Recorder implements ApduTransport {
 
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
     const hex = toHex(apdu);
-    if (this.pullBefore !== undefined && hex.startsWith(this.pullBefore)) await control(this.card, 'pull-after-next');
+    if (this.pullAfter !== undefined && hex.startsWith(this.pullAfter.command) && ++this.#seen === this.pullAfter.nth) {
+      await control(this.card, 'pull-after-next');
+    }
     try {
       return await this.recording.transmit(apdu);
     } catch (error) {
@@ -66,6 +76,10 @@ async function main(): Promise<void> {
   await service.waitForReaders({ timeoutMs: 5000 });
   try {
     await freshCards(service, [0, 1, 2, 3], 0);
+    await withCard(service, 3, async (card) => {
+      await card.select();
+      await card.backupPrepare();
+    });
     rmSync(OUT, { recursive: true, force: true });
     mkdirSync(OUT, { recursive: true });
     let n = 0;

@@ -7,10 +7,12 @@
  * crash), `twincard backup --resume` continues from it. Exit code 9 means exactly that: interrupted,
  * resumable.
  *
- * Test hook, read here and nowhere else: TWINCARD_TEST_CRASH_AFTER_STEP=<step> kills this process with
- * SIGKILL right after the journal of that step is saved (steps: start-primary, link-backup-1,
- * link-backup-2, finish-primary:exported (the checkpoint before FINALIZE_BACKUP), finish-primary,
- * import-1, import-2). The kill-at-every-step test uses it to crash where a real crash could.
+ * Test hook, read here and nowhere else: TWINCARD_TEST_CRASH_AFTER_STEP=<save point> kills this process
+ * with SIGKILL right after the journal of that save point is written. Save points: a step's label
+ * (prepare-backup-1, prepare-backup-2, export-primary, import-1, import-2) once it is done, and the
+ * checkpoints inside steps, `<step>:<name>`: prepare-backup-i:claimed (before BACKUP_PREPARE) and
+ * export-primary:exported-i (after each BACKUP_EXPORT). The kill-at-every-save-point test uses it to
+ * crash where a real crash could.
  * @module
  */
 import { mkdir, rm } from 'node:fs/promises';
@@ -20,10 +22,11 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { StatusWordError, toHex, type ApduTransport } from '../../apdu/index.js';
 import { NoMatchingCardError, PcscCardSource } from '../../flow/card-source.js';
 import { isCardLost, runBackup, TooManyLostCardsError, type BackupEvent } from '../../flow/backup-runner.js';
-import { JournalError, loadJournal, newJournal, saveJournal, type BackupJournal } from '../../flow/journal.js';
+import { loadJournal, saveJournal } from '../../flow/journal.js';
 import { JournalLockedError, lockJournal, type JournalLock } from '../../flow/lock.js';
 import type { TrustedRoot } from '../../protocol/roots.js';
 import { BackupCardError, backupNeedsPin, NOT_GENUINE_FAULTS, verifyJournal, WrongCardError } from '../../protocol/backup.js';
+import { JournalError, newJournal, totalSteps, type BackupJournal } from '../../protocol/backup-model.js';
 import { MalformedResponseError, PinBlockedError, WrongPinError } from '../../protocol/errors.js';
 import { CardWaitTimeoutError, PcscService, resolveReader, TracingTransport } from '../../readers/index.js';
 import { CommandFailure, UsageError } from '../errors.js';
@@ -137,7 +140,7 @@ async function backup(argv: BackupOptions, out: Output, journalPath: string, roo
     out.info(
       bench
         ? `backup to ${journal.backupCount} card(s), bench mode: ${readers.length} readers, no prompts`
-        : `backup to ${journal.backupCount} card(s) on ${readers[0]}: ${2 * journal.backupCount + 2} taps`,
+        : `backup to ${journal.backupCount} card(s) on ${readers[0]}: ${totalSteps(journal.backupCount)} taps, the backup cards first`,
     );
     if (!argv.resume) {
       // Saved before the first tap: it claims the path (a second `twincard backup` refuses) and makes
@@ -167,7 +170,8 @@ async function backup(argv: BackupOptions, out: Output, journalPath: string, roo
     }
     const seconds = (performance.now() - started) / 1000;
     await rm(journalPath, { force: true });
-    const primary = final.primary!;
+    const primary = final.primary;
+    if (primary === undefined) throw new Error('the backup ended without a primary recorded');
     out.emphasis(`backup complete in ${seconds.toFixed(2)} s: the wallet ${toHex(primary.walletPublicKey)} is on ${final.backups.length + 1} cards`);
     out.result({
       walletPublicKey: primary.walletPublicKey,
@@ -219,7 +223,12 @@ async function openJournal(argv: BackupOptions, path: string, roots: readonly Tr
     return existing;
   }
   if (existing !== undefined) {
-    throw new UsageError(`a backup is in progress (${path}): continue it with --resume, or give it up with \`twincard abort-backup\``);
+    throw new UsageError(
+      existing.primary === undefined
+        ? `a backup is in progress (${path}): continue it with --resume; to give it up, free each backup card it prepared ` +
+            'with `twincard cancel-backup` (the journal goes with the last one)'
+        : `a backup is in progress (${path}) and the primary has already exported: only \`twincard backup --resume\` goes forward`,
+    );
   }
   return newJournal(argv.backups === 1 ? 1 : 2);
 }
@@ -239,7 +248,7 @@ function report(out: Output, event: BackupEvent, bench: boolean): void {
       out.info(`  the card went away mid-step (${event.where}); the step will be repeated when it is back`);
       return;
     case 'checkpoint':
-      out.info(`  ${event.step}: blobs saved`);
+      out.info(event.name === 'claimed' ? `  ${event.step}: card claimed` : `  ${event.step}: blob for backup card ${event.name.slice(-1)} saved`);
       return;
     case 'step-done':
       // With one reader the next card can only be tapped once this one is taken away.

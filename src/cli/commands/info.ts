@@ -1,4 +1,7 @@
-/** `twincard info`: what READ says about the card: id, state, wallet key, counters. Changes nothing. */
+/**
+ * `twincard info`: what READ says about the card: id, state, wallet key, counters, and the backup record
+ * (a primary's backup cards by id, an imported wallet's primary). Changes nothing.
+ */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { toHex } from '../../apdu/index.js';
 import type { CardInfo } from '../../protocol/card.js';
@@ -18,12 +21,16 @@ export interface InfoDocument {
   readonly pinTriesLeft: number;
   readonly signCounter: number;
   readonly backupCount: number;
+  /** A primary's backup cards: every card a wallet blob has left for, in the order of the first export. */
+  readonly backupCardIds: readonly string[];
+  /** An imported wallet: the primary it came from. */
+  readonly primaryId: string | null;
   readonly certificate: string | null;
 }
 
 export const infoCommand: CommandModule<GlobalOptions, GlobalOptions> = {
   command: 'info',
-  describe: "Show the card's id, state, wallet public key and counters (READ)",
+  describe: "Show the card's id, state, wallet public key, counters and backup cards (READ)",
   builder: (yargs: Argv<GlobalOptions>) => yargs.example('$0 info --json', 'one JSON document on stdout'),
   handler: async (argv: ArgumentsCamelCase<GlobalOptions>) => {
     const out = Output.fromEnvironment(argv.json);
@@ -48,6 +55,8 @@ export function infoDocument(reader: string, info: CardInfo): InfoDocument {
     pinTriesLeft: info.pinTriesLeft,
     signCounter: info.signCounter,
     backupCount: info.backupCount,
+    backupCardIds: info.backupCardIds.map(toHex),
+    primaryId: info.primaryId === undefined ? null : toHex(info.primaryId),
     certificate: info.certificate === undefined ? null : toHex(info.certificate),
   };
 }
@@ -59,9 +68,20 @@ function describeInfo(doc: InfoDocument): string[] {
     `card id       ${doc.cardId ?? '(none: not personalized)'}`,
     `state         ${doc.state}`,
     `wallet key    ${doc.walletPublicKey ?? '(no wallet)'}`,
-    ...(hasWallet ? [`wallet origin ${doc.walletOrigin === 'created' ? 'created on this card' : 'imported from a primary card'}`] : []),
+    ...(hasWallet
+      ? [`wallet origin ${doc.walletOrigin === 'created' ? 'created on this card' : `imported from primary card ${doc.primaryId ?? '?'}`}`]
+      : []),
     `access code   ${hasWallet ? `${doc.pinTriesLeft} of ${Size.PIN_TRIES} tries left${doc.pinTriesLeft === 0 ? ' (BLOCKED)' : ''}` : '(none set)'}`,
     `signatures    ${doc.signCounter}`,
-    `backups       ${doc.backupCount}`,
+    `backup cards  ${describeBackups(doc)}`,
   ];
+}
+
+function describeBackups(doc: InfoDocument): string {
+  if (doc.backupCount > 0) {
+    const finished = doc.state === 'BACKED_UP' ? 'final' : 'a backup under way: only `twincard backup --resume` goes forward';
+    return `${doc.backupCount} (${doc.backupCardIds.join(', ')}; ${finished})`;
+  }
+  if (doc.walletOrigin === 'imported') return '0 (this card is a backup card: it never exports)';
+  return '0';
 }

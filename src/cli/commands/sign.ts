@@ -60,7 +60,7 @@ export const signCommand: CommandModule<GlobalOptions, SignOptions> = {
       const doc = await withCard(argv, out, async ({ card, readerName }): Promise<SignDocument> => {
         await card.select();
         const info = await card.read();
-        if (info.walletPublicKey === undefined) throw new WrongStateError('sign', info.state, ['WALLET', 'BACKUP_PRIMARY', 'BACKED_UP']);
+        if (info.walletPublicKey === undefined) throw new WrongStateError('sign', info.state, ['WALLET', 'BACKUP_EXPORTING', 'BACKED_UP']);
         if (expected !== undefined && !equalBytes(expected, info.walletPublicKey)) {
           throw new CommandFailure(
             `sign: this card holds wallet ${toHex(info.walletPublicKey)}, not the expected ${toHex(expected)}; the access code was not sent`,

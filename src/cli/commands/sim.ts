@@ -15,7 +15,7 @@ import type { GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
 import { packageRoot, simScriptPath } from '../paths.js';
 import { resolveReader } from '../../readers/index.js';
-import { listCardIndices, simReaderName, simStatus, type SimStatus } from '../sim-status.js';
+import { simReaderName, simStatus, type SimReaderStatus, type SimStatus } from '../sim-status.js';
 
 /** Where vsmartcard-vpcd installs its pcscd driver on Debian (scripts/sim.sh loads it from there). */
 export const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
@@ -29,6 +29,10 @@ interface SimUpOptions extends GlobalOptions {
 
 interface SimCardOptions extends GlobalOptions {
   readonly card: string;
+}
+
+interface SimPutOptions extends SimCardOptions {
+  readonly reader: string;
 }
 
 export function runDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -92,7 +96,7 @@ function cardControl(name: 'pull' | 'insert' | 'wipe' | 'pull-after-next', descr
       }) as unknown as Argv<SimCardOptions>,
     handler: async (argv: ArgumentsCamelCase<SimCardOptions>) => {
       const out = Output.fromEnvironment(argv.json);
-      const k = cardIndex(name, String(argv.card), runDir());
+      const k = await cardIndex(name, String(argv.card), runDir());
       if (!existsSync(join(runDir(), `card-${k}.sock`))) {
         throw new CommandFailure(`sim ${name}: card ${k} is not running in ${runDir()} (twincard sim status lists the cards)`, ExitCode.NO_CARD);
       }
@@ -102,31 +106,85 @@ function cardControl(name: 'pull' | 'insert' | 'wipe' | 'pull-after-next', descr
   };
 }
 
-/** A card index as given, or the card whose reader `text` names (exact, or a unique case-insensitive fragment). */
-function cardIndex(command: string, text: string, dir: string): number {
-  if (/^[0-9]{1,3}$/.test(text)) return Number(text);
-  const indices = listCardIndices(dir);
-  const names = indices.map(simReaderName);
+/**
+ * `sim put K R`: a person with one reader swapping cards in it. The card in R leaves (EEPROM kept; in no
+ * reader until put somewhere), K leaves its own reader, pcscd sees R empty, then K goes in: a fresh tap.
+ */
+const put: CommandModule<GlobalOptions, SimPutOptions> = {
+  command: 'put <card> <reader>',
+  describe: 'Put card K into reader R (the card there leaves it; pcscd sees a removal, then an insertion)',
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .positional('card', { type: 'string', demandOption: true, describe: 'card index (0-based, as sim status lists them)' })
+      .positional('reader', {
+        type: 'string',
+        demandOption: true,
+        describe: 'reader index (0-based, as sim status lists them), or a reader name or unique fragment',
+      })
+      .example('$0 sim put 1 0', 'card 1 into reader 0; the card that was there is in no reader') as unknown as Argv<SimPutOptions>,
+  handler: async (argv: ArgumentsCamelCase<SimPutOptions>) => {
+    const out = Output.fromEnvironment(argv.json);
+    const dir = runDir();
+    const before = await simStatus(dir);
+    const cardText = String(argv.card);
+    if (!/^[0-9]{1,3}$/.test(cardText)) throw new UsageError(`sim put ${cardText}: the card is an index (0-based, as sim status lists them)`);
+    const k = Number(cardText);
+    if (before.cards.find((c) => c.index === k)?.running !== true) {
+      throw new CommandFailure(`sim put: card ${k} is not running in ${dir} (twincard sim status lists the cards)`, ExitCode.NO_CARD);
+    }
+    const r = readerIndex(String(argv.reader), before.readers.map((reader) => reader.name));
+    const displaced = before.readers[r]?.card ?? null;
+    await runSimScript(['put', String(k), String(r)]);
+    out.result({ card: k, reader: simReaderName(r), readerIndex: r, action: 'put', displaced: displaced === k ? null : displaced });
+  },
+};
+
+/** A reader index as given, or the index of the reader `text` names (exact, or a unique fragment). */
+function readerIndex(text: string, names: readonly string[]): number {
+  const index = /^[0-9]{1,3}$/.test(text) ? Number(text) : undefined;
+  if (index !== undefined) {
+    if (index >= names.length) throw new UsageError(`sim put: reader ${index} does not exist (readers 0..${names.length - 1})`);
+    return index;
+  }
   try {
-    return indices[names.indexOf(resolveReader(names, text))] as number;
+    return names.indexOf(resolveReader(names, text));
+  } catch (error) {
+    throw new UsageError(`sim put ${text}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * A card index as given, or the card whose reader `text` names (exact, or a unique case-insensitive fragment):
+ * the card in that reader now (after `sim put`), else the card whose own reader it is.
+ */
+async function cardIndex(command: string, text: string, dir: string): Promise<number> {
+  if (/^[0-9]{1,3}$/.test(text)) return Number(text);
+  const current = await simStatus(dir);
+  const names = current.readers.map((r) => r.name);
+  let name: string;
+  try {
+    name = resolveReader(names, text);
   } catch (error) {
     throw new UsageError(`sim ${command} ${text}: ${(error as Error).message}`);
   }
+  const reader = current.readers[names.indexOf(name)] as SimReaderStatus;
+  return reader.card ?? reader.index;
 }
 
 export const simCommand: CommandModule<GlobalOptions, GlobalOptions> = {
   command: 'sim <command>',
-  describe: 'Virtual cards: pcscd + jCardSim cards in vpcd reader slots (up, down, status, pull, insert, wipe)',
+  describe: 'Virtual cards: pcscd + jCardSim cards in vpcd reader slots (up, down, status, pull, insert, put, wipe)',
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .command(up)
       .command(down)
       .command(status)
       .command(cardControl('pull', 'Take card K out of its reader (its persistent memory is kept)'))
-      .command(cardControl('insert', 'Put card K back (transient memory cleared, as on power-up)'))
+      .command(cardControl('insert', 'Put card K back into the reader it was last in (transient memory cleared, as on power-up)'))
+      .command(put)
       .command(cardControl('wipe', 'Make card K factory-fresh (state FACTORY)'))
       .command(cardControl('pull-after-next', 'Let card K process the next command, then pull it before the answer arrives'))
-      .demandCommand(1, 'name a sim command: up, down, status, pull, insert, wipe'),
+      .demandCommand(1, 'name a sim command: up, down, status, pull, insert, put, wipe'),
   handler: () => undefined,
 };
 
@@ -261,7 +319,12 @@ async function reportStatus(out: Output, dir: string): Promise<SimStatus> {
   for (const card of current.cards) {
     const seen = card.present === null ? '' : card.present ? '  pcscd: card present' : '  pcscd: no card';
     const applet = card.applet === null ? '' : `  applet ${card.applet}`;
-    out.info(`card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid}` : 'dead'}  ${card.reader}  ${card.control ?? '-'}${seen}${applet}`);
+    const where = card.inReader === null ? 'in no reader' : `in reader ${card.inReader} (${simReaderName(card.inReader)})`;
+    out.info(`card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid}` : 'dead'}  ${where}  ${card.control ?? '-'}${seen}${applet}`);
+  }
+  for (const reader of current.readers) {
+    const seen = reader.present === null ? '' : reader.present ? '  pcscd: card present' : '  pcscd: no card';
+    out.info(`reader ${String(reader.index).padEnd(3)} ${reader.name.padEnd(22)} ${reader.card === null ? 'no card' : `card ${reader.card}`}${seen}`);
   }
   out.result(current);
   return current;

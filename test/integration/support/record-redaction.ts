@@ -1,15 +1,15 @@
 /**
  * Records the transcripts of test/unit/cli/transcripts/redaction-*.apdu from two virtual cards (test cards 0
- * and 1, after TWINCARD_TEST_CARD_OFFSET): every exchange whose trace must hide something (VERIFY_PIN,
- * CREATE_WALLET, EXPORT_WALLET with its answer in two parts, IMPORT_WALLET) between ordinary ones. The PIN
- * and the wallet are test values on wiped virtual cards, so the transcripts may hold them: the unit test
- * checks that the trace does not.
+ * and 1, after TWINCARD_TEST_CARD_OFFSET) running the v2 applet: every exchange whose trace must hide
+ * something (VERIFY_PIN, CREATE_WALLET, BACKUP_EXPORT with its answer in two parts, BACKUP_IMPORT chained)
+ * between ordinary ones, in the order of a v2 backup (backup card, primary, backup card). The PIN and the
+ * wallet are test values on wiped virtual cards, so the transcripts may hold them: the unit test checks
+ * that the trace does not.
  *
  *   node dist/test/integration/support/record-redaction.js test/unit/cli/transcripts
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApduChannel, command } from '../../../src/apdu/index.js';
 import { TwincardCard } from '../../../src/protocol/card.js';
 import { PcscService, RecordingTransport } from '../../../src/readers/index.js';
 import { freshBlankCard } from './cards.js';
@@ -25,7 +25,14 @@ async function main(outDir: string): Promise<void> {
   try {
     const a = await freshBlankCard(service, 0);
     const b = await freshBlankCard(service, 1);
-    // Primary, first tap: wallet, a wrong code, the right one, a signature, the backup offer.
+    // Backup card, first tap: its ephemeral key, signed.
+    const b1 = session('b1', new RecordingTransport(b.pcsc));
+    const backup = new TwincardCard(b1);
+    await backup.select();
+    await backup.read();
+    const prepared = await backup.backupPrepare();
+    // Primary: wallet, a wrong code, the right one, a signature, then the export (data chained, the
+    // answer in two parts: 61xx, GET RESPONSE) and finalize.
     const a1 = session('a1', new RecordingTransport(a.pcsc));
     const primary = new TwincardCard(a1);
     await primary.select();
@@ -34,26 +41,13 @@ async function main(outDir: string): Promise<void> {
     await primary.verifyPin(WRONG_PIN).catch(() => undefined);
     await primary.verifyPin(RECORDED_PIN);
     await primary.sign(RECORDED_DIGEST, walletPublicKey);
-    const offer = await primary.backupStart();
-    // Backup card: linking (chained command).
-    const b1 = session('b1', new RecordingTransport(b.pcsc));
-    const backup = new TwincardCard(b1);
-    await backup.select();
-    await backup.read();
-    const linked = await backup.linkPrimary({ certificate: a.perso.certificate, ...offer });
-    // Primary again: link, then export with Le = 0x80 so the blob comes back in two parts (61xx, GET RESPONSE).
-    const a2 = session('a2', new RecordingTransport(a.pcsc));
-    const primaryAgain = new TwincardCard(a2);
-    await primaryAgain.select();
-    await primaryAgain.verifyPin(RECORDED_PIN);
-    await primaryAgain.linkBackup({ certificate: b.perso.certificate, ...linked });
-    const exported = await new ApduChannel(a2).send(command(0x80, 0x56, 0x00, 0x00, b.perso.cardId, 0x80));
-    if (exported.sw !== 0x9000) throw new Error(`EXPORT_WALLET answered ${exported.sw.toString(16)}`);
-    // Backup card again: import.
+    const sealed = await primary.backupExport({ certificate: b.perso.certificate, ...prepared });
+    await primary.backupFinalize();
+    // Backup card again: the import (chained command).
     const b2 = session('b2', new RecordingTransport(b.pcsc));
     const backupAgain = new TwincardCard(b2);
     await backupAgain.select();
-    await backupAgain.importWallet(exported.data.subarray(3)); // 15 81 C1 <blob>
+    await backupAgain.backupImport({ certificate: a.perso.certificate, ...sealed });
     await a.close();
     await b.close();
   } finally {

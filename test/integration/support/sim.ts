@@ -43,6 +43,18 @@ export function sim(command: SimControl, card: number): string {
   return execFileSync(join(repoRoot, 'scripts', 'sim.sh'), [command, String(card + cardOffset)], { encoding: 'utf8' }).trim();
 }
 
+/**
+ * Puts test card `card` into the reader of test card `reader` (`sim.sh put`): the card there leaves it and is in
+ * no reader until put somewhere; pcscd has seen the removal, then the insertion, when this returns. One reader,
+ * cards swapped by hand: `simPut(1, 0)` then `simPut(0, 0)`. Put each card back in its own reader when done
+ * (`simPut(k, k)`), or the next test finds a reader empty (`sim.sh up` also puts every card home).
+ */
+export function simPut(card: number, reader: number): string {
+  return execFileSync(join(repoRoot, 'scripts', 'sim.sh'), ['put', String(card + cardOffset), String(reader + cardOffset)], {
+    encoding: 'utf8',
+  }).trim();
+}
+
 export function simStatus(card: number): string {
   return execFileSync('python3', ['-c', CONTROL_SNIPPET, join(repoRoot, '.run', `card-${card + cardOffset}.sock`), 'status'], {
     encoding: 'utf8',

@@ -128,7 +128,7 @@ describe('stats', () => {
     expect(ratio(3, 2)).toBe(1.5);
   });
   test('the steps of a backup, in the order a bench runs them', () => {
-    expect(stepLabels(1)).toEqual(['start-primary', 'link-backup-1', 'finish-primary', 'import-1']);
-    expect(stepLabels(2)).toEqual(['start-primary', 'link-backup-1', 'link-backup-2', 'finish-primary', 'import-1', 'import-2']);
+    expect(stepLabels(1)).toEqual(['prepare-backup-1', 'export-primary', 'import-1']);
+    expect(stepLabels(2)).toEqual(['prepare-backup-1', 'prepare-backup-2', 'export-primary', 'import-1', 'import-2']);
   });
 });

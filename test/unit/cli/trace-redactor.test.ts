@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApduChannel, command, toHex } from '../../../src/apdu/index.js';
+import { toHex } from '../../../src/apdu/index.js';
 import { cliTraceRedactor } from '../../../src/cli/trace-redactor.js';
 import { TwincardCard } from '../../../src/protocol/card.js';
 import { ReplayTransport, TracingTransport } from '../../../src/readers/index.js';
@@ -26,8 +26,14 @@ function traced(name: string) {
   return { replay, lines, transport, card: new TwincardCard(transport) };
 }
 
-/** Replays the four recorded sessions in order, driving them as the host did; returns each trace. */
+/** Replays the three recorded sessions in the order of a v2 backup, driving them as the host did; returns each trace. */
 async function replayAll() {
+  const b1 = traced('b1');
+  await b1.card.select();
+  const backupInfo = await b1.card.read();
+  const prepared = await b1.card.backupPrepare();
+  b1.replay.assertDone();
+
   const a1 = traced('a1');
   await a1.card.select();
   const info = await a1.card.read();
@@ -35,34 +41,19 @@ async function replayAll() {
   await expect(a1.card.verifyPin(WRONG_PIN)).rejects.toThrow('63C4');
   await a1.card.verifyPin(PIN);
   await a1.card.sign(DIGEST, wallet);
-  const offer = await a1.card.backupStart();
+  const sealed = await a1.card.backupExport({ certificate: backupInfo.certificate!, ...prepared });
+  await a1.card.backupFinalize();
   a1.replay.assertDone();
-
-  const b1 = traced('b1');
-  await b1.card.select();
-  const backupInfo = await b1.card.read();
-  const linked = await b1.card.linkPrimary({ certificate: info.certificate!, ...offer });
-  b1.replay.assertDone();
-
-  const a2 = traced('a2');
-  await a2.card.select();
-  await a2.card.verifyPin(PIN);
-  const certificate = backupInfo.certificate!;
-  const backupId = backupInfo.cardId!;
-  await a2.card.linkBackup({ certificate, ...linked });
-  const exported = await new ApduChannel(a2.transport).send(command(0x80, 0x56, 0x00, 0x00, backupId, 0x80));
-  a2.replay.assertDone();
 
   const b2 = traced('b2');
   await b2.card.select();
-  const blob = exported.data.subarray(3);
-  await b2.card.importWallet(blob);
+  await b2.card.backupImport({ certificate: info.certificate!, ...sealed });
   b2.replay.assertDone();
-  return { a1: a1.lines, b1: b1.lines, a2: a2.lines, b2: b2.lines, blob, wallet };
+  return { a1: a1.lines, b1: b1.lines, b2: b2.lines, blob: sealed.blob, wallet };
 }
 
 test('every secret-bearing exchange prints its length only, byte for byte', async () => {
-  const { a1, a2, b2 } = await replayAll();
+  const { a1, b2 } = await replayAll();
   // CREATE_WALLET: the new code hidden, the public key shown.
   expect(a1[4]).toBe('>> 80300000 06 [redacted 6 bytes] 00');
   expect(a1[5]).toMatch(/^<< 054104[0-9A-F]{128} 9000 \(T\)$/);
@@ -75,32 +66,37 @@ test('every secret-bearing exchange prints its length only, byte for byte', asyn
   ]);
   // SIGN: nothing secret, the digest is shown.
   expect(a1[10]).toBe(`>> 80320000 20 ${toHex(DIGEST)} 00`);
-  expect(a2.slice(2, 4)).toEqual(['>> 80200000 06 [redacted 6 bytes]', '<< 9000 (T)']);
-  // EXPORT_WALLET in two parts: the first 128 bytes and the GET RESPONSE continuation both hidden.
-  expect(a2.slice(8)).toEqual([
-    '>> 80560000 08 5445535400000002 80',
-    '<< [redacted 128 bytes] 6144 (T)',
-    '>> 00C00000 44',
-    '<< [redacted 68 bytes] 9000 (T)',
-  ]);
-  // IMPORT_WALLET: the blob hidden; the answer (public key, result) shown.
-  expect(b2.slice(2)).toEqual(['>> 805A0000 C4 [redacted 196 bytes] 00', expect.stringMatching(/^<< 054104[0-9A-F]{128}170100 9000 \(T\)$/)]);
+  // BACKUP_EXPORT: its data (certificate, EB, prepare signature: public) shown in both chained blocks; its
+  // answer (EP, seal, blob) hidden, the part that came with 61xx and the GET RESPONSE continuation alike.
+  expect(a1[12]).toMatch(/^>> 90620000 FF 048199100101[0-9A-F]{498}$/);
+  expect(a1[13]).toBe('<< 9000 (T)');
+  expect(a1[14]).toMatch(/^>> 80620000 [0-9A-F]{2} [0-9A-F]+ 00$/);
+  expect(a1[15]).toMatch(/^<< \[redacted 256 bytes\] 61[0-9A-F]{2} \(T\)$/);
+  expect(a1[16]).toMatch(/^>> 00C00000 [0-9A-F]{2}$/);
+  expect(a1[17]).toMatch(/^<< \[redacted \d+ bytes\] 9000 \(T\)$/);
+  // BACKUP_FINALIZE after it: shown again.
+  expect(a1.slice(18)).toEqual(['>> 80640000 00', '<< 080101 9000 (T)']);
+  // BACKUP_IMPORT: the blob hidden in both chained blocks; the answer (public key, result) shown.
+  expect(b2[2]).toBe('>> 90660000 FF [redacted 255 bytes]');
+  expect(b2[3]).toBe('<< 9000 (T)');
+  expect(b2[4]).toMatch(/^>> 80660000 [0-9A-F]{2} \[redacted \d+ bytes\] 00$/);
+  expect(b2[5]).toMatch(/^<< 054104[0-9A-F]{128}170100 9000 \(T\)$/);
 });
 
 test('the whole trace equals the reviewed one', async () => {
-  const { a1, b1, a2, b2 } = await replayAll();
+  const { a1, b1, b2 } = await replayAll();
   const golden = readFileSync(join(here, 'transcripts', 'redaction.trace'), 'utf8');
-  expect(['# a1', ...a1, '# b1', ...b1, '# a2', ...a2, '# b2', ...b2].join('\n') + '\n').toBe(golden);
+  expect(['# b1', ...b1, '# a1', ...a1, '# b2', ...b2].join('\n') + '\n').toBe(golden);
 });
 
 test('neither the access code nor any 8-byte run of the blob IV, ciphertext or tag appears anywhere in the trace', async () => {
-  const { a1, b1, a2, b2, blob } = await replayAll();
-  const text = [...a1, ...b1, ...a2, ...b2].join('\n');
+  const { a1, b1, b2, blob } = await replayAll();
+  const text = [...b1, ...a1, ...b2].join('\n');
   expect(text).not.toContain(toHex(PIN));
   const secret = blob.subarray(17); // IV, ciphertext, tag (the 17-byte header names the two cards: public)
   for (let i = 0; i + 8 <= secret.length; i++) expect(text).not.toContain(toHex(secret.subarray(i, i + 8)));
   // ... although the recorded sessions do contain both (the test would catch a redactor that lets them through).
-  const raw = ['a1', 'a2', 'b2'].map(transcript).join('\n');
+  const raw = ['a1', 'b2'].map(transcript).join('\n');
   expect(raw).toContain(toHex(PIN));
   expect(raw).toContain(toHex(blob.subarray(0, 64)));
 });
@@ -116,6 +112,6 @@ test('ISO PIN commands of any card are hidden too; other interindustry and propr
   expect(redact(h(0x00, 0xb0))).toBeUndefined();
   expect(redact(h(0x84, 0x24))).toBeUndefined(); // proprietary class: not ISO CHANGE REFERENCE DATA
   expect(redact(h(0x80, 0x20))).toEqual({ command: true }); // twincard VERIFY_PIN
-  expect(redact(h(0x80, 0x56))).toEqual({ response: true }); // twincard EXPORT_WALLET
+  expect(redact(h(0x80, 0x62))).toEqual({ response: true }); // twincard BACKUP_EXPORT
   expect(redact(h(0x00, 0xc0))).toEqual({ response: true }); // ... and the GET RESPONSE after it
 });

@@ -1,8 +1,8 @@
 /**
  * The backup steps and the multi-tap runner against RECORDED card sessions (test/record/backup-transcripts.ts
- * recorded them through pcscd from the reference applet): one transcript per card presentation of a 1+2
- * backup with wrong cards and a card pulled after FINALIZE_BACKUP. Replay is strict: the host must send
- * exactly the recorded commands, and every recorded exchange must be used.
+ * recorded them through pcscd from the reference v2 applet): one transcript per card presentation of a 1+2
+ * protocol v2 backup with wrong cards and the primary pulled after its second BACKUP_EXPORT (the answer lost).
+ * Replay is strict: the host must send exactly the recorded commands, and every recorded exchange must be used.
  *
  * Hostile cards are the same recordings with one answer altered: the host must name the card and the fault.
  */
@@ -12,9 +12,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromHex, toHex, type ApduTransport } from '../../../src/apdu/index.js';
-import { completedSteps, promptFor, runBackup, type BackupEvent } from '../../../src/flow/backup-runner.js';
+import { promptFor, runBackup, type BackupEvent } from '../../../src/flow/backup-runner.js';
 import type { CardRequest, CardSource, PresentedCard } from '../../../src/flow/card-source.js';
-import { JournalError, loadJournal, newJournal, nextStep, saveJournal, type BackupJournal } from '../../../src/flow/journal.js';
+import { loadJournal, saveJournal } from '../../../src/flow/journal.js';
+import {
+  completedSteps,
+  isSealed,
+  JournalError,
+  newJournal,
+  nextStep,
+  type BackupJournal,
+  type BackupRecord,
+} from '../../../src/protocol/backup-model.js';
 import {
   backupNeedsPin,
   BackupCardError,
@@ -24,6 +33,7 @@ import {
   type StepContext,
 } from '../../../src/protocol/backup.js';
 import { TwincardCard } from '../../../src/protocol/card.js';
+import { publicKeyOf } from '../../../src/protocol/crypto.js';
 import { trustedRoots } from '../../../src/protocol/roots.js';
 import { PcscError, ReplayTransport, parseTranscript } from '../../../src/readers/index.js';
 
@@ -116,7 +126,7 @@ let onDiskAtLoss: BackupJournal | undefined;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'twincard-replay-'));
   const journalPath = join(dir, 'journal.json');
-  const start = newJournal(2, new Date('2026-11-25T00:00:00Z'));
+  const start = newJournal(2, new Date('2026-12-01T00:00:00Z'));
   await saveJournal(journalPath, start);
   source = new RecordedSource(FILES);
   events = [];
@@ -141,8 +151,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const commands = (file: string) => parseTranscript(text(file)).map((x) => x.command.slice(0, 4));
+const fileOf = (prefix: string) => FILES.find((f) => f.startsWith(prefix))!;
+
 describe('the runner replaying a recorded 1+2 backup with wrong cards and a lost answer', () => {
   test('every recorded presentation is used, and each exactly as recorded', () => {
+    expect(FILES).toHaveLength(11);
     expect(source.cards).toHaveLength(FILES.length);
     for (const card of source.cards) {
       if (card.lostCommand === undefined) card.replay.assertDone();
@@ -153,54 +167,57 @@ describe('the runner replaying a recorded 1+2 backup with wrong cards and a lost
 
   test('wrong cards are refused with their reason, after SELECT and READ only', () => {
     const refused = events.flatMap((e) => (e.type === 'card-refused' ? [e.reason] : []));
-    expect(refused).toEqual(['NO_WALLET', 'PRIMARY_PRESENTED', 'SAME_BACKUP_TWICE', 'STRANGER']);
-    for (const file of FILES.filter((f) => f.includes('refused'))) {
-      const commands = parseTranscript(text(file)).map((x) => x.command.slice(0, 4));
-      expect(commands).toEqual(['00A4', '8010']);
-    }
+    expect(refused).toEqual(['HAS_WALLET', 'PENDING_ELSEWHERE', 'SAME_BACKUP_TWICE', 'BACKUP_PRESENTED', 'STRANGER']);
+    for (const file of FILES.filter((f) => f.includes('refused'))) expect(commands(file)).toEqual(['00A4', '8010']);
   });
 
-  test('steps complete in order; backup card 2 may import first; the loss repeats finish-primary', () => {
+  test('steps complete in order (2N + 1); backup card 2 may import first; the loss repeats export-primary', () => {
     expect(events.flatMap((e) => (e.type === 'step-done' ? [e.step] : []))).toEqual([
-      'start-primary',
-      'link-backup-1',
-      'link-backup-2',
-      'finish-primary',
+      'prepare-backup-1',
+      'prepare-backup-2',
+      'export-primary',
       'import-2',
       'import-1',
     ]);
     expect(events.filter((e) => e.type === 'card-lost')).toHaveLength(1);
-    expect(events.filter((e) => e.type === 'checkpoint')).toHaveLength(1);
+    expect(events.flatMap((e) => (e.type === 'checkpoint' ? [`${e.step}:${e.name}`] : []))).toEqual([
+      'prepare-backup-1:claimed',
+      'prepare-backup-2:claimed',
+      'export-primary:exported-1',
+      'export-primary:exported-2',
+    ]);
     expect(nextStep(final)).toEqual({ kind: 'done' });
-    expect(completedSteps(final)).toBe(6);
+    expect(completedSteps(final)).toBe(5);
   });
 
-  test('the answer of FINALIZE_BACKUP lost: the journal on disk held the blobs, and only FINALIZE was repeated', () => {
-    expect(onDiskAtLoss?.backups.map((b) => b.blob?.length)).toEqual([193, 193]);
-    expect(onDiskAtLoss?.primary?.finalized).toBe(false);
-    // The repeat: SELECT, READ, VERIFY_PIN, FINALIZE_BACKUP; no LINK_BACKUP, no EXPORT_WALLET again.
-    const retry = FILES.find((f) => f.startsWith('09-'))!;
-    expect(parseTranscript(text(retry)).map((x) => x.command.slice(0, 4))).toEqual(['00A4', '8010', '8020', '8058']);
-    expect(final.backups.map((b) => toHex(b.blob!))).toEqual(onDiskAtLoss!.backups.map((b) => toHex(b.blob!)));
+  test("BACKUP_EXPORT's answer lost: the journal held card 1's blob, the primary counted both, only card 2's export was repeated", () => {
+    expect(onDiskAtLoss?.backups.map((b) => b.stage)).toEqual(['sealed', 'prepared']);
+    expect(onDiskAtLoss?.primary?.stage).toBe('exporting');
+    // The lost presentation: both exports went out (the second one's answer never came back).
+    expect(commands(fileOf('07-'))).toEqual(['00A4', '8010', '8020', '9062', '8062', '00C0', '9062']);
+    // The repeat: the primary's READ counts both cards (a subset of the journal's: resumed), then one export and FINALIZE.
+    expect(commands(fileOf('08-'))).toEqual(['00A4', '8010', '00C0', '8020', '9062', '8062', '00C0', '8064', '8010', '00C0']);
+    const blob = (r: BackupRecord | undefined) => (isSealed(r) ? toHex(r.sealed.blob) : undefined);
+    expect(blob(final.backups[0])).toBe(blob(onDiskAtLoss!.backups[0]));
   });
 
-  test('prompts say which card is wanted, and ask again after a refusal', () => {
+  test('prompts say which tap of how many and which card, and ask again after a refusal', () => {
     const prompts = events.flatMap((e) => (e.type === 'need-card' ? [`${e.prompt}${e.again ? ' (again)' : ''}`] : []));
     expect(prompts.slice(0, 4)).toEqual([
-      'Tap the primary card (the card holding the wallet)',
-      'Tap the primary card (the card holding the wallet) (again)',
-      'Tap backup card 1 of 2 (a blank card)',
-      'Tap backup card 1 of 2 (a blank card) (again)',
+      'Tap 1 of 5: backup card 1 of 2 (a blank card)',
+      'Tap 1 of 5: backup card 1 of 2 (a blank card) (again)',
+      'Tap 1 of 5: backup card 1 of 2 (a blank card) (again)',
+      'Tap 2 of 5: backup card 2 of 2 (a blank card)',
     ]);
-    expect(prompts).toContain('Tap the primary card again');
-    expect(prompts).toContain('Tap backup card 1 of 2 again');
+    expect(prompts).toContain('Tap 3 of 5: the primary card (the one that holds the wallet)');
+    expect(prompts).toContain('Tap 4 of 5: backup card 1 of 2 again (it receives the wallet)');
   });
 
-  test('the journal holds no access code and no secret-shaped field', () => {
+  test('the journal holds no access code; the code is needed until the primary is finalized', () => {
     const serialized = JSON.stringify(final, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
     expect(serialized).not.toContain(toHex(PIN));
     expect(backupNeedsPin(final)).toBe(false);
-    expect(backupNeedsPin(before.get('finish-primary')!)).toBe(true);
+    expect(backupNeedsPin(before.get('export-primary')!)).toBe(true);
   });
 });
 
@@ -215,78 +232,119 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
     const replay = new ReplayTransport(transcript);
     return { replay, card: new TwincardCard(replay) };
   };
-  const file = (prefix: string) => text(FILES.find((f) => f.startsWith(prefix))!);
+  /** A presentation's transcript without the "lost" comment, so a step may fail before or at it. */
+  const untilLost = (transcript: string) => transcript.replace(/^# lost.*\n# => .*$/m, '');
+  /** The journal the lost presentation started from: both cards prepared, nothing sealed. */
+  const beforeExport = () => before.get('export-primary')!;
+  /** The offset of the blob header in BACKUP_EXPORT's first answer part: 11 41 EP | 12 LL seal | 15 81 C1 | header. */
+  const headerOffset = (data: Uint8Array) => 2 + 65 + 2 + (data[68] as number) + 3;
 
-  test('start-primary replays exactly its recording and yields the journal the run saved', async () => {
-    const { replay, card: primary } = card(file('02-'));
-    const result = await runStep(before.get('start-primary')!, primary, context());
+  test('prepare-backup-1 replays exactly its recording and yields the record the run saved', async () => {
+    const { replay, card: backup } = card(text(fileOf('03-')));
+    const saved: string[] = [];
+    const result = await runStep(before.get('prepare-backup-1')!, backup, context({ checkpoint: async (_j, name) => void saved.push(name) }));
     replay.assertDone();
-    expect(result.step).toBe('start-primary');
-    expect(result.journal.primary).toEqual(final.primary && { ...final.primary, finalized: false });
+    expect(saved).toEqual(['claimed']);
+    expect(result.step).toBe('prepare-backup-1');
+    expect(result.journal.backups[0]).toEqual({ ...final.backups[0], stage: 'prepared', sealed: undefined });
   });
 
-  test('no trusted root: the primary is named as not genuine before VERIFY_PIN', async () => {
-    const { replay, card: primary } = card(file('02-'));
-    const error = await runStep(before.get('start-primary')!, primary, context({ roots: [] })).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BackupCardError);
-    expect(error).toMatchObject({ fault: 'CERTIFICATE_UNTRUSTED', step: 'start-primary', role: { kind: 'primary' } });
-    expect((error as Error).message).toMatch(/^start-primary: the primary card \(card 424B5550[0-9A-F]{8}\): no manufacturer root/);
-    expect(replay.replayed).toBe(2); // SELECT, READ: the access code never went out
-  });
-
-  test("a primary link signature that does not verify over P.id || EP is named", async () => {
-    const { card: primary } = card(tampered(FILES.find((f) => f.startsWith('02-'))!, 3, flip(1)));
-    await expect(runStep(before.get('start-primary')!, primary, context())).rejects.toMatchObject({
-      name: 'BackupCardError',
-      fault: 'LINK_SIGNATURE_INVALID',
-    });
-  });
-
-  test('a backup link signature that does not verify over P.id || B.id || EP || EB is named, with the card', async () => {
-    const recorded = FILES.find((f) => f.startsWith('04-'))!;
-    const { card: backup } = card(tampered(recorded, 3, flip(1)));
-    const error = await runStep(before.get('link-backup-1')!, backup, context()).catch((e: unknown) => e);
-    expect(error).toMatchObject({ fault: 'LINK_SIGNATURE_INVALID', step: 'link-backup-1', role: { kind: 'backup', index: 0 } });
-    expect((error as Error).message).toContain('backup card 1 of 2');
-  });
-
-  test('a blob whose header names another backup card is refused before it is saved', async () => {
-    // Exchange 7 of the lost presentation (SELECT, READ, VERIFY_PIN, LINK_BACKUP as 2 blocks x2, then this)
-    // is EXPORT_WALLET for backup card 1: change the last byte of B.id in its header.
-    const recorded = FILES.find((f) => f.startsWith('08-'))!;
-    const transcript = tampered(recorded, 7, (data) => {
-      const copy = data.slice();
-      copy[3 + 16]! ^= 0x01; // 15 81 C1 | 01 | P.id (8) | B.id (8): the last byte of B.id
-      return copy;
-    }).replace(/^# lost.*\n# => .*$/m, '');
-    const { card: primary } = card(transcript);
+  test('no trusted root: the backup card is named as not genuine, before it is claimed or prepared', async () => {
+    const { replay, card: backup } = card(text(fileOf('03-')));
     let saved = false;
-    const error = await runStep(before.get('finish-primary')!, primary, context({ checkpoint: async () => void (saved = true) })).catch(
+    const error = await runStep(before.get('prepare-backup-1')!, backup, context({ roots: [], checkpoint: async () => void (saved = true) })).catch(
       (e: unknown) => e,
     );
-    expect(error).toMatchObject({ name: 'BackupCardError', fault: 'BLOB_HEADER_MISMATCH', step: 'finish-primary' });
+    expect(error).toBeInstanceOf(BackupCardError);
+    expect(error).toMatchObject({ fault: 'CERTIFICATE_UNTRUSTED', step: 'prepare-backup-1', role: { kind: 'backup', index: 0 } });
+    expect((error as Error).message).toMatch(/^prepare-backup-1: backup card 1 of 2 \(card 424B5550[0-9A-F]{8}\): no manufacturer root/);
+    expect(replay.replayed).toBe(2); // SELECT, READ only
     expect(saved).toBe(false);
   });
 
+  test('a prepare signature that does not verify over B.id || EB is named, with the card', async () => {
+    const { card: backup } = card(tampered(fileOf('03-'), 2, flip(1)));
+    const error = await runStep(before.get('prepare-backup-1')!, backup, context()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ fault: 'PREPARE_SIGNATURE_INVALID', step: 'prepare-backup-1', role: { kind: 'backup', index: 0 } });
+    expect((error as Error).message).toContain('backup card 1 of 2');
+  });
+
+  test('a seal signature that does not verify is named, and the blob is not saved', async () => {
+    // Exchange 4 is the first BACKUP_EXPORT's answer (first part): 11 41 EP | 12 LL seal | ...
+    const transcript = untilLost(tampered(fileOf('07-'), 4, (data) => {
+      const copy = data.slice();
+      copy[69 + 10]! ^= 0x01; // inside r of the seal signature: still DER, no longer valid
+      return copy;
+    }));
+    let saved = false;
+    const error = await runStep(beforeExport(), card(transcript).card, context({ checkpoint: async () => void (saved = true) })).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'BackupCardError', fault: 'SEAL_SIGNATURE_INVALID', step: 'export-primary', role: { kind: 'primary' } });
+    expect((error as Error).message).toContain('its answer for backup card 1');
+    expect(saved).toBe(false);
+  });
+
+  test('a blob whose header names another backup card is refused before it is saved', async () => {
+    const transcript = untilLost(tampered(fileOf('07-'), 4, (data) => {
+      const copy = data.slice();
+      copy[headerOffset(data) + 16]! ^= 0x01; // 02 | P.id (8) | B.id (8): the last byte of B.id
+      return copy;
+    }));
+    let saved = false;
+    const error = await runStep(beforeExport(), card(transcript).card, context({ checkpoint: async () => void (saved = true) })).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'BackupCardError', fault: 'BLOB_HEADER_MISMATCH', step: 'export-primary' });
+    expect((error as Error).message).toMatch(/the blob's header names backup card [0-9A-F]{16}, expected/);
+    expect(saved).toBe(false);
+  });
+
+  test('a primary that counts a card this journal does not know is refused, naming it, before VERIFY_PIN', async () => {
+    // The repeat's READ (SELECT, READ, GET RESPONSE): the last byte is the last byte of backup card 2's id.
+    const { replay, card: primary } = card(tampered(fileOf('08-'), 2, flip(1)));
+    const error = await runStep(onDiskAtLoss!, primary, context()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'BackupCardError', fault: 'UNKNOWN_BACKUP_CARD', step: 'export-primary' });
+    expect((error as Error).message).toMatch(/already let a wallet blob out for card\(s\) 424B5550[0-9A-F]{8}, which this backup does not know/);
+    expect(replay.replayed).toBe(3);
+  });
+
+  test('after FINALIZE, a primary whose record is not exactly the journal\'s cards is named', async () => {
+    // The READ after FINALIZE (exchanges 8 and 9): backup card 2's id altered in its last byte.
+    const { card: primary } = card(tampered(fileOf('08-'), 9, flip(1)));
+    const error = await runStep(onDiskAtLoss!, primary, context()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'BackupCardError', fault: 'BACKUP_CARDS_MISMATCH', step: 'export-primary' });
+    expect((error as Error).message).toContain('this backup has 2');
+  });
+
+  test('a backup card reporting another wallet key after BACKUP_IMPORT is named', async () => {
+    const other = publicKeyOf(new Uint8Array(32).fill(7));
+    const { card: backup } = card(tampered(fileOf('10-'), 3, (data) => Uint8Array.from([...data.slice(0, 2), ...other, ...data.slice(67)])));
+    const error = await runStep(before.get('import-2')!, backup, context()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'BackupCardError', fault: 'WALLET_KEY_MISMATCH', step: 'import-2', role: { kind: 'backup', index: 1 } });
+  });
+
   test('a wrong card costs SELECT and READ only, and names why', async () => {
-    const { replay, card: blank } = card(file('01-'));
-    const error = await runStep(newJournal(2), blank, context()).catch((e: unknown) => e);
+    const { replay, card: primary } = card(text(fileOf('01-')));
+    const error = await runStep(newJournal(2), primary, context()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WrongCardError);
-    expect(error).toMatchObject({ reason: 'NO_WALLET', state: 'BLANK' });
+    expect(error).toMatchObject({ reason: 'HAS_WALLET', state: 'WALLET' });
     replay.assertDone();
   });
 
-  test('finish-primary needs the access code', async () => {
-    const { card: primary } = card(file('09-'));
+  test('export-primary needs the access code', async () => {
+    const { card: primary } = card(text(fileOf('08-')));
     await expect(runStep(onDiskAtLoss!, primary, context({ pin: undefined }))).rejects.toMatchObject({ name: 'PinRequiredError' });
   });
 });
 
 describe('verifyJournal: a journal file is checked like a card', () => {
-  const edit = (change: (j: { -readonly [K in keyof BackupJournal]: BackupJournal[K] }) => void): BackupJournal => {
-    const copy = structuredClone(final) as { -readonly [K in keyof BackupJournal]: BackupJournal[K] };
+  type Mutable = { -readonly [K in keyof BackupJournal]: BackupJournal[K] };
+  const edit = (change: (j: Mutable) => void): BackupJournal => {
+    const copy = structuredClone(final) as Mutable;
     change(copy);
     return copy;
+  };
+  const sealedAt = (j: BackupJournal, i: number) => {
+    const record = j.backups[i];
+    if (!isSealed(record)) throw new Error(`backup ${i} is not sealed`);
+    return record;
   };
 
   test('the recorded run verifies', () => {
@@ -308,37 +366,44 @@ describe('verifyJournal: a journal file is checked like a card', () => {
       /journal\.primary\.walletPublicKey: not a valid secp256k1 point/,
     ],
     [
-      'EP swapped for EB',
-      () => edit((j) => void (j.primary = { ...j.primary!, ephemeralKey: j.backups[0]!.ephemeralKey! })),
+      'the two EBs swapped',
+      () => edit((j) => void (j.backups = [{ ...sealedAt(j, 0), ephemeralKey: sealedAt(j, 1).ephemeralKey }, { ...sealedAt(j, 1), ephemeralKey: sealedAt(j, 0).ephemeralKey }])),
       roots,
-      /journal\.primary\.linkSignature: does not verify/,
+      /journal\.backups\[0\]\.prepareSignature: does not verify/,
     ],
     [
-      'the two backup link signatures swapped',
+      'the two seal signatures swapped',
       () =>
         edit(
           (j) =>
             void (j.backups = [
-              { ...j.backups[0]!, linkSignature: j.backups[1]!.linkSignature! },
-              { ...j.backups[1]!, linkSignature: j.backups[0]!.linkSignature! },
+              { ...sealedAt(j, 0), sealed: { ...sealedAt(j, 0).sealed, sealSignature: sealedAt(j, 1).sealed.sealSignature } },
+              { ...sealedAt(j, 1), sealed: { ...sealedAt(j, 1).sealed, sealSignature: sealedAt(j, 0).sealed.sealSignature } },
             ]),
         ),
       roots,
-      /journal\.backups\[0\]\.linkSignature: does not verify/,
+      /journal\.backups\[0\]\.sealed: the seal signature does not verify/,
     ],
     [
       'the blobs swapped between the cards',
-      () => edit((j) => void (j.backups = [{ ...j.backups[0]!, blob: j.backups[1]!.blob! }, { ...j.backups[1]!, blob: j.backups[0]!.blob! }])),
+      () =>
+        edit(
+          (j) =>
+            void (j.backups = [
+              { ...sealedAt(j, 0), sealed: { ...sealedAt(j, 0).sealed, blob: sealedAt(j, 1).sealed.blob } },
+              { ...sealedAt(j, 1), sealed: { ...sealedAt(j, 1).sealed, blob: sealedAt(j, 0).sealed.blob } },
+            ]),
+        ),
       roots,
-      /journal\.backups\[0\]\.blob: its header does not name/,
+      /journal\.backups\[0\]\.sealed: the blob's header names backup card/,
     ],
   ])('%s', (_name, journal, trusted, message) => {
     expect(() => verifyJournal(journal(), trusted)).toThrow(JournalError);
     expect(() => verifyJournal(journal(), trusted)).toThrow(message);
   });
 
-  test('promptFor names the card wanted at every step', () => {
-    expect(promptFor(newJournal(1), { kind: 'link-backup', index: 0 })).toBe('Tap backup card 1 of 1 (a blank card)');
+  test('promptFor names the tap and the card wanted at every step', () => {
+    expect(promptFor(newJournal(1), { kind: 'prepare-backup', index: 0 })).toBe('Tap 1 of 3: backup card 1 of 1 (a blank card)');
     expect(promptFor(final, { kind: 'done' })).toBe('The backup is complete');
   });
 });
