@@ -1,6 +1,6 @@
-import { TracingTransport, type Redactor } from '../../../src/readers/index.js';
+import { TracingTransport } from '../../../src/readers/index.js';
 import { fromHex } from '../../../src/apdu/index.js';
-import { ApduChannel, command } from '../../../src/apdu/index.js';
+import { ApduChannel, command, ExchangeRedactor, type RedactionPolicy } from '../../../src/apdu/index.js';
 import { TranscriptTransport } from '../apdu/transcript.js';
 
 // Recorded from the fixture's loopback applet through pcscd (twincard apdu --trace), then cut down.
@@ -33,8 +33,8 @@ describe('TracingTransport', () => {
 
   test('redacts data by command, and a GET RESPONSE inherits the redaction', async () => {
     const out: string[] = [];
-    const redactor: Redactor = (h) => (h.ins === 0x02 ? { response: true } : h.ins === 0x03 ? { command: true } : undefined);
-    const transport = new TracingTransport(new TranscriptTransport(RECORDED), lines(out), redactor);
+    const policy: RedactionPolicy = (h) => (h.ins === 0x02 ? { response: true } : h.ins === 0x03 ? { command: true } : undefined);
+    const transport = new TracingTransport(new TranscriptTransport(RECORDED), lines(out), new ExchangeRedactor(policy));
     const channel = new ApduChannel(transport);
     await channel.send(command(0x00, 0xa4, 0x04, 0x00, fromHex('F07477696E63617264FE'), 256));
     await channel.send(command(0x80, 0x03, 0x6a, 0x82, undefined, 256));
