@@ -65,3 +65,22 @@ describe('TracingTransport', () => {
     expect(out[0]).toBe('>> 00200080 [8 bytes, malformed: body not shown]');
   });
 });
+
+describe('TracingTransport with the twincard policy', () => {
+  test('a wrapped command is shown (ciphertext) and marked; a plain access code is hidden', async () => {
+    const { createExchangeRedactor } = await import('../../../src/protocol/redaction.js');
+    const wrapped = `84200000 34 ${'11'.repeat(52)}`.replaceAll(' ', '');
+    const t = new TranscriptTransport(`=> ${wrapped}\n<= 9000\n=> 8020000006313233343536\n<= 6987\n`);
+    const out: string[] = [];
+    const transport = new TracingTransport(t, lines(out), createExchangeRedactor());
+    await transport.transmit(fromHex(wrapped));
+    await transport.transmit(fromHex('8020000006313233343536'));
+    t.assertDone();
+    expect(out).toEqual([
+      `>> 84200000 34 [wrapped] ${'11'.repeat(52)}`,
+      '<< 9000 (T)',
+      '>> 80200000 06 [redacted 6 bytes]',
+      '<< 6987 (SM_DATA_OBJECTS_MISSING) (T)', // the card refuses a plain VERIFY_PIN
+    ]);
+  });
+});
