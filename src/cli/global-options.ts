@@ -1,5 +1,6 @@
 /** Options every command takes (declared in main.ts). */
 import { subscribe, type LogEntry } from '../log.js';
+import { UsageError } from './errors.js';
 
 export interface GlobalOptions {
   readonly reader: string | undefined;
@@ -29,7 +30,31 @@ export function printLibraryLog(verbose: boolean, write: (line: string) => void)
   return subscribe((entry: LogEntry) => write(`# ${entry.topic}: ${entry.message}`));
 }
 
-/** `--exchange-timeout` in ms, or undefined for the library's default. */
+/**
+ * `--exchange-timeout` in ms, or undefined for the library's default.
+ * @throws UsageError for anything but a number of seconds from 0.001 to 86400
+ */
 export function exchangeTimeoutMs(argv: GlobalOptions): number | undefined {
-  return argv.exchangeTimeout === undefined ? undefined : Math.round(argv.exchangeTimeout * 1000);
+  const seconds = argv.exchangeTimeout;
+  if (seconds === undefined) return undefined;
+  if (!Number.isFinite(seconds) || seconds < 0.001 || seconds > 86_400) {
+    throw new UsageError(`--exchange-timeout: expected seconds from 0.001 to 86400, got ${String(seconds)}`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** The commands that open one card session, where `--record` is applied (src/cli/session.ts). */
+const RECORDING_COMMANDS: ReadonlySet<string> = new Set(['info', 'attest', 'create-wallet', 'sign', 'personalize', 'cancel-backup', 'apdu']);
+
+/**
+ * `--record` on a command that cannot honour it (several cards, or none) is refused rather than ignored: a
+ * user who asked for a transcript must not find out later there is none.
+ * @throws UsageError
+ */
+export function checkRecordSupported(command: string | number | undefined, record: unknown): void {
+  if (record === undefined) return;
+  if (typeof record !== 'string' || record === '') throw new UsageError('--record needs a file name');
+  if (!RECORDING_COMMANDS.has(String(command))) {
+    throw new UsageError(`--record is for the single-card commands (${[...RECORDING_COMMANDS].join(', ')}), not ${String(command)}`);
+  }
 }
