@@ -134,7 +134,15 @@ export class RecordingTransport implements ApduTransport {
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
     // Judged before sending: the redactor's view of the response depends on this command.
     const commandLine = this.#redactor === undefined ? toHex(apdu) : transcriptCommand(this.#redactor, apdu);
-    const response = await this.inner.transmit(apdu);
+    let response: Uint8Array;
+    try {
+      response = await this.inner.transmit(apdu);
+    } catch (error) {
+      // Kept for the bug report, as a comment: a replay has no answer to give for it.
+      const reason = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).replace(/[\u0000-\u001f\u007f]/g, ' ');
+      this.#lines.push(`# => ${commandLine}`, `# no answer: ${reason}`);
+      throw error;
+    }
     const responseLine = this.#redactor === undefined ? toHex(response) : transcriptResponse(this.#redactor, response);
     this.#lines.push(`=> ${commandLine}`, `<= ${responseLine}`);
     return response;

@@ -94,3 +94,13 @@ test('the header names the version, the reader, the ATR and the date, as comment
   expect(lines[3]).toBe('# date: 2026-12-01T15:00:00.000Z');
   expect(parseTranscript(header)).toEqual([]);
 });
+
+test('an exchange that failed is kept as comments (the transcript still parses)', async () => {
+  const failing = { transmit: () => Promise.reject(new Error('transmit to Virtual PCD 00 00: Card was removed.\nagain')) };
+  const recorder = new RecordingTransport(failing, createExchangeRedactor());
+  await expect(recorder.transmit(fromHex('8020000006313233343536'))).rejects.toThrow('Card was removed');
+  expect(recorder.transcript()).toBe(
+    `# => 8020000006 ${'..'.repeat(6)}\n# no answer: Error: transmit to Virtual PCD 00 00: Card was removed. again\n`,
+  );
+  expect(parseTranscript(recorder.transcript())).toEqual([]);
+});
