@@ -69,6 +69,8 @@ export function bogusSession(cardId: Uint8Array): HostSession {
 
 /** What a check may change in a wrapped command; everything else is as a correct host makes it. */
 export interface WrapFaults {
+  /** The IV (default: 16 random bytes); fixed only to reproduce the worked example of section 8.9. */
+  readonly iv?: Uint8Array;
   /** The counter to send (default: the session's last + 1, which then becomes the last). */
   readonly ctr?: number;
   /** The padded plaintext before encryption, instead of payload ‖ 80 ‖ 00.. (wrong padding). */
@@ -93,7 +95,7 @@ export function wrapData(session: HostSession, ins: number, payload: Uint8Array,
   const ctr = faults.ctr ?? session.ctr + 1;
   session.ctr = Math.max(session.ctr, ctr);
   const ctrBytes = Uint8Array.of(ctr >>> 24, (ctr >>> 16) & 0xff, (ctr >>> 8) & 0xff, ctr & 0xff);
-  const iv = randomBytes(16);
+  const iv = faults.iv ?? randomBytes(16);
   const padded = faults.padded ?? padMethod2(payload);
   const cipher = createCipheriv('aes-256-cbc', session.enc, iv).setAutoPadding(false);
   const ct = concatBytes(cipher.update(padded), cipher.final());
