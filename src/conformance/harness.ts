@@ -10,7 +10,7 @@
 import { ApduChannel, command, encodeProtocolTlvs, type ApduTransport, type ResponseApdu } from '../apdu/index.js';
 import { equalBytes, signMessage, verifyMessageSignature } from '../protocol/crypto.js';
 import type { KeyPair } from '../protocol/keys.js';
-import { RecordingTransport } from './recorder.js';
+import { CheckRecorder } from './recorder.js';
 import { bogusSession, deriveSession, hostEphemeral, openSessionData, parseSessionAnswer, sessionSignatureVerifies, wrapData, type HostSession, type WrapFaults } from './session.js';
 import { plaintextBytes, randomKeyPair, randomWallet, SoftCard, wellFormedPlaintext, type PrepareOffer, type SealedExport, type Wallet } from './soft-card.js';
 import { NotApplicable, type Exchange } from './types.js';
@@ -52,7 +52,7 @@ export interface CardUnderTestOptions {
 }
 
 export class CardUnderTest {
-  readonly recorder: RecordingTransport;
+  readonly recorder: CheckRecorder;
   readonly #channel: ApduChannel;
   readonly #reset: (() => Promise<void>) | undefined;
   readonly cardId: Uint8Array;
@@ -64,7 +64,7 @@ export class CardUnderTest {
   session: HostSession | undefined;
 
   constructor(options: CardUnderTestOptions) {
-    this.recorder = new RecordingTransport(options.transport);
+    this.recorder = new CheckRecorder(options.transport);
     this.#channel = new ApduChannel(this.recorder);
     this.#reset = options.reset;
     this.cardId = options.cardId ?? Uint8Array.of(0x43, 0x4f, 0x4e, 0x46, 0, 0, 0, 1);
