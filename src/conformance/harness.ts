@@ -8,14 +8,13 @@
  * @module
  */
 import { ApduChannel, command, encodeProtocolTlvs, type ApduTransport, type ResponseApdu } from '../apdu/index.js';
-import { parseCertificate } from '../protocol/certificate.js';
 import { equalBytes, signMessage, verifyMessageSignature } from '../protocol/crypto.js';
 import type { KeyPair } from '../protocol/keys.js';
-import { certificateMessage } from '../protocol/messages.js';
 import { CheckRecorder } from './recorder.js';
+import { bogusSession, deriveSession, hostEphemeral, openSessionData, parseSessionAnswer, sessionSignatureVerifies, wrapData, type HostSession, type WrapFaults } from './session.js';
 import { plaintextBytes, randomKeyPair, randomWallet, SoftCard, wellFormedPlaintext, type PrepareOffer, type SealedExport, type Wallet } from './soft-card.js';
 import { NotApplicable, type Exchange } from './types.js';
-import { AID, CardAnswerError, Ins, parseRead, parseSelect, Sw, Tag, type ReadInfo } from './wire.js';
+import { AID, CardAnswerError, certificateMessage, CLA_WRAPPED, Ins, parseCertificate, parseRead, parseSelect, Sw, Tag, WRAPPED_ONLY, type ReadInfo } from './wire.js';
 
 /** The states a check can ask for; BACKED_UP is split by the card's role. */
 export type Target = 'FACTORY' | 'BLANK' | 'WALLET' | 'BACKUP_EXPORTING' | 'BACKUP_PENDING' | 'BACKED_UP_PRIMARY' | 'BACKED_UP_BACKUP';
@@ -58,6 +57,11 @@ export class CardUnderTest {
   readonly #reset: (() => Promise<void>) | undefined;
   readonly cardId: Uint8Array;
   known: Knowledge = {};
+  /**
+   * The session the card holds for this host, as far as the host knows: gone after a SELECT, a reset, a new
+   * OPEN_SESSION or a 6988 answer (each closes it on the card).
+   */
+  session: HostSession | undefined;
 
   constructor(options: CardUnderTestOptions) {
     this.recorder = new CheckRecorder(options.transport);
@@ -74,11 +78,64 @@ export class CardUnderTest {
     if (this.#reset === undefined) throw new NotApplicable('the card cannot be reset');
     await this.#reset();
     this.known = { pristine: true };
+    this.session = undefined;
   }
 
-  /** One APDU through the channel: command chaining for data over 255 bytes, 61xx followed. */
+  /**
+   * One APDU through the channel: command chaining for data over 255 bytes, 61xx followed. A command the
+   * protocol accepts wrapped only (CLA 80, P1 = P2 = 00) goes wrapped in the current session, opened first when
+   * there is none (section 1.4): that is how a correct host sends it. {@link plain} sends it as it is.
+   */
   async send(cla: number, ins: number, data?: Uint8Array, ne = 0, p1 = 0, p2 = 0): Promise<ResponseApdu> {
+    if (cla === CLA && WRAPPED_ONLY.has(ins) && p1 === 0 && p2 === 0) return this.wrapped(ins, data ?? new Uint8Array(0), ne);
+    return this.plain(cla, ins, data, ne, p1, p2);
+  }
+
+  /** One APDU exactly as given in CLA, INS, P1, P2 and data (never wrapped); chaining and 61xx as {@link send}. */
+  async plain(cla: number, ins: number, data?: Uint8Array, ne = 0, p1 = 0, p2 = 0): Promise<ResponseApdu> {
     return this.#channel.send(command(cla, ins, p1, p2, data, ne));
+  }
+
+  /**
+   * OPEN_SESSION with a fresh EH; the answer's signature must verify under the attestation key of the card's
+   * certificate (READ), as a correct host checks before it sends anything through the session.
+   * @throws CardAnswerError when the card refuses; Error when the answer is malformed or does not verify.
+   */
+  async openSession(): Promise<HostSession> {
+    this.session = undefined;
+    const info = await this.read();
+    if (info.certificate === undefined || info.cardId === undefined) throw new NotApplicable('a session needs a personalized card');
+    const eh = hostEphemeral();
+    const r = await this.cmd(Ins.OPEN_SESSION, openSessionData(eh.publicKey));
+    if (r.sw !== Sw.OK) throw new CardAnswerError('OPEN_SESSION', r.sw);
+    const answer = parseSessionAnswer(r.data);
+    if (answer === undefined) throw new Error('OPEN_SESSION: the answer is not 1A 41 <EC> 0B LL <signature>');
+    if (!sessionSignatureVerifies(answer.signature, info.cardId, eh.publicKey, answer.ec, attestationKey(info))) {
+      throw new Error('OPEN_SESSION: the signature does not verify under the certified attestation key');
+    }
+    this.session = deriveSession(info.cardId, eh, answer.ec);
+    return this.session;
+  }
+
+  /**
+   * A wrapped command (CLA 84) in `session` (default: the current one, opened when there is none; where the
+   * card cannot open one, e.g. FACTORY, keys it does not hold, so it meets "no session": 6988). A 6988 answer
+   * closes the session on the card, so the host forgets it too.
+   */
+  async wrapped(ins: number, payload: Uint8Array, ne = 0, faults: WrapFaults = {}, session?: HostSession): Promise<ResponseApdu> {
+    let s = session ?? this.session;
+    if (s === undefined) {
+      try {
+        s = await this.openSession();
+      } catch (error) {
+        // An unpersonalized card (no certificate) or one refusing OPEN_SESSION holds no session.
+        if (!(error instanceof CardAnswerError || error instanceof NotApplicable)) throw error;
+        s = bogusSession(this.cardId);
+      }
+    }
+    const r = await this.#channel.send(command(CLA_WRAPPED, ins, 0, 0, wrapData(s, ins, payload, faults), ne));
+    if (r.sw === Sw.SECURE_MESSAGING && this.session === s) this.session = undefined;
+    return r;
   }
 
   /** A twincard command (CLA 80, Le 256). */
@@ -93,8 +150,9 @@ export class CardUnderTest {
     return { data: r.subarray(0, r.length - 2), sw: (r[r.length - 2]! << 8) | r[r.length - 1]! };
   }
 
-  /** SELECT (a new selection: the access code is no longer verified). */
+  /** SELECT (a new selection: the session is closed, the access code no longer verified). */
   async select(): Promise<ResponseApdu> {
+    this.session = undefined;
     const r = await this.send(0x00, Ins.SELECT, AID, 256, 0x04, 0x00);
     if (r.sw !== Sw.OK) throw new CardAnswerError('SELECT', r.sw);
     parseSelect(r.data);
@@ -172,6 +230,12 @@ export function identityKey(info: ReadInfo): Uint8Array {
   return parseCertificate(info.certificate).identityPublicKey;
 }
 
+/** The attestation key in the card's certificate (ATTEST and OPEN_SESSION). */
+export function attestationKey(info: ReadInfo): Uint8Array {
+  if (info.certificate === undefined) throw new NotApplicable('needs a personalized card');
+  return parseCertificate(info.certificate).attestationPublicKey;
+}
+
 /** What `reach` needs besides the card. */
 export interface ReachContext {
   readonly destructive: boolean;
@@ -186,7 +250,7 @@ export function certifiedBy(info: ReadInfo, manufacturer: KeyPair): boolean {
   if (info.certificate === undefined) return false;
   try {
     const cert = parseCertificate(info.certificate);
-    return verifyMessageSignature(cert.signature, certificateMessage(cert.cardId, cert.identityPublicKey), manufacturer.publicKey);
+    return verifyMessageSignature(cert.signature, certificateMessage(cert.cardId, cert.identityPublicKey, cert.attestationPublicKey), manufacturer.publicKey);
   } catch {
     return false;
   }
@@ -300,15 +364,35 @@ function needManufacturer(ctx: ReachContext, why: string): KeyPair {
   return ctx.manufacturer;
 }
 
-/** Personalizes a FACTORY card with the manufacturer key (PERSO_GENERATE, the factory's signature, PERSO_COMMIT). */
-export async function personalize(dut: CardUnderTest, manufacturer: KeyPair): Promise<Uint8Array> {
+/** PERSO_GENERATE's answer, split: `0A 41 <identity key> ‖ 0E 41 <attestation key>`, or undefined. */
+export function parseGenerateAnswer(data: Uint8Array): { identity: Uint8Array; attestation: Uint8Array } | undefined {
+  if (data.length !== 134 || data[0] !== Tag.IDENTITY_PUBLIC_KEY || data[1] !== 0x41 || data[67] !== Tag.ATTESTATION_PUBLIC_KEY || data[68] !== 0x41) return undefined;
+  return { identity: data.slice(2, 67), attestation: data.slice(69) };
+}
+
+/** PERSO_GENERATE on a FACTORY card: the two public keys it answers. */
+export async function generate(dut: CardUnderTest): Promise<{ identity: Uint8Array; attestation: Uint8Array }> {
   dut.known.pristine = false;
   const g = await dut.expectOk('PERSO_GENERATE', Ins.PERSO_GENERATE, dut.cardId);
-  if (g.data.length !== 67 || g.data[0] !== Tag.IDENTITY_PUBLIC_KEY || g.data[1] !== 0x41) throw new Error('set-up: PERSO_GENERATE answer is not 0A 41 <key>');
-  const identity = g.data.slice(2);
-  const signature = signMessage(certificateMessage(dut.cardId, identity), manufacturer.privateKey);
-  await dut.expectOk('PERSO_COMMIT', Ins.PERSO_COMMIT, encodeProtocolTlvs([[Tag.SIGNATURE, signature], [Tag.MANUFACTURER_PUBLIC_KEY, manufacturer.publicKey]]));
-  return identity;
+  const keys = parseGenerateAnswer(g.data);
+  if (keys === undefined) throw new Error('set-up: PERSO_GENERATE answer is not 0A 41 <key> 0E 41 <key>');
+  return keys;
+}
+
+/** PERSO_COMMIT's data: `0B LL <manufacturer signature>` (the root is the card's installed one). */
+export function commitData(signature: Uint8Array): Uint8Array {
+  return encodeProtocolTlvs([[Tag.SIGNATURE, signature]]);
+}
+
+/**
+ * Personalizes a FACTORY card (PERSO_GENERATE, the factory's signature over id ‖ both keys, PERSO_COMMIT);
+ * the card accepts it only when `manufacturer` is the root it was installed with.
+ */
+export async function personalize(dut: CardUnderTest, manufacturer: KeyPair): Promise<{ identity: Uint8Array; attestation: Uint8Array; signature: Uint8Array }> {
+  const keys = await generate(dut);
+  const signature = signMessage(certificateMessage(dut.cardId, keys.identity, keys.attestation), manufacturer.privateKey);
+  await dut.expectOk('PERSO_COMMIT', Ins.PERSO_COMMIT, commitData(signature));
+  return { ...keys, signature };
 }
 
 /** One forward step of the protocol, as a correct host and peer would do it. */

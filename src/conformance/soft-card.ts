@@ -13,11 +13,9 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { issueCertificate } from '../protocol/certificate.js';
 import { constantTimeEqual, equalBytes, isValidPublicKey, publicKeyOf, SECP256K1_N, sharedSecretX, signMessage, zeroize } from '../protocol/crypto.js';
 import type { KeyPair } from '../protocol/keys.js';
-import { attestationMessage, certificateMessage } from '../protocol/messages.js';
-import { BLOB_VERSION, BlobSize, Prefix, prepareMessage, sealMessage } from './wire.js';
+import { attestationMessage, BLOB_VERSION, BlobSize, certificateMessage, encodeCertificate, Prefix, prepareMessage, sealMessage } from './wire.js';
 
 /** A fresh random secp256k1 key pair. */
 export function randomKeyPair(): KeyPair {
@@ -158,27 +156,30 @@ export interface SealedExport {
 export class SoftCard {
   readonly cardId: Uint8Array;
   readonly identity: KeyPair;
+  readonly attestation: KeyPair;
   readonly certificate: Uint8Array;
 
-  private constructor(cardId: Uint8Array, identity: KeyPair, certificate: Uint8Array) {
+  private constructor(cardId: Uint8Array, identity: KeyPair, attestation: KeyPair, certificate: Uint8Array) {
     this.cardId = cardId;
     this.identity = identity;
+    this.attestation = attestation;
     this.certificate = certificate;
   }
 
-  /** A card certified by `manufacturer` (the TEST key, or a stranger's), with a random identity key. */
+  /** A card certified by `manufacturer` (the TEST key, or a stranger's), with random identity and attestation keys. */
   static create(manufacturer: KeyPair, cardId: Uint8Array = softCardId()): SoftCard {
     const identity = randomKeyPair();
-    return new SoftCard(cardId, identity, issueCertificate(cardId, identity.publicKey, manufacturer.privateKey));
+    const attestation = randomKeyPair();
+    return new SoftCard(cardId, identity, attestation, SoftCard.certificateFor(cardId, identity.publicKey, manufacturer, attestation.publicKey));
   }
 
   /**
-   * A certificate signed by `manufacturer` over ANY identity key, even an invalid point: what a hostile
-   * factory would issue. Built by hand because the codec refuses invalid points.
+   * A format 02 certificate signed by `manufacturer` over ANY keys, even invalid points: what a hostile
+   * factory would issue (section 4).
    */
-  static certificateFor(cardId: Uint8Array, identityPublicKey: Uint8Array, manufacturer: KeyPair): Uint8Array {
-    const signature = signMessage(certificateMessage(cardId, identityPublicKey), manufacturer.privateKey);
-    return concatBytes(Uint8Array.of(0x10, 0x01, 0x01, 0x02, 0x08), cardId, Uint8Array.of(0x0a, 0x41), identityPublicKey, Uint8Array.of(0x0b, signature.length), signature);
+  static certificateFor(cardId: Uint8Array, identityPublicKey: Uint8Array, manufacturer: KeyPair, attestationPublicKey: Uint8Array = randomKeyPair().publicKey): Uint8Array {
+    const signature = signMessage(certificateMessage(cardId, identityPublicKey, attestationPublicKey), manufacturer.privateKey);
+    return encodeCertificate({ cardId, identityPublicKey, attestationPublicKey, signature });
   }
 
   /** Backup role: BACKUP_PREPARE's answer for EB (any bytes), with the certificate, as a host relays it. */
@@ -198,7 +199,10 @@ export class SoftCard {
     return { certificate: this.certificate, ep: ep.publicKey, signature: signMessage(sealMessage(this.cardId, backupId, eb, ep.publicKey), this.identity.privateKey), blob };
   }
 
-  /** An attestation signature (purpose ATTEST) over `challenge`: for cross-purpose replay. */
+  /**
+   * An ATTEST-purpose message signed with the IDENTITY key: for cross-purpose replay (a signature for another
+   * purpose must never pass as a prepare or seal signature).
+   */
   attestSignature(challenge: Uint8Array): Uint8Array {
     return signMessage(attestationMessage(this.cardId, challenge), this.identity.privateKey);
   }

@@ -6,12 +6,14 @@
  * @module
  */
 import type { Check } from './checks/common.js';
+import { accessChecks } from './checks/access.js';
 import { basicChecks } from './checks/basic.js';
 import { exportChecks } from './checks/export.js';
 import { importChecks } from './checks/import.js';
 import { peerChecks } from './checks/peer.js';
 import { persoChecks } from './checks/perso.js';
 import { prepareChecks } from './checks/prepare.js';
+import { sessionChecks } from './checks/session.js';
 import { stateMachineChecks } from './checks/state-machine.js';
 import { tlvChecks } from './checks/tlv.js';
 import { walletChecks } from './checks/wallet.js';
@@ -21,19 +23,20 @@ import type { InvalidPoint } from './wycheproof.js';
 /** Where each check goes: the first pattern it matches decides its place. */
 const ORDER: readonly string[] = [
   'select/', 'read/', 'header/cla', 'header/ins', 'header/order-cla', 'header/order-ins', 'header/order-p1p2', 'header/p1p2/', 'tlv/lc-mismatch', 'tlv/chain-then-other-command',
-  'state/factory/', 'perso/commit-before-generate', 'perso/generate-id-length', 'perso/generate-again', 'perso/commit-', 'perso/answer', 'attest/',
+  'state/factory/', 'perso/commit-before-generate', 'perso/generate-id-length', 'perso/generate-again', 'perso/commit-', 'perso/answer', 'attest/', 'order/session/form-before-session', 'session/open/answer', 'session/open/length',
   // the card as a backup card
-  'state/blank/', 'header/order-state-before-data', 'create-wallet/pin-length', 'prepare/data-refused', 'cancel/in-blank', 'prepare/answer', 'prepare/retry',
+  'state/blank/', 'order/session/form-before-state', 'order/session/session-before-state', 'header/order-state-before-data', 'create-wallet/pin-length', 'prepare/data-refused', 'cancel/in-blank', 'prepare/answer', 'prepare/retry',
   'state/backup-pending/', 'cancel/data-refused', 'tlv/backup-import/', 'tlv/chained', 'import/untrusted', 'import/tampered-certificate', 'import/same-card',
   'import/header', 'import/other', 'import/stale-eb', 'import/seal-', 'import/tampered-', 'import/blob-for', 'import/blob-invalid/', 'order/import/', 'invalid-point/import-ep/',
   'cancel/answer', 'import/answer', 'state/backed-up-backup/', 'import/retry', 'import/second-blob', 'invariant/i5',
   // the card as the primary
-  'create-wallet/answer', 'state/wallet/', 'sign/', 'verify-pin/length', 'verify-pin/wrong', 'verify-pin/cleared', 'export/without-pin', 'finalize/in-wallet',
+  'create-wallet/answer', 'state/wallet/', 'sign/', 'session/', 'order/session/', 'change-code/', 'reset/wrong-code', 'reset/code-length', 'verify-pin/length', 'verify-pin/wrong', 'verify-pin/cleared', 'export/without-pin', 'finalize/in-wallet',
   'tlv/backup-export/', 'export/untrusted', 'export/tampered', 'export/same-card', 'export/prepare-', 'order/export/pin', 'order/export/format', 'order/export/point-before-certificate',
   'order/export/certificate', 'invalid-point/export-eb/', 'invalid-point/certificate-key/',
   'export/answer', 'state/backup-exporting/', 'export/to-recorded-card', 'finalize/without-pin', 'invariant/i2-exporting', 'export/second-card', 'export/third-card',
   'export/recorded-card-when-full', 'order/export/signature-before-count', 'order/export/point-before-count',
   'finalize/answer', 'state/backed-up-primary/', 'finalize/retry', 'finalize/export-after', 'invariant/i2-backed-up',
+  'reset/backed-up-primary', 'reset/wallet', 'reset/backed-up-backup',
   'verify-pin/brute-force',
   'peer/',
 ];
@@ -43,12 +46,14 @@ export function buildSuite(invalidPoints: readonly InvalidPoint[]): Check[] {
   const all = [
     ...basicChecks(),
     ...stateMachineChecks(),
-    ...persoChecks(invalidPoints),
+    ...persoChecks(),
     ...walletChecks(),
     ...tlvChecks(),
     ...prepareChecks(),
     ...importChecks(invalidPoints),
     ...exportChecks(invalidPoints),
+    ...sessionChecks(invalidPoints),
+    ...accessChecks(),
     ...peerChecks(),
   ];
   const ids = new Set<string>();

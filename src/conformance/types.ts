@@ -22,6 +22,7 @@ export type Category =
   | 'invariant'
   | 'invalid-point'
   | 'attacker'
+  | 'session'
   | 'peer';
 
 /**

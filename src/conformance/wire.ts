@@ -30,9 +30,20 @@ export const Ins = Object.freeze({
   BACKUP_FINALIZE: 0x64,
   BACKUP_IMPORT: 0x66,
   BACKUP_CANCEL: 0x68,
+  OPEN_SESSION: 0x70,
+  CHANGE_ACCESS_CODE: 0x24,
+  RESET: 0x28,
   PERSO_GENERATE: 0xf0,
   PERSO_COMMIT: 0xf2,
 } as const);
+
+/** Section 1.4: the commands accepted wrapped only (plain: 6987); every other one is plain only (wrapped: 6882). */
+export const WRAPPED_ONLY: ReadonlySet<number> = new Set<number>([
+  Ins.VERIFY_PIN, Ins.CREATE_WALLET, Ins.CHANGE_ACCESS_CODE, Ins.RESET, Ins.SIGN, Ins.BACKUP_EXPORT, Ins.BACKUP_FINALIZE,
+]);
+
+/** CLA of a wrapped command (section 1.4); a chained block sets 0x10 as well. */
+export const CLA_WRAPPED = 0x84;
 
 export type CommandName = keyof typeof Ins;
 
@@ -53,6 +64,7 @@ export const Tag = Object.freeze({
   IDENTITY_PUBLIC_KEY: 0x0a,
   SIGNATURE: 0x0b,
   MANUFACTURER_PUBLIC_KEY: 0x0d,
+  ATTESTATION_PUBLIC_KEY: 0x0e,
   CERT_VERSION: 0x10,
   PRIMARY_EPHEMERAL_KEY: 0x11,
   SEAL_SIGNATURE: 0x12,
@@ -62,6 +74,10 @@ export const Tag = Object.freeze({
   IMPORT_RESULT: 0x17,
   BACKUP_CARD_IDS: 0x18,
   PRIMARY_ID: 0x19,
+  SESSION_CARD_KEY: 0x1a,
+  ACCESS_CODE: 0x1b,
+  NEW_ACCESS_CODE: 0x1c,
+  SESSION_HOST_KEY: 0x1d,
 } as const);
 
 /** Section 3, in the order of their values. */
@@ -80,6 +96,9 @@ export const Sw = Object.freeze({
   PIN_BLOCKED: 0x6983,
   INS_NOT_SUPPORTED: 0x6d00,
   CLA_NOT_SUPPORTED: 0x6e00,
+  MUST_BE_WRAPPED: 0x6987,
+  MUST_BE_PLAIN: 0x6882,
+  SECURE_MESSAGING: 0x6988,
   CERT_INVALID: 0x9a01,
   SIGNATURE_INVALID: 0x9a03,
   POINT_INVALID: 0x9a04,
@@ -92,8 +111,10 @@ export const Sw = Object.freeze({
 
 /** Section 1.1 and 1.2: the 16-byte purpose prefixes and the KDF salt. */
 export const Prefix = Object.freeze({
-  CERTIFICATE: 'TWINCARD:CERT:01',
+  CERTIFICATE: 'TWINCARD:CERT:02',
   ATTESTATION: 'TWINCARD:ATTEST1',
+  SESSION: 'TWINCARD:SESS-C2',
+  SESSION_SALT: 'TWINCARD:SES:V02',
   PREPARE: 'TWINCARD:PREP-B2',
   SEAL: 'TWINCARD:SEAL-P2',
   KDF_SALT: 'TWINCARD:KDF:V02',
@@ -115,6 +136,66 @@ export function prepareMessage(backupId: Uint8Array, eb: Uint8Array): Uint8Array
 /** Primary seal: prefix ‖ primary id ‖ backup id ‖ EB ‖ EP. */
 export function sealMessage(primaryId: Uint8Array, backupId: Uint8Array, eb: Uint8Array, ep: Uint8Array): Uint8Array {
   return concatBytes(utf8ToBytes(Prefix.SEAL), primaryId, backupId, eb, ep);
+}
+
+/** Certificate format (section 4). */
+export const CERT_VERSION = 0x02;
+
+/** Section 4's certificate, split. */
+export interface CertificateV2 {
+  readonly cardId: Uint8Array;
+  readonly identityPublicKey: Uint8Array;
+  readonly attestationPublicKey: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** The manufacturer's message: prefix ‖ card id ‖ identity key ‖ attestation key. */
+export function certificateMessage(cardId: Uint8Array, identityPublicKey: Uint8Array, attestationPublicKey: Uint8Array): Uint8Array {
+  return concatBytes(utf8ToBytes(Prefix.CERTIFICATE), cardId, identityPublicKey, attestationPublicKey);
+}
+
+/**
+ * Section 4's certificate from its fields, whatever they hold (an off-curve key, a short signature: what a
+ * hostile factory could issue), so the suite can send what the host codec would refuse to build.
+ */
+export function encodeCertificate(c: CertificateV2): Uint8Array {
+  return concatBytes(
+    Uint8Array.of(Tag.CERT_VERSION, 1, CERT_VERSION, Tag.CARD_ID, c.cardId.length), c.cardId,
+    Uint8Array.of(Tag.IDENTITY_PUBLIC_KEY, c.identityPublicKey.length), c.identityPublicKey,
+    Uint8Array.of(Tag.ATTESTATION_PUBLIC_KEY, c.attestationPublicKey.length), c.attestationPublicKey,
+    Uint8Array.of(Tag.SIGNATURE, c.signature.length), c.signature,
+  );
+}
+
+/**
+ * Section 4's certificate, strictly: exactly the five fields in order with their sizes. The keys are not
+ * checked on the curve (section 1: certified keys only verify signatures).
+ * @throws ReadFormatError naming the first fault.
+ */
+export function parseCertificate(bytes: Uint8Array): CertificateV2 {
+  const fields = decode(bytes, 'certificate');
+  const want: readonly [number, number, number, string][] = [
+    [Tag.CERT_VERSION, 1, 1, 'CERT_VERSION'], [Tag.CARD_ID, 8, 8, 'CARD_ID'], [Tag.IDENTITY_PUBLIC_KEY, 65, 65, 'IDENTITY_PUBLIC_KEY'],
+    [Tag.ATTESTATION_PUBLIC_KEY, 65, 65, 'ATTESTATION_PUBLIC_KEY'], [Tag.SIGNATURE, 8, 72, 'SIGNATURE'],
+  ];
+  if (fields.length !== want.length) throw new ReadFormatError(`certificate: ${fields.length} fields, not 5`);
+  want.forEach(([tag, min, max, name], k) => {
+    const f = fields[k]!;
+    if (f.tag !== tag) throw new ReadFormatError(`certificate: field ${k + 1} is tag ${hex(f.tag)}, not ${name}`);
+    if (f.value.length < min || f.value.length > max) throw new ReadFormatError(`certificate: ${name} is ${f.value.length} bytes`);
+  });
+  if (fields[0]!.value[0] !== CERT_VERSION) throw new ReadFormatError(`certificate: format ${hex(fields[0]!.value[0]!)}, not 02`);
+  return { cardId: fields[1]!.value, identityPublicKey: fields[2]!.value, attestationPublicKey: fields[3]!.value, signature: fields[4]!.value };
+}
+
+/** Session (section 1.1): prefix ‖ card id ‖ EH ‖ EC, signed by the attestation key. */
+export function sessionMessage(cardId: Uint8Array, eh: Uint8Array, ec: Uint8Array): Uint8Array {
+  return concatBytes(utf8ToBytes(Prefix.SESSION), cardId, eh, ec);
+}
+
+/** Attestation (section 1.1): prefix ‖ card id ‖ challenge, signed by the attestation key. */
+export function attestationMessage(cardId: Uint8Array, challenge: Uint8Array): Uint8Array {
+  return concatBytes(utf8ToBytes(Prefix.ATTESTATION), cardId, challenge);
 }
 
 /** A status word the card answered where the suite's own set-up needed 9000. */
@@ -183,7 +264,7 @@ export function parseRead(data: Uint8Array): ReadInfo {
   const personalized = s !== 'FACTORY';
   const hasWallet = WALLET_STATES.has(s);
   const cardId = take(Tag.CARD_ID, personalized, 8, 'CARD_ID');
-  const certificate = take(Tag.CERTIFICATE, personalized, [90, 154], 'CERTIFICATE');
+  const certificate = take(Tag.CERTIFICATE, personalized, [157, 221], 'CERTIFICATE');
   const walletPublicKey = take(Tag.WALLET_PUBLIC_KEY, hasWallet, 65, 'WALLET_PUBLIC_KEY');
   const originByte = take(Tag.WALLET_ORIGIN, hasWallet, 1, 'WALLET_ORIGIN')?.[0];
   if (originByte !== undefined && originByte !== 1 && originByte !== 2) throw new ReadFormatError(`READ: WALLET_ORIGIN ${hex(originByte)}`);

@@ -64,11 +64,11 @@ afterAll(async () => {
   service?.close();
 });
 
-test('the suite has 294 checks with unique ids, 18 of them destructive', () => {
+test('the suite has 370 checks with unique ids, 23 of them destructive', () => {
   const checks = listChecks(fixture.points);
-  expect(checks).toHaveLength(294);
-  expect(new Set(checks.map((c) => c.id)).size).toBe(294);
-  expect(checks.filter((c) => c.destructive)).toHaveLength(18);
+  expect(checks).toHaveLength(370);
+  expect(new Set(checks.map((c) => c.id)).size).toBe(370);
+  expect(checks.filter((c) => c.destructive)).toHaveLength(23);
 });
 
 test('the reference applet passes every check, all of them applicable (card and peer)', async () => {
@@ -86,7 +86,9 @@ test('the reference applet passes every check, all of them applicable (card and 
 
 const POINTS = [...wycheproof, 'x-is-p', 'y-is-p', 'x-plus-p', 'zero'];
 const BLOB_INVALID = ['pin-length-0', 'pin-length-3', 'pin-length-17', 'pin-not-zero-padded', 'padding-not-zero', 'd-zero', 'd-equals-n', 'd-above-n', 'public-key-off-curve', 'public-key-prefix-02'];
-const REFUSED_EXPORTING = ['create-wallet', 'backup-prepare', 'backup-cancel', 'backup-import', 'perso-generate', 'perso-commit'];
+/** OPEN_SESSION with an invalid EH: the edge points but the prefix ones, and the first three Wycheproof points. */
+const EH_POINTS = ['x-is-p', 'y-is-p', 'x-plus-p', 'zero', ...wycheproof.slice(0, 3)];
+const REFUSED_EXPORTING = ['create-wallet', 'reset', 'backup-prepare', 'backup-cancel', 'backup-import', 'perso-generate', 'perso-commit'];
 const REFUSED_BACKED_UP_PRIMARY = ['create-wallet', 'backup-prepare', 'backup-cancel', 'backup-export', 'backup-import', 'perso-generate', 'perso-commit'];
 
 /** Each broken variant and the checks that must fail on it (docs/conformance.md says why). */
@@ -94,10 +96,9 @@ const BROKEN: ReadonlyArray<readonly [string, readonly string[]]> = [
   [
     'NoPointCheckApplet',
     [
-      'perso/commit-invalid-manufacturer-key',
       ...POINTS.map((p) => `invalid-point/export-eb/${p}`),
       ...POINTS.map((p) => `invalid-point/import-ep/${p}`),
-      ...['x-is-p', 'y-is-p', 'wycheproof-475', 'wycheproof-481', 'wycheproof-487', 'wycheproof-509'].map((p) => `invalid-point/certificate-key/${p}`),
+      ...EH_POINTS.map((p) => `session/open/invalid-eh/${p}`),
       'import/blob-invalid/public-key-off-curve',
       'order/export/point-before-certificate',
       'order/export/point-before-count',
@@ -120,7 +121,7 @@ const BROKEN: ReadonlyArray<readonly [string, readonly string[]]> = [
       'state/backed-up-backup/backup-import',
     ],
   ],
-  ['PinNotDecrementedApplet', ['verify-pin/wrong-then-right', 'verify-pin/brute-force']],
+  ['PinNotDecrementedApplet', ['verify-pin/wrong-then-right', 'verify-pin/brute-force', 'change-code/wrong-current', 'change-code/answer', 'reset/wrong-code']],
   ['NonAtomicImportApplet', BLOB_INVALID.map((m) => `import/blob-invalid/${m}`)],
   [
     'ForgetsReleasedBlobApplet',
@@ -144,8 +145,14 @@ const BROKEN: ReadonlyArray<readonly [string, readonly string[]]> = [
       'state/backed-up-primary/v1-backup-ins',
       'state/backed-up-primary/select-read-attest',
       ...REFUSED_BACKED_UP_PRIMARY.map((c) => `state/backed-up-primary/${c}`),
+      'reset/backed-up-primary',
       'peer/backup-to-peer',
     ],
+  ],
+  ['CodeInClearApplet', ['session/plain-refused/verify-pin']],
+  [
+    'CounterIgnoredApplet',
+    ['session/sm/ctr-repeated', 'session/sm/ctr-skipped', 'session/sm/ctr-zero', 'session/sm/ctr-high', 'session/sm/replay-same-session', 'order/session/session-before-pin'],
   ],
 ];
 

@@ -5,12 +5,10 @@
  */
 import { randomBytes, concatBytes } from '@noble/hashes/utils.js';
 import { toHex } from '../../apdu/index.js';
-import { parseCertificate } from '../../protocol/certificate.js';
 import { equalBytes } from '../../protocol/crypto.js';
-import { attestationMessage } from '../../protocol/messages.js';
-import { identityKey, verifies, type CardUnderTest } from '../harness.js';
+import { attestationKey, identityKey, verifies, type CardUnderTest } from '../harness.js';
 import { NotApplicable } from '../types.js';
-import { AID, Ins, STATES, Sw as IsoSw } from '../wire.js';
+import { AID, attestationMessage, Ins, parseCertificate, STATES, Sw as IsoSw } from '../wire.js';
 import { check, CLA, type Check, type Expect } from './common.js';
 import { COMMANDS, kebab } from './commands.js';
 
@@ -118,20 +116,23 @@ export function basicChecks(): Check[] {
       },
     ),
     check(
-      { id: 'attest/answer', title: 'ATTEST signs "TWINCARD:ATTEST1" || id || challenge (16 and 32 bytes) under the certified identity key', category: 'attestation', destructive: false },
+      { id: 'attest/answer', title: 'ATTEST signs "TWINCARD:ATTEST1" || id || challenge (16 and 32 bytes) under the certified ATTESTATION key, and not under the identity key', category: 'attestation', destructive: false },
       async (ctx, e) => {
         const dut = ctx.dut;
         const seen = await dut.snapshot();
         const info = seen.state === 'FACTORY' ? await ctx.reach('BLANK') : seen;
         if (info.certificate === undefined || info.cardId === undefined) throw new NotApplicable('needs a personalized card');
-        const key = identityKey(info);
+        const key = attestationKey(info);
+        const identity = identityKey(info);
         dut.recorder.clear();
         for (const n of [16, 32]) {
           const challenge = randomBytes(n);
           const r = await dut.cmd(Ins.ATTEST, challenge);
           e.sw(r, IsoSw.OK);
-          const ok = r.data[0] === 0x0b && r.data[1] === r.data.length - 2 && verifies(r.data.subarray(2), attestationMessage(info.cardId, challenge), key);
-          e.that(ok, `${n}-byte challenge: signature verifies`, `${n}-byte challenge: signature does not verify`);
+          const wellFormed = r.data[0] === 0x0b && r.data[1] === r.data.length - 2;
+          const message = attestationMessage(info.cardId, challenge);
+          e.that(wellFormed && verifies(r.data.subarray(2), message, key), `${n}-byte challenge: signature verifies under the attestation key`, `${n}-byte challenge: signature does not verify under the attestation key`);
+          e.that(!verifies(r.data.subarray(2), message, identity), `${n}-byte challenge: not a signature by the identity key`, `${n}-byte challenge: signed by the IDENTITY key`);
         }
       },
     ),

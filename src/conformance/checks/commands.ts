@@ -7,7 +7,8 @@
  */
 import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
 import { encodeProtocolTlvs } from '../../apdu/index.js';
-import { exportData, importData, SUITE_PIN } from '../harness.js';
+import { commitData, exportData, importData, SUITE_PIN } from '../harness.js';
+import { openSessionData } from '../session.js';
 import { randomKeyPair, SoftCard } from '../soft-card.js';
 import { BLOB_VERSION, Ins, Tag, type CommandName } from '../wire.js';
 
@@ -30,6 +31,9 @@ export const COMMANDS: readonly CommandShape[] = [
   { name: 'CREATE_WALLET', ins: Ins.CREATE_WALLET, build: () => ({ data: SUITE_PIN, ne: 256 }) },
   { name: 'SIGN', ins: Ins.SIGN, build: () => ({ data: randomBytes(32), ne: 256 }) },
   { name: 'ATTEST', ins: Ins.ATTEST, build: () => ({ data: randomBytes(32), ne: 256 }) },
+  { name: 'OPEN_SESSION', ins: Ins.OPEN_SESSION, build: () => ({ data: openSessionData(randomKeyPair().publicKey), ne: 256 }) },
+  { name: 'CHANGE_ACCESS_CODE', ins: Ins.CHANGE_ACCESS_CODE, build: () => ({ data: changeCodeData(SUITE_PIN, NEW_PIN), ne: 0 }) },
+  { name: 'RESET', ins: Ins.RESET, build: () => ({ data: SUITE_PIN, ne: 0 }) },
   { name: 'BACKUP_PREPARE', ins: Ins.BACKUP_PREPARE, build: () => ({ ne: 256 }) },
   { name: 'BACKUP_CANCEL', ins: Ins.BACKUP_CANCEL, build: () => ({ ne: 0 }) },
   { name: 'BACKUP_EXPORT', ins: Ins.BACKUP_EXPORT, build: () => ({ data: exportData(stranger().prepare(randomKeyPair().publicKey)), ne: 256 }) },
@@ -46,13 +50,17 @@ export const COMMANDS: readonly CommandShape[] = [
   {
     name: 'PERSO_COMMIT',
     ins: Ins.PERSO_COMMIT,
-    build: () => {
-      const m = randomKeyPair();
-      const sig = stranger().sign(randomBytes(16));
-      return { data: encodeProtocolTlvs([[Tag.SIGNATURE, sig], [Tag.MANUFACTURER_PUBLIC_KEY, m.publicKey]]), ne: 0 };
-    },
+    build: () => ({ data: commitData(stranger().sign(randomBytes(16))), ne: 0 }),
   },
 ];
+
+/** Another access code than the suite's (ASCII "77665544"). */
+export const NEW_PIN: Uint8Array = new TextEncoder().encode('77665544');
+
+/** CHANGE_ACCESS_CODE's payload: `1B LL <current> ‖ 1C LL <new>`. */
+export function changeCodeData(current: Uint8Array, next: Uint8Array): Uint8Array {
+  return encodeProtocolTlvs([[Tag.ACCESS_CODE, current], [Tag.NEW_ACCESS_CODE, next]]);
+}
 
 export function commandShape(name: ProtocolCommand): CommandShape {
   const shape = COMMANDS.find((c) => c.name === name);

@@ -8,11 +8,10 @@
  */
 import { concatBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { toHex } from '../../apdu/index.js';
-import { parseCertificate } from '../../protocol/certificate.js';
 import { equalBytes } from '../../protocol/crypto.js';
 import { exportData, identityKey, importData, parseExportAnswer, sameIds, SUITE_PIN, verifies, type SoftBackup } from '../harness.js';
 import { openBlob, randomKeyPair, SoftCard } from '../soft-card.js';
-import { Ins, Prefix, prepareMessage, sealMessage, Sw, type ReadInfo } from '../wire.js';
+import { Ins, parseCertificate, Prefix, prepareMessage, sealMessage, Sw, type ReadInfo } from '../wire.js';
 import type { InvalidPoint } from '../wycheproof.js';
 import { edgePoints } from './points.js';
 import { check, exportRefused, flip, needManufacturer, somePeer, type Check, type CheckContext, type Expect } from './common.js';
@@ -234,12 +233,15 @@ export function exportChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
     ),
     ...certPoints.map(({ name, point }) =>
       check(
-        { id: `invalid-point/certificate-key/${name}`, title: `BACKUP_EXPORT with a certificate (signed by the manufacturer) whose identity key is ${name}: 9A04`, category: 'invalid-point', destructive: false, needs: ['fresh-card'] },
+        { id: `invalid-point/certificate-key/${name}`, title: `BACKUP_EXPORT with a certificate (signed by the manufacturer) whose identity key is ${name}: 9A03 (certified keys are not curve-checked; the prepare signature cannot verify)`, category: 'invalid-point', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
         (ctx, e) => {
-          const m = ctx.manufacturer ?? randomKeyPair();
+          const m = needManufacturer(ctx);
           const id = randomBytes(8);
-          // Nobody holds the private key of an invalid point: any signature will do, the point check comes first.
-          return exportRefused(ctx, e, offerData(SoftCard.certificateFor(id, point, m), randomKeyPair().publicKey, SoftCard.create(m).sign(randomBytes(8))), Sw.POINT_INVALID);
+          // Section 1 and BACKUP_EXPORT's order: EB valid, the certificate verifies, not the card's own id, then
+          // the prepare signature under the certified identity key, which no signature verifies under an
+          // invalid point: 9A03, never a point check (9A04) and never a success.
+          const eb = randomKeyPair().publicKey;
+          return exportRefused(ctx, e, offerData(SoftCard.certificateFor(id, point, m), eb, SoftCard.create(m).sign(prepareMessage(id, eb))), Sw.SIGNATURE_INVALID);
         },
       ),
     ),

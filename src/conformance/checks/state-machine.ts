@@ -6,20 +6,19 @@
  * @module
  */
 import { randomBytes } from '@noble/hashes/utils.js';
-import { attestationMessage } from '../../protocol/messages.js';
-import { identityKey, verifies, type Target } from '../harness.js';
+import { attestationKey, verifies, type Target } from '../harness.js';
 import type { Need } from '../types.js';
-import { AID, Ins, Sw, V1_BACKUP_INS } from '../wire.js';
+import { AID, attestationMessage, Ins, Sw, V1_BACKUP_INS, WRAPPED_ONLY } from '../wire.js';
 import { check, CLA, type Check } from './common.js';
 import { commandShape, kebab, type ProtocolCommand } from './commands.js';
 
 /** The commands each state refuses (section 3's `·` cells; BACKED_UP split by origin). */
 export const REFUSED: Readonly<Record<Target, readonly ProtocolCommand[]>> = {
-  FACTORY: ['VERIFY_PIN', 'CREATE_WALLET', 'SIGN', 'ATTEST', 'BACKUP_PREPARE', 'BACKUP_CANCEL', 'BACKUP_EXPORT', 'BACKUP_FINALIZE', 'BACKUP_IMPORT'],
-  BLANK: ['VERIFY_PIN', 'SIGN', 'BACKUP_EXPORT', 'BACKUP_FINALIZE', 'BACKUP_IMPORT', 'PERSO_GENERATE', 'PERSO_COMMIT'],
+  FACTORY: ['VERIFY_PIN', 'CREATE_WALLET', 'SIGN', 'ATTEST', 'OPEN_SESSION', 'CHANGE_ACCESS_CODE', 'RESET', 'BACKUP_PREPARE', 'BACKUP_CANCEL', 'BACKUP_EXPORT', 'BACKUP_FINALIZE', 'BACKUP_IMPORT'],
+  BLANK: ['VERIFY_PIN', 'SIGN', 'CHANGE_ACCESS_CODE', 'RESET', 'BACKUP_EXPORT', 'BACKUP_FINALIZE', 'BACKUP_IMPORT', 'PERSO_GENERATE', 'PERSO_COMMIT'],
   WALLET: ['CREATE_WALLET', 'BACKUP_PREPARE', 'BACKUP_CANCEL', 'BACKUP_FINALIZE', 'BACKUP_IMPORT', 'PERSO_GENERATE', 'PERSO_COMMIT'],
-  BACKUP_EXPORTING: ['CREATE_WALLET', 'BACKUP_PREPARE', 'BACKUP_CANCEL', 'BACKUP_IMPORT', 'PERSO_GENERATE', 'PERSO_COMMIT'],
-  BACKUP_PENDING: ['VERIFY_PIN', 'CREATE_WALLET', 'SIGN', 'BACKUP_EXPORT', 'BACKUP_FINALIZE', 'PERSO_GENERATE', 'PERSO_COMMIT'],
+  BACKUP_EXPORTING: ['CREATE_WALLET', 'RESET', 'BACKUP_PREPARE', 'BACKUP_CANCEL', 'BACKUP_IMPORT', 'PERSO_GENERATE', 'PERSO_COMMIT'],
+  BACKUP_PENDING: ['VERIFY_PIN', 'CREATE_WALLET', 'SIGN', 'CHANGE_ACCESS_CODE', 'RESET', 'BACKUP_EXPORT', 'BACKUP_FINALIZE', 'PERSO_GENERATE', 'PERSO_COMMIT'],
   BACKED_UP_PRIMARY: ['CREATE_WALLET', 'BACKUP_PREPARE', 'BACKUP_CANCEL', 'BACKUP_EXPORT', 'BACKUP_IMPORT', 'PERSO_GENERATE', 'PERSO_COMMIT'],
   BACKED_UP_BACKUP: ['CREATE_WALLET', 'BACKUP_PREPARE', 'BACKUP_CANCEL', 'BACKUP_EXPORT', 'BACKUP_FINALIZE', 'BACKUP_IMPORT', 'PERSO_GENERATE', 'PERSO_COMMIT'],
 };
@@ -41,11 +40,15 @@ export function stateMachineChecks(): Check[] {
     for (const name of commands) {
       const cmd = commandShape(name);
       const other = target === 'BACKED_UP_BACKUP' && name === 'BACKUP_IMPORT' ? ' (a blob other than the one imported)' : '';
+      // Section 3's order puts the session (6988) before the state: a FACTORY card can open none, so a
+      // wrapped-only command never gets as far as its state check there.
+      const want = target === 'FACTORY' && WRAPPED_ONLY.has(cmd.ins) ? Sw.SECURE_MESSAGING : Sw.CONDITIONS_NOT_SATISFIED;
+      const how = WRAPPED_ONLY.has(cmd.ins) ? ' (wrapped)' : '';
       checks.push(
         check(
           {
             id: `state/${kebab(target)}/${kebab(name)}`,
-            title: `${name}${other} in ${target}: 6985, nothing changed`,
+            title: `${name}${how}${other} in ${target}: ${want === Sw.SECURE_MESSAGING ? '6988 (no session can be open)' : '6985'}, nothing changed`,
             category: 'state-machine',
             destructive: false,
             needs: STATE_NEEDS[target],
@@ -53,7 +56,7 @@ export function stateMachineChecks(): Check[] {
           async (ctx, e) => {
             const before = await ctx.reach(target);
             const { data, ne } = cmd.build();
-            e.sw(await ctx.dut.send(CLA, cmd.ins, data, ne), Sw.CONDITIONS_NOT_SATISFIED);
+            e.sw(await ctx.dut.send(CLA, cmd.ins, data, ne), want);
             await e.unchanged(ctx.dut, before);
           },
         ),
@@ -82,7 +85,7 @@ export function stateMachineChecks(): Check[] {
       check(
         {
           id: `state/${kebab(target)}/select-read-attest`,
-          title: `SELECT and READ in ${target}${target === 'FACTORY' ? '' : ', and ATTEST verifying under the certified key'}: allowed, nothing changed`,
+          title: `SELECT and READ in ${target}${target === 'FACTORY' ? '' : ', and ATTEST verifying under the certified attestation key'}: allowed, nothing changed`,
           category: 'state-machine',
           destructive: false,
           needs: STATE_NEEDS[target],
@@ -96,7 +99,7 @@ export function stateMachineChecks(): Check[] {
             const challenge = randomBytes(24);
             const a = await ctx.dut.send(CLA, Ins.ATTEST, challenge, 256);
             e.sw(a, Sw.OK);
-            const ok = a.data[0] === 0x0b && a.data[1] === a.data.length - 2 && verifies(a.data.subarray(2), attestationMessage(before.cardId!, challenge), identityKey(before));
+            const ok = a.data[0] === 0x0b && a.data[1] === a.data.length - 2 && verifies(a.data.subarray(2), attestationMessage(before.cardId!, challenge), attestationKey(before));
             e.that(ok, 'ATTEST signature verifies', 'ATTEST answer malformed or not verifying');
           }
           await e.unchanged(ctx.dut, before);

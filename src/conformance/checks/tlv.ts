@@ -2,7 +2,7 @@
  * Protocol TLV faults (section 2) in the two data fields version 2 brought: BACKUP_EXPORT's (certificate,
  * EB, prepare signature), sent to a WALLET card with the access code verified, and BACKUP_IMPORT's
  * (certificate, EP, seal signature, blob), sent to a BACKUP_PENDING card. Each field is right in content and
- * wrong in encoding: 6A80 and nothing changed. Command chaining past 512 bytes is 6A84.
+ * wrong in encoding: 6A80 and nothing changed. Command chaining past 600 bytes is 6A84.
  * @module
  */
 import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
@@ -48,8 +48,8 @@ function faults(keyName: string, otherRoleTags: readonly [number, number]): Faul
     { name: 'length-83', title: 'a length in the 83 form', build: (f) => concatBytes(tlv(f[0]![0], f[0]![1], Uint8Array.of(0x83, 0x00, 0x00, f[0]![1].length)), join(f.slice(1))) },
     { name: 'unknown-tag', title: 'an unknown tag 16 between the fields', build: (f) => concatBytes(join(f.slice(0, 1)), tlv(0x16, Uint8Array.of(0)), join(f.slice(1))) },
     { name: 'tag-00', title: 'a field with tag 00 at the end', build: (f) => concatBytes(join(f), Uint8Array.of(0x00, 0x00)) },
-    // The shortest well-sized duplicate (an 8-byte DER signature): BACKUP_IMPORT's data has room for 20 more
-    // bytes under the 512-byte limit, and a longer one would be 6A84 for a reason other than the duplicate.
+    // The shortest well-sized duplicate (an 8-byte DER signature): BACKUP_IMPORT's data (about 560 bytes with a
+    // format 02 certificate) stays under the 600-byte limit, so the answer is about the duplicate, not the size.
     { name: 'duplicate-tag', title: 'a second, 8-byte signature field after the signature', build: (f) => join([f[0]!, f[1]!, f[2]!, [f[2]![0], MIN_DER], ...f.slice(3)]) },
     { name: 'missing-tag', title: 'the last field left out', build: (f) => join(f.slice(0, -1)) },
     { name: 'wrong-order', title: `${keyName} before the certificate`, build: (f) => join([f[1]!, f[0]!, ...f.slice(2)]) },
@@ -57,7 +57,7 @@ function faults(keyName: string, otherRoleTags: readonly [number, number]): Faul
     { name: 'key-66-bytes', title: `a 66-byte ${keyName}`, build: (f) => join(replace(f, 1, concatBytes(f[1]![1], Uint8Array.of(0)))) },
     { name: 'signature-7-bytes', title: 'a 7-byte signature field', build: (f) => join(replace(f, 2, f[2]![1].subarray(0, 7))) },
     { name: 'signature-73-bytes', title: 'a 73-byte signature field', build: (f) => join(replace(f, 2, concatBytes(f[2]![1], new Uint8Array(73 - f[2]![1].length)))) },
-    { name: 'certificate-89-bytes', title: 'an 89-byte certificate field', build: (f) => join(replace(f, 0, f[0]![1].subarray(0, 89))) },
+    { name: 'certificate-156-bytes', title: 'a 156-byte certificate field (the shortest is 157)', build: (f) => join(replace(f, 0, f[0]![1].subarray(0, 156))) },
     {
       name: 'certificate-fields-shuffled',
       title: 'a certificate whose card id and version fields are swapped',
@@ -113,15 +113,15 @@ export function tlvChecks(): Check[] {
   }
   checks.push(
     check(
-      { id: 'tlv/chained-over-512', title: 'BACKUP_IMPORT chained to 513 bytes (255 + 255 + 3): 6A84, nothing changed', category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      (ctx, e) => importRefusedRaw(ctx, e, (id) => concatBytes(join(importFields(ctx, id)), randomBytes(100)).subarray(0, 513), Sw.CHAIN_TOO_LONG),
+      { id: 'tlv/chained-over-600', title: 'BACKUP_IMPORT chained to 601 bytes (255 + 255 + 91): 6A84, nothing changed', category: 'tlv', destructive: false, needs: ['fresh-card'] },
+      (ctx, e) => importRefusedRaw(ctx, e, (id) => concatBytes(join(importFields(ctx, id)), randomBytes(100)).subarray(0, 601), Sw.CHAIN_TOO_LONG),
     ),
     check(
-      { id: 'tlv/chained-512', title: 'BACKUP_IMPORT chained to exactly 512 bytes of well-formed fields plus junk: 6A80, not 6A84', category: 'tlv', destructive: false, needs: ['fresh-card'] },
+      { id: 'tlv/chained-600', title: 'BACKUP_IMPORT chained to exactly 600 bytes of well-formed fields plus junk: 6A80, not 6A84', category: 'tlv', destructive: false, needs: ['fresh-card'] },
       (ctx, e) =>
         importRefusedRaw(ctx, e, (id) => {
           const g = join(importFields(ctx, id));
-          return concatBytes(g, new Uint8Array(512 - g.length));
+          return concatBytes(g, new Uint8Array(600 - g.length));
         }, Sw.WRONG_DATA),
     ),
     check(

@@ -11,14 +11,14 @@ import { fromHex } from '../../../src/apdu/index.js';
 
 const points = loadInvalidPointFixture(join(process.cwd(), 'fixtures', 'wycheproof', 'ecdh_secp256k1_invalid_points.json')).points;
 
-test('every id is kebab-case with / between levels, unique, and the suite is 294 checks, 18 destructive', () => {
+test('every id is kebab-case with / between levels, unique, and the suite is 370 checks, 23 destructive', () => {
   const checks = listChecks(points);
-  expect(checks).toHaveLength(294);
+  expect(checks).toHaveLength(370);
   for (const c of checks) expect(c.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*(\/[a-z0-9]+(-[a-z0-9]+)*)+$/);
   expect(new Set(checks.map((c) => c.id)).size).toBe(checks.length);
 });
 
-test('section 3: 51 refusals across the 7 states (BACKED_UP split by origin), each a state/<state>/<command> check, and v1 INS 50..5E in every state', () => {
+test('section 3: 59 refusals across the 7 states (BACKED_UP split by origin), each a state/<state>/<command> check, and v1 INS 50..5E in every state', () => {
   const ids = new Set(listChecks(points).map((c) => c.id));
   let n = 0;
   for (const [state, commands] of Object.entries(REFUSED)) {
@@ -29,7 +29,7 @@ test('section 3: 51 refusals across the 7 states (BACKED_UP split by origin), ea
       expect(ids.has(`state/${s}/${cmd.toLowerCase().replace(/_/g, '-')}`)).toBe(true);
     }
   }
-  expect(n).toBe(51);
+  expect(n).toBe(59);
   // Spot checks against the protocol's table: a primary's FINALIZE in BACKED_UP is allowed (idempotent), a
   // backup card's is not; IMPORT in BACKED_UP only for the card that imported (its own blob again); EXPORT
   // in WALLET and BACKUP_EXPORTING only; ATTEST refused only in FACTORY; no v1 command is left.
@@ -39,6 +39,9 @@ test('section 3: 51 refusals across the 7 states (BACKED_UP split by origin), ea
   expect(Object.entries(REFUSED).filter(([, c]) => !c.includes('BACKUP_EXPORT')).map(([s]) => s)).toEqual(['WALLET', 'BACKUP_EXPORTING']);
   expect(Object.entries(REFUSED).filter(([, c]) => c.includes('ATTEST')).map(([s]) => s)).toEqual(['FACTORY']);
   expect(Object.entries(REFUSED).filter(([, c]) => !c.includes('BACKUP_CANCEL')).map(([s]) => s)).toEqual(['BLANK', 'BACKUP_PENDING']);
+  // RESET: WALLET and BACKED_UP (either origin) only; BACKUP_EXPORTING finishes its backup first.
+  expect(Object.entries(REFUSED).filter(([, c]) => !c.includes('RESET')).map(([s]) => s)).toEqual(['WALLET', 'BACKED_UP_PRIMARY', 'BACKED_UP_BACKUP']);
+  expect(Object.entries(REFUSED).filter(([, c]) => c.includes('OPEN_SESSION')).map(([s]) => s)).toEqual(['FACTORY']);
 });
 
 test('no version 1 check is left; one Wycheproof point = one check for EB (export) and one for EP (import); destructive checks say so', () => {
@@ -50,10 +53,10 @@ test('no version 1 check is left; one Wycheproof point = one check for EB (expor
     expect(ids).toContain(`invalid-point/import-ep/wycheproof-${p.tcId}`);
   }
   expect(checks.filter((c) => c.destructive).map((c) => c.id).sort()).toEqual([
-    'create-wallet/answer', 'export/answer', 'export/second-card', 'finalize/answer', 'import/answer',
+    'change-code/answer', 'create-wallet/answer', 'export/answer', 'export/second-card', 'finalize/answer', 'import/answer',
     'peer/backup-from-peer', 'peer/backup-to-peer', 'peer/stale-eb', 'peer/substituted-eb', 'peer/tampered-blob',
-    'perso/answer', 'perso/commit-invalid-manufacturer-key', 'perso/commit-trailing-byte', 'perso/commit-wrong-signature',
-    'perso/generate-again', 'prepare/answer', 'sign/answer', 'verify-pin/brute-force',
+    'perso/answer', 'perso/commit-keys-swapped', 'perso/commit-other-manufacturer', 'perso/commit-trailing-byte', 'perso/commit-wrong-signature',
+    'perso/generate-again', 'prepare/answer', 'reset/backed-up-backup', 'reset/backed-up-primary', 'reset/wallet', 'sign/answer', 'verify-pin/brute-force',
   ]);
 });
 
@@ -66,6 +69,9 @@ test('the running order: personalization, then the backup-card role, then the pr
   expect(at('create-wallet/answer')).toBeLessThan(at('export/answer'));
   expect(at('export/answer')).toBeLessThan(at('finalize/answer'));
   expect(at('verify-pin/brute-force')).toBe(ids.findIndex((id) => id.startsWith('peer/')) - 1);
+  // Every wrapped-only command sent plain and every plain-only command sent wrapped has its check.
+  expect(ids.filter((id) => id.startsWith('session/plain-refused/'))).toHaveLength(7);
+  expect(ids.filter((id) => id.startsWith('session/wrapped-refused/'))).toHaveLength(8);
 });
 
 test.each([
