@@ -71,6 +71,11 @@ export interface BackupRunOptions {
   readonly onEvent?: (event: BackupEvent) => void;
   /** Aborting stops at the next wait or between steps; the journal stays valid. */
   readonly signal?: AbortSignal;
+  /**
+   * The session's randomness (eH, IVs) for every card of the run. ONLY for recording and replaying
+   * transcripts (see TwincardCardOptions.sessionRandom); a real backup leaves it unset.
+   */
+  readonly sessionRandom?: (length: number) => Uint8Array;
   /** How many times in a row a card may be lost before giving up (default 50). */
   readonly maxLostInARow?: number;
 }
@@ -163,7 +168,7 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
     }
     let outcome: 'used' | 'refused' | 'lost' = 'used';
     try {
-      const card = new TwincardCard(presented.transport);
+      const card = new TwincardCard(presented.transport, options.sessionRandom === undefined ? {} : { sessionRandom: options.sessionRandom });
       const result = await runStep(current, card, {
         roots: options.roots,
         pin: options.pin,

@@ -379,6 +379,7 @@ export async function exportPrimary(journal: BackupJournal, card: TwincardCard, 
     );
   }
   context.onRecognised?.(step, role, cardId);
+  const pin = requirePin(context, step);
   // The access code crosses the field only inside a session whose key the card signed with the
   // attestation key of the certificate just verified (section 1.4): a card in the middle stops here.
   try {
@@ -387,7 +388,7 @@ export async function exportPrimary(journal: BackupJournal, card: TwincardCard, 
     if (e instanceof SessionKeyNotCertifiedError) throw fail('SESSION_NOT_CERTIFIED', e.message);
     throw e;
   }
-  await card.verifyPin(requirePin(context, step));
+  await card.verifyPin(pin);
 
   let current = journal;
   const primary: PrimaryRecord = { stage: 'exporting', cardId, certificate: certificate.encoded, walletPublicKey };
