@@ -38,7 +38,15 @@ export type BackupEvent =
   /** A card is needed. `prompt` is for a person ("Tap 3 of 5: the primary card (the one that holds the wallet)"). */
   | { readonly type: 'need-card'; readonly step: NextStep; readonly prompt: string; readonly again: boolean }
   /** The step recognised the card and starts changing things on it. */
-  | { readonly type: 'step-started'; readonly step: StepLabel; readonly where: string; readonly cardId: Uint8Array; readonly role: CardRole }
+  | {
+      readonly type: 'step-started';
+      readonly step: StepLabel;
+      readonly where: string;
+      readonly cardId: Uint8Array;
+      readonly role: CardRole;
+      /** The card is certified by a TEST root only: it proves nothing (the CLI warns each time). */
+      readonly testCard: boolean;
+    }
   /**
    * Tap mode: the step works on the card from now until 'step-done'; the person must keep it still (a
    * card taken away mid-step only costs a repeat, but a tap is quicker when it is not lost).
@@ -177,9 +185,9 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
           current = checkpointed;
           emit({ type: 'checkpoint', step: label, name, journal: checkpointed });
         },
-        onRecognised: (label, role, cardId) => {
+        onRecognised: (label, role, cardId, testCard) => {
           presented.identified(cardId);
-          emit({ type: 'step-started', step: label, where: presented.where, cardId, role });
+          emit({ type: 'step-started', step: label, where: presented.where, cardId, role, testCard });
           emit({ type: 'hold-still', step: label, where: presented.where, cardId });
         },
       });

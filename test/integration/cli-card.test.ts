@@ -207,7 +207,10 @@ describe('a card from the factory to a signature', () => {
     expect(code).toBe(0);
     const doc = json<{ cardId: string; state: string; walletPublicKey: string }>(stdout);
     expect(doc).toMatchObject({ cardId: idA, state: 'WALLET' });
-    expect(stderr).toContain(`>> 80300000 0A [redacted 10 bytes] 00`);
+    // the code travels only wrapped in the session (CLA 84): ciphertext, never the code itself
+    expect(stderr).toContain('>> 80700000 43 1D41');
+    expect(stderr).toContain('>> 84300000 34 00000001');
+    expect(stderr).not.toContain('>> 80300000');
     for (const output of [stdout, stderr]) {
       expect(output.toUpperCase()).not.toContain(PIN_HEX);
       expect(output).not.toContain(PIN);
@@ -241,12 +244,13 @@ describe('a card from the factory to a signature', () => {
     expect(first.stderr).toMatch(/^der {4}30[0-9A-F]+$/m);
   });
 
-  test('sign --trace with TWINCARD_TRACE=1: the access code of VERIFY_PIN is redacted', () => {
+  test('sign --trace with TWINCARD_TRACE=1: VERIFY_PIN and SIGN travel wrapped, the code never shows', () => {
     const digest = toHex(sha256(new TextEncoder().encode('traced')));
     const { code, stdout, stderr } = twincard(['sign', '--trust-test-root', '--digest', digest, ...on(0)], { TWINCARD_PIN: PIN, TWINCARD_TRACE: '1' });
     expect(code).toBe(0);
-    expect(stderr).toContain('>> 80200000 0A [redacted 10 bytes]\n');
-    expect(stderr).toContain(`>> 80320000 20 ${digest} 00`); // the digest is not secret: shown
+    expect(stderr).toContain('>> 84200000 34 00000001');
+    expect(stderr).not.toContain('>> 80200000');
+    expect(stderr).toContain('>> 84320000 34 00000002'); // SIGN wrapped too (the digest inside the session)
     expect((stdout + stderr).toUpperCase()).not.toContain(PIN_HEX);
   });
 
