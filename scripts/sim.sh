@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Virtual cards in real reader slots: pcscd (with vpcd readers) and one jCardSim JVM per card.
 #
-#   sim.sh up [--cards N] [--applet JAR --class NAME --aid HEX]
+#   sim.sh up [--cards N] [--applet JAR --class NAME --aid HEX] [--root PEM]
 #                           start pcscd and N cards (default 4) with the reference applet, or the applet class
-#                           NAME from JAR installed under AID; idempotent (another applet restarts the cards)
+#                           NAME from JAR installed under AID; idempotent (another applet or root restarts the cards).
+#                           Every applet is installed with install parameters 0D 41 <root> (docs/protocol.md 6,
+#                           "Installation"): the public key of PEM, default the TEST manufacturer key
+#                           fixtures/test-manufacturer/public-key.pem
+#   sim.sh root K [PEM]     card K wiped and installed again with PEM's public key as its root (the same applet
+#                           class); no PEM: the card's current root (hex). `wipe K` keeps the card's current root
 #   sim.sh down             stop what `up` started, by PID
 #   sim.sh status [--quiet] processes and cards; exit 0 only when everything is up
 #   sim.sh pull K | insert K | pull-after-next K | wipe K    drive card K (0-based) through its control socket;
@@ -26,6 +31,22 @@ base_port=35963   # vpcd's default: an entry with CHANNELID P serves two readers
 
 say() { printf 'sim: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
+
+default_root_pem=$repo/fixtures/test-manufacturer/public-key.pem
+# The 65-byte uncompressed point (hex) of a secp256k1 public (or private) key PEM.
+root_hex() {
+  [ -f "$1" ] || die "root $1: no such file"
+  local der
+  der=$(openssl pkey -pubin -in "$1" -outform DER 2>/dev/null | od -An -v -tx1 | tr -d ' \n') \
+    || der=""
+  [ -n "$der" ] || der=$(openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | od -An -v -tx1 | tr -d ' \n') || der=""
+  [ -n "$der" ] || die "root $1: not a PEM public or private key openssl can read"
+  # SubjectPublicKeyInfo for id-ecPublicKey secp256k1 (1.3.132.0.10) ends with BIT STRING 00 04 X Y.
+  case $der in *06052b8104000a*) ;; *) die "root $1: not a secp256k1 key";; esac
+  local point=${der: -130}
+  [ "${#der}" -ge 130 ] && [ "${point:0:2}" = 04 ] || die "root $1: not an uncompressed secp256k1 point"
+  echo "${point^^}"
+}
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -148,13 +169,14 @@ wait_card_state() { # k wanted-prefix
 }
 
 up() {
-  local cards=4 explicit=0 applet_jar="" applet_class="" applet_aid=""
+  local cards=4 explicit=0 applet_jar="" applet_class="" applet_aid="" root_pem=$default_root_pem
   while [ $# -gt 0 ]; do
     case $1 in
       --cards) cards=${2:-}; explicit=1; shift 2 || die "--cards needs a value";;
       --applet) applet_jar=${2:-}; shift 2 || die "--applet needs a jar";;
       --class) applet_class=${2:-}; shift 2 || die "--class needs a class name";;
       --aid) applet_aid=${2:-}; shift 2 || die "--aid needs hex";;
+      --root) root_pem=${2:-}; shift 2 || die "--root needs a PEM file";;
       *) die "unknown option $1";;
     esac
   done
@@ -193,6 +215,8 @@ PY
   else
     wanted_applets="(loopback only: the reference applet is not built)"
   fi
+  local root; root=$(root_hex "$root_pem") || exit 1
+  wanted_applets="$wanted_applets root=$root"
   local measure=()
   if [ "${TWINCARD_MEASURE:-}" = 1 ]; then measure=(--measure); wanted_applets="$wanted_applets (measuring)"; fi
   mkdir -p "$run"
@@ -252,7 +276,7 @@ CONF
     # randomdata.secure=1: jCardSim's RandomData is otherwise an unseeded SHA1 generator, the same bytes on every
     # card (key pairs and signature nonces: see fixtures/src/main/java/com/licel/jcardsim/crypto/).
     java -Xmx64m -XX:+UseSerialGC -Dcom.licel.jcardsim.randomdata.secure=1 -cp "$classpath" dev.twincard.fixture.VirtualCard \
-      --vpcd-port $((base_port + k)) --control "$run/card-$k.sock" --log "$run/card-$k.log" "${applets[@]}" ${measure[@]+"${measure[@]}"} \
+      --vpcd-port $((base_port + k)) --control "$run/card-$k.sock" --log "$run/card-$k.log" "${applets[@]}" --root "$root" ${measure[@]+"${measure[@]}"} \
       >>"$run/card-$k.log" 2>&1 &
     echo $! >"$run/card-$k.pid"
     say "started card $k (pid $!) on vpcd port $((base_port + k))"
@@ -321,6 +345,10 @@ case $cmd in
     [ $# -eq 1 ] || [ $# -eq 2 ] || die "usage: sim.sh applet CARD_INDEX [CLASS]"
     control "$1" "applet${2:+ $2}"
     ;;
+  root)
+    [ $# -eq 1 ] || [ $# -eq 2 ] || die "usage: sim.sh root CARD_INDEX [PEM]"
+    if [ $# -eq 2 ]; then new_root=$(root_hex "$2") || exit 1; control "$1" "root $new_root"; else control "$1" root; fi
+    ;;
   put) put "$@";;
-  *) die "unknown command $cmd (up, down, status, pull, insert, put, pull-after-next, wipe, applet)";;
+  *) die "unknown command $cmd (up, down, status, pull, insert, put, pull-after-next, wipe, applet, root)";;
 esac

@@ -21,12 +21,14 @@ export interface SimCardStatus {
   readonly reader: string;
   /** The reader index the card is in (or going into) now; null when it is in none (pulled, or dead). */
   readonly inReader: number | null;
-  /** The card's own answer to `status`: inserted / inserting / pulled, then `apdus=N port=P`. */
+  /** The card's own answer to `status`: inserted / inserting / pulled, then `apdus=N port=P root=HEX`. */
   readonly control: string | null;
   /** The applet class under the twincard AID now (the fixture's `applet` query; null if it cannot say). */
   readonly applet: string | null;
   /** Whether pcscd reports a card in the reader this card is in (false in none; null when pcscd could not be asked). */
   readonly present: boolean | null;
+  /** The manufacturer public key (65 bytes, uppercase hex) the card's applets were installed with; null if unknown. */
+  readonly root: string | null;
 }
 
 /** One vpcd reader slot and the card in it now (`sim put` moves cards between them). */
@@ -80,6 +82,7 @@ export async function simStatus(runDir: string): Promise<SimStatus> {
         control,
         applet: running ? appletName(await controlQuery(join(runDir, `card-${index}.sock`), 'applet')) : null,
         present: present === null ? null : inReader !== null && present.has(simReaderName(inReader)),
+        root: control === null ? null : rootFromControl(control),
       };
     }),
   );
@@ -155,6 +158,11 @@ export function readerFromControl(answer: string, index: number): number | null 
   if (port === undefined) return index;
   const reader = Number(port) - VPCD_BASE_PORT;
   return reader >= 0 ? reader : null;
+}
+
+/** The `root=HEX` of a card's `status` answer (65 bytes, 04 || X || Y), or null. */
+export function rootFromControl(answer: string): string | null {
+  return /\broot=(04[0-9A-F]{128})\b/.exec(answer)?.[1] ?? null;
 }
 
 /** `ok some.Class` -> `some.Class`; `ok none`, an error or no answer -> null. */

@@ -25,6 +25,11 @@ interface SimUpOptions extends GlobalOptions {
   readonly applet: string | undefined;
   readonly class: string | undefined;
   readonly aid: string | undefined;
+  readonly root: string | undefined;
+}
+
+interface SimRootOptions extends SimCardOptions {
+  readonly pem: string | undefined;
 }
 
 interface SimCardOptions extends GlobalOptions {
@@ -49,6 +54,10 @@ const up: CommandModule<GlobalOptions, SimUpOptions> = {
       .option('applet', { type: 'string', describe: 'a jar with your own applet instead of the reference one (with --class and --aid)' })
       .option('class', { type: 'string', describe: 'the applet class in --applet, e.g. com.example.WalletApplet' })
       .option('aid', { type: 'string', describe: 'the AID to install it under, 5..16 bytes hex' })
+      .option('root', {
+        type: 'string',
+        describe: 'a secp256k1 public key PEM: the manufacturer root every card is installed with (default the TEST key)',
+      })
       .example('$0 sim up --cards 4', 'four cards with the reference applet')
       .example('$0 sim up --applet my.jar --class com.example.Wallet --aid F07477696E6361726401', 'your applet') as unknown as Argv<SimUpOptions>,
   handler: async (argv: ArgumentsCamelCase<SimUpOptions>) => {
@@ -105,6 +114,35 @@ function cardControl(name: 'pull' | 'insert' | 'wipe' | 'pull-after-next', descr
     },
   };
 }
+
+/**
+ * `sim root K [PEM]`: card K wiped and installed again with another manufacturer root (docs/protocol.md
+ * section 6, "Installation": the root is fixed at installation, so changing it is a new card); no PEM: which
+ * root it has now (also in `sim status --json`).
+ */
+const root: CommandModule<GlobalOptions, SimRootOptions> = {
+  command: 'root <card> [pem]',
+  describe: 'Wipe card K and install it again with the root public key in PEM (no PEM: show its root)',
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .positional('card', { type: 'string', demandOption: true, describe: 'card index (0-based, as sim status lists them)' })
+      .positional('pem', { type: 'string', describe: 'a secp256k1 public (or private) key PEM' })
+      .example('$0 sim root 2 fixtures/test-manufacturer/other-public-key.pem', 'card 2 trusts the other TEST root') as unknown as Argv<SimRootOptions>,
+  handler: async (argv: ArgumentsCamelCase<SimRootOptions>) => {
+    const out = Output.fromEnvironment(argv.json);
+    const k = await cardIndex('root', String(argv.card), runDir());
+    if (!existsSync(join(runDir(), `card-${k}.sock`))) {
+      throw new CommandFailure(`sim root: card ${k} is not running in ${runDir()} (twincard sim status lists the cards)`, ExitCode.NO_CARD);
+    }
+    if (argv.pem !== undefined) {
+      const pem = resolve(argv.pem);
+      if (!existsSync(pem) || !statSync(pem).isFile()) throw new UsageError(`sim root ${argv.pem}: no such file`);
+      await runSimScript(['root', String(k), pem]);
+    }
+    const card = (await simStatus(runDir())).cards.find((c) => c.index === k);
+    out.result({ card: k, reader: simReaderName(k), action: argv.pem === undefined ? 'show-root' : 'root', root: card?.root ?? null });
+  },
+};
 
 /**
  * `sim put K R`: a person with one reader swapping cards in it. The card in R leaves (EEPROM kept; in no
@@ -173,7 +211,7 @@ async function cardIndex(command: string, text: string, dir: string): Promise<nu
 
 export const simCommand: CommandModule<GlobalOptions, GlobalOptions> = {
   command: 'sim <command>',
-  describe: 'Virtual cards: pcscd + jCardSim cards in vpcd reader slots (up, down, status, pull, insert, put, wipe)',
+  describe: 'Virtual cards: pcscd + jCardSim cards in vpcd reader slots (up, down, status, pull, insert, put, wipe, root)',
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .command(up)
@@ -182,9 +220,10 @@ export const simCommand: CommandModule<GlobalOptions, GlobalOptions> = {
       .command(cardControl('pull', 'Take card K out of its reader (its persistent memory is kept)'))
       .command(cardControl('insert', 'Put card K back into the reader it was last in (transient memory cleared, as on power-up)'))
       .command(put)
-      .command(cardControl('wipe', 'Make card K factory-fresh (state FACTORY)'))
+      .command(cardControl('wipe', 'Make card K factory-fresh (state FACTORY), with the root it has'))
+      .command(root)
       .command(cardControl('pull-after-next', 'Let card K process the next command, then pull it before the answer arrives'))
-      .demandCommand(1, 'name a sim command: up, down, status, pull, insert, put, wipe'),
+      .demandCommand(1, 'name a sim command: up, down, status, pull, insert, put, wipe, root'),
   handler: () => undefined,
 };
 
@@ -204,6 +243,11 @@ function upArguments(argv: SimUpOptions): string[] {
     }
     if (!/^([0-9A-Fa-f]{2}){5,16}$/.test(argv.aid as string)) throw new UsageError(`--aid ${argv.aid}: an AID is 5..16 bytes of hex`);
     args.push('--applet', jar, '--class', argv.class as string, '--aid', (argv.aid as string).toUpperCase());
+  }
+  if (argv.root !== undefined) {
+    const pem = resolve(argv.root);
+    if (!existsSync(pem) || !statSync(pem).isFile()) throw new UsageError(`--root ${argv.root}: no such file`);
+    args.push('--root', pem);
   }
   return args;
 }
