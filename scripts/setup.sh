@@ -6,6 +6,14 @@ cd "$(dirname "$0")/.."
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
+# Node >= 20.19: @noble/* and asn1js are ESM-only and need it; Debian 12's own nodejs is 18. Installing Node is the
+# machine owner's choice (NodeSource, nvm, a distribution backport), so stop with the reason instead of guessing.
+if ! command -v node >/dev/null; then say "Node.js >= 20.19 is needed and node is not installed"; exit 1; fi
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  say "Node.js >= 20.19 is needed; this machine has $(node --version) (Debian 12's nodejs is 18: install a newer Node first)"
+  exit 1
+fi
+
 packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools maven default-jdk-headless gcc make g++ python3)
 missing=()
 for p in "${packages[@]}"; do

@@ -10,6 +10,7 @@
  * the step's APDUs, the host's checks, the journal's fsync, and resetting the card afterwards.
  * @module
  */
+import { parseCertificate } from '../protocol/certificate.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -249,8 +250,12 @@ export async function prepareBackupCards(options: PrepareOptions): Promise<Uint8
     const pcsc = await service.connect(reader, { share: 'exclusive', protocol: 'any' });
     try {
       const card = new TwincardCard(pcsc);
-      await personalize(card, cardIds[i]!, options.manufacturer);
-      if (i === 0) walletPublicKey = await card.createWallet(options.pin);
+      const perso = await personalize(card, cardIds[i]!, options.manufacturer);
+      if (i === 0) {
+        // The certificate was just made here under the bench's own manufacturer key: trusted as is.
+        await card.openSession(parseCertificate(perso.certificate));
+        walletPublicKey = await card.createWallet(options.pin);
+      }
     } finally {
       await pcsc.disconnect('reset').catch(() => undefined);
     }

@@ -5,6 +5,7 @@
 import { ApduFormatError, StatusWordError } from '../apdu/index.js';
 import { PcscError, ReaderSelectionError, CardWaitTimeoutError } from '../readers/index.js';
 import {
+  SessionKeyNotCertifiedError,
   MalformedResponseError,
   PinBlockedError,
   WrongPinError,
@@ -34,6 +35,7 @@ export function exitCodeFor(error: unknown): ExitCodeValue {
   // Before StatusWordError: these are status words too, with an exit code of their own.
   if (error instanceof WrongPinError || error instanceof PinBlockedError) return ExitCode.WRONG_PIN;
   if (error instanceof WrongStateError || error instanceof MalformedResponseError) return ExitCode.CARD_REFUSED;
+  if (error instanceof SessionKeyNotCertifiedError) return ExitCode.NOT_GENUINE;
   if (error instanceof ReaderSelectionError) return ExitCode.NO_READER;
   if (error instanceof CardWaitTimeoutError) return ExitCode.NO_CARD;
   if (error instanceof PcscError) {

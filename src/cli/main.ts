@@ -11,7 +11,9 @@ import { attestCommand } from './commands/attest.js';
 import { conformanceCommand } from './commands/conformance.js';
 import { backupCommand } from './commands/backup.js';
 import { benchCommand } from './commands/bench.js';
+import { changeCodeCommand } from './commands/change-code.js';
 import { createWalletCommand } from './commands/create-wallet.js';
+import { resetCommand } from './commands/reset.js';
 import { doctorCommand } from './commands/doctor.js';
 import { infoCommand } from './commands/info.js';
 import { personalizeCommand } from './commands/personalize.js';
@@ -43,6 +45,8 @@ async function main(argv: readonly string[]): Promise<number> {
       .command(attestCommand)
       .command(createWalletCommand)
       .command(signCommand)
+      .command(changeCodeCommand)
+      .command(resetCommand)
       .command(personalizeCommand)
       .command(simCommand)
       .command(conformanceCommand)

@@ -1,45 +1,34 @@
 /**
  * The card under test as the checks see it: raw and chained exchanges through a recorder, a snapshot of
  * everything READ shows, and `reach(target)`, which brings the card to the state a check needs by the
- * protocol's own forward steps (personalize, create a wallet, start a backup, link to or import from a
- * software peer), resetting it first when the caller gave a way to (virtual cards) and the card cannot get
- * there from where it is. What the suite set on the card (the access code, the peer it is linked to) is
- * remembered here, because a card never tells it.
+ * protocol's own forward steps (personalize, create a wallet, export to or import from a software peer),
+ * resetting it first when the caller gave a way to (virtual cards) and the card cannot get there from where
+ * it is. What the suite set on the card (the access code, EB, the peers) is remembered here, because a card
+ * never tells it.
  * @module
  */
-import { ApduChannel, command, type ApduTransport, type ResponseApdu } from '../apdu/index.js';
-import { TwincardCard, type CardInfo } from '../protocol/card.js';
+import { ApduChannel, command, encodeProtocolTlvs, type ApduTransport, type ResponseApdu } from '../apdu/index.js';
 import { parseCertificate } from '../protocol/certificate.js';
-import { verifyMessageSignature } from '../protocol/crypto.js';
-import { certificateMessage } from '../protocol/messages.js';
-import { personalize } from '../protocol/factory.js';
+import { equalBytes, signMessage, verifyMessageSignature } from '../protocol/crypto.js';
 import type { KeyPair } from '../protocol/keys.js';
-import type { WalletSecret } from '../protocol/wallet-blob.js';
+import { certificateMessage } from '../protocol/messages.js';
 import { RecordingTransport } from './recorder.js';
-import { randomKeyPair, sealRawBlob, plaintextBytes, wellFormedPlaintext, SoftCard } from './soft-card.js';
+import { plaintextBytes, randomKeyPair, randomWallet, SoftCard, wellFormedPlaintext, type PrepareOffer, type SealedExport, type Wallet } from './soft-card.js';
 import { NotApplicable, type Exchange } from './types.js';
+import { AID, CardAnswerError, Ins, parseRead, parseSelect, Sw, Tag, type ReadInfo } from './wire.js';
 
 /** The states a check can ask for; BACKED_UP is split by the card's role. */
-export type Target =
-  | 'FACTORY'
-  | 'BLANK'
-  | 'WALLET'
-  | 'BACKUP_PRIMARY'
-  | 'BACKUP_LINKED'
-  | 'BACKED_UP_PRIMARY'
-  | 'BACKED_UP_BACKUP';
+export type Target = 'FACTORY' | 'BLANK' | 'WALLET' | 'BACKUP_EXPORTING' | 'BACKUP_PENDING' | 'BACKED_UP_PRIMARY' | 'BACKED_UP_BACKUP';
 
 /** The access code the suite gives every wallet it creates or imports (ASCII "20261125"). */
 export const SUITE_PIN: Uint8Array = new TextEncoder().encode('20261125');
 
-/** A software primary the card under test is linked to (state BACKUP_LINKED). */
-export interface LinkedPrimary {
-  readonly primary: SoftCard;
-  readonly ephemeral: KeyPair;
-  /** EB the card answered. */
-  readonly eb: Uint8Array;
-  /** The wallet the software primary sends. */
-  readonly secret: WalletSecret;
+export const CLA = 0x80;
+
+/** A software backup card the card under test exported to, with the eB that opens its blobs. */
+export interface SoftBackup {
+  readonly card: SoftCard;
+  readonly eb: KeyPair;
 }
 
 /** What the suite knows about the card because it put it there. */
@@ -47,11 +36,12 @@ interface Knowledge {
   /** The suite reset this card and has sent it no PERSO_GENERATE since (READ cannot tell). */
   pristine?: boolean;
   pin?: Uint8Array;
-  /** BACKUP_PRIMARY: EP and how many software backups the suite linked. */
-  primary?: { ep: Uint8Array; links: number };
-  linked?: LinkedPrimary;
-  /** BACKED_UP_BACKUP: the blob imported. */
-  importedBlob?: Uint8Array;
+  /** Primary: the software backup cards exported to, in order. */
+  exportedTo?: SoftBackup[];
+  /** BACKUP_PENDING: the EB the card answered. */
+  eb?: Uint8Array;
+  /** BACKED_UP_BACKUP: the software primary, its wallet and the export imported. */
+  imported?: { primary: SoftCard; wallet: Wallet; sealed: SealedExport };
 }
 
 export interface CardUnderTestOptions {
@@ -64,18 +54,14 @@ export interface CardUnderTestOptions {
 
 export class CardUnderTest {
   readonly recorder: RecordingTransport;
-  readonly card: TwincardCard;
   readonly #channel: ApduChannel;
-  readonly #transport: ApduTransport;
   readonly #reset: (() => Promise<void>) | undefined;
   readonly cardId: Uint8Array;
   known: Knowledge = {};
 
   constructor(options: CardUnderTestOptions) {
     this.recorder = new RecordingTransport(options.transport);
-    this.#transport = this.recorder;
     this.#channel = new ApduChannel(this.recorder);
-    this.card = new TwincardCard(this.recorder);
     this.#reset = options.reset;
     this.cardId = options.cardId ?? Uint8Array.of(0x43, 0x4f, 0x4e, 0x46, 0, 0, 0, 1);
   }
@@ -95,28 +81,95 @@ export class CardUnderTest {
     return this.#channel.send(command(cla, ins, p1, p2, data, ne));
   }
 
+  /** A twincard command (CLA 80, Le 256). */
+  async cmd(ins: number, data?: Uint8Array): Promise<ResponseApdu> {
+    return this.send(CLA, ins, data, 256);
+  }
+
   /** Bytes exactly as given: no chaining, no GET RESPONSE. */
   async raw(apdu: Uint8Array): Promise<ResponseApdu> {
-    const r = await this.#transport.transmit(apdu);
+    const r = await this.recorder.transmit(apdu);
     if (r.length < 2) return { data: new Uint8Array(0), sw: -1 };
     return { data: r.subarray(0, r.length - 2), sw: (r[r.length - 2]! << 8) | r[r.length - 1]! };
   }
 
-  /** SELECT then READ (a new selection: the access code is no longer verified). */
-  async snapshot(): Promise<CardInfo> {
-    await this.card.select();
-    return this.card.read();
+  /** SELECT (a new selection: the access code is no longer verified). */
+  async select(): Promise<ResponseApdu> {
+    const r = await this.send(0x00, Ins.SELECT, AID, 256, 0x04, 0x00);
+    if (r.sw !== Sw.OK) throw new CardAnswerError('SELECT', r.sw);
+    parseSelect(r.data);
+    return r;
+  }
+
+  /** READ, parsed strictly. */
+  async read(): Promise<ReadInfo> {
+    const r = await this.cmd(Ins.READ);
+    if (r.sw !== Sw.OK) throw new CardAnswerError('READ', r.sw);
+    return parseRead(r.data);
+  }
+
+  /** SELECT then READ. */
+  async snapshot(): Promise<ReadInfo> {
+    await this.select();
+    return this.read();
   }
 
   /** VERIFY_PIN with the code the suite set. */
   async verify(): Promise<void> {
     if (this.known.pin === undefined) throw new NotApplicable('the access code is not known to the suite');
-    await this.card.verifyPin(this.known.pin);
+    await this.expectOk('VERIFY_PIN', Ins.VERIFY_PIN, this.known.pin);
+  }
+
+  /** A set-up step the card must accept. */
+  async expectOk(what: string, ins: number, data?: Uint8Array): Promise<ResponseApdu> {
+    const r = await this.cmd(ins, data);
+    if (r.sw !== Sw.OK) throw new CardAnswerError(what, r.sw);
+    return r;
   }
 
   get log(): readonly Exchange[] {
     return this.recorder.log;
   }
+}
+
+/** BACKUP_EXPORT's data field: `04 cert ‖ 13 41 EB ‖ 14 LL signature`. */
+export function exportData(o: PrepareOffer): Uint8Array {
+  return encodeProtocolTlvs([[Tag.CERTIFICATE, o.certificate], [Tag.BACKUP_EPHEMERAL_KEY, o.eb], [Tag.PREPARE_SIGNATURE, o.signature]]);
+}
+
+/** BACKUP_IMPORT's data field: `04 cert ‖ 11 41 EP ‖ 12 LL seal ‖ 15 81 C1 blob`. */
+export function importData(s: SealedExport): Uint8Array {
+  return encodeProtocolTlvs([[Tag.CERTIFICATE, s.certificate], [Tag.PRIMARY_EPHEMERAL_KEY, s.ep], [Tag.SEAL_SIGNATURE, s.signature], [Tag.WALLET_BLOB, s.blob]]);
+}
+
+/** BACKUP_EXPORT's answer, split: `11 41 EP ‖ 12 LL seal ‖ 15 81 C1 blob`, or undefined when it is not that. */
+export function parseExportAnswer(data: Uint8Array): { ep: Uint8Array; signature: Uint8Array; blob: Uint8Array } | undefined {
+  if (data.length < 69 || data[0] !== 0x11 || data[1] !== 0x41 || data[67] !== 0x12) return undefined;
+  const n = data[68]!;
+  const at = 69 + n;
+  if (n < 8 || n > 72 || data.length !== at + 196 || data[at] !== 0x15 || data[at + 1] !== 0x81 || data[at + 2] !== 0xc1) return undefined;
+  return { ep: data.slice(2, 67), signature: data.slice(69, at), blob: data.slice(at + 3) };
+}
+
+/** BACKUP_PREPARE's answer, split: `13 41 EB ‖ 14 LL signature`. */
+export function parsePrepareAnswer(data: Uint8Array): { eb: Uint8Array; signature: Uint8Array } | undefined {
+  if (data.length < 69 || data[0] !== 0x13 || data[1] !== 0x41 || data[67] !== 0x14 || data[68] !== data.length - 69) return undefined;
+  return { eb: data.slice(2, 67), signature: data.slice(69) };
+}
+
+/** A signature that verifies, false for one that does not or is not DER. */
+export function verifies(signature: Uint8Array, message: Uint8Array, key: Uint8Array): boolean {
+  try {
+    return verifyMessageSignature(signature, message, key);
+  } catch {
+    return false;
+  }
+}
+
+/** The identity key in the card's certificate. */
+export function identityKey(info: ReadInfo): Uint8Array {
+  if (info.certificate === undefined) throw new NotApplicable('needs a personalized card');
+  return parseCertificate(info.certificate).identityPublicKey;
 }
 
 /** What `reach` needs besides the card. */
@@ -129,7 +182,7 @@ export interface ReachContext {
 }
 
 /** Whether the card's certificate is signed by `manufacturer` (then it trusts that key). */
-export function certifiedBy(info: CardInfo, manufacturer: KeyPair): boolean {
+export function certifiedBy(info: ReadInfo, manufacturer: KeyPair): boolean {
   if (info.certificate === undefined) return false;
   try {
     const cert = parseCertificate(info.certificate);
@@ -139,55 +192,54 @@ export function certifiedBy(info: CardInfo, manufacturer: KeyPair): boolean {
   }
 }
 
-function targetOf(info: CardInfo): Target {
+export function targetOf(info: ReadInfo): Target {
   if (info.state === 'BACKED_UP') return info.walletOrigin === 'imported' ? 'BACKED_UP_BACKUP' : 'BACKED_UP_PRIMARY';
   return info.state;
 }
 
-const ORDER: Record<Target, readonly Target[]> = {
+const PATH: Record<Target, readonly Target[]> = {
   FACTORY: ['FACTORY'],
   BLANK: ['FACTORY', 'BLANK'],
   WALLET: ['FACTORY', 'BLANK', 'WALLET'],
-  BACKUP_PRIMARY: ['FACTORY', 'BLANK', 'WALLET', 'BACKUP_PRIMARY'],
-  BACKED_UP_PRIMARY: ['FACTORY', 'BLANK', 'WALLET', 'BACKUP_PRIMARY', 'BACKED_UP_PRIMARY'],
-  BACKUP_LINKED: ['FACTORY', 'BLANK', 'BACKUP_LINKED'],
-  BACKED_UP_BACKUP: ['FACTORY', 'BLANK', 'BACKUP_LINKED', 'BACKED_UP_BACKUP'],
+  BACKUP_EXPORTING: ['FACTORY', 'BLANK', 'WALLET', 'BACKUP_EXPORTING'],
+  BACKED_UP_PRIMARY: ['FACTORY', 'BLANK', 'WALLET', 'BACKUP_EXPORTING', 'BACKED_UP_PRIMARY'],
+  BACKUP_PENDING: ['FACTORY', 'BLANK', 'BACKUP_PENDING'],
+  BACKED_UP_BACKUP: ['FACTORY', 'BLANK', 'BACKUP_PENDING', 'BACKED_UP_BACKUP'],
 };
 
 /**
  * Brings the card to `target` and returns its snapshot; the recorder is cleared afterwards, so a check's
- * log holds its own APDUs only. `fresh` asks for a target reached in a clean way (no software backup linked
- * yet in BACKUP_PRIMARY).
+ * log holds its own APDUs only. `fresh` asks for a target reached in a clean way (a FACTORY card that never
+ * saw PERSO_GENERATE; a primary with exactly one backup card recorded).
  * @throws NotApplicable when the card cannot get there (used up, unknown access code, no --destructive,
- *   no TEST manufacturer); protocol errors when a forward step the card should accept fails.
+ *   no TEST manufacturer); CardAnswerError when a forward step the card should accept fails.
  */
-export async function reach(dut: CardUnderTest, target: Target, ctx: ReachContext, options: { fresh?: boolean } = {}): Promise<CardInfo> {
-  let info: CardInfo;
+export async function reach(dut: CardUnderTest, target: Target, ctx: ReachContext, options: { fresh?: boolean } = {}): Promise<ReadInfo> {
+  const fresh = options.fresh === true;
+  let info: ReadInfo;
   try {
     info = await dut.snapshot();
   } catch (error) {
-    // A card an earlier check broke (e.g. it stored an invalid wallet key, so READ no longer parses) is only
-    // any use again after a reset; the check that broke it has already failed.
+    // A card an earlier check broke (READ no longer parses) is only any use again after a reset; the check
+    // that broke it has already failed.
     if (!ctx.destructive || !dut.canReset) {
       throw new NotApplicable(`the card no longer answers SELECT and READ as the protocol says (${(error as Error).message}), and cannot be reset`);
     }
     await dut.reset();
     info = await dut.snapshot();
   }
-  // A FACTORY card that has seen a PERSO_GENERATE reads the same as one that has not: when a check needs the
-  // latter, reset unless the suite knows (a card that cannot be reset is taken as the factory delivered it).
-  if (target === 'FACTORY' && options.fresh === true && dut.canReset && dut.known.pristine !== true && ctx.destructive) {
+  if (target === 'FACTORY' && fresh && dut.canReset && dut.known.pristine !== true && ctx.destructive) {
     await dut.reset();
     info = await dut.snapshot();
   }
-  if (!usable(dut, info, target, options.fresh === true)) {
+  if (!usable(dut, info, target, fresh)) {
     if (!ctx.destructive) {
       const why = targetOf(info) === target
-        ? `needs the card in ${target} as the suite set it up (it is ${target}, but the suite does not know its access code or peer)`
+        ? `needs the card in ${target} as the suite set it up (it is ${target}, but the suite does not know its access code or peers)`
         : `needs the card in ${target} (it is ${targetOf(info)})`;
       throw new NotApplicable(`${why}; --destructive lets the suite set cards up`);
     }
-    if (!ORDER[target].includes(targetOf(info)) || !knownEnough(dut, info, target, options.fresh === true)) {
+    if (!PATH[target].includes(targetOf(info)) || !knownEnough(dut, info, target, fresh)) {
       if (!dut.canReset) throw new NotApplicable(`needs a card it can bring to ${target}: this one is ${targetOf(info)} and cannot be reset`);
       await dut.reset();
       info = await dut.snapshot();
@@ -198,54 +250,47 @@ export async function reach(dut: CardUnderTest, target: Target, ctx: ReachContex
   return info;
 }
 
-/** Already there, with everything the suite needs to know about it. */
-function usable(dut: CardUnderTest, info: CardInfo, target: Target, fresh: boolean): boolean {
-  if (target === 'BACKUP_LINKED' && dut.known.linked === undefined) return false;
+function usable(dut: CardUnderTest, info: ReadInfo, target: Target, fresh: boolean): boolean {
+  if (target === 'BACKUP_PENDING' && dut.known.eb === undefined) return false;
   return targetOf(info) === target && knownEnough(dut, info, target, fresh);
 }
 
-/** Whether the suite can go on from this state (it knows the access code, the link, ...). */
-function knownEnough(dut: CardUnderTest, info: CardInfo, target: Target, fresh: boolean): boolean {
+/** Whether the suite can go on from this state (it knows the access code, the peers, ...). */
+function knownEnough(dut: CardUnderTest, info: ReadInfo, target: Target, fresh: boolean): boolean {
   const k = dut.known;
   switch (targetOf(info)) {
     case 'FACTORY':
     case 'BLANK':
+    case 'BACKUP_PENDING': // BACKUP_PREPARE again tells EB
       return true;
     case 'WALLET':
       return k.pin !== undefined && info.pinTriesLeft > 0;
-    case 'BACKUP_PRIMARY':
-      return k.pin !== undefined && k.primary !== undefined && info.pinTriesLeft > 0 && !((fresh || target !== 'BACKUP_PRIMARY') && info.backupCount > 0);
-    case 'BACKUP_LINKED':
-      // A linked card can always be linked again to a software primary the suite knows.
-      return true;
+    case 'BACKUP_EXPORTING':
+      return k.pin !== undefined && info.pinTriesLeft > 0 && k.exportedTo !== undefined && !(fresh && target === 'BACKUP_EXPORTING' && info.backupCount !== 1);
     case 'BACKED_UP_PRIMARY':
+      return k.pin !== undefined && info.pinTriesLeft > 0 && k.exportedTo !== undefined;
     case 'BACKED_UP_BACKUP':
-      return k.pin !== undefined && info.pinTriesLeft > 0;
+      return k.pin !== undefined && info.pinTriesLeft > 0 && k.imported !== undefined;
   }
 }
 
-async function walk(dut: CardUnderTest, start: CardInfo, target: Target, ctx: ReachContext): Promise<CardInfo> {
+async function walk(dut: CardUnderTest, start: ReadInfo, target: Target, ctx: ReachContext): Promise<ReadInfo> {
   let info = start;
-  for (let guard = 0; guard < 8 && targetOf(info) !== target; guard++) {
+  for (let guard = 0; guard < 8; guard++) {
     const here = targetOf(info);
-    if (here === 'BACKUP_LINKED' && dut.known.linked === undefined) {
-      await step(dut, info, 'BACKUP_LINKED', ctx);
-      info = await dut.snapshot();
-      continue;
-    }
-    const path = ORDER[target];
-    const next = path[path.indexOf(here) + 1];
+    if (here === target && (here !== 'BACKUP_PENDING' || dut.known.eb !== undefined)) return info;
+    const path = PATH[target];
+    // BACKUP_PENDING without a known EB: BACKUP_PREPARE again (it answers the same EB).
+    const next = here === 'BACKUP_PENDING' && dut.known.eb === undefined ? 'BACKUP_PENDING' : path[path.indexOf(here) + 1];
     if (next === undefined) throw new NotApplicable(`cannot bring a ${here} card to ${target}`);
     await step(dut, info, next, ctx);
-    info = await dut.snapshot();
+    const after = await dut.snapshot();
+    // A step the card answered 9000 to but that left it where it was (e.g. an export it did not record) is a
+    // fault of the card: say which, rather than repeat it.
+    if (targetOf(after) === here && next !== here) throw new Error(`set-up: ${next === 'BACKUP_EXPORTING' ? 'BACKUP_EXPORT' : next} was accepted but the card is still ${here}`);
+    info = after;
   }
-  // BACKUP_LINKED without knowing the primary: link again to a software primary (allowed in BACKUP_LINKED).
-  if (target === 'BACKUP_LINKED' && dut.known.linked === undefined) {
-    await step(dut, info, 'BACKUP_LINKED', ctx);
-    info = await dut.snapshot();
-  }
-  if (targetOf(info) !== target) throw new Error(`set-up: the card is ${targetOf(info)}, not ${target}, after the protocol's steps`);
-  return info;
+  throw new Error(`set-up: the card is ${targetOf(info)}, not ${target}, after the protocol's steps`);
 }
 
 function needManufacturer(ctx: ReachContext, why: string): KeyPair {
@@ -255,57 +300,54 @@ function needManufacturer(ctx: ReachContext, why: string): KeyPair {
   return ctx.manufacturer;
 }
 
+/** Personalizes a FACTORY card with the manufacturer key (PERSO_GENERATE, the factory's signature, PERSO_COMMIT). */
+export async function personalize(dut: CardUnderTest, manufacturer: KeyPair): Promise<Uint8Array> {
+  dut.known.pristine = false;
+  const g = await dut.expectOk('PERSO_GENERATE', Ins.PERSO_GENERATE, dut.cardId);
+  if (g.data.length !== 67 || g.data[0] !== Tag.IDENTITY_PUBLIC_KEY || g.data[1] !== 0x41) throw new Error('set-up: PERSO_GENERATE answer is not 0A 41 <key>');
+  const identity = g.data.slice(2);
+  const signature = signMessage(certificateMessage(dut.cardId, identity), manufacturer.privateKey);
+  await dut.expectOk('PERSO_COMMIT', Ins.PERSO_COMMIT, encodeProtocolTlvs([[Tag.SIGNATURE, signature], [Tag.MANUFACTURER_PUBLIC_KEY, manufacturer.publicKey]]));
+  return identity;
+}
+
 /** One forward step of the protocol, as a correct host and peer would do it. */
-async function step(dut: CardUnderTest, info: CardInfo, next: Target, ctx: ReachContext): Promise<void> {
+async function step(dut: CardUnderTest, info: ReadInfo, next: Target, ctx: ReachContext): Promise<void> {
   const k = dut.known;
   switch (next) {
-    case 'BLANK': {
+    case 'BLANK':
       if (ctx.factoryKey === undefined) throw new NotApplicable('personalizing a FACTORY card needs the TEST manufacturer key');
-      k.pristine = false;
-      await personalize(dut.card, dut.cardId, ctx.factoryKey);
+      await personalize(dut, ctx.factoryKey);
       return;
-    }
     case 'WALLET':
-      await dut.card.createWallet(SUITE_PIN);
+      await dut.expectOk('CREATE_WALLET', Ins.CREATE_WALLET, SUITE_PIN);
       dut.known = { pin: SUITE_PIN };
       return;
-    case 'BACKUP_PRIMARY': {
+    case 'BACKUP_EXPORTING': {
+      const backup = { card: SoftCard.create(needManufacturer(ctx, 'exporting a wallet')), eb: randomKeyPair() };
       await dut.verify();
-      const offer = await dut.card.backupStart();
-      k.primary = { ep: offer.ephemeralKey, links: 0 };
+      await dut.expectOk('BACKUP_EXPORT', Ins.BACKUP_EXPORT, exportData(backup.card.prepare(backup.eb.publicKey)));
+      k.exportedTo = [backup];
       return;
     }
-    case 'BACKED_UP_PRIMARY': {
-      const manufacturer = needManufacturer(ctx, 'finishing a backup');
-      if (info.cardId === undefined || k.primary === undefined) throw new Error('set-up: no card id or EP');
-      const backup = SoftCard.create(manufacturer);
-      const eb = randomKeyPair();
+    case 'BACKED_UP_PRIMARY':
       await dut.verify();
-      await dut.card.linkBackup(backup.backupOffer(info.cardId, k.primary.ep, eb.publicKey));
-      await dut.card.exportWallet(backup.cardId);
-      await dut.card.finalizeBackup();
-      k.primary = undefined;
+      await dut.expectOk('BACKUP_FINALIZE', Ins.BACKUP_FINALIZE);
       return;
-    }
-    case 'BACKUP_LINKED': {
-      const manufacturer = needManufacturer(ctx, 'linking to a primary');
-      const primary = SoftCard.create(manufacturer);
-      const ephemeral = randomKeyPair();
-      const wallet = randomKeyPair();
-      const offer = await dut.card.linkPrimary(primary.primaryOffer(ephemeral.publicKey));
-      k.linked = {
-        primary,
-        ephemeral,
-        eb: offer.ephemeralKey,
-        secret: { walletPrivateKey: wallet.privateKey, walletPublicKey: wallet.publicKey, pin: SUITE_PIN },
-      };
+    case 'BACKUP_PENDING': {
+      const r = await dut.expectOk('BACKUP_PREPARE', Ins.BACKUP_PREPARE);
+      const offer = parsePrepareAnswer(r.data);
+      if (offer === undefined) throw new Error('set-up: BACKUP_PREPARE answer is not 13 41 <EB> 14 LL <signature>');
+      dut.known = { eb: offer.eb };
       return;
     }
     case 'BACKED_UP_BACKUP': {
-      if (k.linked === undefined || info.cardId === undefined) throw new Error('set-up: not linked');
-      const blob = blobFor(k.linked, info.cardId);
-      await dut.card.importWallet(blob);
-      dut.known = { pin: k.linked.secret.pin, importedBlob: blob };
+      const primary = SoftCard.create(needManufacturer(ctx, 'importing a wallet'));
+      if (k.eb === undefined || info.cardId === undefined) throw new Error('set-up: EB unknown');
+      const wallet = randomWallet(SUITE_PIN);
+      const sealed = primary.seal(info.cardId, k.eb, plaintextBytes(wellFormedPlaintext(wallet)));
+      await dut.expectOk('BACKUP_IMPORT', Ins.BACKUP_IMPORT, importData(sealed));
+      dut.known = { pin: SUITE_PIN, imported: { primary, wallet, sealed } };
       return;
     }
     case 'FACTORY':
@@ -313,22 +355,7 @@ async function step(dut: CardUnderTest, info: CardInfo, next: Target, ctx: Reach
   }
 }
 
-/** The transcript of the link the card under test has with a software primary. */
-export function linkTranscript(linked: LinkedPrimary, backupId: Uint8Array) {
-  return {
-    primaryId: linked.primary.cardId,
-    backupId,
-    primaryEphemeralKey: linked.ephemeral.publicKey,
-    backupEphemeralKey: linked.eb,
-  };
-}
-
-/** A correct blob from the linked software primary, or one with the plaintext given. */
-export function blobFor(linked: LinkedPrimary, backupId: Uint8Array, plaintext?: Uint8Array, header?: Uint8Array): Uint8Array {
-  return sealRawBlob({
-    ephemeralPrivate: linked.ephemeral.privateKey,
-    transcript: linkTranscript(linked, backupId),
-    plaintext: plaintext ?? plaintextBytes(wellFormedPlaintext(linked.secret)),
-    ...(header && { header }),
-  });
+/** Equal ids lists. */
+export function sameIds(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  return a.length === b.length && a.every((x, i) => equalBytes(x, b[i]!));
 }

@@ -1,16 +1,15 @@
 /**
  * A transport wrapper that keeps the exchanges of the check running now, for its report: each command in
  * hex with secret data redacted (the access code, wallet blobs), the status word and the response length.
- * Response data is never kept: EXPORT_WALLET's answer is a wallet blob.
+ * Response data is never kept: BACKUP_EXPORT's answer is a wallet blob.
  * @module
  */
 import { decodeCommand, toHex, type ApduTransport } from '../apdu/index.js';
-import { createTraceRedactor } from '../protocol/constants.js';
+import { Ins } from './wire.js';
 import type { Exchange } from './types.js';
 
 export class RecordingTransport implements ApduTransport {
   readonly #inner: ApduTransport;
-  readonly #redact = createTraceRedactor();
   #log: Exchange[] = [];
 
   constructor(inner: ApduTransport) {
@@ -19,7 +18,7 @@ export class RecordingTransport implements ApduTransport {
 
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
     const response = await this.#inner.transmit(apdu);
-    this.#log.push(describeExchange(apdu, response, this.#redact));
+    this.#log.push(describeExchange(apdu, response));
     return response;
   }
 
@@ -33,13 +32,16 @@ export class RecordingTransport implements ApduTransport {
   }
 }
 
-function describeExchange(apdu: Uint8Array, response: Uint8Array, redact: ReturnType<typeof createTraceRedactor>): Exchange {
+/** Commands whose data is secret (the access code) or a wallet blob; CLA 80 and its chained form 90. */
+const SECRET_COMMAND_DATA: ReadonlySet<number> = new Set([Ins.VERIFY_PIN, Ins.CREATE_WALLET, Ins.BACKUP_IMPORT]);
+
+function describeExchange(apdu: Uint8Array, response: Uint8Array): Exchange {
   const sw = response.length >= 2 ? toHex(response.subarray(response.length - 2)) : `?${toHex(response)}`;
   const responseBytes = Math.max(0, response.length - 2);
   let command: string;
   try {
     const d = decodeCommand(apdu);
-    const secret = redact({ cla: d.cla, ins: d.ins, p1: d.p1, p2: d.p2 })?.command === true;
+    const secret = (d.cla & ~0x10) === 0x80 && SECRET_COMMAND_DATA.has(d.ins);
     // Keep the header and Lc as sent; only the data goes.
     command = secret && d.data.length > 0
       ? `${toHex(apdu.subarray(0, 5))} [redacted ${d.data.length} bytes]`

@@ -55,3 +55,22 @@ export function renderList(checks: readonly CheckInfo[]): string {
     .map((c) => `${c.id.padEnd(width)}  ${c.destructive ? 'D' : '-'}  ${(c.needs.join(',') || '-').padEnd(38)}  ${c.title}`)
     .join('\n');
 }
+
+/** docs/conformance-checks.md, whole: the list of {@link renderList} with its heading and totals. */
+export function renderChecksDocument(checks: readonly CheckInfo[]): string {
+  return [
+    '# The conformance checks',
+    '',
+    'Every check of `twincard conformance` in the order it runs: id, `D` = destructive (needs `--destructive`), what',
+    'it needs, and what it asserts. Generated with `twincard conformance --list`; `test/unit/conformance/docs.test.ts`',
+    'keeps this file equal to the code (`TWINCARD_UPDATE_DOCS=1` makes it rewrite the file). What the suite is and',
+    'how to run it: [conformance.md](conformance.md).',
+    '',
+    '```text',
+    renderList(checks),
+    '```',
+    '',
+    `Total: ${checks.length} checks, ${checks.filter((c) => c.destructive).length} destructive.`,
+    '',
+  ].join('\n');
+}

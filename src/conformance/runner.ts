@@ -4,13 +4,13 @@
  * skip). Library code: it reports through the returned document and an optional callback, never prints.
  * @module
  */
-import { CardRefusedError, MalformedResponseError } from '../protocol/errors.js';
 import type { KeyPair } from '../protocol/keys.js';
 import type { ApduTransport } from '../apdu/index.js';
 import type { CheckContext } from './checks/common.js';
 import { CardUnderTest, certifiedBy, reach, type ReachContext } from './harness.js';
 import { buildSuite, matchesOnly } from './suite.js';
 import { NotApplicable, type CheckResult, type ConformanceReport } from './types.js';
+import { CardAnswerError, ReadFormatError } from './wire.js';
 import type { InvalidPoint } from './wycheproof.js';
 
 export interface CardEndpoint {
@@ -49,8 +49,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   // only a reader or card that cannot be talked to at all ends the run with an error.
   const first = await dut.snapshot().catch((error: unknown) => {
     // No applet under the protocol's AID (6A82): nothing to test, say so rather than fail every check.
-    if (error instanceof CardRefusedError && error.sw === 0x6a82) throw error;
-    if (error instanceof MalformedResponseError || error instanceof CardRefusedError) return undefined;
+    if (error instanceof CardAnswerError && error.sw === 0x6a82) throw error;
+    if (error instanceof ReadFormatError || error instanceof CardAnswerError) return undefined;
     throw error;
   });
   const key = options.testManufacturer;

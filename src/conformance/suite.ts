@@ -1,17 +1,17 @@
 /**
  * The whole suite in the order it runs: checks that need the same card state are next to each other, and
- * the states follow the protocol's own paths (FACTORY, BLANK, linked and imported as a backup card; then a
- * new card as a wallet, a primary, finalized), so a card that cannot be reset goes as far as it can and
- * the suite sets a card up as few times as possible.
+ * the states follow the protocol's own paths (FACTORY, BLANK, pending and imported as a backup card; then a
+ * new card as a wallet, an exporting primary, finalized), so a card that cannot be reset goes as far as it
+ * can and the suite sets a card up as few times as possible.
  * @module
  */
 import type { Check } from './checks/common.js';
-import { abortChecks } from './checks/abort.js';
 import { basicChecks } from './checks/basic.js';
-import { blobChecks } from './checks/blob.js';
-import { linkingChecks } from './checks/linking.js';
+import { exportChecks } from './checks/export.js';
+import { importChecks } from './checks/import.js';
 import { peerChecks } from './checks/peer.js';
 import { persoChecks } from './checks/perso.js';
+import { prepareChecks } from './checks/prepare.js';
 import { stateMachineChecks } from './checks/state-machine.js';
 import { tlvChecks } from './checks/tlv.js';
 import { walletChecks } from './checks/wallet.js';
@@ -22,19 +22,18 @@ import type { InvalidPoint } from './wycheproof.js';
 const ORDER: readonly string[] = [
   'select/', 'read/', 'header/cla', 'header/ins', 'header/order-cla', 'header/order-ins', 'header/order-p1p2', 'header/p1p2/', 'tlv/lc-mismatch', 'tlv/chain-then-other-command',
   'state/factory/', 'perso/commit-before-generate', 'perso/generate-id-length', 'perso/generate-again', 'perso/commit-', 'perso/answer', 'attest/',
-  'state/blank/', 'header/order-state-before-data', 'create-wallet/pin-length', 'tlv/link-primary/', 'tlv/chained', 'link-primary/untrusted', 'link-primary/tampered', 'link-primary/same-card',
-  'link-primary/substituted', 'link-primary/attest', 'link-primary/certificate', 'link-primary/backup-link', 'link-primary/signature-by',
-  'invalid-point/link-primary-ep/', 'invalid-point/certificate-key/',
-  'link-primary/answer', 'link-primary/retry', 'state/backup-linked/', 'import/tampered', 'import/header', 'import/other', 'import/misdirected',
-  'import/replayed', 'import/truncated', 'import/over-long', 'import/wrong-tag', 'import/non-minimal-length', 'import/blob-invalid/', 'import/answer',
-  'state/backed-up-backup/', 'import/retry', 'import/second-blob', 'attack/backup-of-a-backup',
-  'create-wallet/answer', 'state/wallet/', 'sign/', 'verify-pin/length', 'verify-pin/wrong', 'verify-pin/cleared', 'backup-start/without-pin',
-  'backup-start/data-refused', 'link-primary/overwrite-wallet', 'backup-abort/in-wallet',
-  'backup-start/answer', 'backup-start/retry', 'state/backup-primary/', 'backup-abort/without-pin', 'backup-abort/data-refused', 'link-backup/without-pin', 'link-backup/untrusted', 'link-backup/same-card',
-  'link-backup/swapped', 'link-backup/replayed', 'link-backup/other-primary', 'link-backup/attest', 'link-backup/primary-link',
-  'invalid-point/link-backup-eb/', 'tlv/link-backup/', 'export/without-pin', 'finalize/without-pin', 'export/not-linked', 'export/id-length', 'finalize/nothing-linked',
-  'link-backup/answer', 'finalize/relinked-not-exported', 'backup-abort/answer', 'backup-abort/after-export', 'export/answer',
-  'state/backed-up-primary/', 'finalize/retry', 'attack/second-backup-after-finalize',
+  // the card as a backup card
+  'state/blank/', 'header/order-state-before-data', 'create-wallet/pin-length', 'prepare/data-refused', 'cancel/in-blank', 'prepare/answer', 'prepare/retry',
+  'state/backup-pending/', 'cancel/data-refused', 'tlv/backup-import/', 'tlv/chained', 'import/untrusted', 'import/tampered-certificate', 'import/same-card',
+  'import/header', 'import/other', 'import/stale-eb', 'import/seal-', 'import/tampered-', 'import/blob-for', 'import/blob-invalid/', 'order/import/', 'invalid-point/import-ep/',
+  'cancel/answer', 'import/answer', 'state/backed-up-backup/', 'import/retry', 'import/second-blob', 'invariant/i5',
+  // the card as the primary
+  'create-wallet/answer', 'state/wallet/', 'sign/', 'verify-pin/length', 'verify-pin/wrong', 'verify-pin/cleared', 'export/without-pin', 'finalize/in-wallet',
+  'tlv/backup-export/', 'export/untrusted', 'export/tampered', 'export/same-card', 'export/prepare-', 'order/export/pin', 'order/export/format', 'order/export/point-before-certificate',
+  'order/export/certificate', 'invalid-point/export-eb/', 'invalid-point/certificate-key/',
+  'export/answer', 'state/backup-exporting/', 'export/to-recorded-card', 'finalize/without-pin', 'invariant/i2-exporting', 'export/second-card', 'export/third-card',
+  'export/recorded-card-when-full', 'order/export/signature-before-count', 'order/export/point-before-count',
+  'finalize/answer', 'state/backed-up-primary/', 'finalize/retry', 'finalize/export-after', 'invariant/i2-backed-up',
   'verify-pin/brute-force',
   'peer/',
 ];
@@ -47,9 +46,9 @@ export function buildSuite(invalidPoints: readonly InvalidPoint[]): Check[] {
     ...persoChecks(invalidPoints),
     ...walletChecks(),
     ...tlvChecks(),
-    ...linkingChecks(invalidPoints),
-    ...blobChecks(),
-    ...abortChecks(),
+    ...prepareChecks(),
+    ...importChecks(invalidPoints),
+    ...exportChecks(invalidPoints),
     ...peerChecks(),
   ];
   const ids = new Set<string>();

@@ -14,9 +14,12 @@ export type Category =
   | 'wallet'
   | 'attestation'
   | 'personalization'
-  | 'linking'
+  | 'backup-card'
   | 'import'
   | 'export'
+  | 'finalize'
+  | 'check-order'
+  | 'invariant'
   | 'invalid-point'
   | 'attacker'
   | 'peer';
@@ -44,7 +47,7 @@ export interface Exchange {
 }
 
 export interface CheckInfo {
-  /** Stable kebab-case id with `/` between levels, e.g. `link-primary/invalid-point/ep-wycheproof-475`. */
+  /** Stable kebab-case id with `/` between levels, e.g. `invalid-point/export-eb/wycheproof-475`. */
   readonly id: string;
   readonly title: string;
   readonly category: Category;

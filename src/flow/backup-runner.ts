@@ -39,6 +39,11 @@ export type BackupEvent =
   | { readonly type: 'need-card'; readonly step: NextStep; readonly prompt: string; readonly again: boolean }
   /** The step recognised the card and starts changing things on it. */
   | { readonly type: 'step-started'; readonly step: StepLabel; readonly where: string; readonly cardId: Uint8Array; readonly role: CardRole }
+  /**
+   * Tap mode: the step works on the card from now until 'step-done'; the person must keep it still (a
+   * card taken away mid-step only costs a repeat, but a tap is quicker when it is not lost).
+   */
+  | { readonly type: 'hold-still'; readonly step: StepLabel; readonly where: string; readonly cardId: Uint8Array }
   /** Not the card wanted; it was not changed. */
   | { readonly type: 'card-refused'; readonly where: string; readonly reason: WrongCardReason; readonly message: string }
   /** The card went away (or its exchange broke) mid-step; the step will be repeated from the journal. */
@@ -170,6 +175,7 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
         onRecognised: (label, role, cardId) => {
           presented.identified(cardId);
           emit({ type: 'step-started', step: label, where: presented.where, cardId, role });
+          emit({ type: 'hold-still', step: label, where: presented.where, cardId });
         },
       });
       await saveJournal(options.journalPath, result.journal);

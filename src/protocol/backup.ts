@@ -43,7 +43,7 @@ import type { CardInfo, TwincardCard } from './card.js';
 import { findCertificateRoot, parseCertificate, type Certificate } from './certificate.js';
 import type { CardStateName } from './constants.js';
 import { equalBytes, isValidPublicKey, verifyMessageSignature } from './crypto.js';
-import { CertificateFormatError, SignatureFormatError } from './errors.js';
+import { CertificateFormatError, SessionKeyNotCertifiedError, SignatureFormatError } from './errors.js';
 import { prepareMessage, sealMessage } from './messages.js';
 import type { TrustedRoot } from './roots.js';
 import { parseWalletBlobHeader, walletBlobHeaderProblem } from './wallet-blob.js';
@@ -126,6 +126,8 @@ export type BackupFault =
   | 'CARD_ID_MISMATCH'
   /** No trusted root signed the certificate. */
   | 'CERTIFICATE_UNTRUSTED'
+  /** The card's OPEN_SESSION signature does not verify under its certified attestation key (a card in the middle). */
+  | 'SESSION_NOT_CERTIFIED'
   /** A backup card's prepare signature does not verify over B.id ‖ EB under its certified key. */
   | 'PREPARE_SIGNATURE_INVALID'
   /** The primary's seal signature does not verify over P.id ‖ B.id ‖ EB ‖ EP under its certified key. */
@@ -146,6 +148,7 @@ export const NOT_GENUINE_FAULTS: ReadonlySet<BackupFault> = new Set([
   'CERTIFICATE_MALFORMED',
   'CARD_ID_MISMATCH',
   'CERTIFICATE_UNTRUSTED',
+  'SESSION_NOT_CERTIFIED',
   'PREPARE_SIGNATURE_INVALID',
   'SEAL_SIGNATURE_INVALID',
 ]);
@@ -376,6 +379,14 @@ export async function exportPrimary(journal: BackupJournal, card: TwincardCard, 
     );
   }
   context.onRecognised?.(step, role, cardId);
+  // The access code crosses the field only inside a session whose key the card signed with the
+  // attestation key of the certificate just verified (section 1.4): a card in the middle stops here.
+  try {
+    await card.openSession(certificate);
+  } catch (e) {
+    if (e instanceof SessionKeyNotCertifiedError) throw fail('SESSION_NOT_CERTIFIED', e.message);
+    throw e;
+  }
   await card.verifyPin(requirePin(context, step));
 
   let current = journal;

@@ -19,9 +19,11 @@ import {
   type CommandApdu,
   type LengthSpec,
 } from '../apdu/index.js';
+import type { Certificate } from './certificate.js';
 import {
   cardStateName,
   CLA_PROPRIETARY,
+  CLA_WRAPPED,
   ImportResult,
   Ins,
   IsoSw,
@@ -40,10 +42,12 @@ import {
   InvalidPointError,
   MalformedResponseError,
   PinBlockedError,
+  SessionClosedError,
   SignatureFormatError,
   UnsupportedVersionError,
   WrongPinError,
 } from './errors.js';
+import { createSessionOffer, establishSession, type CardSession } from './session.js';
 
 /** What SELECT answers. */
 export interface SelectInfo {
@@ -120,6 +124,20 @@ export interface ImportOutcome {
   readonly alreadyImported: boolean;
 }
 
+/** PERSO_GENERATE's answer: the two key pairs the card made, to be certified by the manufacturer. */
+export interface GeneratedKeys {
+  readonly identityPublicKey: Uint8Array;
+  readonly attestationPublicKey: Uint8Array;
+}
+
+export interface OpenSessionOptions {
+  /**
+   * eH instead of a fresh random one. ONLY for the worked examples and transcript replays: a card
+   * makes a fresh eC every time, so this never makes a session replayable against a card.
+   */
+  readonly hostEphemeralSecret?: Uint8Array;
+}
+
 const WALLET_STATES: ReadonlySet<CardStateName> = new Set(['WALLET', 'BACKUP_EXPORTING', 'BACKED_UP']);
 const NE_MAX = 256;
 
@@ -134,6 +152,7 @@ const NE_MAX = 256;
  */
 export class TwincardCard {
   readonly #channel: ApduChannel;
+  #session: CardSession | undefined;
 
   /**
    * @param transport bytes in, bytes out (a PC/SC card, a transcript replay, ...)
@@ -153,6 +172,7 @@ export class TwincardCard {
    * @example const { state } = await card.select(); // 'BLANK'
    */
   async select(): Promise<SelectInfo> {
+    this.closeSession(); // a (re)selection closes the card's session (section 1.4)
     const data = await this.#send('SELECT', command(0x00, Ins.SELECT, 0x04, 0x00, TWINCARD_AID, NE_MAX));
     checkVersionFirst('SELECT', data);
     return this.#parse('SELECT', data, [Tag.VERSION, Tag.STATE], (r) => ({
@@ -248,57 +268,86 @@ export class TwincardCard {
   }
 
   /**
-   * VERIFY_PIN (`80 20 00 00 Lc <PIN>`): unlocks SIGN and the backup commands for this selection.
-   * The access code is redacted from traces by `createTraceRedactor`.
-   * @param pin the access code, 4..16 bytes (the caller owns and wipes it)
-   * @throws WrongPinError with `triesLeft`; PinBlockedError (`6983`, or the last try used up);
-   *   CardRefusedError (`6985` in a state without an access code); RangeError for a wrong-size PIN.
+   * OPEN_SESSION (`80 70 00 00 43 1D 41 <EH> 00`): a fresh host ephemeral key; the card answers its
+   * own fresh EC signed with its attestation key over card id || EH || EC. The signature is checked
+   * under `certificate.attestationPublicKey` BEFORE anything is sent through the session, so this is
+   * also a fresh attestation (the signature covers the host's new EH).
+   * @param certificate the card's certificate, which the CALLER has already verified under a trusted
+   *   root and matched to READ's card id (see attestation.ts `verifyCardCertificate`)
+   * @returns the open session (also kept by this object for the wrapped commands).
+   * @throws SessionKeyNotCertifiedError when the signature does not verify (not genuine);
+   *   CardRefusedError (`6985` in FACTORY, `9A04`); MalformedResponseError (EC not a valid point...).
    */
-  async verifyPin(pin: Uint8Array): Promise<void> {
-    checkLength('PIN', pin, Size.PIN_MIN, Size.PIN_MAX);
-    const cmd = this.#cmd(Ins.VERIFY_PIN, pin);
+  async openSession(certificate: Certificate, options: OpenSessionOptions = {}): Promise<CardSession> {
+    this.closeSession();
+    const offer = createSessionOffer(options.hostEphemeralSecret);
     try {
-      expectEmpty('VERIFY_PIN', await this.#send('VERIFY_PIN', cmd));
+      const payload = encodeProtocolTlvs([[Tag.SESSION_HOST_KEY, offer.hostEphemeralKey]]);
+      const data = await this.#send('OPEN_SESSION', this.#cmd(Ins.OPEN_SESSION, payload, NE_MAX));
+      const answer = this.#parse('OPEN_SESSION', data, [Tag.SESSION_CARD_KEY, Tag.SIGNATURE], (r) => ({
+        cardEphemeralKey: validatePublicKey(r.required(Tag.SESSION_CARD_KEY, Size.PUBLIC_KEY), 'EC'),
+        signature: signatureField(r, Tag.SIGNATURE, 'session signature'),
+      }));
+      this.#session = establishSession(certificate, offer, answer);
+      return this.#session;
     } finally {
-      cmd.data.fill(0); // command() copied the access code
+      offer.hostEphemeralSecret.fill(0);
     }
   }
 
+  /** True while a session is open on this object (the card may still close it: see `#sendWrapped`). */
+  get sessionOpen(): boolean {
+    return this.#session?.open === true;
+  }
+
+  /** Wipes the session keys. The next wrapped command needs a new {@link openSession}. */
+  closeSession(): void {
+    this.#session?.close();
+    this.#session = undefined;
+  }
+
   /**
-   * CREATE_WALLET (`80 30 00 00 Lc <PIN> 00`): the card generates the wallet key with its own RNG
-   * and sets the access code; BLANK -> WALLET.
+   * VERIFY_PIN (`84 20 00 00 Lc <wrapped PIN>`, wrapped): unlocks SIGN and the backup commands for
+   * this session.
+   * @param pin the access code, 4..16 bytes (the caller owns and wipes it)
+   * @throws SessionClosedError with no session open (never sent plain); WrongPinError with
+   *   `triesLeft`; PinBlockedError (`6983`, or the last try used up); CardRefusedError (`6985` in a
+   *   state without an access code, `6988` the session failed and is closed); RangeError.
+   */
+  async verifyPin(pin: Uint8Array): Promise<void> {
+    checkLength('PIN', pin, Size.PIN_MIN, Size.PIN_MAX);
+    expectEmpty('VERIFY_PIN', await this.#sendWrapped('VERIFY_PIN', Ins.VERIFY_PIN, pin, 0));
+  }
+
+  /**
+   * CREATE_WALLET (`84 30 00 00 Lc <wrapped PIN> 00`, wrapped): the card generates the wallet key
+   * with its own RNG and sets the access code; BLANK -> WALLET.
    * @param pin the new access code, 4..16 bytes
    * @returns the wallet public key (65 bytes, validated).
-   * @throws CardRefusedError (`6985` unless BLANK); RangeError for a wrong-size PIN.
+   * @throws SessionClosedError; CardRefusedError (`6985` unless BLANK, `6988`); RangeError.
    */
   async createWallet(pin: Uint8Array): Promise<Uint8Array> {
     checkLength('PIN', pin, Size.PIN_MIN, Size.PIN_MAX);
-    const cmd = this.#cmd(Ins.CREATE_WALLET, pin, NE_MAX);
-    let data: Uint8Array;
-    try {
-      data = await this.#send('CREATE_WALLET', cmd);
-    } finally {
-      cmd.data.fill(0); // command() copied the access code
-    }
+    const data = await this.#sendWrapped('CREATE_WALLET', Ins.CREATE_WALLET, pin, NE_MAX);
     return this.#parse('CREATE_WALLET', data, [Tag.WALLET_PUBLIC_KEY], (r) =>
       validatePublicKey(r.required(Tag.WALLET_PUBLIC_KEY, Size.PUBLIC_KEY), 'wallet public key'),
     );
   }
 
   /**
-   * SIGN (`80 32 00 00 20 <digest> 00`) with the wallet key. The answer is checked: strict DER,
-   * normalised to low S, and verified over the digest under `walletPublicKey`.
+   * SIGN (`84 32 00 00 Lc <wrapped digest> 00`, wrapped) with the wallet key. The answer is checked:
+   * strict DER, normalised to low S, and verified over the digest under `walletPublicKey`.
    * @param digest the 32-byte hash to sign (the card signs it as given)
    * @param walletPublicKey the key the signature must verify under (READ's `walletPublicKey`)
    * @returns the low-S signature (DER and compact) and the card's new signature counter.
-   * @throws CardRefusedError (`6982` access code not verified, `6985` no wallet);
-   *   MalformedResponseError; CardSignatureError when the signature does not verify.
+   * @throws SessionClosedError; CardRefusedError (`6982` access code not verified in this session,
+   *   `6985` no wallet, `6988`); MalformedResponseError; CardSignatureError when it does not verify.
    * @example const { compact } = await card.sign(sha256(tx), info.walletPublicKey!);
    */
   async sign(digest: Uint8Array, walletPublicKey: Uint8Array): Promise<SignResult> {
     checkLength('digest', digest, Size.DIGEST);
     validatePublicKey(walletPublicKey, 'wallet public key');
-    const data = await this.#send('SIGN', this.#cmd(Ins.SIGN, digest, NE_MAX));
+    const data = await this.#sendWrapped('SIGN', Ins.SIGN, digest, NE_MAX);
     const { der, signCounter } = this.#parse('SIGN', data, [Tag.SIGNATURE, Tag.SIGN_COUNTER], (r) => ({
       der: signatureField(r, Tag.SIGNATURE, 'wallet signature'),
       signCounter: readUint32(r.required(Tag.SIGN_COUNTER, Size.SIGN_COUNTER)),
@@ -311,7 +360,39 @@ export class TwincardCard {
   }
 
   /**
-   * ATTEST (`80 40 00 00 Lc <challenge> 00`): the identity key signs
+   * CHANGE_ACCESS_CODE (`84 24 00 00 Lc <wrapped 1B LL old 1C LL new>`, wrapped): on THIS card only
+   * (each clone keeps its own code). The current code is checked as VERIFY_PIN checks it (a try is
+   * spent first); the session's verification is cleared afterwards: verify the new code to go on.
+   * @throws SessionClosedError; WrongPinError; PinBlockedError; CardRefusedError (`6985`, `6988`);
+   *   RangeError for a code that is not 4..16 bytes.
+   */
+  async changeAccessCode(currentCode: Uint8Array, newCode: Uint8Array): Promise<void> {
+    checkLength('current access code', currentCode, Size.PIN_MIN, Size.PIN_MAX);
+    checkLength('new access code', newCode, Size.PIN_MIN, Size.PIN_MAX);
+    const payload = encodeProtocolTlvs([
+      [Tag.ACCESS_CODE, currentCode],
+      [Tag.NEW_ACCESS_CODE, newCode],
+    ]);
+    try {
+      expectEmpty('CHANGE_ACCESS_CODE', await this.#sendWrapped('CHANGE_ACCESS_CODE', Ins.CHANGE_ACCESS_CODE, payload, 0));
+    } finally {
+      payload.fill(0);
+    }
+  }
+
+  /**
+   * RESET (`84 28 00 00 Lc <wrapped code>`, wrapped): erases the wallet (WALLET or BACKED_UP ->
+   * BLANK); the card id, its certified keys and certificate stay. A primary in BACKUP_EXPORTING
+   * refuses (`6985`): it finishes its backup first.
+   * @throws SessionClosedError; WrongPinError; PinBlockedError; CardRefusedError (`6985`, `6988`).
+   */
+  async reset(code: Uint8Array): Promise<void> {
+    checkLength('access code', code, Size.PIN_MIN, Size.PIN_MAX);
+    expectEmpty('RESET', await this.#sendWrapped('RESET', Ins.RESET, code, 0));
+  }
+
+  /**
+   * ATTEST (`80 40 00 00 Lc <challenge> 00`): the attestation key signs
    * `"TWINCARD:ATTEST1" || card id || challenge`. Use attestation.ts for a verdict.
    * @param challenge 16..32 fresh random bytes
    * @returns the DER signature (format checked, not verified).
@@ -350,13 +431,14 @@ export class TwincardCard {
   }
 
   /**
-   * BACKUP_EXPORT on the primary (`80 62 00 00 Lc <data> 00`, chained when longer than a block):
+   * BACKUP_EXPORT on the primary (`84 62 00 00 Lc <wrapped data> 00`, wrapped, chained):
    * hands it a backup card's certificate, EB and prepare signature; the primary checks them itself,
    * records the backup card's id and answers a wallet blob sealed to EB. The record is committed
    * before the answer leaves the card: once this is sent, the primary counts the card whether or not
    * the answer arrives. The answer is secret-bearing (the blob): redacted from traces.
    * @returns EP, the seal signature (not verified here) and the 193-byte blob (size checked only).
-   * @throws CardRefusedError (`9A01`, `9A03`, `9A04`, `9A08`, `9A09`, `6982`, `6985`); MalformedResponseError.
+   * @throws SessionClosedError; CardRefusedError (`9A01`, `9A03`, `9A04`, `9A08`, `9A09`, `6982`,
+   *   `6985`, `6988`); MalformedResponseError.
    */
   async backupExport(backup: CertifiedPrepareOffer): Promise<SealedExport> {
     const payload = encodeProtocolTlvs([
@@ -364,7 +446,7 @@ export class TwincardCard {
       [Tag.BACKUP_EPHEMERAL_KEY, checkLength('EB', backup.ephemeralKey, Size.PUBLIC_KEY)],
       [Tag.PREPARE_SIGNATURE, checkLength('prepare signature', backup.signature, Size.SIGNATURE_MIN, Size.SIGNATURE_MAX)],
     ]);
-    const data = await this.#send('BACKUP_EXPORT', this.#cmd(Ins.BACKUP_EXPORT, payload, NE_MAX));
+    const data = await this.#sendWrapped('BACKUP_EXPORT', Ins.BACKUP_EXPORT, payload, NE_MAX);
     const allowed = [Tag.PRIMARY_EPHEMERAL_KEY, Tag.SEAL_SIGNATURE, Tag.WALLET_BLOB];
     return this.#parse('BACKUP_EXPORT', data, allowed, (r) => ({
       ephemeralKey: validatePublicKey(r.required(Tag.PRIMARY_EPHEMERAL_KEY, Size.PUBLIC_KEY), 'EP'),
@@ -374,14 +456,14 @@ export class TwincardCard {
   }
 
   /**
-   * BACKUP_FINALIZE on the primary (`80 64 00 00 00`): BACKUP_EXPORTING -> BACKED_UP, after which
+   * BACKUP_FINALIZE on the primary (`84 64 00 00 Lc <wrapped, empty>`, wrapped): BACKUP_EXPORTING -> BACKED_UP, after which
    * the primary never exports again; answered the same when already finalized (a retried step).
    * Send it only once every blob the backup needs is saved.
    * @returns the number of backup cards (1 or 2), final.
    * @throws CardRefusedError (`6982`, `6985`); MalformedResponseError.
    */
   async backupFinalize(): Promise<number> {
-    const data = await this.#send('BACKUP_FINALIZE', this.#cmd(Ins.BACKUP_FINALIZE, undefined, NE_MAX));
+    const data = await this.#sendWrapped('BACKUP_FINALIZE', Ins.BACKUP_FINALIZE, new Uint8Array(0), NE_MAX);
     return this.#parse('BACKUP_FINALIZE', data, [Tag.BACKUP_COUNT], (r) => backupCount('BACKUP_FINALIZE', r, 1));
   }
 
@@ -414,29 +496,27 @@ export class TwincardCard {
 
   /**
    * PERSO_GENERATE (`80 F0 00 00 08 <card id> 00`), factory only: stores the id and generates the
-   * identity key pair (a repeated call replaces both).
-   * @returns the identity public key (validated).
+   * identity and attestation key pairs (a repeated call replaces all three).
+   * @returns both public keys (validated: they come from the card before anything certifies them).
    * @throws CardRefusedError (`6985` once personalized); MalformedResponseError.
    */
-  async persoGenerate(cardId: Uint8Array): Promise<Uint8Array> {
+  async persoGenerate(cardId: Uint8Array): Promise<GeneratedKeys> {
     checkLength('card id', cardId, Size.CARD_ID);
     const data = await this.#send('PERSO_GENERATE', this.#cmd(Ins.PERSO_GENERATE, cardId, NE_MAX));
-    return this.#parse('PERSO_GENERATE', data, [Tag.IDENTITY_PUBLIC_KEY], (r) =>
-      validatePublicKey(r.required(Tag.IDENTITY_PUBLIC_KEY, Size.PUBLIC_KEY), 'identity public key'),
-    );
+    return this.#parse('PERSO_GENERATE', data, [Tag.IDENTITY_PUBLIC_KEY, Tag.ATTESTATION_PUBLIC_KEY], (r) => ({
+      identityPublicKey: validatePublicKey(r.required(Tag.IDENTITY_PUBLIC_KEY, Size.PUBLIC_KEY), 'identity public key'),
+      attestationPublicKey: validatePublicKey(r.required(Tag.ATTESTATION_PUBLIC_KEY, Size.PUBLIC_KEY), 'attestation public key'),
+    }));
   }
 
   /**
-   * PERSO_COMMIT (`80 F2 00 00 Lc 0B LL <signature> 0D 41 <manufacturer key>`), factory only: the
-   * card checks the manufacturer's signature over its own id and identity key, stores the
-   * certificate and the manufacturer key, and moves to BLANK.
-   * @throws CardRefusedError (`9A01` the signature is not over this card's data, `9A04`, `6985`).
+   * PERSO_COMMIT (`80 F2 00 00 Lc 0B LL <signature>`), factory only: the card checks the
+   * manufacturer's signature under the root it was INSTALLED with, over its own id and both public
+   * keys, stores the certificate and moves to BLANK.
+   * @throws CardRefusedError (`9A01` another manufacturer or another message, `6985`).
    */
-  async persoCommit(signature: Uint8Array, manufacturerPublicKey: Uint8Array): Promise<void> {
-    const payload = encodeProtocolTlvs([
-      [Tag.SIGNATURE, checkLength('signature', signature, Size.SIGNATURE_MIN, Size.SIGNATURE_MAX)],
-      [Tag.MANUFACTURER_PUBLIC_KEY, checkLength('manufacturer public key', manufacturerPublicKey, Size.PUBLIC_KEY)],
-    ]);
+  async persoCommit(signature: Uint8Array): Promise<void> {
+    const payload = encodeProtocolTlvs([[Tag.SIGNATURE, checkLength('signature', signature, Size.SIGNATURE_MIN, Size.SIGNATURE_MAX)]]);
     const data = await this.#send('PERSO_COMMIT', this.#cmd(Ins.PERSO_COMMIT, payload));
     expectEmpty('PERSO_COMMIT', data);
   }
@@ -445,6 +525,26 @@ export class TwincardCard {
 
   #cmd(ins: number, data?: Uint8Array, ne = 0): CommandApdu {
     return command(CLA_PROPRIETARY, ins, 0x00, 0x00, data, ne);
+  }
+
+  /**
+   * Wraps `payload` in the open session (CLA 84, the next counter, a fresh IV) and sends it. Never
+   * falls back to a plain send. A `6988` answer means the card closed the session: so does the host.
+   */
+  async #sendWrapped(name: CommandName, ins: number, payload: Uint8Array, ne: number): Promise<Uint8Array> {
+    const session = this.#session;
+    if (session === undefined || !session.open) throw new SessionClosedError(`${name}: ${new SessionClosedError().message}`);
+    const wrapped = session.wrap({ ins, p1: 0x00, p2: 0x00 }, payload);
+    const cmd = command(CLA_WRAPPED, ins, 0x00, 0x00, wrapped, ne);
+    try {
+      return await this.#send(name, cmd);
+    } catch (e) {
+      if (e instanceof CardRefusedError && e.sw === IsoSw.SESSION_FAILED) this.closeSession();
+      throw e;
+    } finally {
+      wrapped.fill(0);
+      cmd.data.fill(0);
+    }
   }
 
   /** Sends; 9000 gives the data, anything else the typed error for that word. */

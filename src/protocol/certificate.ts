@@ -1,9 +1,12 @@
 /**
- * The card certificate (docs/protocol.md section 4): four protocol TLVs in a fixed order,
+ * The card certificate (docs/protocol.md section 4, format 02): five protocol TLVs in a fixed order,
  *
- *     10 01 01 || 02 08 <card id> || 0A 41 <identity public key> || 0B LL <manufacturer signature>
+ *     10 01 02 || 02 08 <card id> || 0A 41 <identity public key> || 0E 41 <attestation public key>
+ *              || 0B LL <manufacturer signature>
  *
- * the signature covering `"TWINCARD:CERT:01" || card id || identity public key`.
+ * the signature covering `"TWINCARD:CERT:02" || card id || identity public key || attestation public key`.
+ * The two certified keys are NOT checked on the curve (section 1): they are authenticated by the
+ * manufacturer signature and only ever verify signatures; an invalid point simply fails to verify.
  * @module
  */
 import { encodeProtocolTlvs, TlvError, TlvRecord } from '../apdu/index.js';
@@ -18,17 +21,20 @@ export interface Certificate {
   readonly version: number;
   readonly cardId: Uint8Array;
   readonly identityPublicKey: Uint8Array;
+  /** The key that signs ATTEST and OPEN_SESSION answers (section 1.1). */
+  readonly attestationPublicKey: Uint8Array;
   /** The manufacturer's DER signature. */
   readonly signature: Uint8Array;
   /** The certificate's bytes as received. */
   readonly encoded: Uint8Array;
 }
 
-const FIELDS = [Tag.CERT_VERSION, Tag.CARD_ID, Tag.IDENTITY_PUBLIC_KEY, Tag.SIGNATURE];
+const FIELDS = [Tag.CERT_VERSION, Tag.CARD_ID, Tag.IDENTITY_PUBLIC_KEY, Tag.ATTESTATION_PUBLIC_KEY, Tag.SIGNATURE];
 
 /**
- * Parses a certificate strictly: 90..154 bytes, exactly the four fields in order with their sizes,
- * version 01, a valid identity point, a strict DER signature.
+ * Parses a certificate strictly: 157..221 bytes, exactly the five fields in order with their sizes,
+ * version 02, keys of 65 bytes starting `04`, a strict DER signature. The keys are not checked on
+ * the curve (section 1: the manufacturer signature authenticates them).
  * @throws TypeError for non-bytes; CertificateFormatError (a RangeError) saying what was wrong.
  * @example parseCertificate(info.certificate).cardId
  */
@@ -42,11 +48,13 @@ export function parseCertificate(bytes: Uint8Array): Certificate {
     const version = record.required(Tag.CERT_VERSION, 1)[0] as number;
     const cardId = record.required(Tag.CARD_ID, Size.CARD_ID);
     const identityPublicKey = record.required(Tag.IDENTITY_PUBLIC_KEY, Size.PUBLIC_KEY);
+    const attestationPublicKey = record.required(Tag.ATTESTATION_PUBLIC_KEY, Size.PUBLIC_KEY);
     const signature = record.required(Tag.SIGNATURE, { min: Size.SIGNATURE_MIN, max: Size.SIGNATURE_MAX });
     if (version !== CERT_VERSION) throw new CertificateFormatError(`version ${version} is not supported (expected ${CERT_VERSION})`);
-    validatePublicKey(identityPublicKey, 'certificate: identity public key');
+    checkUncompressed(identityPublicKey, 'identity public key');
+    checkUncompressed(attestationPublicKey, 'attestation public key');
     parseDerSignature(signature, 'certificate: manufacturer signature');
-    return Object.freeze({ version, cardId, identityPublicKey, signature, encoded: bytes.slice() });
+    return Object.freeze({ version, cardId, identityPublicKey, attestationPublicKey, signature, encoded: bytes.slice() });
   } catch (e) {
     if (e instanceof CertificateFormatError) throw e;
     if (e instanceof TlvError || e instanceof RangeError) {
@@ -60,16 +68,30 @@ export function parseCertificate(bytes: Uint8Array): Certificate {
  * The certificate bytes for its fields.
  * @throws RangeError / InvalidPointError / SignatureFormatError for invalid fields.
  */
-export function encodeCertificate(fields: { cardId: Uint8Array; identityPublicKey: Uint8Array; signature: Uint8Array }): Uint8Array {
+export function encodeCertificate(fields: CertificateFields & { signature: Uint8Array }): Uint8Array {
   checkLength('card id', fields.cardId, Size.CARD_ID);
   validatePublicKey(fields.identityPublicKey, 'identity public key');
+  validatePublicKey(fields.attestationPublicKey, 'attestation public key');
   parseDerSignature(fields.signature, 'manufacturer signature');
   return encodeProtocolTlvs([
     [Tag.CERT_VERSION, Uint8Array.of(CERT_VERSION)],
     [Tag.CARD_ID, fields.cardId],
     [Tag.IDENTITY_PUBLIC_KEY, fields.identityPublicKey],
+    [Tag.ATTESTATION_PUBLIC_KEY, fields.attestationPublicKey],
     [Tag.SIGNATURE, fields.signature],
   ]);
+}
+
+/** What the manufacturer certifies for one card. */
+export interface CertificateFields {
+  readonly cardId: Uint8Array;
+  readonly identityPublicKey: Uint8Array;
+  readonly attestationPublicKey: Uint8Array;
+}
+
+/** The message the manufacturer signs for these fields (section 1.1, purpose *certificate*). */
+export function certificateFieldsMessage(fields: CertificateFields): Uint8Array {
+  return certificateMessage(fields.cardId, fields.identityPublicKey, fields.attestationPublicKey);
 }
 
 /**
@@ -77,9 +99,9 @@ export function encodeCertificate(fields: { cardId: Uint8Array; identityPublicKe
  * (RFC 6979, so the same inputs give the same certificate).
  * @returns the encoded certificate.
  */
-export function issueCertificate(cardId: Uint8Array, identityPublicKey: Uint8Array, manufacturerPrivateKey: Uint8Array): Uint8Array {
-  const signature = signMessage(certificateMessage(cardId, identityPublicKey), manufacturerPrivateKey);
-  return encodeCertificate({ cardId, identityPublicKey, signature });
+export function issueCertificate(fields: CertificateFields, manufacturerPrivateKey: Uint8Array): Uint8Array {
+  const signature = signMessage(certificateFieldsMessage(fields), manufacturerPrivateKey);
+  return encodeCertificate({ ...fields, signature });
 }
 
 /**
@@ -87,6 +109,11 @@ export function issueCertificate(cardId: Uint8Array, identityPublicKey: Uint8Arr
  * @example const root = findCertificateRoot(parseCertificate(bytes), trustedRoots({ trustTestRoot: true }))
  */
 export function findCertificateRoot(certificate: Certificate, roots: readonly TrustedRoot[]): TrustedRoot | undefined {
-  const message = certificateMessage(certificate.cardId, certificate.identityPublicKey);
+  const message = certificateFieldsMessage(certificate);
   return roots.find((root) => verifyMessageSignature(certificate.signature, message, root.publicKey, 'certificate signature'));
+}
+
+/** 65 bytes starting `04` (the size is the TLV parser's check): the SEC1 form, not the curve. */
+function checkUncompressed(key: Uint8Array, what: string): void {
+  if (key[0] !== 0x04) throw new CertificateFormatError(`${what}: expected SEC1 uncompressed (04), got first byte ${key[0]}`);
 }

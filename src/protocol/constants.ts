@@ -16,6 +16,9 @@ export const PROTOCOL_VERSION = 0x02;
 /** CLA of every twincard command (SELECT uses the interindustry `00`). */
 export const CLA_PROPRIETARY = 0x80;
 
+/** CLA of a command wrapped in the card session (section 1.4): `84`, chained blocks `94`. */
+export const CLA_WRAPPED = 0x84;
+
 /** Instruction codes (section 6). */
 export const Ins = Object.freeze({
   SELECT: 0xa4,
@@ -24,6 +27,9 @@ export const Ins = Object.freeze({
   CREATE_WALLET: 0x30,
   SIGN: 0x32,
   ATTEST: 0x40,
+  CHANGE_ACCESS_CODE: 0x24,
+  RESET: 0x28,
+  OPEN_SESSION: 0x70,
   BACKUP_PREPARE: 0x60,
   BACKUP_EXPORT: 0x62,
   BACKUP_FINALIZE: 0x64,
@@ -49,6 +55,7 @@ export const Tag = Object.freeze({
   IDENTITY_PUBLIC_KEY: 0x0a,
   SIGNATURE: 0x0b,
   MANUFACTURER_PUBLIC_KEY: 0x0d,
+  ATTESTATION_PUBLIC_KEY: 0x0e,
   CERT_VERSION: 0x10,
   PRIMARY_EPHEMERAL_KEY: 0x11,
   SEAL_SIGNATURE: 0x12,
@@ -58,6 +65,10 @@ export const Tag = Object.freeze({
   IMPORT_RESULT: 0x17,
   BACKUP_CARD_IDS: 0x18,
   PRIMARY_ID: 0x19,
+  SESSION_CARD_KEY: 0x1a,
+  ACCESS_CODE: 0x1b,
+  NEW_ACCESS_CODE: 0x1c,
+  SESSION_HOST_KEY: 0x1d,
 } as const);
 
 /** Card states (section 3), by name. */
@@ -95,11 +106,13 @@ export const ImportResult = Object.freeze({ IMPORTED: 0x00, ALREADY_IMPORTED: 0x
  * (section 1.2). Frozen copies: a caller cannot change what every later signature check uses.
  */
 export const Prefix = Object.freeze({
-  CERTIFICATE: 'TWINCARD:CERT:01',
+  CERTIFICATE: 'TWINCARD:CERT:02',
   ATTESTATION: 'TWINCARD:ATTEST1',
+  SESSION: 'TWINCARD:SESS-C2',
   PREPARE: 'TWINCARD:PREP-B2',
   SEAL: 'TWINCARD:SEAL-P2',
   KDF_SALT: 'TWINCARD:KDF:V02',
+  SESSION_SALT: 'TWINCARD:SES:V02',
 } as const);
 
 export type PrefixName = keyof typeof Prefix;
@@ -119,9 +132,9 @@ export const Size = Object.freeze({
   PREFIX: 16,
   SIGNATURE_MIN: 8,
   SIGNATURE_MAX: 72,
-  /** 80 bytes of fixed fields plus `0B LL` and an 8..72-byte signature. */
-  CERTIFICATE_MIN: 90,
-  CERTIFICATE_MAX: 154,
+  /** 147 bytes of fixed fields plus `0B LL` and an 8..72-byte signature (section 4). */
+  CERTIFICATE_MIN: 157,
+  CERTIFICATE_MAX: 221,
   CHALLENGE_MIN: 16,
   CHALLENGE_MAX: 32,
   DIGEST: 32,
@@ -137,14 +150,18 @@ export const Size = Object.freeze({
   /** Backup cards a primary can ever export to (BACKUP_CARD_IDS holds at most this many ids). */
   MAX_BACKUPS: 2,
   /** Most data bytes of one chained command. */
-  MAX_CHAINED_DATA: 512,
+  MAX_CHAINED_DATA: 600,
+  /** A wrapped command's counter, IV and truncated MAC (section 1.4). */
+  SESSION_COUNTER: 4,
+  SESSION_IV: 16,
+  SESSION_MAC: 16,
 } as const);
 
 /** Blob format version, the first header byte (section 1.3). */
 export const BLOB_VERSION = 0x02;
 
 /** Certificate format version (CERT_VERSION, section 4). */
-export const CERT_VERSION = 0x01;
+export const CERT_VERSION = 0x02;
 
 /** The twincard status words (section 6), by name. */
 export const TwincardSw = Object.freeze({
@@ -170,6 +187,9 @@ export const IsoSw = Object.freeze({
   PIN_BLOCKED: 0x6983,
   INS_NOT_SUPPORTED: 0x6d00,
   CLA_NOT_SUPPORTED: 0x6e00,
+  WRAPPING_REQUIRED: 0x6987,
+  WRAPPING_FORBIDDEN: 0x6882,
+  SESSION_FAILED: 0x6988,
 } as const);
 
 /**
@@ -178,7 +198,19 @@ export const IsoSw = Object.freeze({
  * the ISO ones where ISO defines the word, so logs read the same as for any other card.
  */
 export const TWINCARD_STATUS_WORDS: StatusTable = extendStatusTable(ISO_STATUS_WORDS, {
-  [IsoSw.CHAIN_TOO_LONG]: { name: 'NOT_ENOUGH_MEMORY', meaning: 'chained command data longer than 512 bytes' },
+  [IsoSw.CHAIN_TOO_LONG]: { name: 'NOT_ENOUGH_MEMORY', meaning: 'chained command data longer than 600 bytes' },
+  [IsoSw.WRAPPING_REQUIRED]: {
+    name: 'SM_DATA_OBJECTS_MISSING',
+    meaning: 'the command must be wrapped in a card session (CLA 84) and came plain',
+  },
+  [IsoSw.WRAPPING_FORBIDDEN]: {
+    name: 'SECURE_MESSAGING_NOT_SUPPORTED',
+    meaning: 'the command must be plain and came wrapped in a card session',
+  },
+  [IsoSw.SESSION_FAILED]: {
+    name: 'SM_DATA_OBJECTS_INCORRECT',
+    meaning: 'secure messaging failed (no session, length, counter, MAC or padding): the card closed the session',
+  },
   [IsoSw.PIN_NOT_VERIFIED]: { name: 'SECURITY_STATUS_NOT_SATISFIED', meaning: 'access code not verified' },
   [IsoSw.PIN_BLOCKED]: { name: 'AUTH_METHOD_BLOCKED', meaning: 'access code blocked' },
   [IsoSw.CONDITIONS_NOT_SATISFIED]: {

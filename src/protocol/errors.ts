@@ -160,3 +160,31 @@ export class WrongStateError extends Error {
     this.expected = expected;
   }
 }
+
+/**
+ * The card's OPEN_SESSION answer does not verify under the attestation key of the (verified)
+ * certificate it presented: a card in the middle, or a card that is not the one its certificate
+ * names. Not genuine: nothing may be sent through such a session.
+ */
+export class SessionKeyNotCertifiedError extends Error {
+  readonly cardId: Uint8Array;
+
+  constructor(cardId: Uint8Array) {
+    super(
+      `OPEN_SESSION: the session signature does not verify under the certified attestation key of card ${cardIdHex(cardId)}: the card is not genuine`,
+    );
+    this.name = 'SessionKeyNotCertifiedError';
+    this.cardId = cardId.slice();
+  }
+}
+
+/**
+ * A command that must be wrapped (section 1.4) was asked for with no session open (never opened,
+ * closed by the host, or closed because the card refused a wrapped command): it is never sent plain.
+ */
+export class SessionClosedError extends Error {
+  constructor(message = 'no card session is open: open one (openSession) before a command that carries or uses the access code') {
+    super(message);
+    this.name = 'SessionClosedError';
+  }
+}

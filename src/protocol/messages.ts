@@ -9,17 +9,31 @@ import { prefixBytes, Size } from './constants.js';
 import { checkLength } from './crypto.js';
 
 /**
- * `TWINCARD:CERT:01 || card id (8) || identity public key (65)`, signed by the manufacturer.
+ * `TWINCARD:CERT:02 || card id (8) || identity public key (65) || attestation public key (65)`,
+ * signed by the manufacturer.
  * @throws TypeError / RangeError for a wrong-size argument.
  */
-export function certificateMessage(cardId: Uint8Array, identityPublicKey: Uint8Array): Uint8Array {
+export function certificateMessage(cardId: Uint8Array, identityPublicKey: Uint8Array, attestationPublicKey: Uint8Array): Uint8Array {
   checkLength('card id', cardId, Size.CARD_ID);
   checkLength('identity public key', identityPublicKey, Size.PUBLIC_KEY);
-  return concatBytes(prefixBytes('CERTIFICATE'), cardId, identityPublicKey);
+  checkLength('attestation public key', attestationPublicKey, Size.PUBLIC_KEY);
+  return concatBytes(prefixBytes('CERTIFICATE'), cardId, identityPublicKey, attestationPublicKey);
 }
 
 /**
- * `TWINCARD:ATTEST1 || card id (8) || challenge (16..32)`, signed by the card's identity key.
+ * `TWINCARD:SESS-C2 || card id (8) || EH (65) || EC (65)`, signed by the card's attestation key at
+ * OPEN_SESSION: it binds the card's session key EC to the host's fresh EH (a fresh attestation).
+ * @throws TypeError / RangeError for a wrong-size argument.
+ */
+export function sessionMessage(cardId: Uint8Array, hostEphemeralKey: Uint8Array, cardEphemeralKey: Uint8Array): Uint8Array {
+  checkLength('card id', cardId, Size.CARD_ID);
+  checkLength('EH', hostEphemeralKey, Size.PUBLIC_KEY);
+  checkLength('EC', cardEphemeralKey, Size.PUBLIC_KEY);
+  return concatBytes(prefixBytes('SESSION'), cardId, hostEphemeralKey, cardEphemeralKey);
+}
+
+/**
+ * `TWINCARD:ATTEST1 || card id (8) || challenge (16..32)`, signed by the card's attestation key.
  * @throws TypeError / RangeError for a wrong-size argument.
  */
 export function attestationMessage(cardId: Uint8Array, challenge: Uint8Array): Uint8Array {

@@ -241,6 +241,9 @@ function report(out: Output, event: BackupEvent, bench: boolean): void {
     case 'step-started':
       out.info(`  ${event.step}: card ${toHex(event.cardId)} in ${event.where}`);
       return;
+    case 'hold-still':
+      if (!bench) out.emphasis('  Hold the card still...');
+      return;
     case 'card-refused':
       out.info(`  refused: ${event.message}`);
       return;

@@ -49,7 +49,7 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
       .option('destructive', {
         type: 'boolean',
         default: false,
-        describe: 'allow checks and set-up that change the card for good (personalize, create or import a wallet, block the PIN)',
+        describe: 'allow checks and set-up that change the card for good (personalize, create, export or import a wallet, finalize a backup, block the PIN)',
       })
       .option('only', { type: 'string', describe: 'run only these checks: comma-separated id prefixes or * patterns' })
       .option('list', { type: 'boolean', default: false, describe: 'print the checks (id, D = destructive, needs, title) and exit' })

@@ -1,5 +1,6 @@
 /**
- * `twincard sign --digest HEX32`: VERIFY_PIN then SIGN with the wallet key. The host parses the DER
+ * `twincard sign --digest HEX32`: the certificate verified under the trusted roots, OPEN_SESSION (a
+ * fresh attestation), then VERIFY_PIN and SIGN wrapped in the session, with the wallet key. The host parses the DER
  * signature, normalises S to the low half and verifies it under the card's wallet public key before
  * printing anything (protocol/card.ts). `--expect-pubkey` makes sure it is the right wallet BEFORE the
  * access code is sent, so a wrong card never costs a PIN try.
@@ -16,8 +17,12 @@ import type { GlobalOptions } from '../global-options.js';
 import { hexArgument } from '../hex-arg.js';
 import { Output } from '../output.js';
 import { readPin } from '../pin.js';
+import { openVerifiedSession, readVerifiedCard } from '../secure-card.js';
+import { loadTrustedRoots, withTrustOptions } from '../trust.js';
 
 interface SignOptions extends GlobalOptions {
+  readonly trustTestRoot: boolean;
+  readonly root: string[] | undefined;
   readonly digest: string;
   readonly expectPubkey: string | undefined;
   readonly pinFile: string | undefined;
@@ -43,7 +48,7 @@ export const signCommand: CommandModule<GlobalOptions, SignOptions> = {
   command: 'sign',
   describe: 'Sign a 32-byte digest with the wallet key (asks for the access code)',
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
+    withTrustOptions(yargs)
       .option('digest', { type: 'string', demandOption: true, describe: 'the 32-byte digest to sign, 64 hex digits' })
       .option('expect-pubkey', {
         type: 'string',
@@ -55,11 +60,12 @@ export const signCommand: CommandModule<GlobalOptions, SignOptions> = {
     const out = Output.fromEnvironment(argv.json);
     const digest = hexArgument('--digest', argv.digest, Size.DIGEST);
     const expected = argv.expectPubkey === undefined ? undefined : expectedKey(argv.expectPubkey);
+    const roots = loadTrustedRoots({ trustTestRoot: argv.trustTestRoot, rootFiles: argv.root });
     const pin = await readPin({ pinFile: argv.pinFile });
     try {
       const doc = await withCard(argv, out, async ({ card, readerName }): Promise<SignDocument> => {
-        await card.select();
-        const info = await card.read();
+        const verified = await readVerifiedCard(card, roots, out, 'sign');
+        const { info } = verified;
         if (info.walletPublicKey === undefined) throw new WrongStateError('sign', info.state, ['WALLET', 'BACKUP_EXPORTING', 'BACKED_UP']);
         if (expected !== undefined && !equalBytes(expected, info.walletPublicKey)) {
           throw new CommandFailure(
@@ -67,6 +73,7 @@ export const signCommand: CommandModule<GlobalOptions, SignOptions> = {
             ExitCode.UNEXPECTED,
           );
         }
+        await openVerifiedSession(card, verified, 'sign');
         await card.verifyPin(pin);
         const signed = await card.sign(digest, info.walletPublicKey);
         return {

@@ -4,38 +4,38 @@
  * @module
  */
 import { randomBytes, concatBytes } from '@noble/hashes/utils.js';
-import { command, encodeCommand, toHex } from '../../apdu/index.js';
+import { toHex } from '../../apdu/index.js';
 import { parseCertificate } from '../../protocol/certificate.js';
-import { equalBytes, verifyMessageSignature } from '../../protocol/crypto.js';
-import { Ins, IsoSw, TWINCARD_AID } from '../../protocol/constants.js';
+import { equalBytes } from '../../protocol/crypto.js';
 import { attestationMessage } from '../../protocol/messages.js';
+import { identityKey, verifies, type CardUnderTest } from '../harness.js';
 import { NotApplicable } from '../types.js';
-import { check, CLA, type Check } from './common.js';
+import { AID, Ins, STATES, Sw as IsoSw } from '../wire.js';
+import { check, CLA, type Check, type Expect } from './common.js';
 import { COMMANDS, kebab } from './commands.js';
 
-const SELECT_APDU = encodeCommand(command(0x00, Ins.SELECT, 0x04, 0x00, TWINCARD_AID, 256), 'short');
+const SELECT_APDU = concatBytes(Uint8Array.of(0x00, Ins.SELECT, 0x04, 0x00, AID.length), AID, Uint8Array.of(0x00));
 
 export function basicChecks(): Check[] {
   const checks: Check[] = [
     check(
-      { id: 'select/answer', title: 'SELECT answers 9000 with VERSION 01 and the STATE', category: 'transport', destructive: false },
+      { id: 'select/answer', title: 'SELECT answers 9000 with VERSION 02 and the STATE', category: 'transport', destructive: false },
       async ({ dut }, e) => {
         const info = await dut.snapshot();
         dut.recorder.clear();
         const r = await dut.raw(SELECT_APDU);
         e.sw(r, IsoSw.OK);
-        const stateByte = ['FACTORY', 'BLANK', 'WALLET', 'BACKUP_PRIMARY', 'BACKUP_LINKED', 'BACKED_UP'].indexOf(info.state);
-        const want = `01010103010${stateByte}`;
+        const want = `01010203010${STATES.indexOf(info.state)}`;
         e.that(toHex(r.data) === want, `data ${want}`, `data ${toHex(r.data)}`);
       },
     ),
     check(
       { id: 'read/answer', title: 'READ answers the fields its state requires, in order, and nothing else', category: 'transport', destructive: false },
       async ({ dut }, e) => {
-        await dut.card.select();
+        await dut.select();
         dut.recorder.clear();
         try {
-          const info = await dut.card.read();
+          const info = await dut.read();
           e.that(true, 'a well-formed READ answer', '');
           if (info.certificate !== undefined && info.cardId !== undefined) {
             const cert = parseCertificate(info.certificate);
@@ -70,7 +70,7 @@ export function basicChecks(): Check[] {
     check(
       { id: 'header/cla-00', title: 'a twincard INS with CLA 00 is 6E00', category: 'header', destructive: false },
       async ({ dut }, e) => {
-        await dut.card.select();
+        await dut.select();
         dut.recorder.clear();
         e.sw(await dut.raw(Uint8Array.of(0x00, Ins.READ, 0, 0, 0)), IsoSw.CLA_NOT_SUPPORTED);
       },
@@ -78,7 +78,7 @@ export function basicChecks(): Check[] {
     check(
       { id: 'header/cla-b0', title: 'CLA B0 is 6E00', category: 'header', destructive: false },
       async ({ dut }, e) => {
-        await dut.card.select();
+        await dut.select();
         dut.recorder.clear();
         e.sw(await dut.raw(Uint8Array.of(0xb0, Ins.READ, 0, 0, 0)), IsoSw.CLA_NOT_SUPPORTED);
       },
@@ -86,7 +86,7 @@ export function basicChecks(): Check[] {
     check(
       { id: 'header/ins-unknown', title: 'unknown INS 11, 5C and FE are 6D00', category: 'header', destructive: false },
       async ({ dut }, e) => {
-        await dut.card.select();
+        await dut.select();
         dut.recorder.clear();
         for (const ins of [0x11, 0x5c, 0xfe]) e.sw(await dut.raw(Uint8Array.of(CLA, ins, 0, 0, 0)), IsoSw.INS_NOT_SUPPORTED);
       },
@@ -94,7 +94,7 @@ export function basicChecks(): Check[] {
     check(
       { id: 'header/order-cla-before-ins', title: 'wrong CLA and unknown INS: 6E00 (CLA is checked first)', category: 'header', destructive: false },
       async ({ dut }, e) => {
-        await dut.card.select();
+        await dut.select();
         dut.recorder.clear();
         e.sw(await dut.raw(Uint8Array.of(0x00, 0x11, 0x01, 0, 0)), IsoSw.CLA_NOT_SUPPORTED);
       },
@@ -102,7 +102,7 @@ export function basicChecks(): Check[] {
     check(
       { id: 'header/order-ins-before-p1p2', title: 'unknown INS and P1 01: 6D00 (INS before P1-P2)', category: 'header', destructive: false },
       async ({ dut }, e) => {
-        await dut.card.select();
+        await dut.select();
         dut.recorder.clear();
         e.sw(await dut.raw(Uint8Array.of(CLA, 0x11, 0x01, 0x01, 0)), IsoSw.INS_NOT_SUPPORTED);
       },
@@ -124,12 +124,13 @@ export function basicChecks(): Check[] {
         const seen = await dut.snapshot();
         const info = seen.state === 'FACTORY' ? await ctx.reach('BLANK') : seen;
         if (info.certificate === undefined || info.cardId === undefined) throw new NotApplicable('needs a personalized card');
-        const key = parseCertificate(info.certificate).identityPublicKey;
+        const key = identityKey(info);
         dut.recorder.clear();
         for (const n of [16, 32]) {
           const challenge = randomBytes(n);
-          const sig = await dut.card.attest(challenge);
-          const ok = verifyMessageSignature(sig, attestationMessage(info.cardId, challenge), key);
+          const r = await dut.cmd(Ins.ATTEST, challenge);
+          e.sw(r, IsoSw.OK);
+          const ok = r.data[0] === 0x0b && r.data[1] === r.data.length - 2 && verifies(r.data.subarray(2), attestationMessage(info.cardId, challenge), key);
           e.that(ok, `${n}-byte challenge: signature verifies`, `${n}-byte challenge: signature does not verify`);
         }
       },
@@ -165,8 +166,8 @@ export function basicChecks(): Check[] {
 }
 
 /** READ in parts: the first answer is 8 bytes and 61xx, GET RESPONSE until 9000; the whole equals a plain READ. */
-async function responseChaining(dut: import('../harness.js').CardUnderTest, getResponseCla: number, e: import('./common.js').Expect): Promise<void> {
-  await dut.card.select();
+async function responseChaining(dut: CardUnderTest, getResponseCla: number, e: Expect): Promise<void> {
+  await dut.select();
   const whole = await dut.send(CLA, Ins.READ, undefined, 256);
   dut.recorder.clear();
   // Le 08: even a FACTORY card's 18-byte READ answer needs three parts.

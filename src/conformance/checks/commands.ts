@@ -1,16 +1,15 @@
 /**
  * Every command of docs/protocol.md section 6 as a well-formed APDU with plausible data: what the state
- * machine and P1-P2 checks send. The data is right in form and meaningless in content (an untrusted
+ * machine and P1-P2 checks send. The data is right in form and meaningless in content (a stranger's
  * certificate, a random blob), so a card that refuses in the right place answers the word the check wants
  * and a card that does not is caught by its answer or by READ afterwards.
  * @module
  */
 import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
 import { encodeProtocolTlvs } from '../../apdu/index.js';
-import { Ins, Tag, type CommandName } from '../../protocol/constants.js';
-import { SUITE_PIN } from '../harness.js';
+import { exportData, importData, SUITE_PIN } from '../harness.js';
 import { randomKeyPair, SoftCard } from '../soft-card.js';
-import { linkData } from './common.js';
+import { BLOB_VERSION, Ins, Tag, type CommandName } from '../wire.js';
 
 export type ProtocolCommand = Exclude<CommandName, 'SELECT'>;
 
@@ -31,33 +30,18 @@ export const COMMANDS: readonly CommandShape[] = [
   { name: 'CREATE_WALLET', ins: Ins.CREATE_WALLET, build: () => ({ data: SUITE_PIN, ne: 256 }) },
   { name: 'SIGN', ins: Ins.SIGN, build: () => ({ data: randomBytes(32), ne: 256 }) },
   { name: 'ATTEST', ins: Ins.ATTEST, build: () => ({ data: randomBytes(32), ne: 256 }) },
-  { name: 'BACKUP_START', ins: Ins.BACKUP_START, build: () => ({ ne: 256 }) },
+  { name: 'BACKUP_PREPARE', ins: Ins.BACKUP_PREPARE, build: () => ({ ne: 256 }) },
+  { name: 'BACKUP_CANCEL', ins: Ins.BACKUP_CANCEL, build: () => ({ ne: 0 }) },
+  { name: 'BACKUP_EXPORT', ins: Ins.BACKUP_EXPORT, build: () => ({ data: exportData(stranger().prepare(randomKeyPair().publicKey)), ne: 256 }) },
+  { name: 'BACKUP_FINALIZE', ins: Ins.BACKUP_FINALIZE, build: () => ({ ne: 256 }) },
   {
-    name: 'LINK_PRIMARY',
-    ins: Ins.LINK_PRIMARY,
+    name: 'BACKUP_IMPORT',
+    ins: Ins.BACKUP_IMPORT,
     build: () => {
-      const peer = stranger();
-      const offer = peer.primaryOffer(randomKeyPair().publicKey);
-      return { data: linkData('primary', offer.certificate, offer.ephemeralKey, offer.signature), ne: 256 };
+      const s = stranger().seal(randomBytes(8), randomKeyPair().publicKey, new Uint8Array(128));
+      return { data: importData({ ...s, blob: concatBytes(Uint8Array.of(BLOB_VERSION), randomBytes(192)) }), ne: 256 };
     },
   },
-  {
-    name: 'LINK_BACKUP',
-    ins: Ins.LINK_BACKUP,
-    build: () => {
-      const peer = stranger();
-      const offer = peer.backupOffer(randomBytes(8), randomKeyPair().publicKey, randomKeyPair().publicKey);
-      return { data: linkData('backup', offer.certificate, offer.ephemeralKey, offer.signature), ne: 256 };
-    },
-  },
-  { name: 'EXPORT_WALLET', ins: Ins.EXPORT_WALLET, build: () => ({ data: randomBytes(8), ne: 256 }) },
-  { name: 'FINALIZE_BACKUP', ins: Ins.FINALIZE_BACKUP, build: () => ({ ne: 256 }) },
-  {
-    name: 'IMPORT_WALLET',
-    ins: Ins.IMPORT_WALLET,
-    build: () => ({ data: encodeProtocolTlvs([[Tag.WALLET_BLOB, concatBytes(Uint8Array.of(1), randomBytes(192))]]), ne: 256 }),
-  },
-  { name: 'BACKUP_ABORT', ins: Ins.BACKUP_ABORT, build: () => ({ ne: 256 }) },
   { name: 'PERSO_GENERATE', ins: Ins.PERSO_GENERATE, build: () => ({ data: randomBytes(8), ne: 256 }) },
   {
     name: 'PERSO_COMMIT',
@@ -76,7 +60,7 @@ export function commandShape(name: ProtocolCommand): CommandShape {
   return shape;
 }
 
-/** `LINK_PRIMARY` -> `link-primary`. */
+/** `BACKUP_EXPORT` -> `backup-export`. */
 export function kebab(name: string): string {
   return name.toLowerCase().replace(/_/g, '-');
 }

@@ -3,12 +3,11 @@
  * the protocol wants and what the card did, so a check reads as a list of expectations.
  * @module
  */
-import { encodeProtocolTlvs, type ResponseApdu } from '../../apdu/index.js';
-import type { CardInfo } from '../../protocol/card.js';
+import type { ResponseApdu } from '../../apdu/index.js';
 import { equalBytes } from '../../protocol/crypto.js';
 import type { KeyPair } from '../../protocol/keys.js';
-import { Tag } from '../../protocol/constants.js';
-import type { CardUnderTest, Target } from '../harness.js';
+import { sameIds, type CardUnderTest, type Target } from '../harness.js';
+import { Ins, type ReadInfo } from '../wire.js';
 import type { InvalidPoint } from '../wycheproof.js';
 import { NotApplicable, type CheckInfo } from '../types.js';
 import { randomKeyPair, SoftCard } from '../soft-card.js';
@@ -20,9 +19,9 @@ export interface CheckContext {
   readonly manufacturer: KeyPair | undefined;
   readonly invalidPoints: readonly InvalidPoint[];
   /** Brings the card under test to `target` (see harness.ts) and returns its snapshot. */
-  reach(target: Target, options?: { fresh?: boolean }): Promise<CardInfo>;
+  reach(target: Target, options?: { fresh?: boolean }): Promise<ReadInfo>;
   /** The same for the peer card. */
-  reachPeer(target: Target): Promise<CardInfo>;
+  reachPeer(target: Target): Promise<ReadInfo>;
 }
 
 export interface Verdict {
@@ -62,9 +61,9 @@ export class Expect {
     return ok;
   }
 
-  /** READ shows nothing changed since `before` (state, keys, counters, tries, backup count). */
-  async unchanged(dut: CardUnderTest, before: CardInfo): Promise<boolean> {
-    let after: CardInfo;
+  /** READ shows nothing changed since `before` (state, keys, counters, tries, backup count and ids). */
+  async unchanged(dut: CardUnderTest, before: ReadInfo): Promise<boolean> {
+    let after: ReadInfo;
     try {
       after = await dut.snapshot();
     } catch (error) {
@@ -80,7 +79,7 @@ export class Expect {
 }
 
 /** The fields of two READ answers that differ, described. */
-export function diffInfo(a: CardInfo, b: CardInfo): string[] {
+export function diffInfo(a: ReadInfo, b: ReadInfo): string[] {
   const diffs: string[] = [];
   const bytes = (x?: Uint8Array, y?: Uint8Array) => (x === undefined ? y === undefined : y !== undefined && equalBytes(x, y));
   if (a.state !== b.state) diffs.push(`state ${a.state} -> ${b.state}`);
@@ -91,6 +90,8 @@ export function diffInfo(a: CardInfo, b: CardInfo): string[] {
   if (a.pinTriesLeft !== b.pinTriesLeft) diffs.push(`PIN tries ${a.pinTriesLeft} -> ${b.pinTriesLeft}`);
   if (a.signCounter !== b.signCounter) diffs.push(`sign counter ${a.signCounter} -> ${b.signCounter}`);
   if (a.backupCount !== b.backupCount) diffs.push(`backup count ${a.backupCount} -> ${b.backupCount}`);
+  if (!sameIds(a.backupCardIds, b.backupCardIds)) diffs.push('backup card ids');
+  if (!bytes(a.primaryId, b.primaryId)) diffs.push('primary id');
   return diffs;
 }
 
@@ -132,22 +133,26 @@ export function flip(bytes: Uint8Array, index: number, mask = 0x01): Uint8Array 
   return out;
 }
 
-/** LINK_PRIMARY / LINK_BACKUP data: certificate, ephemeral key, signature (tags 04, 11/13, 12/14). */
-export function linkData(role: 'primary' | 'backup', certificate: Uint8Array, ephemeralKey: Uint8Array, signature: Uint8Array): Uint8Array {
-  const [keyTag, sigTag] = role === 'primary'
-    ? [Tag.PRIMARY_EPHEMERAL_KEY, Tag.PRIMARY_LINK_SIGNATURE]
-    : [Tag.BACKUP_EPHEMERAL_KEY, Tag.BACKUP_LINK_SIGNATURE];
-  return encodeProtocolTlvs([
-    [Tag.CERTIFICATE, certificate],
-    [keyTag, ephemeralKey],
-    [sigTag, signature],
-  ]);
-}
+export { CLA } from '../harness.js';
 
-export const CLA = 0x80;
 
 /** A non-negative integer below 2^256 as 32 big-endian bytes. */
 export function be32(n: bigint): Uint8Array {
   if (n < 0n || n >= 2n ** 256n) throw new RangeError('be32: out of range');
   return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
+}
+
+/** BACKUP_EXPORT with these bytes to a WALLET card, access code verified: `want`, nothing changed. */
+export async function exportRefused(ctx: CheckContext, e: Expect, data: Uint8Array, want: number): Promise<void> {
+  const before = await ctx.reach('WALLET');
+  await ctx.dut.verify();
+  e.sw(await ctx.dut.cmd(Ins.BACKUP_EXPORT, data), want);
+  await e.unchanged(ctx.dut, before);
+}
+
+/** BACKUP_IMPORT with these bytes to a BACKUP_PENDING card: `want`, nothing changed. */
+export async function importRefusedRaw(ctx: CheckContext, e: Expect, data: (cardId: Uint8Array) => Uint8Array, want: number): Promise<void> {
+  const before = await ctx.reach('BACKUP_PENDING');
+  e.sw(await ctx.dut.cmd(Ins.BACKUP_IMPORT, data(before.cardId!)), want);
+  await e.unchanged(ctx.dut, before);
 }

@@ -1,159 +1,134 @@
 /**
  * Backups between two real cards (`--peer-reader`), every message relayed as a host does: the card under test
  * as the primary and as the backup card, and the attacks that need no TEST manufacturer because the peer's
- * own certified answers are the material: a tampered blob, a substituted EP, the peer's ATTEST signature
- * offered as a link signature, a swapped EB, and an EB with its signature replayed from an earlier session.
+ * own certified answers are the material: a tampered blob, a substituted EB, and a blob sealed to an EB the
+ * peer has cancelled since (the primary cannot tell; the backup card must refuse it).
  * @module
  */
 import { randomBytes } from '@noble/hashes/utils.js';
-import { encodeProtocolTlvs } from '../../apdu/index.js';
-import { Ins, IsoSw, Tag, TwincardSw } from '../../protocol/constants.js';
+import { toHex } from '../../apdu/index.js';
 import { checkWalletSignature, equalBytes } from '../../protocol/crypto.js';
-import { NotApplicable } from '../types.js';
-import { SUITE_PIN, type CardUnderTest } from '../harness.js';
+import { exportData, importData, parseExportAnswer, parsePrepareAnswer, SUITE_PIN, type CardUnderTest } from '../harness.js';
 import { randomKeyPair } from '../soft-card.js';
-import { check, CLA, flip, linkData, type Check, type CheckContext, type Expect } from './common.js';
+import { NotApplicable } from '../types.js';
+import { Ins, Sw, type ReadInfo } from '../wire.js';
+import { check, flip, type Check, type CheckContext, type Expect } from './common.js';
 
 function needPeer(ctx: CheckContext): CardUnderTest {
   if (ctx.peer === undefined) throw new NotApplicable('needs a second card: --peer-reader');
   return ctx.peer;
 }
 
-/** The card under test as primary (BACKUP_PRIMARY, access code verified), the peer linked to it as backup card, the blob exported. */
-async function linkedPair(ctx: CheckContext, e: Expect) {
-  const peer = needPeer(ctx);
-  const p = await ctx.reach('WALLET');
-  const b = await ctx.reachPeer('BLANK');
-  await ctx.dut.verify();
-  const start = await ctx.dut.card.backupStart();
-  const eb = await peer.card.linkPrimary({ certificate: p.certificate!, ...start });
-  const r = await ctx.dut.send(CLA, Ins.LINK_BACKUP, linkData('backup', b.certificate!, eb.ephemeralKey, eb.signature), 256);
-  e.sw(r, IsoSw.OK);
-  const blob = await ctx.dut.card.exportWallet(b.cardId!);
-  return { peer, p, b, blob };
+/** BACKUP_PREPARE on a card, its offer (EB and signature) with its certificate. */
+async function prepareOn(card: CardUnderTest, info: ReadInfo) {
+  const r = await card.expectOk('BACKUP_PREPARE', Ins.BACKUP_PREPARE);
+  const offer = parsePrepareAnswer(r.data);
+  if (offer === undefined) throw new Error('BACKUP_PREPARE answer is not 13 41 <EB> 14 LL <signature>');
+  card.known = { eb: offer.eb };
+  return { certificate: info.certificate!, eb: offer.eb, signature: offer.signature };
 }
 
-/** The peer as a primary that has started a backup: its certificate, EP and primary link signature. */
-async function peerPrimary(ctx: CheckContext) {
-  const peer = needPeer(ctx);
-  const info = await ctx.reachPeer('BACKUP_PRIMARY');
-  await peer.verify();
-  const offer = await peer.card.backupStart();
-  return { peer, info, offer };
+/** BACKUP_EXPORT on a primary (its code verified here) for this offer; the answer split, or undefined with the SW recorded. */
+async function exportOn(primary: CardUnderTest, info: ReadInfo, offer: { certificate: Uint8Array; eb: Uint8Array; signature: Uint8Array }, e: Expect) {
+  await primary.select();
+  await primary.verify();
+  const r = await primary.cmd(Ins.BACKUP_EXPORT, exportData(offer));
+  if (!e.sw(r, Sw.OK)) return undefined;
+  const x = parseExportAnswer(r.data);
+  e.that(x !== undefined, 'an export answer 11 41 EP 12 LL seal 15 81 C1 blob', `an answer of ${r.data.length} bytes`);
+  return x === undefined ? undefined : { certificate: info.certificate!, ...x };
+}
+
+/** SIGN on a card with the suite's code; whether it verifies under `walletKey`. */
+async function signsWith(card: CardUnderTest, walletKey: Uint8Array): Promise<boolean> {
+  await card.select();
+  card.known.pin = SUITE_PIN;
+  await card.verify();
+  const digest = randomBytes(32);
+  const s = await card.cmd(Ins.SIGN, digest);
+  if (s.sw !== Sw.OK) return false;
+  return checkWalletSignature(s.data.subarray(2, 2 + (s.data[1] ?? 0)), digest, walletKey) !== undefined;
 }
 
 export function peerChecks(): Check[] {
   return [
     check(
-      { id: 'peer/substituted-ep', title: "LINK_PRIMARY with the peer primary's certificate and signature but another EP: 9A03", category: 'peer', destructive: false, needs: ['peer-card', 'fresh-card'] },
+      { id: 'peer/substituted-eb', title: "BACKUP_EXPORT with the peer backup card's certificate and prepare signature but another EB: 9A03, nothing changed", category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
       async (ctx, e) => {
-        const { info, offer } = await peerPrimary(ctx);
-        const before = await ctx.reach('BLANK');
-        e.sw(await ctx.dut.send(CLA, Ins.LINK_PRIMARY, linkData('primary', info.certificate!, randomKeyPair().publicKey, offer.signature), 256), TwincardSw.SIGNATURE_INVALID);
+        const peer = needPeer(ctx);
+        const b = await ctx.reachPeer('BLANK');
+        const offer = await prepareOn(peer, b);
+        const before = await ctx.reach('WALLET');
+        await ctx.dut.verify();
+        e.sw(await ctx.dut.cmd(Ins.BACKUP_EXPORT, exportData({ ...offer, eb: randomKeyPair().publicKey })), Sw.SIGNATURE_INVALID);
         await e.unchanged(ctx.dut, before);
       },
     ),
     check(
-      { id: 'peer/attest-signature', title: "LINK_PRIMARY whose link signature is the peer's real ATTEST signature over EP's first 32 bytes: 9A03", category: 'peer', destructive: false, needs: ['peer-card', 'fresh-card'] },
-      async (ctx, e) => {
-        const { peer, info, offer } = await peerPrimary(ctx);
-        const attest = await peer.card.attest(offer.ephemeralKey.subarray(0, 32));
-        const before = await ctx.reach('BLANK');
-        e.sw(await ctx.dut.send(CLA, Ins.LINK_PRIMARY, linkData('primary', info.certificate!, offer.ephemeralKey, attest), 256), TwincardSw.SIGNATURE_INVALID);
-        await e.unchanged(ctx.dut, before);
-      },
-    ),
-    check(
-      { id: 'peer/swapped-eb', title: "LINK_BACKUP with the peer backup card's certificate and signature but another EB: 9A03", category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
+      { id: 'peer/tampered-blob', title: 'a real export to the peer, one ciphertext byte flipped on the way: the peer answers 9A05 and stays BACKUP_PENDING', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
       async (ctx, e) => {
         const peer = needPeer(ctx);
-        const p = await ctx.reach('BACKUP_PRIMARY', { fresh: true });
+        const p = await ctx.reach('WALLET');
         const b = await ctx.reachPeer('BLANK');
-        const eb = await peer.card.linkPrimary({ certificate: p.certificate!, ephemeralKey: ctx.dut.known.primary!.ep, signature: await primarySignature(ctx) });
-        await ctx.dut.card.select();
-        await ctx.dut.verify();
-        e.sw(await ctx.dut.send(CLA, Ins.LINK_BACKUP, linkData('backup', b.certificate!, randomKeyPair().publicKey, eb.signature), 256), TwincardSw.SIGNATURE_INVALID);
-        await e.unchanged(ctx.dut, p);
-      },
-    ),
-    check(
-      { id: 'peer/replayed-eb', title: "LINK_BACKUP with the peer's EB and signature from the primary's earlier backup session: 9A03", category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
-      async (ctx, e) => {
-        const peer = needPeer(ctx);
-        const first = await ctx.reach('BACKUP_PRIMARY', { fresh: true });
-        const b = await ctx.reachPeer('BLANK');
-        const old = await peer.card.linkPrimary({ certificate: first.certificate!, ephemeralKey: ctx.dut.known.primary!.ep, signature: await primarySignature(ctx) });
-        // A new session on the card under test: same card id, a new EP (a reset card, personalized again).
-        if (!ctx.dut.canReset) throw new NotApplicable('needs a second backup session on the same card: a card that can be reset (--sim-reset)');
-        await ctx.dut.reset();
-        const now = await ctx.reach('BACKUP_PRIMARY');
-        await ctx.dut.verify();
-        e.sw(await ctx.dut.send(CLA, Ins.LINK_BACKUP, linkData('backup', b.certificate!, old.ephemeralKey, old.signature), 256), TwincardSw.SIGNATURE_INVALID);
-        await e.unchanged(ctx.dut, now);
-      },
-    ),
-    check(
-      { id: 'peer/tampered-blob', title: 'a real backup: the blob from the primary, one ciphertext byte flipped, into the peer: 9A05, the peer unchanged', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
-      async (ctx, e) => {
-        const { peer, blob } = await linkedPair(ctx, e);
+        const sealed = await exportOn(ctx.dut, p, await prepareOn(peer, b), e);
+        if (sealed === undefined) return;
         const before = await peer.snapshot();
-        e.sw(await peer.send(CLA, Ins.IMPORT_WALLET, encodeProtocolTlvs([[Tag.WALLET_BLOB, flip(blob, 60)]]), 256), TwincardSw.MAC_INVALID);
+        e.sw(await peer.cmd(Ins.BACKUP_IMPORT, importData({ ...sealed, blob: flip(sealed.blob, 60) })), Sw.MAC_INVALID);
+        await e.unchanged(peer, before);
+      },
+    ),
+    check(
+      { id: 'peer/stale-eb', title: 'the peer prepares, cancels and prepares again; the card exports to the OLD EB (it cannot tell): the peer refuses that blob with 9A03 and stays BACKUP_PENDING', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
+      async (ctx, e) => {
+        const peer = needPeer(ctx);
+        const p = await ctx.reach('WALLET');
+        const b = await ctx.reachPeer('BLANK');
+        const old = await prepareOn(peer, b);
+        await peer.expectOk('BACKUP_CANCEL', Ins.BACKUP_CANCEL);
+        const now = await prepareOn(peer, b);
+        e.that(!equalBytes(now.eb, old.eb), 'the peer has a new EB', 'the peer answered the old EB again');
+        const sealed = await exportOn(ctx.dut, p, old, e);
+        if (sealed === undefined) return;
+        const before = await peer.snapshot();
+        e.sw(await peer.cmd(Ins.BACKUP_IMPORT, importData(sealed)), Sw.SIGNATURE_INVALID);
+        await e.unchanged(peer, before);
+      },
+    ),
+    check(
+      { id: 'peer/backup-to-peer', title: 'a full backup to the peer (prepare, export, finalize, import): the peer holds the same wallet key, origin 02, and signs with the same access code; the card names it', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
+      async (ctx, e) => {
+        const peer = needPeer(ctx);
+        const p = await ctx.reach('WALLET');
+        const b = await ctx.reachPeer('BLANK');
+        const sealed = await exportOn(ctx.dut, p, await prepareOn(peer, b), e);
+        if (sealed === undefined) return;
+        e.sw(await ctx.dut.cmd(Ins.BACKUP_FINALIZE), Sw.OK);
+        const primary = await ctx.dut.snapshot();
+        e.that(primary.state === 'BACKED_UP' && primary.backupCount === 1 && equalBytes(primary.backupCardIds[0]!, b.cardId!), 'the card BACKED_UP naming the peer', `the card ${primary.state}, count ${primary.backupCount}`);
+        const r = await peer.cmd(Ins.BACKUP_IMPORT, importData(sealed));
+        e.sw(r, Sw.OK);
+        e.that(toHex(r.data) === `0541${toHex(p.walletPublicKey!)}170100`, "the peer answers the card's wallet key, 17 01 00", 'another answer');
         const after = await peer.snapshot();
-        e.that(after.state === before.state && after.state === 'BACKUP_LINKED', 'peer still BACKUP_LINKED', `peer ${after.state}`);
+        e.that(after.state === 'BACKED_UP' && after.walletOrigin === 'imported' && after.primaryId !== undefined && equalBytes(after.primaryId, p.cardId!), 'the peer BACKED_UP, origin 02, PRIMARY_ID the card', `the peer ${after.state}`);
+        e.that(await signsWith(peer, p.walletPublicKey!), "the peer's signature verifies under the card's wallet key", 'it does not');
+        ctx.dut.known = {}; // the suite's own record of this primary's backups is not complete: reset it if needed again
       },
     ),
     check(
-      { id: 'peer/backup-to-peer', title: 'a full backup to the peer card: the peer imports, holds the same wallet key, and signs with the same access code; the primary finalizes', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
+      { id: 'peer/backup-from-peer', title: 'a full backup from the peer: the card under test prepares and imports, holds the peer wallet key and signs with its access code', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
       async (ctx, e) => {
-        const { peer, p, blob } = await linkedPair(ctx, e);
-        const imported = await peer.card.importWallet(blob);
-        e.that(equalBytes(imported.walletPublicKey, p.walletPublicKey!), 'the peer holds the primary wallet key', 'the peer holds another key');
-        e.sw(await ctx.dut.send(CLA, Ins.FINALIZE_BACKUP, undefined, 256), IsoSw.OK);
-        await peer.card.select();
-        await peer.card.verifyPin(SUITE_PIN);
-        const digest = randomBytes(32);
-        const s = await peer.send(CLA, Ins.SIGN, digest, 256);
-        e.sw(s, IsoSw.OK);
-        const der = s.data.subarray(2, 2 + (s.data[1] ?? 0));
-        e.that(checkWalletSignature(der, digest, p.walletPublicKey!) !== undefined, "the peer's signature verifies under the primary wallet key", 'it does not');
-        peer.known = { pin: SUITE_PIN };
-      },
-    ),
-    check(
-      { id: 'peer/backup-from-peer', title: 'a full backup from the peer card: the card under test links, imports, holds the peer wallet key and signs with its access code', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
-      async (ctx, e) => {
-        const { peer, info, offer } = await peerPrimary(ctx);
+        const peer = needPeer(ctx);
+        const p = await ctx.reachPeer('WALLET');
         const b = await ctx.reach('BLANK');
-        const r = await ctx.dut.send(CLA, Ins.LINK_PRIMARY, linkData('primary', info.certificate!, offer.ephemeralKey, offer.signature), 256);
-        if (!e.sw(r, IsoSw.OK)) return;
-        const eb = { ephemeralKey: r.data.slice(2, 67), signature: r.data.slice(69) };
-        await peer.card.select();
-        await peer.verify();
-        await peer.card.linkBackup({ certificate: b.certificate!, ...eb });
-        const blob = await peer.card.exportWallet(b.cardId!);
-        await peer.card.finalizeBackup();
-        peer.known = { pin: SUITE_PIN };
-        const imported = await ctx.dut.send(CLA, Ins.IMPORT_WALLET, encodeProtocolTlvs([[Tag.WALLET_BLOB, blob]]), 256);
-        e.sw(imported, IsoSw.OK);
-        ctx.dut.known = { pin: SUITE_PIN };
+        const sealed = await exportOn(peer, p, await prepareOn(ctx.dut, b), e);
+        if (sealed === undefined) return;
+        await ctx.dut.select();
+        e.sw(await ctx.dut.cmd(Ins.BACKUP_IMPORT, importData(sealed)), Sw.OK);
         const after = await ctx.dut.snapshot();
-        e.that(after.state === 'BACKED_UP' && after.walletPublicKey !== undefined && equalBytes(after.walletPublicKey, info.walletPublicKey!),
+        e.that(after.state === 'BACKED_UP' && after.walletPublicKey !== undefined && equalBytes(after.walletPublicKey, p.walletPublicKey!),
           'BACKED_UP with the peer wallet key', `${after.state}, ${after.walletPublicKey === undefined ? 'no key' : 'another key'}`);
-        await ctx.dut.verify();
-        const digest = randomBytes(32);
-        const s = await ctx.dut.send(CLA, Ins.SIGN, digest, 256);
-        e.sw(s, IsoSw.OK);
-        const der = s.data.subarray(2, 2 + (s.data[1] ?? 0));
-        e.that(checkWalletSignature(der, digest, info.walletPublicKey!) !== undefined, 'its signature verifies under the peer wallet key', 'it does not');
+        e.that(await signsWith(ctx.dut, p.walletPublicKey!), 'its signature verifies under the peer wallet key', 'it does not');
       },
     ),
   ];
-}
-
-/** The card under test's primary link signature for its stored EP (BACKUP_START again: a retried step). */
-async function primarySignature(ctx: CheckContext): Promise<Uint8Array> {
-  await ctx.dut.card.select();
-  await ctx.dut.verify();
-  const offer = await ctx.dut.card.backupStart();
-  return offer.signature;
 }

@@ -1,117 +1,144 @@
 /**
- * Protocol TLV faults (section 2): a LINK_PRIMARY whose fields are right but whose encoding is not, sent
- * to a BLANK card, must be 6A80 and change nothing; command chaining past 512 bytes is 6A84.
+ * Protocol TLV faults (section 2) in the two data fields version 2 brought: BACKUP_EXPORT's (certificate,
+ * EB, prepare signature), sent to a WALLET card with the access code verified, and BACKUP_IMPORT's
+ * (certificate, EP, seal signature, blob), sent to a BACKUP_PENDING card. Each field is right in content and
+ * wrong in encoding: 6A80 and nothing changed. Command chaining past 512 bytes is 6A84.
  * @module
  */
 import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
-import { Ins, IsoSw } from '../../protocol/constants.js';
-import type { CertifiedLinkOffer } from '../../protocol/card.js';
 import { randomKeyPair } from '../soft-card.js';
-import { check, CLA, somePeer, type Check, type CheckContext, type Expect } from './common.js';
+import { Ins, Sw, Tag } from '../wire.js';
+import { check, CLA, exportRefused, importRefusedRaw, somePeer, type Check, type CheckContext } from './common.js';
+
+type Field = readonly [number, Uint8Array];
+
+/** The shortest DER signature the size rule allows (8 bytes): SEQUENCE { INTEGER 1, INTEGER 1 }. */
+const MIN_DER = Uint8Array.of(0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01);
 
 const tlv = (tag: number, value: Uint8Array, length?: Uint8Array) =>
   concatBytes(Uint8Array.of(tag), length ?? (value.length < 0x80 ? Uint8Array.of(value.length) : Uint8Array.of(0x81, value.length)), value);
 
+const join = (fields: readonly Field[]) => concatBytes(...fields.map(([t, v]) => tlv(t, v)));
+
+const replace = (fields: readonly Field[], i: number, value: Uint8Array): Field[] => fields.map((f, k) => (k === i ? [f[0], value] as const : f));
+
 interface Fault {
   readonly name: string;
   readonly title: string;
-  build(o: CertifiedLinkOffer): Uint8Array;
+  build(f: readonly Field[]): Uint8Array;
 }
 
-const FAULTS: readonly Fault[] = [
-  { name: 'empty', title: 'no data at all', build: () => new Uint8Array(0) },
-  { name: 'truncated', title: 'the last byte cut off', build: (o) => good(o).subarray(0, good(o).length - 1) },
-  { name: 'length-overruns', title: 'the last length one more than the bytes left', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x11, o.ephemeralKey), Uint8Array.of(0x12, o.signature.length + 1), o.signature) },
-  { name: 'non-minimal-length-81', title: 'EP length as 81 41', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x11, o.ephemeralKey, Uint8Array.of(0x81, 0x41)), tlv(0x12, o.signature)) },
-  { name: 'non-minimal-length-82', title: 'certificate length as 82 00 LL', build: (o) => concatBytes(tlv(0x04, o.certificate, Uint8Array.of(0x82, 0x00, o.certificate.length)), tlv(0x11, o.ephemeralKey), tlv(0x12, o.signature)) },
-  { name: 'length-83', title: 'a length in the 83 form', build: (o) => concatBytes(tlv(0x04, o.certificate, Uint8Array.of(0x83, 0x00, 0x00, o.certificate.length)), tlv(0x11, o.ephemeralKey), tlv(0x12, o.signature)) },
-  { name: 'unknown-tag', title: 'an unknown tag 16 between the fields', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x16, Uint8Array.of(0)), tlv(0x11, o.ephemeralKey), tlv(0x12, o.signature)) },
-  { name: 'tag-00', title: 'a field with tag 00 at the end', build: (o) => concatBytes(good(o), Uint8Array.of(0x00, 0x00)) },
-  { name: 'duplicate-tag', title: 'EP twice', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x11, o.ephemeralKey), tlv(0x11, o.ephemeralKey), tlv(0x12, o.signature)) },
-  { name: 'missing-tag', title: 'no signature field', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x11, o.ephemeralKey)) },
-  { name: 'wrong-order', title: 'EP before the certificate', build: (o) => concatBytes(tlv(0x11, o.ephemeralKey), tlv(0x04, o.certificate), tlv(0x12, o.signature)) },
-  { name: 'trailing-byte', title: 'one byte after the last field', build: (o) => concatBytes(good(o), Uint8Array.of(0x00)) },
-  { name: 'ep-64-bytes', title: 'a 64-byte EP', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x11, o.ephemeralKey.subarray(0, 64)), tlv(0x12, o.signature)) },
-  { name: 'ep-66-bytes', title: 'a 66-byte EP', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x11, concatBytes(o.ephemeralKey, Uint8Array.of(0))), tlv(0x12, o.signature)) },
-  { name: 'signature-7-bytes', title: 'a 7-byte signature field', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x11, o.ephemeralKey), tlv(0x12, o.signature.subarray(0, 7))) },
-  { name: 'signature-73-bytes', title: 'a 73-byte signature field', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x11, o.ephemeralKey), tlv(0x12, concatBytes(o.signature, new Uint8Array(73 - o.signature.length)))) },
-  { name: 'certificate-89-bytes', title: 'an 89-byte certificate field', build: (o) => concatBytes(tlv(0x04, o.certificate.subarray(0, 89)), tlv(0x11, o.ephemeralKey), tlv(0x12, o.signature)) },
-  { name: 'certificate-fields-shuffled', title: 'a certificate whose card id and version fields are swapped', build: (o) => concatBytes(tlv(0x04, concatBytes(o.certificate.subarray(3, 13), o.certificate.subarray(0, 3), o.certificate.subarray(13))), tlv(0x11, o.ephemeralKey), tlv(0x12, o.signature)) },
-];
-
-function good(o: CertifiedLinkOffer): Uint8Array {
-  return concatBytes(tlv(0x04, o.certificate), tlv(0x11, o.ephemeralKey), tlv(0x12, o.signature));
+/** Faults for any field list whose fields are certificate, ephemeral key, signature (and the blob for import). */
+function faults(keyName: string, otherRoleTags: readonly [number, number]): Fault[] {
+  return [
+    { name: 'empty', title: 'no data at all', build: () => new Uint8Array(0) },
+    { name: 'truncated', title: 'the last byte cut off', build: (f) => join(f).subarray(0, join(f).length - 1) },
+    { name: 'trailing-byte', title: 'one byte after the last field', build: (f) => concatBytes(join(f), Uint8Array.of(0)) },
+    {
+      name: 'length-overruns',
+      title: 'the last length one more than the bytes left',
+      build: (f) => {
+        const last = f[f.length - 1]!;
+        const n = last[1].length + 1;
+        return concatBytes(join(f.slice(0, -1)), Uint8Array.of(last[0]), n < 0x80 ? Uint8Array.of(n) : Uint8Array.of(0x81, n), last[1]);
+      },
+    },
+    { name: 'non-minimal-length-81', title: `${keyName} length as 81 41`, build: (f) => concatBytes(tlv(f[0]![0], f[0]![1]), tlv(f[1]![0], f[1]![1], Uint8Array.of(0x81, 0x41)), join(f.slice(2))) },
+    { name: 'non-minimal-length-82', title: 'the certificate length as 82 00 LL', build: (f) => concatBytes(tlv(f[0]![0], f[0]![1], Uint8Array.of(0x82, 0x00, f[0]![1].length)), join(f.slice(1))) },
+    { name: 'length-83', title: 'a length in the 83 form', build: (f) => concatBytes(tlv(f[0]![0], f[0]![1], Uint8Array.of(0x83, 0x00, 0x00, f[0]![1].length)), join(f.slice(1))) },
+    { name: 'unknown-tag', title: 'an unknown tag 16 between the fields', build: (f) => concatBytes(join(f.slice(0, 1)), tlv(0x16, Uint8Array.of(0)), join(f.slice(1))) },
+    { name: 'tag-00', title: 'a field with tag 00 at the end', build: (f) => concatBytes(join(f), Uint8Array.of(0x00, 0x00)) },
+    // The shortest well-sized duplicate (an 8-byte DER signature): BACKUP_IMPORT's data has room for 20 more
+    // bytes under the 512-byte limit, and a longer one would be 6A84 for a reason other than the duplicate.
+    { name: 'duplicate-tag', title: 'a second, 8-byte signature field after the signature', build: (f) => join([f[0]!, f[1]!, f[2]!, [f[2]![0], MIN_DER], ...f.slice(3)]) },
+    { name: 'missing-tag', title: 'the last field left out', build: (f) => join(f.slice(0, -1)) },
+    { name: 'wrong-order', title: `${keyName} before the certificate`, build: (f) => join([f[1]!, f[0]!, ...f.slice(2)]) },
+    { name: 'key-64-bytes', title: `a 64-byte ${keyName}`, build: (f) => join(replace(f, 1, f[1]![1].subarray(0, 64))) },
+    { name: 'key-66-bytes', title: `a 66-byte ${keyName}`, build: (f) => join(replace(f, 1, concatBytes(f[1]![1], Uint8Array.of(0)))) },
+    { name: 'signature-7-bytes', title: 'a 7-byte signature field', build: (f) => join(replace(f, 2, f[2]![1].subarray(0, 7))) },
+    { name: 'signature-73-bytes', title: 'a 73-byte signature field', build: (f) => join(replace(f, 2, concatBytes(f[2]![1], new Uint8Array(73 - f[2]![1].length)))) },
+    { name: 'certificate-89-bytes', title: 'an 89-byte certificate field', build: (f) => join(replace(f, 0, f[0]![1].subarray(0, 89))) },
+    {
+      name: 'certificate-fields-shuffled',
+      title: 'a certificate whose card id and version fields are swapped',
+      build: (f) => {
+        const c = f[0]![1];
+        return join(replace(f, 0, concatBytes(c.subarray(3, 13), c.subarray(0, 3), c.subarray(13))));
+      },
+    },
+    {
+      name: 'other-role-tags',
+      title: `the other role's tags ${otherRoleTags.map((t) => t.toString(16).padStart(2, '0')).join('/')} for the key and signature`,
+      build: (f) => join([f[0]!, [otherRoleTags[0], f[1]![1]], [otherRoleTags[1], f[2]![1]], ...f.slice(3)]),
+    },
+  ];
 }
 
-async function sendToBlank(ctx: CheckContext, e: Expect, data: Uint8Array, want: number): Promise<void> {
-  const before = await ctx.reach('BLANK');
-  e.sw(await ctx.dut.send(CLA, Ins.LINK_PRIMARY, data, 256), want);
-  await e.unchanged(ctx.dut, before);
+/** BACKUP_EXPORT's fields from a software backup card (certified by the TEST key when the card trusts it). */
+function exportFields(ctx: CheckContext): Field[] {
+  const o = somePeer(ctx).prepare(randomKeyPair().publicKey);
+  return [[Tag.CERTIFICATE, o.certificate], [Tag.BACKUP_EPHEMERAL_KEY, o.eb], [Tag.PREPARE_SIGNATURE, o.signature]];
 }
 
-/** LINK_BACKUP with these bytes, access code verified, on a card in BACKUP_PRIMARY with no backup card linked. */
-async function sendToPrimary(ctx: CheckContext, e: Expect, data: (cardId: Uint8Array, ep: Uint8Array) => Uint8Array, want: number): Promise<void> {
-  const before = await ctx.reach('BACKUP_PRIMARY', { fresh: true });
-  await ctx.dut.verify();
-  e.sw(await ctx.dut.send(CLA, Ins.LINK_BACKUP, data(before.cardId!, ctx.dut.known.primary!.ep), 256), want);
-  await e.unchanged(ctx.dut, before);
-}
-
-const BACKUP_FAULTS: ReadonlyArray<{ name: string; title: string; build(o: CertifiedLinkOffer): Uint8Array }> = [
-  { name: 'truncated', title: 'the last byte cut off', build: (o) => goodBackup(o).subarray(0, goodBackup(o).length - 1) },
-  { name: 'trailing-byte', title: 'one byte after the last field', build: (o) => concatBytes(goodBackup(o), Uint8Array.of(0)) },
-  { name: 'duplicate-tag', title: 'EB twice', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x13, o.ephemeralKey), tlv(0x13, o.ephemeralKey), tlv(0x14, o.signature)) },
-  { name: 'missing-tag', title: 'no signature field', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x13, o.ephemeralKey)) },
-  { name: 'primary-tags', title: "the primary's tags 11/12 instead of 13/14", build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x11, o.ephemeralKey), tlv(0x12, o.signature)) },
-  { name: 'non-minimal-length-81', title: 'EB length as 81 41', build: (o) => concatBytes(tlv(0x04, o.certificate), tlv(0x13, o.ephemeralKey, Uint8Array.of(0x81, 0x41)), tlv(0x14, o.signature)) },
-];
-
-function goodBackup(o: CertifiedLinkOffer): Uint8Array {
-  return concatBytes(tlv(0x04, o.certificate), tlv(0x13, o.ephemeralKey), tlv(0x14, o.signature));
+/** BACKUP_IMPORT's fields: a software primary's export sealed to the card's current EB. */
+function importFields(ctx: CheckContext, cardId: Uint8Array): Field[] {
+  const eb = ctx.dut.known.eb ?? randomKeyPair().publicKey;
+  const s = somePeer(ctx).seal(cardId, eb, new Uint8Array(128));
+  return [[Tag.CERTIFICATE, s.certificate], [Tag.PRIMARY_EPHEMERAL_KEY, s.ep], [Tag.SEAL_SIGNATURE, s.signature], [Tag.WALLET_BLOB, s.blob]];
 }
 
 export function tlvChecks(): Check[] {
-  const checks: Check[] = FAULTS.map((f) =>
-    check(
-      { id: `tlv/link-primary/${f.name}`, title: `LINK_PRIMARY with ${f.title}: 6A80, nothing changed`, category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      (ctx, e) => sendToBlank(ctx, e, f.build(somePeer(ctx).primaryOffer(randomKeyPair().publicKey)), IsoSw.WRONG_DATA),
-    ),
-  );
-  for (const f of BACKUP_FAULTS) {
+  const checks: Check[] = [];
+  for (const f of faults('EB', [Tag.PRIMARY_EPHEMERAL_KEY, Tag.SEAL_SIGNATURE])) {
     checks.push(
       check(
-        { id: `tlv/link-backup/${f.name}`, title: `LINK_BACKUP with ${f.title}: 6A80, nothing changed`, category: 'tlv', destructive: false, needs: ['fresh-card'] },
-        (ctx, e) => sendToPrimary(ctx, e, (id, ep) => f.build(somePeer(ctx).backupOffer(id, ep, randomKeyPair().publicKey)), IsoSw.WRONG_DATA),
+        { id: `tlv/backup-export/${f.name}`, title: `BACKUP_EXPORT with ${f.title}: 6A80, nothing changed`, category: 'tlv', destructive: false, needs: ['fresh-card'] },
+        (ctx, e) => exportRefused(ctx, e, f.build(exportFields(ctx)), Sw.WRONG_DATA),
+      ),
+    );
+  }
+  const importFaults: Fault[] = [
+    ...faults('EP', [Tag.BACKUP_EPHEMERAL_KEY, Tag.PREPARE_SIGNATURE]),
+    { name: 'blob-192-bytes', title: 'a 192-byte blob (15 81 C0)', build: (f) => join(replace(f, 3, f[3]![1].subarray(0, 192))) },
+    { name: 'blob-194-bytes', title: 'a 194-byte blob (15 81 C2)', build: (f) => join(replace(f, 3, concatBytes(f[3]![1], Uint8Array.of(0)))) },
+    { name: 'blob-length-82', title: 'the blob length as 82 00 C1', build: (f) => concatBytes(join(f.slice(0, 3)), tlv(Tag.WALLET_BLOB, f[3]![1], Uint8Array.of(0x82, 0x00, 0xc1))) },
+  ];
+  for (const f of importFaults) {
+    checks.push(
+      check(
+        { id: `tlv/backup-import/${f.name}`, title: `BACKUP_IMPORT with ${f.title}: 6A80, nothing changed`, category: 'tlv', destructive: false, needs: ['fresh-card'] },
+        (ctx, e) => importRefusedRaw(ctx, e, (id) => f.build(importFields(ctx, id)), Sw.WRONG_DATA),
       ),
     );
   }
   checks.push(
     check(
-      { id: 'tlv/chained-over-512', title: 'LINK_PRIMARY chained to 513 bytes (255 + 255 + 3): 6A84, nothing changed', category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      (ctx, e) => sendToBlank(ctx, e, concatBytes(good(somePeer(ctx).primaryOffer(randomKeyPair().publicKey)), randomBytes(300)).subarray(0, 513), IsoSw.CHAIN_TOO_LONG),
+      { id: 'tlv/chained-over-512', title: 'BACKUP_IMPORT chained to 513 bytes (255 + 255 + 3): 6A84, nothing changed', category: 'tlv', destructive: false, needs: ['fresh-card'] },
+      (ctx, e) => importRefusedRaw(ctx, e, (id) => concatBytes(join(importFields(ctx, id)), randomBytes(100)).subarray(0, 513), Sw.CHAIN_TOO_LONG),
     ),
     check(
-      { id: 'tlv/chained-512', title: 'LINK_PRIMARY chained to exactly 512 bytes of well-formed fields plus junk: 6A80, not 6A84', category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const g = good(somePeer(ctx).primaryOffer(randomKeyPair().publicKey));
-        await sendToBlank(ctx, e, concatBytes(g, new Uint8Array(512 - g.length)), IsoSw.WRONG_DATA);
-      },
+      { id: 'tlv/chained-512', title: 'BACKUP_IMPORT chained to exactly 512 bytes of well-formed fields plus junk: 6A80, not 6A84', category: 'tlv', destructive: false, needs: ['fresh-card'] },
+      (ctx, e) =>
+        importRefusedRaw(ctx, e, (id) => {
+          const g = join(importFields(ctx, id));
+          return concatBytes(g, new Uint8Array(512 - g.length));
+        }, Sw.WRONG_DATA),
     ),
     check(
       { id: 'tlv/lc-mismatch', title: 'READ whose Lc (05) promises more data than follows (2 bytes): 6700, and the card still answers', category: 'tlv', destructive: false, needs: [] },
       async ({ dut }, e) => {
         const before = await dut.snapshot();
         dut.recorder.clear();
-        e.sw(await dut.raw(Uint8Array.of(CLA, Ins.READ, 0, 0, 0x05, 0x01, 0x02)), IsoSw.WRONG_LENGTH);
+        e.sw(await dut.raw(Uint8Array.of(CLA, Ins.READ, 0, 0, 0x05, 0x01, 0x02)), Sw.WRONG_LENGTH);
         await e.unchanged(dut, before);
       },
     ),
     check(
-      { id: 'tlv/chain-then-other-command', title: 'a chain block of LINK_PRIMARY (CLA 90, 9000), then READ: READ answers normally', category: 'tlv', destructive: false, needs: [] },
+      { id: 'tlv/chain-then-other-command', title: 'a chain block of BACKUP_IMPORT (CLA 90, 9000), then READ: READ answers normally', category: 'tlv', destructive: false, needs: [] },
       async ({ dut }, e) => {
         const before = await dut.snapshot();
         dut.recorder.clear();
-        e.sw(await dut.raw(concatBytes(Uint8Array.of(0x90, Ins.LINK_PRIMARY, 0, 0, 16), randomBytes(16))), IsoSw.OK);
+        e.sw(await dut.raw(concatBytes(Uint8Array.of(0x90, Ins.BACKUP_IMPORT, 0, 0, 16), randomBytes(16))), Sw.OK);
         const after = await dut.snapshot();
         e.that(after.state === before.state, 'READ answers, state unchanged', `state ${after.state}`);
       },

@@ -4,7 +4,7 @@
  * @module
  */
 import { randomBytes } from '@noble/hashes/utils.js';
-import { Ins, IsoSw } from '../../protocol/constants.js';
+import { Ins, Sw as IsoSw } from '../wire.js';
 import { checkWalletSignature, equalBytes } from '../../protocol/crypto.js';
 import { SUITE_PIN } from '../harness.js';
 import { check, CLA, type Check } from './common.js';
@@ -115,7 +115,7 @@ export function walletChecks(): Check[] {
       async (ctx, e) => {
         const before = await ctx.reach('WALLET');
         await ctx.dut.verify();
-        await ctx.dut.card.select();
+        await ctx.dut.select();
         e.sw(await ctx.dut.send(CLA, Ins.SIGN, randomBytes(32), 256), IsoSw.PIN_NOT_VERIFIED);
         await e.unchanged(ctx.dut, before);
       },

@@ -13,7 +13,7 @@ const results: CheckResult[] = [
     title: 'tampered tag',
     status: 'fail',
     expected: 'SW 9A05; READ unchanged',
-    actual: 'SW 9000; READ changed: state BACKUP_LINKED -> BACKED_UP',
+    actual: 'SW 9000; READ changed: state BACKUP_PENDING -> BACKED_UP',
     sent: [{ command: '805A0000C4 [redacted 196 bytes]', sw: '9000', responseBytes: 70 }],
   },
   { ...base, id: 'peer/backup', title: 'peer', destructive: true, needs: ['peer-card'], status: 'not-applicable', expected: '', actual: 'needs a second card: --peer-reader', sent: [] },
@@ -33,7 +33,7 @@ test('the table: PASS / FAIL / N/A per check, expected, actual and the APDUs und
   expect(lines[0]).toMatch(/^PASS {2}select\/answer\s*$/);
   expect(lines[1]).toMatch(/^FAIL {2}import\/tampered-tag/);
   expect(lines[2]).toBe('        expected: SW 9A05; READ unchanged');
-  expect(lines[3]).toBe('        actual:   SW 9000; READ changed: state BACKUP_LINKED -> BACKED_UP');
+  expect(lines[3]).toBe('        actual:   SW 9000; READ changed: state BACKUP_PENDING -> BACKED_UP');
   expect(lines[4]).toBe('        >> 805A0000C4 [redacted 196 bytes]  << 9000 (70 bytes)');
   expect(lines[5]).toMatch(/^N\/A {3}peer\/backup\s+\[destructive\]$/);
   expect(lines[6]).toBe('3 checks: 1 passed, 1 failed, 1 not applicable (2.3 s)');

@@ -41,8 +41,8 @@ test('a card whose READ answer changes after a refused command fails that check 
   const mismatch = lines.indexOf('=> 80100000050102');
   const read = lines.indexOf('=> 8010000000', mismatch);
   const before = lines[read + 1]!;
-  expect(before.startsWith('<= 0101010301000601')).toBe(true);
-  lines[read + 1] = before.replace('<= 0101010301000601', '<= 0101010301010601');
+  expect(before.startsWith('<= 0101020301000601')).toBe(true);
+  lines[read + 1] = before.replace('<= 0101020301000601', '<= 0101020301010601');
   const report = await run(lines.join('\n'));
   const r = report.results.find((x) => x.id === 'tlv/lc-mismatch');
   expect(r?.status).toBe('fail');
