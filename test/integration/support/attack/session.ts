@@ -110,6 +110,10 @@ export interface Spoil {
   readonly badPadding?: boolean;
   /** Cut the data to this many bytes (after the MAC was computed). */
   readonly truncateTo?: number;
+  /** Drop this many bytes from the end (one: ct is no longer a whole number of blocks). */
+  readonly cutBytes?: number;
+  /** Send it under this INS instead (the MAC was computed over the real one). */
+  readonly otherIns?: number;
 }
 
 /** One open session as the host holds it: the keys and the counter of the last wrapped command sent. */
@@ -130,11 +134,13 @@ export class AttackSession {
 
   /**
    * The wrapped form of a plain command (CLA 84, same INS/P1/P2, Ne kept): ctr ‖ iv ‖ ct ‖ mac. Honest unless
-   * `spoil` says otherwise; only an honest wrap moves the counter.
+   * `spoil` says otherwise; only an honest wrap moves the counter, so the next honest one is what the card
+   * would have accepted had the spoiled one not closed the session.
    */
   wrap(plain: CommandApdu, spoil: Spoil = {}): CommandApdu {
+    const honest = Object.keys(spoil).length === 0;
     const ctr = spoil.ctr ?? this.#ctr + 1;
-    if (spoil.ctr === undefined) this.#ctr = ctr;
+    if (honest) this.#ctr = ctr;
     const ctrBytes = new Uint8Array(CTR_LENGTH);
     new DataView(ctrBytes.buffer).setUint32(0, ctr);
     const iv = new Uint8Array(randomBytes(IV_LENGTH));
@@ -143,7 +149,8 @@ export class AttackSession {
     if (spoil.badMac === true) mac[MAC_LENGTH - 1]! ^= 0x01;
     let data = concatBytes(ctrBytes, iv, ct, mac);
     if (spoil.truncateTo !== undefined) data = data.slice(0, spoil.truncateTo);
-    return command(SESSION.CLA_WRAPPED, plain.ins, plain.p1, plain.p2, data, plain.ne);
+    if (spoil.cutBytes !== undefined) data = data.slice(0, data.length - spoil.cutBytes);
+    return command(SESSION.CLA_WRAPPED, spoil.otherIns ?? plain.ins, plain.p1, plain.p2, data, plain.ne);
   }
 
   /** Zeroises the keys: the host forgets a session the card has closed. */
