@@ -282,9 +282,9 @@ test('torn cancel, prepare, import and finalize leave each card before or after 
   const b1 = await host.read(B1);
   expect({ state: b1.state, key: toHex(b1.walletPublicKey!) }).toEqual({ state: 'BACKED_UP', key: toHex(wallet) });
   expect((await host.import(B1, good)).result).toBe(1); // the retried step answers "already imported"
-  await host.sendTorn(P, 'BACKUP_FINALIZE', finalizeCommand());
+  await host.sendTornWrapped(P, 'BACKUP_FINALIZE', finalizeCommand());
   expect(summary(await host.read(P))).toEqual({ state: 'BACKED_UP', count: 1, ids: [id(B1)] });
-  await host.sendTorn(P, 'BACKUP_EXPORT (refused)', exportCommand(o1b));
+  await host.sendTornWrapped(P, 'BACKUP_EXPORT (refused)', exportCommand(o1b));
   expect(summary(await host.read(P))).toEqual({ state: 'BACKED_UP', count: 1, ids: [id(B1)] });
 });
 
