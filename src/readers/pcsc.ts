@@ -23,6 +23,8 @@ export type Disposition = 'leave' | 'reset' | 'unpower' | 'eject';
 export interface ConnectOptions {
   readonly share: ShareMode;
   readonly protocol: ProtocolChoice;
+  /** How long a sharing violation is retried before it is reported (default 2 s; 0: report at once). */
+  readonly sharingViolationRetryMs?: number;
 }
 
 interface TrackedReader {
@@ -33,6 +35,7 @@ interface TrackedReader {
 
 /** Response buffers: 256 data + SW for short APDUs, 65536 + SW for extended (no guessing in between). */
 const SHORT_RESPONSE_BUFFER = 258;
+const SHARING_VIOLATION_RETRY_MS = 2000;
 const EXTENDED_RESPONSE_BUFFER = 65538;
 const INSUFFICIENT_BUFFER = 0x80100008;
 
@@ -129,13 +132,25 @@ export class PcscService {
       // protocol at all; a handle left behind by a card that was pulled must be dropped first.
       await new Promise<void>((resolve) => r.disconnect(r.SCARD_LEAVE_CARD, () => resolve()));
     }
-    const active = await new Promise<number>((resolve, reject) => {
-      r.connect({ share_mode: share, protocol }, (error, chosen) => {
-        if (error) reject(toPcscError(error, `connect to the card in ${reader}`));
-        else resolve(chosen ?? protocol);
+    const attempt = (): Promise<number> =>
+      new Promise<number>((resolve, reject) => {
+        r.connect({ share_mode: share, protocol }, (error, chosen) => {
+          if (error) reject(toPcscError(error, `connect to the card in ${reader}`));
+          else resolve(chosen ?? protocol);
+        });
       });
-    });
-    return new PcscCard(r, tracked.status?.atr ?? new Uint8Array(), active);
+    // pcscd frees the card of a client that died holding it exclusively only once it notices the closed socket,
+    // so the next process (`backup --resume` right after a crash) can meet the dead holder for a moment: retry a
+    // sharing violation for a short while before reporting it.
+    const deadline = Date.now() + (options.sharingViolationRetryMs ?? SHARING_VIOLATION_RETRY_MS);
+    for (;;) {
+      try {
+        return new PcscCard(r, tracked.status?.atr ?? new Uint8Array(), await attempt());
+      } catch (error) {
+        if (!(error instanceof PcscError) || error.kind !== 'sharing-violation' || Date.now() >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   /** Releases the context. Idempotent; afterwards nothing keeps the process alive. */
