@@ -18,7 +18,6 @@ import {
   finalizeCommand,
   importCommand,
   prepareCommand,
-  SW,
   swHex,
   V1_BACKUP_INS,
   type CardView,

@@ -31,7 +31,6 @@ import {
   sessionAnswerVerifies,
   sessionMessage,
   type AttackSession,
-  type Spoil,
 } from './support/attack/session.js';
 import {
   certificateMessage02,

@@ -271,11 +271,11 @@ export class AttackHost {
   async resetCard(k: number, pin: Uint8Array, before?: CardView): Promise<Reply> {
     const view = before ?? (await this.views())[k]!;
     const reply = await this.wrapped(k, 'RESET', resetCommand(pin));
-    if (reply.sw === SW.OK) this.#forgetWallet(k, view);
+    if (reply.sw === SW.OK) this.#forgetWallet(view);
     return reply;
   }
 
-  #forgetWallet(k: number, view: CardView): void {
+  #forgetWallet(view: CardView): void {
     if (view.cardId === undefined) return;
     if (view.origin === 'created' && view.walletPublicKey !== undefined) {
       this.retired.set(toHex(view.walletPublicKey), { primaryId: toHex(view.cardId), backupCardIds: view.backupCardIds });
