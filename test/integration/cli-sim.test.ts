@@ -5,6 +5,7 @@
  * `sim down` or `sim up` against the shared run folder.
  */
 import { spawnSync } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ interface Status {
   runDir: string;
   pcscd: { running: boolean; pid: number | null };
   applets: string[];
-  cards: { index: number; pid: number | null; running: boolean; port: number; reader: string; inReader: number | null; control: string | null; applet: string | null; present: boolean | null }[];
+  cards: { index: number; pid: number | null; running: boolean; port: number; reader: string; inReader: number | null; control: string | null; applet: string | null; present: boolean | null; root: string | null }[];
   ok: boolean;
 }
 
@@ -114,6 +115,36 @@ test('sim wipe K: the card is factory-fresh', () => {
   expect(info.code).toBe(0);
   expect(JSON.parse(info.stdout)).toMatchObject({ state: 'FACTORY', cardId: null });
 });
+
+/** The 65-byte point of a secp256k1 public key PEM, uppercase hex (the end of its SubjectPublicKeyInfo). */
+function pointHex(pem: string): string {
+  const der = createPublicKey(readFileSync(pem, 'utf8')).export({ type: 'spki', format: 'der' });
+  return der.subarray(der.length - 65).toString('hex').toUpperCase();
+}
+
+test('sim root K PEM: card K reinstalled with another root (protocol.md 6, Installation); status shows every root; wipe keeps it', () => {
+  const testRoot = join(repoRoot, 'fixtures', 'test-manufacturer', 'public-key.pem');
+  const otherRoot = join(repoRoot, 'fixtures', 'test-manufacturer', 'other-public-key.pem');
+  const k = cardOffset;
+  expect(card(status(), 0)?.root).toBe(pointHex(testRoot)); // sim up's default: the TEST manufacturer key
+  try {
+    const changed = twincard(['sim', 'root', String(k), otherRoot, '--json']);
+    expect(changed.code).toBe(0);
+    expect(JSON.parse(changed.stdout)).toMatchObject({ card: k, action: 'root', root: pointHex(otherRoot) });
+    expect(card(status(), 0)?.root).toBe(pointHex(otherRoot));
+    expect(card(status(), 1)?.root).toBe(pointHex(testRoot)); // only card K changed
+    expect(twincard(['sim', 'wipe', String(k)]).code).toBe(0);
+    expect(card(status(), 0)?.root).toBe(pointHex(otherRoot));
+    const info = twincard(['info', '--json', '--reader', readerForCard(0)]);
+    expect(JSON.parse(info.stdout)).toMatchObject({ state: 'FACTORY' });
+    const bad = twincard(['sim', 'root', String(k), join(repoRoot, 'fixtures', 'test-manufacturer', 'README.md')]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/not a PEM public or private key/);
+  } finally {
+    expect(twincard(['sim', 'root', String(k), testRoot]).code).toBe(0);
+  }
+  expect(card(status(), 0)?.root).toBe(pointHex(testRoot));
+}, 30_000);
 
 test('sim pull of a card that does not run: exit 5, says where to look; an ambiguous reader fragment: exit 2', () => {
   const { code, stderr } = twincard(['sim', 'pull', '97']);
