@@ -26,9 +26,11 @@ export async function withCard<T>(argv: GlobalOptions, out: Output, work: (conte
     traceSink: (line) => out.info(line),
     onWaiting: (reader) => out.emphasis(`Present a card to ${reader} (waiting ${argv.wait} s)`),
   });
+  const card = new TwincardCard(session.transport);
   try {
-    return await work({ card: new TwincardCard(session.transport), readerName: session.readerName });
+    return await work({ card, readerName: session.readerName });
   } finally {
+    card.closeSession(); // wipe the card-session keys as soon as the command is done with the card
     await session.close();
   }
 }

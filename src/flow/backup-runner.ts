@@ -38,7 +38,15 @@ export type BackupEvent =
   /** A card is needed. `prompt` is for a person ("Tap 3 of 5: the primary card (the one that holds the wallet)"). */
   | { readonly type: 'need-card'; readonly step: NextStep; readonly prompt: string; readonly again: boolean }
   /** The step recognised the card and starts changing things on it. */
-  | { readonly type: 'step-started'; readonly step: StepLabel; readonly where: string; readonly cardId: Uint8Array; readonly role: CardRole }
+  | {
+      readonly type: 'step-started';
+      readonly step: StepLabel;
+      readonly where: string;
+      readonly cardId: Uint8Array;
+      readonly role: CardRole;
+      /** The card is certified by a TEST root only: it proves nothing (the CLI warns each time). */
+      readonly testCard: boolean;
+    }
   /**
    * Tap mode: the step works on the card from now until 'step-done'; the person must keep it still (a
    * card taken away mid-step only costs a repeat, but a tap is quicker when it is not lost).
@@ -71,6 +79,11 @@ export interface BackupRunOptions {
   readonly onEvent?: (event: BackupEvent) => void;
   /** Aborting stops at the next wait or between steps; the journal stays valid. */
   readonly signal?: AbortSignal;
+  /**
+   * The session's randomness (eH, IVs) for every card of the run. ONLY for recording and replaying
+   * transcripts (see TwincardCardOptions.sessionRandom); a real backup leaves it unset.
+   */
+  readonly sessionRandom?: (length: number) => Uint8Array;
   /** How many times in a row a card may be lost before giving up (default 50). */
   readonly maxLostInARow?: number;
 }
@@ -163,7 +176,7 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
     }
     let outcome: 'used' | 'refused' | 'lost' = 'used';
     try {
-      const card = new TwincardCard(presented.transport);
+      const card = new TwincardCard(presented.transport, options.sessionRandom === undefined ? {} : { sessionRandom: options.sessionRandom });
       const result = await runStep(current, card, {
         roots: options.roots,
         pin: options.pin,
@@ -172,9 +185,9 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
           current = checkpointed;
           emit({ type: 'checkpoint', step: label, name, journal: checkpointed });
         },
-        onRecognised: (label, role, cardId) => {
+        onRecognised: (label, role, cardId, testCard) => {
           presented.identified(cardId);
-          emit({ type: 'step-started', step: label, where: presented.where, cardId, role });
+          emit({ type: 'step-started', step: label, where: presented.where, cardId, role, testCard });
           emit({ type: 'hold-still', step: label, where: presented.where, cardId });
         },
       });

@@ -186,7 +186,7 @@ export interface StepContext {
    */
   readonly checkpoint: (journal: BackupJournal, name: CheckpointName) => Promise<void>;
   /** Told which card the step recognised, before anything that could change the card is sent. */
-  readonly onRecognised?: (step: StepLabel, role: CardRole, cardId: Uint8Array) => void;
+  readonly onRecognised?: (step: StepLabel, role: CardRole, cardId: Uint8Array, testCard: boolean) => void;
 }
 
 export interface StepResult {
@@ -279,7 +279,7 @@ export async function prepareBackup(journal: BackupJournal, index: number, card:
   if (claimedHere && claimed !== undefined && !equalBytes(claimed.certificate, certificate.encoded)) {
     throw new BackupCardError('CARD_DIVERGED', step, role, cardId, count, 'its certificate differs from the one recorded when it was claimed');
   }
-  context.onRecognised?.(step, role, cardId);
+  context.onRecognised?.(step, role, cardId, isTestCard(info, context.roots));
   let current = journal;
   if (!claimedHere) {
     // A new card for this slot (or another card than the one claimed before, which never answered).
@@ -378,7 +378,8 @@ export async function exportPrimary(journal: BackupJournal, card: TwincardCard, 
         'receive the wallet, and this primary never exports again',
     );
   }
-  context.onRecognised?.(step, role, cardId);
+  context.onRecognised?.(step, role, cardId, isTestCard(info, context.roots));
+  const pin = requirePin(context, step);
   // The access code crosses the field only inside a session whose key the card signed with the
   // attestation key of the certificate just verified (section 1.4): a card in the middle stops here.
   try {
@@ -387,7 +388,7 @@ export async function exportPrimary(journal: BackupJournal, card: TwincardCard, 
     if (e instanceof SessionKeyNotCertifiedError) throw fail('SESSION_NOT_CERTIFIED', e.message);
     throw e;
   }
-  await card.verifyPin(requirePin(context, step));
+  await card.verifyPin(pin);
 
   let current = journal;
   const primary: PrimaryRecord = { stage: 'exporting', cardId, certificate: certificate.encoded, walletPublicKey };
@@ -464,7 +465,7 @@ export async function importBackup(journal: BackupJournal, card: TwincardCard, c
   if (info.state !== 'BACKUP_PENDING' && !repeat) {
     throw fail('CARD_DIVERGED', `it is ${info.state}${info.walletOrigin ? ` (wallet ${info.walletOrigin})` : ''}, expected BACKUP_PENDING`);
   }
-  context.onRecognised?.(step, role, cardId);
+  context.onRecognised?.(step, role, cardId, isTestCard(info, context.roots));
   const outcome = await card.backupImport({
     certificate: primary.certificate,
     ephemeralKey: backup.sealed.ephemeralKey,
@@ -581,6 +582,16 @@ function requirePin(context: StepContext, step: StepLabel): Uint8Array {
 }
 
 /** The certificate READ returned: parses, names this card, signed by a trusted root. */
+/** Whether the card's certificate verifies under a TEST root only (the CLI warns each time such a card is used). */
+function isTestCard(info: CardInfo, roots: readonly TrustedRoot[]): boolean {
+  if (info.certificate === undefined) return false;
+  try {
+    return findCertificateRoot(parseCertificate(info.certificate), roots.filter((r) => !r.test)) === undefined;
+  } catch {
+    return false;
+  }
+}
+
 function checkCertificate(info: CardInfo, cardId: Uint8Array, roots: readonly TrustedRoot[], step: StepLabel, role: CardRole, count: number): Certificate {
   const fail = (fault: BackupFault, problem: string) => new BackupCardError(fault, step, role, cardId, count, problem);
   if (info.certificate === undefined) throw fail('CERTIFICATE_MALFORMED', 'it reports no certificate');

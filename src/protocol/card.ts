@@ -138,6 +138,16 @@ export interface OpenSessionOptions {
   readonly hostEphemeralSecret?: Uint8Array;
 }
 
+/** Options of a {@link TwincardCard}: the channel's, plus the session's source of randomness. */
+export interface TwincardCardOptions extends ChannelOptions {
+  /**
+   * Where eH and the IVs of wrapped commands come from (default: the system CSPRNG). ONLY for recording
+   * and replaying transcripts, where the same seeded bytes make the host send the same APDUs again; a
+   * card makes a fresh EC every session, so this never makes a session replayable against a card.
+   */
+  readonly sessionRandom?: (length: number) => Uint8Array;
+}
+
 const WALLET_STATES: ReadonlySet<CardStateName> = new Set(['WALLET', 'BACKUP_EXPORTING', 'BACKED_UP']);
 const NE_MAX = 256;
 
@@ -152,6 +162,7 @@ const NE_MAX = 256;
  */
 export class TwincardCard {
   readonly #channel: ApduChannel;
+  readonly #random: ((length: number) => Uint8Array) | undefined;
   #session: CardSession | undefined;
 
   /**
@@ -159,8 +170,10 @@ export class TwincardCard {
    * @param options channel options (command chaining size, extended length); the defaults suit
    *   the protocol, which uses short APDUs with chaining
    */
-  constructor(transport: ApduTransport, options: ChannelOptions = {}) {
-    this.#channel = new ApduChannel(transport, options);
+  constructor(transport: ApduTransport, options: TwincardCardOptions = {}) {
+    const { sessionRandom, ...channel } = options;
+    this.#channel = new ApduChannel(transport, channel);
+    this.#random = sessionRandom;
   }
 
   /**
@@ -280,7 +293,7 @@ export class TwincardCard {
    */
   async openSession(certificate: Certificate, options: OpenSessionOptions = {}): Promise<CardSession> {
     this.closeSession();
-    const offer = createSessionOffer(options.hostEphemeralSecret);
+    const offer = createSessionOffer(options.hostEphemeralSecret ?? this.#random?.(Size.PRIVATE_KEY));
     try {
       const payload = encodeProtocolTlvs([[Tag.SESSION_HOST_KEY, offer.hostEphemeralKey]]);
       const data = await this.#send('OPEN_SESSION', this.#cmd(Ins.OPEN_SESSION, payload, NE_MAX));
@@ -534,7 +547,8 @@ export class TwincardCard {
   async #sendWrapped(name: CommandName, ins: number, payload: Uint8Array, ne: number): Promise<Uint8Array> {
     const session = this.#session;
     if (session === undefined || !session.open) throw new SessionClosedError(`${name}: ${new SessionClosedError().message}`);
-    const wrapped = session.wrap({ ins, p1: 0x00, p2: 0x00 }, payload);
+    const iv = this.#random?.(Size.SESSION_IV);
+    const wrapped = iv === undefined ? session.wrap({ ins, p1: 0x00, p2: 0x00 }, payload) : session.wrap({ ins, p1: 0x00, p2: 0x00 }, payload, iv);
     const cmd = command(CLA_WRAPPED, ins, 0x00, 0x00, wrapped, ne);
     try {
       return await this.#send(name, cmd);

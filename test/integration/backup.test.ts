@@ -33,6 +33,7 @@ import {
   readCard,
   ScriptedSource,
   withCard,
+  openSessionOn,
 } from './support/backup-cards.js';
 import { readerForCard } from './support/sim.js';
 
@@ -123,6 +124,7 @@ test('a finished backup is final: a new backup of that primary stops at the prim
   if (prepared.stage !== 'prepared') throw new Error(`expected card 3 prepared, got ${prepared.stage}`);
   await withCard(service, 0, async (card) => {
     await card.select();
+    await openSessionOn(card);
     await card.verifyPin(PIN);
     await expect(
       card.backupExport({ certificate: prepared.certificate, ephemeralKey: prepared.ephemeralKey, signature: prepared.prepareSignature }),

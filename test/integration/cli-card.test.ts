@@ -6,7 +6,7 @@
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +15,19 @@ import { parseDerSignature, publicKeyOf } from '../../src/protocol/crypto.js';
 import { personalize } from '../../src/protocol/factory.js';
 import { publicKeyToPem } from '../../src/protocol/keys.js';
 import { PcscService } from '../../src/readers/index.js';
-import { insertCard, pullCard } from './support/backup-cards.js';
+import { insertCard, openSessionOn, pullCard } from './support/backup-cards.js';
 import { openCard, testCardId } from './support/cards.js';
-import { readerForCard, repoRoot, sim, simPut } from './support/sim.js';
+import { cardOffset, readerForCard, repoRoot, sim, simPut } from './support/sim.js';
 
 const CLI = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+const TEST_PUBLIC = join(repoRoot, 'fixtures', 'test-manufacturer', 'public-key.pem');
+const OTHER_PUBLIC = join(repoRoot, 'fixtures', 'test-manufacturer', 'other-public-key.pem');
+const OTHER_PRIVATE = join(repoRoot, 'fixtures', 'test-manufacturer', 'other-private-key.pem');
+
+/** `sim.sh root K PEM`: card k wiped and installed again with PEM's key as its root (protocol.md 6, Installation). */
+function simRoot(k: number, pem: string): void {
+  execFileSync(join(repoRoot, 'scripts', 'sim.sh'), ['root', String(k + cardOffset), pem], { encoding: 'utf8' });
+}
 const work = mkdtempSync(join(tmpdir(), 'twincard-cli-card-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -67,6 +75,7 @@ interface Signed {
 }
 
 const PIN = '9137264850';
+const NEW_PIN = '5550001234';
 const PIN_HEX = toHex(new TextEncoder().encode(PIN));
 const idA = toHex(testCardId(0, 'CLIA'));
 const idB = toHex(testCardId(1, 'CLIB'));
@@ -181,24 +190,27 @@ describe('a card from the factory to a signature', () => {
   });
 
   test('create-wallet with a wrong-size code is refused before the card is touched', () => {
-    const { code, stderr } = twincard(['create-wallet', ...on(0)], { TWINCARD_PIN: '123' });
+    const { code, stderr } = twincard(['create-wallet', '--trust-test-root', ...on(0)], { TWINCARD_PIN: '123' });
     expect(code).toBe(2);
     expect(stderr).toContain('TWINCARD_PIN: an access code is 4..16 bytes, got 3');
     expect(json<Info>(twincard(['info', '--json', ...on(0)]).stdout).state).toBe('BLANK');
   });
 
   test('create-wallet without any code source and no terminal says how to give one', () => {
-    const { code, stderr } = twincard(['create-wallet', ...on(0)]);
+    const { code, stderr } = twincard(['create-wallet', '--trust-test-root', ...on(0)]);
     expect(code).toBe(2);
     expect(stderr).toContain('no access code: set TWINCARD_PIN, pass --pin-file PATH');
   });
 
   test('create-wallet via TWINCARD_PIN, traced: the code never shows, its length does', () => {
-    const { code, stdout, stderr } = twincard(['create-wallet', '--trace', '--json', ...on(0)], { TWINCARD_PIN: PIN });
+    const { code, stdout, stderr } = twincard(['create-wallet', '--trust-test-root', '--trace', '--json', ...on(0)], { TWINCARD_PIN: PIN });
     expect(code).toBe(0);
     const doc = json<{ cardId: string; state: string; walletPublicKey: string }>(stdout);
     expect(doc).toMatchObject({ cardId: idA, state: 'WALLET' });
-    expect(stderr).toContain(`>> 80300000 0A [redacted 10 bytes] 00`);
+    // the code travels only wrapped in the session (CLA 84): ciphertext, never the code itself
+    expect(stderr).toContain('>> 80700000 43 1D41');
+    expect(stderr).toContain('>> 84300000 34 00000001');
+    expect(stderr).not.toContain('>> 80300000');
     for (const output of [stdout, stderr]) {
       expect(output.toUpperCase()).not.toContain(PIN_HEX);
       expect(output).not.toContain(PIN);
@@ -207,15 +219,15 @@ describe('a card from the factory to a signature', () => {
     expect(info).toMatchObject({ state: 'WALLET', walletPublicKey: doc.walletPublicKey, walletOrigin: 'created', pinTriesLeft: 5, signCounter: 0 });
     // The wallet key is its own key pair, not the identity key again.
     expect(info.certificate).not.toContain(doc.walletPublicKey);
-    expect(twincard(['create-wallet', ...on(0)], { TWINCARD_PIN: PIN })).toMatchObject({ code: 8 });
+    expect(twincard(['create-wallet', '--trust-test-root', ...on(0)], { TWINCARD_PIN: PIN })).toMatchObject({ code: 8 });
   });
 
   test('sign: VERIFY_PIN + SIGN, low-S, verifies with @noble/curves under the wallet key; the counter counts', () => {
     const digest = sha256(new TextEncoder().encode('twincard cli-card test'));
-    const first = twincard(['sign', '--digest', toHex(digest), '--json', ...on(0)], { TWINCARD_PIN: PIN });
+    const first = twincard(['sign', '--trust-test-root', '--digest', toHex(digest), '--json', ...on(0)], { TWINCARD_PIN: PIN });
     expect(first.code).toBe(0);
     const a = json<Signed>(first.stdout);
-    const second = json<Signed>(twincard(['sign', '--digest', toHex(digest), '--json', ...on(0)], { TWINCARD_PIN: PIN }).stdout);
+    const second = json<Signed>(twincard(['sign', '--trust-test-root', '--digest', toHex(digest), '--json', ...on(0)], { TWINCARD_PIN: PIN }).stdout);
     for (const [signed, counter] of [[a, 1], [second, 2]] as const) {
       expect(signed).toMatchObject({ cardId: idA, digest: toHex(digest), signCounter: counter });
       const compact = fromHex(signed.r + signed.s);
@@ -232,48 +244,49 @@ describe('a card from the factory to a signature', () => {
     expect(first.stderr).toMatch(/^der {4}30[0-9A-F]+$/m);
   });
 
-  test('sign --trace with TWINCARD_TRACE=1: the access code of VERIFY_PIN is redacted', () => {
+  test('sign --trace with TWINCARD_TRACE=1: VERIFY_PIN and SIGN travel wrapped, the code never shows', () => {
     const digest = toHex(sha256(new TextEncoder().encode('traced')));
-    const { code, stdout, stderr } = twincard(['sign', '--digest', digest, ...on(0)], { TWINCARD_PIN: PIN, TWINCARD_TRACE: '1' });
+    const { code, stdout, stderr } = twincard(['sign', '--trust-test-root', '--digest', digest, ...on(0)], { TWINCARD_PIN: PIN, TWINCARD_TRACE: '1' });
     expect(code).toBe(0);
-    expect(stderr).toContain('>> 80200000 0A [redacted 10 bytes]\n');
-    expect(stderr).toContain(`>> 80320000 20 ${digest} 00`); // the digest is not secret: shown
+    expect(stderr).toContain('>> 84200000 34 00000001');
+    expect(stderr).not.toContain('>> 80200000');
+    expect(stderr).toContain('>> 84320000 34 00000002'); // SIGN wrapped too (the digest inside the session)
     expect((stdout + stderr).toUpperCase()).not.toContain(PIN_HEX);
   });
 
   test('sign --expect-pubkey for another wallet: refused before the code is sent (no try spent)', () => {
     const other = toHex(publicKeyOf(secp256k1.utils.randomSecretKey()));
-    const { code, stderr } = twincard(['sign', '--digest', '00'.repeat(32), '--expect-pubkey', other, ...on(0)], { TWINCARD_PIN: '0000' });
+    const { code, stderr } = twincard(['sign', '--trust-test-root', '--digest', '00'.repeat(32), '--expect-pubkey', other, ...on(0)], { TWINCARD_PIN: '0000' });
     expect(code).toBe(1);
     expect(stderr).toContain('the access code was not sent');
     expect(json<Info>(twincard(['info', '--json', ...on(0)]).stdout).pinTriesLeft).toBe(5);
   });
 
   test('sign argument errors are usage errors: digest size, bad hex, a PIN file others can read', () => {
-    expect(twincard(['sign', '--digest', 'AB', ...on(0)], { TWINCARD_PIN: PIN }).stderr).toContain('--digest: expected 32 bytes (64 hex digits), got 1');
-    expect(twincard(['sign', '--digest', 'zz', ...on(0)], { TWINCARD_PIN: PIN }).code).toBe(2);
+    expect(twincard(['sign', '--trust-test-root', '--digest', 'AB', ...on(0)], { TWINCARD_PIN: PIN }).stderr).toContain('--digest: expected 32 bytes (64 hex digits), got 1');
+    expect(twincard(['sign', '--trust-test-root', '--digest', 'zz', ...on(0)], { TWINCARD_PIN: PIN }).code).toBe(2);
     const file = join(work, 'pin-open');
     writeFileSync(file, `${PIN}\n`);
     chmodSync(file, 0o644);
-    const open = twincard(['sign', '--digest', '00'.repeat(32), '--pin-file', file, ...on(0)]);
+    const open = twincard(['sign', '--trust-test-root', '--digest', '00'.repeat(32), '--pin-file', file, ...on(0)]);
     expect(open.code).toBe(2);
     expect(open.stderr).toContain('mode 644 lets group or others read or write it; chmod 600');
     chmodSync(file, 0o600);
-    expect(twincard(['sign', '--digest', '00'.repeat(32), '--pin-file', file, ...on(0)]).code).toBe(0);
+    expect(twincard(['sign', '--trust-test-root', '--digest', '00'.repeat(32), '--pin-file', file, ...on(0)]).code).toBe(0);
   });
 
   test('wrong access code: exit 7 with the tries left, down to the lock-out; then even the right code is blocked', () => {
     const digest = '11'.repeat(32);
     for (const left of [4, 3, 2, 1]) {
-      const { code, stderr } = twincard(['sign', '--digest', digest, ...on(0)], { TWINCARD_PIN: '0000' });
+      const { code, stderr } = twincard(['sign', '--trust-test-root', '--digest', digest, ...on(0)], { TWINCARD_PIN: '0000' });
       expect(code).toBe(7);
       expect(stderr).toContain(`wrong access code: ${left} ${left === 1 ? 'try' : 'tries'} left`);
       expect(json<Info>(twincard(['info', '--json', ...on(0)]).stdout).pinTriesLeft).toBe(left);
     }
-    const last = twincard(['sign', '--digest', digest, ...on(0)], { TWINCARD_PIN: '0000' });
+    const last = twincard(['sign', '--trust-test-root', '--digest', digest, ...on(0)], { TWINCARD_PIN: '0000' });
     expect(last.code).toBe(7);
     expect(last.stderr).toContain('the access code is blocked');
-    const right = twincard(['sign', '--digest', digest, ...on(0)], { TWINCARD_PIN: PIN });
+    const right = twincard(['sign', '--trust-test-root', '--digest', digest, ...on(0)], { TWINCARD_PIN: PIN });
     expect(right.code).toBe(7);
     expect(right.stderr).toContain('the access code is blocked');
     expect(right.stderr).toContain('SW=0x6983');
@@ -284,35 +297,38 @@ describe('a card from the factory to a signature', () => {
 });
 
 describe('cards that are not what they claim', () => {
-  test('a card certified by an unknown manufacturer: CERTIFICATE_UNTRUSTED even with --trust-test-root; --root that key trusts it', async () => {
-    sim('wipe', 1);
-    const counterfeiter = secp256k1.utils.randomSecretKey();
-    const service = PcscService.open();
+  test('a card installed with the OTHER root: personalized with --manufacturer-key, refused by a host that trusts only TEST (exit 6, no session opened); --root that key trusts it', () => {
+    simRoot(1, OTHER_PUBLIC);
     try {
-      const open = await openCard(service, 1);
-      try {
-        await personalize(open.card, testCardId(1, 'FAKE'), { privateKey: counterfeiter, publicKey: publicKeyOf(counterfeiter) });
-      } finally {
-        await open.close();
-      }
+      const wrongKey = twincard(['personalize', '--card-id', toHex(testCardId(1, 'OTHR')), '--test-manufacturer', ...on(1)]);
+      expect(wrongKey.code).toBe(8); // the card checks the signature under the root it was installed with
+      expect(wrongKey.stderr).toContain('9A01');
+      expect(twincard(['personalize', '--card-id', toHex(testCardId(1, 'OTHR')), '--manufacturer-key', OTHER_PRIVATE, ...on(1)]).code).toBe(0);
+      const refused = twincard(['attest', '--trust-test-root', '--json', ...on(1)]);
+      expect(refused.code).toBe(6);
+      expect(json<{ reason: { code: string; message: string } }>(refused.stdout).reason).toEqual({
+        code: 'CERTIFICATE_UNTRUSTED',
+        message: 'the certificate does not verify under any of the 1 trusted root(s)',
+      });
+      const created = twincard(['create-wallet', '--trust-test-root', '--trace', ...on(1)], { TWINCARD_PIN: PIN, TWINCARD_TRACE: '1' });
+      expect(created.code).toBe(6);
+      expect(created.stderr).toContain('nothing was sent to the card');
+      expect(created.stderr).not.toContain('>> 80700000');
+      const trusted = twincard(['attest', '--root', OTHER_PUBLIC, '--json', ...on(1)]);
+      expect(trusted.code).toBe(0);
+      expect(json<{ root: { label: string; test: boolean } }>(trusted.stdout).root).toEqual({ label: OTHER_PUBLIC, test: false });
+      const createdTrusted = twincard(['create-wallet', '--root', OTHER_PUBLIC, ...on(1)], { TWINCARD_PIN: PIN });
+      expect(createdTrusted.code).toBe(0);
+      expect(createdTrusted.stderr).not.toContain('WARNING');
     } finally {
-      service.close();
+      simRoot(1, TEST_PUBLIC);
     }
-    const refused = twincard(['attest', '--trust-test-root', '--json', ...on(1)]);
-    expect(refused.code).toBe(6);
-    expect(json<{ reason: { code: string; message: string } }>(refused.stdout).reason).toEqual({
-      code: 'CERTIFICATE_UNTRUSTED',
-      message: 'the certificate does not verify under any of the 1 trusted root(s)',
-    });
-    const pem = join(work, 'other-manufacturer.pem');
-    writeFileSync(pem, publicKeyToPem(publicKeyOf(counterfeiter)));
-    const trusted = twincard(['attest', '--root', pem, '--json', ...on(1)]);
-    expect(trusted.code).toBe(0);
-    expect(json<{ root: { label: string; test: boolean } }>(trusted.stdout).root).toEqual({ label: pem, test: false });
   });
 
   test('sign on a card without a wallet: refused by state (exit 8), no code sent', () => {
-    const { code, stderr } = twincard(['sign', '--digest', '00'.repeat(32), '--trace', ...on(1)], { TWINCARD_PIN: PIN });
+    sim('wipe', 1);
+    expect(twincard(['personalize', '--card-id', idB, '--test-manufacturer', ...on(1)]).code).toBe(0);
+    const { code, stderr } = twincard(['sign', '--trust-test-root', '--digest', '00'.repeat(32), '--trace', ...on(1)], { TWINCARD_PIN: PIN });
     expect(code).toBe(8);
     expect(stderr).toContain('sign: the card is BLANK, expected WALLET or BACKUP_EXPORTING or BACKED_UP');
     expect(stderr).not.toContain('>> 80200000');
@@ -413,7 +429,7 @@ describe('the access code on a terminal', () => {
   });
 
   test('create-wallet: two different codes typed: refused (exit 2), the card stays BLANK', () => {
-    const { code, output } = onTerminal(['create-wallet', ...on(1)], [
+    const { code, output } = onTerminal(['create-wallet', '--trust-test-root', ...on(1)], [
       ['New access code (4..16 characters): ', `${TYPED}\r`],
       ['again: ', '1357924680\r'],
     ]);
@@ -424,21 +440,21 @@ describe('the access code on a terminal', () => {
   });
 
   test('create-wallet asks twice without echo; sign asks once; the code works', () => {
-    const created = onTerminal(['create-wallet', ...on(1)], [
+    const created = onTerminal(['create-wallet', '--trust-test-root', ...on(1)], [
       ['New access code (4..16 characters): ', `${TYPED}\r`],
       ['again: ', `${TYPED}\r`],
     ]);
     expect(created.code).toBe(0);
     expect(created.output).toContain('wallet created on card');
     expect(created.output).not.toContain(TYPED);
-    const signed = onTerminal(['sign', '--digest', '42'.repeat(32), ...on(1)], [['Access code: ', `${TYPED}\r`]]);
+    const signed = onTerminal(['sign', '--trust-test-root', '--digest', '42'.repeat(32), ...on(1)], [['Access code: ', `${TYPED}\r`]]);
     expect(signed.code).toBe(0);
     expect(signed.output).toContain('verified under the wallet key');
     expect(signed.output).not.toContain(TYPED);
   });
 
   test('Ctrl-C at the prompt cancels (exit 2) and nothing reaches the card', () => {
-    const { code, output } = onTerminal(['sign', '--digest', '42'.repeat(32), ...on(1)], [['Access code: ', '12\u0003']]);
+    const { code, output } = onTerminal(['sign', '--trust-test-root', '--digest', '42'.repeat(32), ...on(1)], [['Access code: ', '12\u0003']]);
     expect(code).toBe(2);
     expect(output).toContain('access code entry cancelled');
     expect(json<Info>(twincard(['info', '--json', ...on(1)]).stdout)).toMatchObject({ pinTriesLeft: 5, signCounter: 1 });
@@ -470,7 +486,7 @@ describe('the v2 backup through the CLI: one reader at a desk, then info and can
     sim('wipe', 1);
     expect(twincard(['personalize', '--card-id', idA, '--test-manufacturer', ...on(0)]).code).toBe(0);
     expect(twincard(['personalize', '--card-id', idB, '--test-manufacturer', ...on(1)]).code).toBe(0);
-    const created = twincard(['create-wallet', '--json', ...on(0)], { TWINCARD_PIN: PIN });
+    const created = twincard(['create-wallet', '--trust-test-root', '--json', ...on(0)], { TWINCARD_PIN: PIN });
     expect(created.code).toBe(0);
     wallet = json<{ walletPublicKey: string }>(created.stdout).walletPublicKey;
   });
@@ -539,4 +555,178 @@ describe('the v2 backup through the CLI: one reader at a desk, then info and can
       expect(stderr).not.toContain('>> 80680000');
     }
   });
+
+  test('sign on a TEST card: the warning is printed EACH time; without --trust-test-root: exit 6 and no session', () => {
+    simPut(0, 0);
+    for (let i = 0; i < 2; i++) {
+      const signed = twincard(['sign', '--trust-test-root', '--digest', '11'.repeat(32), ...on(0)], { TWINCARD_PIN: PIN });
+      expect(signed.code).toBe(0);
+      expect(signed.stderr).toContain(`WARNING: card ${idA} is certified by the TEST manufacturer root`);
+    }
+    const untrusted = twincard(['sign', '--digest', '11'.repeat(32), '--trace', ...on(0)], { TWINCARD_PIN: PIN, TWINCARD_TRACE: '1' });
+    expect(untrusted.code).toBe(6);
+    expect(untrusted.stderr).not.toContain('>> 80700000');
+    expect(untrusted.stderr).not.toContain('>> 8420');
+  });
+
+  test('sign traced: OPEN_SESSION, then VERIFY_PIN and SIGN wrapped (CLA 84), never plain', () => {
+    const { code, stderr } = twincard(['sign', '--trust-test-root', '--digest', '22'.repeat(32), '--trace', ...on(0)], {
+      TWINCARD_PIN: PIN,
+      TWINCARD_TRACE: '1',
+    });
+    expect(code).toBe(0);
+    const sent = stderr.split('\n').filter((l) => l.startsWith('>> ')).map((l) => l.slice(3, 11));
+    expect(sent).toEqual(expect.arrayContaining(['80700000', '84200000', '84320000']));
+    expect(sent.indexOf('80700000')).toBeLessThan(sent.indexOf('84200000'));
+    expect(sent).not.toContain('80200000');
+    expect(sent).not.toContain('80320000');
+    expect(stderr).not.toContain(PIN_HEX);
+  });
+
+  test('change-code over the set on ONE reader: this card, then the other by id; each keeps its own code', async () => {
+    simPut(0, 0);
+    const child = spawn(process.execPath, [CLI, 'change-code', '--trust-test-root', '--all-cards', '--wait', '20', '--json', ...on(0)], {
+      env: env({ TWINCARD_PIN: PIN, TWINCARD_NEW_PIN: NEW_PIN }),
+    });
+    let stderr = '';
+    let stdout = '';
+    let moved = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      if (!moved && stderr.includes(`Present card ${idB}`)) {
+        moved = true;
+        simPut(1, 0);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    expect(json<{ changed: string[]; unchanged: string[] }>(stdout)).toEqual({ changed: [idA, idB], unchanged: [] });
+    expect(stderr).toContain('each card keeps its own access code');
+    expect(stderr).toContain(`access code changed on card ${idA} (this card only)`);
+    expect(stderr).toContain(`access code changed on card ${idB} (this card only)`);
+    simPut(0, 0);
+    simPut(1, 1);
+    for (const k of [0, 1]) {
+      expect(twincard(['sign', '--trust-test-root', '--digest', '33'.repeat(32), ...on(k)], { TWINCARD_PIN: NEW_PIN }).code).toBe(0);
+    }
+    // without --all-cards and without a terminal: only the card presented
+    const alone = twincard(['change-code', '--trust-test-root', '--json', ...on(1)], { TWINCARD_PIN: NEW_PIN, TWINCARD_NEW_PIN: PIN });
+    expect(alone.code).toBe(0);
+    expect(json<{ changed: string[]; unchanged: string[] }>(alone.stdout)).toEqual({ changed: [idB], unchanged: [idA] });
+    expect(twincard(['sign', '--trust-test-root', '--digest', '33'.repeat(32), ...on(1)], { TWINCARD_PIN: PIN }).code).toBe(0);
+    const oldOnA = twincard(['sign', '--trust-test-root', '--digest', '33'.repeat(32), ...on(0)], { TWINCARD_PIN: PIN });
+    expect(oldOnA.code).toBe(7); // card A kept NEW_PIN: each card its own code
+  }, 60_000);
+
+  test('reset: not confirmed without a terminal (exit 2, nothing sent); --force erases; says what is known of the other copies', () => {
+    simPut(0, 0);
+    simPut(1, 1);
+    const asked = twincard(['reset', '--trust-test-root', '--trace', ...on(1)], { TWINCARD_PIN: PIN, TWINCARD_TRACE: '1' });
+    expect(asked.code).toBe(2);
+    expect(asked.stderr).toContain(`card ${idB} is a backup card of primary ${idA}`);
+    expect(asked.stderr).not.toContain('>> 80700000');
+    expect(json<Info>(twincard(['info', '--json', ...on(1)]).stdout).state).toBe('BACKED_UP');
+    const wrong = twincard(['reset', '--trust-test-root', '--force', ...on(1)], { TWINCARD_PIN: '00000000' });
+    expect(wrong.code).toBe(7);
+    const reset = twincard(['reset', '--trust-test-root', '--force', '--json', ...on(1)], { TWINCARD_PIN: PIN });
+    expect(reset.code).toBe(0);
+    expect(json<{ cardId: string; state: string; erased: string }>(reset.stdout)).toEqual({ reader: readerForCard(1), cardId: idB, state: 'BLANK', erased: wallet });
+    expect(json<Info>(twincard(['info', '--json', ...on(1)]).stdout)).toMatchObject({ state: 'BLANK', cardId: idB, walletPublicKey: null });
+    const primary = twincard(['reset', '--trust-test-root', '--force', ...on(0)], { TWINCARD_PIN: NEW_PIN });
+    expect(primary.code).toBe(0);
+    expect(primary.stderr).toContain(`its backup cards ${idB} hold copies`);
+  });
+
+  test('reset: a primary in BACKUP_EXPORTING is refused before anything is sent; a lone primary is named the only copy', async () => {
+    simPut(0, 0);
+    simPut(1, 1);
+    expect(twincard(['create-wallet', '--trust-test-root', ...on(0)], { TWINCARD_PIN: PIN }).code).toBe(0);
+    const lone = twincard(['reset', '--trust-test-root', ...on(0)], { TWINCARD_PIN: PIN });
+    expect(lone.code).toBe(2); // not confirmed
+    expect(lone.stderr).toContain(`card ${idA} is the only card known to hold this wallet`);
+    // one blob out: prepare card 1, export from card 0 through the library (a session, then the wrapped export)
+    const service = PcscService.open();
+    try {
+      const b = await openCard(service, 1);
+      let offer: Awaited<ReturnType<typeof b.card.backupPrepare>>;
+      let certificate: Uint8Array;
+      try {
+        await b.card.select();
+        certificate = (await b.card.read()).certificate!;
+        offer = await b.card.backupPrepare();
+      } finally {
+        await b.close();
+      }
+      const p = await openCard(service, 0);
+      try {
+        await p.card.select();
+        await openSessionOn(p.card);
+        await p.card.verifyPin(new TextEncoder().encode(PIN));
+        await p.card.backupExport({ certificate, ...offer });
+      } finally {
+        await p.close();
+      }
+    } finally {
+      service.close();
+    }
+    const refused = twincard(['reset', '--trust-test-root', '--force', '--trace', ...on(0)], { TWINCARD_PIN: PIN, TWINCARD_TRACE: '1' });
+    expect(refused.code).toBe(8);
+    expect(refused.stderr).toContain('BACKUP_EXPORTING');
+    expect(refused.stderr).toContain('twincard backup --resume');
+    expect(refused.stderr).not.toContain('>> 80700000');
+    expect(refused.stderr).not.toContain('>> 8428');
+    expect(json<Info>(twincard(['info', '--json', ...on(0)]).stdout).state).toBe('BACKUP_EXPORTING');
+  });
+});
+
+describe('a card of the OTHER root and cards of the TEST root cannot back each other up (9A01 both ways)', () => {
+  afterAll(() => {
+    simRoot(1, TEST_PUBLIC);
+    simPut(0, 0);
+    simPut(1, 1);
+  });
+
+  test('each card refuses the other\'s certificate at BACKUP_EXPORT', async () => {
+    simPut(0, 0);
+    simPut(1, 1);
+    sim('wipe', 0);
+    simRoot(1, OTHER_PUBLIC);
+    expect(twincard(['personalize', '--card-id', idA, '--test-manufacturer', ...on(0)]).code).toBe(0);
+    expect(twincard(['personalize', '--card-id', idB, '--manufacturer-key', OTHER_PRIVATE, ...on(1)]).code).toBe(0);
+    expect(twincard(['create-wallet', '--trust-test-root', ...on(0)], { TWINCARD_PIN: PIN }).code).toBe(0);
+    expect(twincard(['create-wallet', '--root', OTHER_PUBLIC, ...on(1)], { TWINCARD_PIN: PIN }).code).toBe(0);
+    const service = PcscService.open();
+    try {
+      // a blank card of each root to offer: card 0 offers itself after a reset would lose its wallet, so each
+      // primary is offered the OTHER card's certificate with a prepare offer signed by a key it does not certify
+      const certOf = async (k: number): Promise<Uint8Array> => {
+        const c = await openCard(service, k);
+        try {
+          await c.card.select();
+          return (await c.card.read()).certificate!;
+        } finally {
+          await c.close();
+        }
+      };
+      const certA = await certOf(0);
+      const certB = await certOf(1);
+      const offer = { ephemeralKey: publicKeyOf(fromHex('55'.repeat(32))), signature: fromHex('3006020101020101') };
+      for (const [k, peer] of [[0, certB], [1, certA]] as const) {
+        const c = await openCard(service, k);
+        try {
+          await c.card.select();
+          await openSessionOn(c.card);
+          await c.card.verifyPin(new TextEncoder().encode(PIN));
+          await expect(c.card.backupExport({ certificate: peer, ...offer })).rejects.toMatchObject({ sw: 0x9a01 });
+          await c.card.select();
+          expect((await c.card.read()).state).toBe('WALLET'); // nothing recorded
+        } finally {
+          await c.close();
+        }
+      }
+    } finally {
+      service.close();
+    }
+  }, 60_000);
 });

@@ -11,12 +11,13 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { randomBytes } from 'node:crypto';
 import { ApduChannel, command, encodeProtocolTlvs, toHex } from '../../src/apdu/index.js';
 import { attest } from '../../src/protocol/attestation.js';
-import type { CardInfo, PrepareOffer, SealedExport } from '../../src/protocol/card.js';
-import { issueCertificate } from '../../src/protocol/certificate.js';
+import type { CardInfo, PrepareOffer, SealedExport, TwincardCard } from '../../src/protocol/card.js';
+import { issueCertificate, parseCertificate } from '../../src/protocol/certificate.js';
 import { IsoSw, Tag, TwincardSw } from '../../src/protocol/constants.js';
 import { isValidPublicKey, publicKeyOf, signMessage, verifyMessageSignature } from '../../src/protocol/crypto.js';
 import { CardRefusedError, PinBlockedError, WrongPinError } from '../../src/protocol/errors.js';
 import { personalize } from '../../src/protocol/factory.js';
+import type { CardSession } from '../../src/protocol/session.js';
 import { prepareMessage, sealMessage } from '../../src/protocol/messages.js';
 import { trustedRoots } from '../../src/protocol/roots.js';
 import { PcscService } from '../../src/readers/index.js';
@@ -65,10 +66,35 @@ async function refusedUnchanged(c: OpenCard, sw: number, act: () => Promise<unkn
   expect(await snapshot(c)).toBe(before);
 }
 
-/** A raw protocol command (CLA 80, P1 = P2 = 00 unless given), for what the typed API refuses to build. */
+/** The commands that must be wrapped in a session (section 1.4). */
+const WRAPPED = new Set([0x20, 0x24, 0x28, 0x30, 0x32, 0x62, 0x64]);
+const sessions = new Map<OpenCard, CardSession>();
+
+/** The card with a session open (a new one unless this object still has one): for the wrapped commands. */
+async function inSession(c: OpenCard): Promise<TwincardCard> {
+  if (!c.card.sessionOpen) {
+    const info = await c.card.read();
+    sessions.set(c, await c.card.openSession(parseCertificate(info.certificate!)));
+  }
+  return c.card;
+}
+
+/**
+ * A raw protocol command (CLA 80, P1 = P2 = 00 unless given), for what the typed API refuses to build. A
+ * command that must be wrapped is wrapped in the card's open session (CLA 84), unless a CLA is given or no
+ * session is open (then it goes plain, as a hostile host would send it).
+ */
 async function raw(c: OpenCard, ins: number, data?: Uint8Array, options: { cla?: number; p1?: number; p2?: number } = {}): Promise<number> {
   const channel = new ApduChannel(c.pcsc);
-  const { sw } = await channel.send(command(options.cla ?? 0x80, ins, options.p1 ?? 0, options.p2 ?? 0, data, 256));
+  const p1 = options.p1 ?? 0;
+  const p2 = options.p2 ?? 0;
+  const session = sessions.get(c);
+  if (options.cla === undefined && WRAPPED.has(ins) && c.card.sessionOpen && session !== undefined && session.open) {
+    const wrapped = session.wrap({ ins, p1, p2 }, data ?? new Uint8Array(0));
+    const { sw } = await channel.send(command(0x84, ins, p1, p2, wrapped, 256));
+    return sw;
+  }
+  const { sw } = await channel.send(command(options.cla ?? 0x80, ins, p1, p2, data, 256));
   return sw;
 }
 
@@ -132,16 +158,16 @@ describe('personalization and attestation', () => {
     await q.close();
   });
 
-  test('PERSO_COMMIT refuses a manufacturer signature over something else, and an invalid manufacturer key', async () => {
+  test('PERSO_COMMIT refuses a manufacturer signature over something else, or by another manufacturer than its installed root (9A01)', async () => {
     const q = await openCardFresh(3);
     await q.card.select();
-    const identity = await q.card.persoGenerate(testCardId(3));
+    const keys = await q.card.persoGenerate(testCardId(3));
     const m = testManufacturer();
-    const wrong = signMessage(new TextEncoder().encode('TWINCARD:CERT:01 but not this card'), m.privateKey);
-    await refusedUnchanged(q, SW.CERT_INVALID, () => q.card.persoCommit(wrong, m.publicKey));
-    const good = signMessage(certificateBody(testCardId(3), identity), m.privateKey);
-    await refusedUnchanged(q, SW.POINT_INVALID, () => q.card.persoCommit(good, offCurve(m.publicKey)));
-    await q.card.persoCommit(good, m.publicKey);
+    const wrong = signMessage(new TextEncoder().encode('TWINCARD:CERT:02 but not this card'), m.privateKey);
+    await refusedUnchanged(q, SW.CERT_INVALID, () => q.card.persoCommit(wrong));
+    const body = certificateBody(testCardId(3), keys.identityPublicKey, keys.attestationPublicKey);
+    await refusedUnchanged(q, SW.CERT_INVALID, () => q.card.persoCommit(signMessage(body, secp256k1.utils.randomSecretKey())));
+    await q.card.persoCommit(signMessage(body, m.privateKey));
     expect((await q.card.read()).state).toBe('BLANK');
     await q.close();
   });
@@ -154,12 +180,13 @@ async function openCardFresh(k: number): Promise<OpenCard> {
   return c;
 }
 
-function certificateBody(cardId: Uint8Array, identityPublicKey: Uint8Array): Uint8Array {
-  const prefix = new TextEncoder().encode('TWINCARD:CERT:01');
-  const out = new Uint8Array(16 + 8 + 65);
+function certificateBody(cardId: Uint8Array, identityPublicKey: Uint8Array, attestationPublicKey: Uint8Array): Uint8Array {
+  const prefix = new TextEncoder().encode('TWINCARD:CERT:02');
+  const out = new Uint8Array(16 + 8 + 65 + 65);
   out.set(prefix);
   out.set(cardId, 16);
   out.set(identityPublicKey, 24);
+  out.set(attestationPublicKey, 89);
   return out;
 }
 
@@ -169,12 +196,12 @@ test('keys and ECDSA nonces come from the card RNG: distinct per card and per si
   const a = await freshBlankCard(service, 0);
   const b = await freshBlankCard(service, 1);
   expect(toHex(a.perso.identityPublicKey)).not.toBe(toHex(b.perso.identityPublicKey));
-  const wallet = await a.card.createWallet(PIN);
+  const wallet = await (await inSession(a)).createWallet(PIN);
   expect(toHex(wallet)).not.toBe(toHex(a.perso.identityPublicKey));
-  await a.card.verifyPin(PIN);
+  await (await inSession(a)).verifyPin(PIN);
   const digest = new Uint8Array(32).fill(0x42);
-  const one = await a.card.sign(digest, wallet);
-  const two = await a.card.sign(digest, wallet);
+  const one = await (await inSession(a)).sign(digest, wallet);
+  const two = await (await inSession(a)).sign(digest, wallet);
   expect(toHex(one.compact.slice(0, 32))).not.toBe(toHex(two.compact.slice(0, 32)));
   expect(toHex(one.compact.slice(0, 32))).not.toBe(toHex(wallet.slice(1, 33)));
   await a.close();
@@ -203,7 +230,7 @@ describe('the wallet and its access code', () => {
   });
 
   test('CREATE_WALLET makes a wallet on the card, once', async () => {
-    wallet = await c.card.createWallet(PIN);
+    wallet = await (await inSession(c)).createWallet(PIN);
     expect(isValidPublicKey(wallet)).toBe(true);
     expect(await c.card.read()).toMatchObject({ state: 'WALLET', walletOrigin: 'created', pinTriesLeft: 5 });
     await rawUnchanged(c, SW.STATE, 0x30, PIN);
@@ -218,18 +245,18 @@ describe('the wallet and its access code', () => {
   });
 
   test('SIGN needs the access code, then signs a digest under the wallet key, low-S, counting', async () => {
-    await refusedUnchanged(c, SW.SECURITY, () => c.card.sign(new Uint8Array(32).fill(1), wallet));
-    await c.card.verifyPin(PIN);
+    await refusedUnchanged(c, SW.SECURITY, async () => (await inSession(c)).sign(new Uint8Array(32).fill(1), wallet));
+    await (await inSession(c)).verifyPin(PIN);
     const digest = randomBytes(32);
-    const signed = await c.card.sign(digest, wallet);
+    const signed = await (await inSession(c)).sign(digest, wallet);
     expect(secp256k1.verify(signed.compact, digest, wallet, { prehash: false, lowS: true })).toBe(true);
     expect(signed.signCounter).toBe(1);
-    expect((await c.card.sign(digest, wallet)).signCounter).toBe(2);
+    expect((await (await inSession(c)).sign(digest, wallet)).signCounter).toBe(2);
   });
 
   test('a re-selected card has forgotten the access code', async () => {
     await c.card.select();
-    await refusedUnchanged(c, SW.SECURITY, () => c.card.sign(new Uint8Array(32), wallet));
+    await refusedUnchanged(c, SW.SECURITY, async () => (await inSession(c)).sign(new Uint8Array(32), wallet));
   });
 
   test('a card with a wallet refuses to act as a backup card: no prepare, no cancel, no import (6985)', async () => {
@@ -241,15 +268,15 @@ describe('the wallet and its access code', () => {
   test('wrong access codes count down to a lock-out that even the right code cannot lift', async () => {
     await c.card.select();
     for (let left = 4; left >= 1; left--) {
-      const e = await c.card.verifyPin(WRONG_PIN).catch((x: unknown) => x);
+      const e = await (await inSession(c)).verifyPin(WRONG_PIN).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(WrongPinError);
       expect((e as WrongPinError).triesLeft).toBe(left);
       expect((await c.card.read()).pinTriesLeft).toBe(left);
     }
-    await expect(c.card.verifyPin(WRONG_PIN)).rejects.toBeInstanceOf(PinBlockedError);
-    await expect(c.card.verifyPin(PIN)).rejects.toMatchObject({ sw: SW.PIN_BLOCKED });
-    await expect(c.card.sign(new Uint8Array(32), wallet)).rejects.toMatchObject({ sw: SW.PIN_BLOCKED });
-    await expect(c.card.backupFinalize()).rejects.toMatchObject({ sw: SW.STATE }); // the state is checked before the code
+    await expect((await inSession(c)).verifyPin(WRONG_PIN)).rejects.toBeInstanceOf(PinBlockedError);
+    await expect((await inSession(c)).verifyPin(PIN)).rejects.toMatchObject({ sw: SW.PIN_BLOCKED });
+    await expect((await inSession(c)).sign(new Uint8Array(32), wallet)).rejects.toMatchObject({ sw: SW.PIN_BLOCKED });
+    await expect((await inSession(c)).backupFinalize()).rejects.toMatchObject({ sw: SW.STATE }); // the state is checked before the code
     await expect(raw(c, 0x62, new Uint8Array(40))).resolves.toBe(SW.PIN_BLOCKED);
     expect(await c.card.read()).toMatchObject({ state: 'WALLET', pinTriesLeft: 0, signCounter: 2 });
   });
@@ -262,9 +289,9 @@ describe('the on-card point check (section 1)', () => {
   beforeAll(async () => {
     p = await freshBlankCard(service, 0);
     b = await freshBlankCard(service, 1);
-    await p.card.createWallet(PIN);
+    await (await inSession(p)).createWallet(PIN);
     offer = await b.card.backupPrepare();
-    await p.card.verifyPin(PIN);
+    await (await inSession(p)).verifyPin(PIN);
   });
   afterAll(async () => {
     await p.close();
@@ -333,7 +360,7 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
     b1 = await freshBlankCard(service, 1);
     b2 = await freshBlankCard(service, 2);
     q = await freshBlankCard(service, 3, testCardId(3, 'QQQQ'));
-    wallet = await p.card.createWallet(PIN);
+    wallet = await (await inSession(p)).createWallet(PIN);
   });
   afterAll(async () => {
     for (const c of [p, b1, b2, q]) await c.close();
@@ -351,42 +378,42 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
   });
 
   test('out of order: no finalize before an export, no export or finalize on a pending card', async () => {
-    await p.card.verifyPin(PIN);
-    await refusedUnchanged(p, SW.STATE, () => p.card.backupFinalize());
+    await (await inSession(p)).verifyPin(PIN);
+    await refusedUnchanged(p, SW.STATE, async () => (await inSession(p)).backupFinalize());
     await rawUnchanged(b1, SW.STATE, 0x62, exportPayload(b2.perso.certificate, o2.ephemeralKey, o2.signature));
     await rawUnchanged(b1, SW.STATE, 0x64);
   });
 
   test('BACKUP_EXPORT needs the access code in this selection (6982)', async () => {
     await p.card.select();
-    await refusedUnchanged(p, SW.SECURITY, () => p.card.backupExport({ certificate: b1.perso.certificate, ...o1 }));
+    await refusedUnchanged(p, SW.SECURITY, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1 }));
   });
 
   test('BACKUP_EXPORT refuses a counterfeit or tampered backup certificate (9A01)', async () => {
-    await p.card.verifyPin(PIN);
+    await (await inSession(p)).verifyPin(PIN);
     const cert = b1.perso.certificate;
-    const forged = issueCertificate(cert.slice(5, 13), cert.slice(15, 80), secp256k1.utils.randomSecretKey());
-    await refusedUnchanged(p, SW.CERT_INVALID, () => p.card.backupExport({ certificate: forged, ...o1 }));
-    const tampered = flip(issueCertificate(testCardId(7), cert.slice(15, 80), testManufacturer().privateKey), 6);
-    await refusedUnchanged(p, SW.CERT_INVALID, () => p.card.backupExport({ certificate: tampered, ...o1 }));
+    const forged = issueCertificate({ cardId: cert.slice(5, 13), identityPublicKey: cert.slice(15, 80), attestationPublicKey: cert.slice(82, 147) }, secp256k1.utils.randomSecretKey());
+    await refusedUnchanged(p, SW.CERT_INVALID, async () => (await inSession(p)).backupExport({ certificate: forged, ...o1 }));
+    const tampered = flip(issueCertificate({ cardId: testCardId(7), identityPublicKey: cert.slice(15, 80), attestationPublicKey: cert.slice(82, 147) }, testManufacturer().privateKey), 6);
+    await refusedUnchanged(p, SW.CERT_INVALID, async () => (await inSession(p)).backupExport({ certificate: tampered, ...o1 }));
   });
 
   test('BACKUP_EXPORT refuses another card\'s certificate, a substituted EB, a signature for another purpose (9A03)', async () => {
-    await refusedUnchanged(p, SW.SIGNATURE_INVALID, () => p.card.backupExport({ certificate: b2.perso.certificate, ...o1 }));
-    await refusedUnchanged(p, SW.SIGNATURE_INVALID, () => p.card.backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: o2.ephemeralKey }));
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b2.perso.certificate, ...o1 }));
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: o2.ephemeralKey }));
     const attestation = await b1.card.attest(o1.ephemeralKey.slice(1, 33));
-    await refusedUnchanged(p, SW.SIGNATURE_INVALID, () => p.card.backupExport({ certificate: b1.perso.certificate, ...o1, signature: attestation }));
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, signature: attestation }));
     const certSignature = b1.perso.certificate.slice(82);
-    await refusedUnchanged(p, SW.SIGNATURE_INVALID, () => p.card.backupExport({ certificate: b1.perso.certificate, ...o1, signature: certSignature }));
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, signature: certSignature }));
   });
 
   test('BACKUP_EXPORT refuses an EB or a certified key off the curve (9A04) and its own certificate (9A09)', async () => {
-    await refusedUnchanged(p, SW.POINT_INVALID, () => p.card.backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: offCurve(o1.ephemeralKey) }));
+    await refusedUnchanged(p, SW.POINT_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: offCurve(o1.ephemeralKey) }));
     const badKeyCert = b1.perso.certificate.slice();
     badKeyCert.set(offCurve(badKeyCert.slice(15, 80)), 15);
-    await refusedUnchanged(p, SW.POINT_INVALID, () => p.card.backupExport({ certificate: badKeyCert, ...o1 }));
+    await refusedUnchanged(p, SW.POINT_INVALID, async () => (await inSession(p)).backupExport({ certificate: badKeyCert, ...o1 }));
     // P's own identity signing its own "prepare": still its own certificate.
-    await refusedUnchanged(p, SW.SAME_CARD, () => p.card.backupExport({ certificate: p.perso.certificate, ...o1 }));
+    await refusedUnchanged(p, SW.SAME_CARD, async () => (await inSession(p)).backupExport({ certificate: p.perso.certificate, ...o1 }));
   });
 
   test('BACKUP_EXPORT refuses truncated, over-long, reordered and non-minimal TLVs (6A80) and chains over 512 bytes (6A84)', async () => {
@@ -401,7 +428,7 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
   });
 
   test('BACKUP_EXPORT seals a blob to B1 and records B1 before answering; again: a new EP and blob, still one card', async () => {
-    s1 = await p.card.backupExport({ certificate: b1.perso.certificate, ...o1 });
+    s1 = await (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1 });
     const seal = sealMessage(p.perso.cardId, b1.perso.cardId, o1.ephemeralKey, s1.ephemeralKey);
     expect(verifyMessageSignature(s1.signature, seal, p.perso.identityPublicKey)).toBe(true);
     expect(toHex(s1.blob.slice(0, 17))).toBe(`02${toHex(p.perso.cardId)}${toHex(b1.perso.cardId)}`);
@@ -413,16 +440,16 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
       count: 1,
       ids: [toHex(b1.perso.cardId)],
     });
-    s1again = await p.card.backupExport({ certificate: b1.perso.certificate, ...o1 });
+    s1again = await (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1 });
     expect(toHex(s1again.ephemeralKey)).not.toBe(toHex(s1.ephemeralKey));
     expect(toHex(s1again.blob.slice(17, 33))).not.toBe(toHex(s1.blob.slice(17, 33))); // a fresh IV
     expect((await p.card.read()).backupCardIds.map(toHex)).toEqual([toHex(b1.perso.cardId)]);
   });
 
   test('a second backup card, then no third (9A08): the record is closed at two', async () => {
-    s2 = await p.card.backupExport({ certificate: b2.perso.certificate, ...o2 });
+    s2 = await (await inSession(p)).backupExport({ certificate: b2.perso.certificate, ...o2 });
     const third = await q.card.backupPrepare();
-    await refusedUnchanged(p, SW.TOO_MANY_BACKUPS, () => p.card.backupExport({ certificate: q.perso.certificate, ...third }));
+    await refusedUnchanged(p, SW.TOO_MANY_BACKUPS, async () => (await inSession(p)).backupExport({ certificate: q.perso.certificate, ...third }));
     expect((await p.card.read()).backupCardIds.map(toHex)).toEqual([toHex(b1.perso.cardId), toHex(b2.perso.cardId)]);
   });
 
@@ -443,7 +470,7 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
     await refusedUnchanged(b1, SW.SAME_CARD, () => b1.card.backupImport({ certificate: b1.perso.certificate, ...s1 }));
     await refusedUnchanged(b1, SW.WRONG_RECIPIENT, () => b1.card.backupImport({ certificate: q.perso.certificate, ...s1 }));
     const cert = p.perso.certificate;
-    const forged = issueCertificate(cert.slice(5, 13), cert.slice(15, 80), secp256k1.utils.randomSecretKey());
+    const forged = issueCertificate({ cardId: cert.slice(5, 13), identityPublicKey: cert.slice(15, 80), attestationPublicKey: cert.slice(82, 147) }, secp256k1.utils.randomSecretKey());
     await refusedUnchanged(b1, SW.CERT_INVALID, () => b1.card.backupImport({ certificate: forged, ...s1 }));
     const good = encodeProtocolTlvs([[Tag.CERTIFICATE, cert], [Tag.PRIMARY_EPHEMERAL_KEY, s1.ephemeralKey], [Tag.SEAL_SIGNATURE, s1.signature], [Tag.WALLET_BLOB, s1.blob]]);
     await rawUnchanged(b1, SW.WRONG_DATA, 0x66, good.slice(0, -1));
@@ -452,12 +479,12 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
 
   test('BACKUP_FINALIZE closes the record for good; a retried finalize answers the same', async () => {
     await p.card.select();
-    await refusedUnchanged(p, SW.SECURITY, () => p.card.backupFinalize());
-    await p.card.verifyPin(PIN);
-    expect(await p.card.backupFinalize()).toBe(2);
-    expect(await p.card.backupFinalize()).toBe(2);
+    await refusedUnchanged(p, SW.SECURITY, async () => (await inSession(p)).backupFinalize());
+    await (await inSession(p)).verifyPin(PIN);
+    expect(await (await inSession(p)).backupFinalize()).toBe(2);
+    expect(await (await inSession(p)).backupFinalize()).toBe(2);
     expect(await p.card.read()).toMatchObject({ state: 'BACKED_UP', walletOrigin: 'created', backupCount: 2 });
-    await refusedUnchanged(p, SW.STATE, () => p.card.backupExport({ certificate: b1.perso.certificate, ...o1 }));
+    await refusedUnchanged(p, SW.STATE, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1 }));
   });
 
   test('BACKUP_IMPORT stores the wallet; a retried import answers "already imported"; another blob is refused', async () => {
@@ -474,10 +501,10 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
   });
 
   test('a card that imported never exports (I5) and is never prepared or cancelled again', async () => {
-    await b1.card.verifyPin(PIN);
+    await (await inSession(b1)).verifyPin(PIN);
     const fresh = await q.card.backupPrepare();
-    await refusedUnchanged(b1, SW.STATE, () => b1.card.backupExport({ certificate: q.perso.certificate, ...fresh }));
-    await refusedUnchanged(b1, SW.STATE, () => b1.card.backupFinalize());
+    await refusedUnchanged(b1, SW.STATE, async () => (await inSession(b1)).backupExport({ certificate: q.perso.certificate, ...fresh }));
+    await refusedUnchanged(b1, SW.STATE, async () => (await inSession(b1)).backupFinalize());
     await refusedUnchanged(b1, SW.STATE, () => b1.card.backupPrepare());
     await refusedUnchanged(b1, SW.STATE, () => b1.card.backupCancel());
     await refusedUnchanged(p, SW.STATE, () => p.card.backupImport({ certificate: b1.perso.certificate, ...s1 }));
@@ -487,8 +514,8 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
     const digest = randomBytes(32);
     for (const c of [p, b1, b2]) {
       await c.card.select();
-      await c.card.verifyPin(PIN);
-      const signed = await c.card.sign(digest, wallet);
+      await (await inSession(c)).verifyPin(PIN);
+      const signed = await (await inSession(c)).sign(digest, wallet);
       expect(secp256k1.verify(signed.compact, digest, wallet, { prehash: false })).toBe(true);
       expect(signed.signCounter).toBe(1);
     }

@@ -7,7 +7,8 @@
  *
  *   npx tsc -p tsconfig.json && TWINCARD_TEST_CARD_OFFSET=4 node dist/test/record/backup-transcripts.js
  *
- * The transcripts contain the TEST access code (246810) of TEST cards: test data, no secret.
+ * The access code travels wrapped in the card session (eH and IVs from a fixed seed, TRANSCRIPT_SEED, so that
+ * replay is byte-exact): the TEST code (246810) of TEST cards, test data, no secret.
  * Cards 0..3 (plus the offset) are wiped and personalized first.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,8 @@ import type { CardRequest, CardSource, PresentedCard } from '../../src/flow/card
 import { saveJournal } from '../../src/flow/journal.js';
 import { newJournal } from '../../src/protocol/backup-model.js';
 import { trustedRoots } from '../../src/protocol/roots.js';
+import { seededRandom } from '../../src/protocol/seeded-random.js';
+import { TRANSCRIPT_SEED } from './transcript-seed.js';
 import { PcscService, RecordingTransport } from '../../src/readers/index.js';
 import { control, freshCards, PIN, waitPresence, withCard } from '../integration/support/backup-cards.js';
 import { readerForCard, repoRoot } from '../integration/support/sim.js';
@@ -35,7 +38,7 @@ const TAPS: ReadonlyArray<{ card: number; pullAfter?: { command: string; nth: nu
   { card: 1 }, // prepare-backup-2: backup card 1 again -> SAME_BACKUP_TWICE
   { card: 2 },
   { card: 2 }, // export-primary: a backup card -> BACKUP_PRESENTED
-  { card: 0, pullAfter: { command: '8062', nth: 2 } }, // the primary, pulled once its 2nd BACKUP_EXPORT was processed
+  { card: 0, pullAfter: { command: '8462', nth: 2 } }, // the primary, pulled once its 2nd BACKUP_EXPORT was processed
   { card: 0 }, // the primary again: BACKUP_EXPORT to backup card 2 repeated, then FINALIZE
   { card: 3 }, // import: the pending stranger -> STRANGER
   { card: 2 }, // import: backup card 2 first
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
     const journalPath = join(OUT, '..', 'backup-1-2.journal.json');
     const journal = newJournal(2, new Date('2026-11-25T00:00:00Z'));
     await saveJournal(journalPath, journal);
-    await runBackup(journal, { source, journalPath, roots: trustedRoots({ trustTestRoot: true }), pin: PIN });
+    await runBackup(journal, { source, journalPath, roots: trustedRoots({ trustTestRoot: true }), pin: PIN, sessionRandom: seededRandom(TRANSCRIPT_SEED) });
     rmSync(journalPath);
     console.log(`recorded ${readdirSync(OUT).length} presentations in ${OUT}`);
   } finally {

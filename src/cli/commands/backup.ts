@@ -36,6 +36,7 @@ import { Output } from '../output.js';
 import { readPin } from '../pin.js';
 import { traceEnabled } from '../session.js';
 import { cliTraceRedactor } from '../trace-redactor.js';
+import { testRootWarning } from '../secure-card.js';
 import { loadTrustedRoots, withTrustOptions } from '../trust.js';
 
 interface BackupOptions extends Omit<GlobalOptions, 'reader'> {
@@ -240,6 +241,7 @@ function report(out: Output, event: BackupEvent, bench: boolean): void {
       return;
     case 'step-started':
       out.info(`  ${event.step}: card ${toHex(event.cardId)} in ${event.where}`);
+      if (event.testCard) out.emphasis(`  ${testRootWarning(event.cardId)}`);
       return;
     case 'hold-still':
       if (!bench) out.emphasis('  Hold the card still...');

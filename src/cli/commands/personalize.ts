@@ -41,11 +41,14 @@ export const personalizeCommand: CommandModule<GlobalOptions, PersonalizeOptions
         type: 'string',
         describe: "sign with this manufacturer private key (PEM, secp256k1); the card must have been installed with its public key as root",
       })
-      .conflicts('test-manufacturer', 'manufacturer-key')
+
       .example('$0 personalize --card-id 5052494D00000001 --test-manufacturer', 'personalize a virtual card') as unknown as Argv<PersonalizeOptions>,
   handler: async (argv: ArgumentsCamelCase<PersonalizeOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const cardId = hexArgument('--card-id', argv.cardId, Size.CARD_ID);
+    if (argv.testManufacturer && argv.manufacturerKey !== undefined) {
+      throw new UsageError('personalize: --test-manufacturer and --manufacturer-key name two different keys; give one');
+    }
     if (!argv.testManufacturer && argv.manufacturerKey === undefined) {
       throw new UsageError('personalize needs --test-manufacturer or --manufacturer-key PEM: the key that signs the certificate');
     }

@@ -10,6 +10,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { fromHex, toHex, type ApduTransport } from '../../../src/apdu/index.js';
 import type { CardRequest, CardSource, PresentedCard } from '../../../src/flow/card-source.js';
 import { TwincardCard, type CardInfo } from '../../../src/protocol/card.js';
+import { parseCertificate } from '../../../src/protocol/certificate.js';
 import { personalize } from '../../../src/protocol/factory.js';
 import { keyPairFromPem } from '../../../src/protocol/keys.js';
 import { PcscService } from '../../../src/readers/index.js';
@@ -68,11 +69,22 @@ export async function freshCards(service: PcscService, ks: readonly number[], pr
   let walletPublicKey: Uint8Array | undefined;
   for (const k of ks) {
     await withCard(service, k, async (card) => {
-      await personalize(card, cardIdFor(k), manufacturer);
-      if (k === primary) walletPublicKey = await card.createWallet(PIN);
+      const perso = await personalize(card, cardIdFor(k), manufacturer);
+      if (k === primary) {
+        await card.openSession(parseCertificate(perso.certificate));
+        walletPublicKey = await card.createWallet(PIN);
+      }
     });
   }
   return walletPublicKey!;
+}
+
+/** READ, then OPEN_SESSION under the card's own certificate (the caller trusts the TEST cards it made). */
+export async function openSessionOn(card: TwincardCard): Promise<CardInfo> {
+  const info = await card.read();
+  if (info.certificate === undefined) throw new Error(`openSessionOn: the card is ${info.state}, no certificate`);
+  await card.openSession(parseCertificate(info.certificate));
+  return info;
 }
 
 export async function readCard(service: PcscService, k: number): Promise<CardInfo> {
@@ -102,6 +114,7 @@ export async function expectBackedUp(service: PcscService, primary: number, back
     keys.add(toHex(info.walletPublicKey!));
     const signature = await withCard(service, k, async (card) => {
       await card.select();
+      await openSessionOn(card);
       await card.verifyPin(PIN);
       return card.sign(DIGEST, walletPublicKey);
     });

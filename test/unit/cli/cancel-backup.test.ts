@@ -31,7 +31,7 @@ const info = (state: CardStateName, cardId: Uint8Array | undefined = B1, backupC
 const prepared = (id: Uint8Array): BackupRecord => ({
   stage: 'prepared',
   cardId: id,
-  certificate: bytes(153, id[0]!),
+  certificate: bytes(219, id[0]!),
   ephemeralKey: point(id[0]!),
   prepareSignature: bytes(70, id[0]!),
 });
@@ -40,7 +40,7 @@ const sealed = (id: Uint8Array): BackupRecord =>
 const journal = (backups: BackupRecord[], primary = false): BackupJournal => ({
   ...newJournal(2, new Date('2026-12-01T00:00:00Z')),
   backups,
-  ...(primary && { primary: { stage: 'exporting' as const, cardId: P, certificate: bytes(153, 3), walletPublicKey: point(3) } }),
+  ...(primary && { primary: { stage: 'exporting' as const, cardId: P, certificate: bytes(220, 3), walletPublicKey: point(3) } }),
 });
 
 const refusal = (f: () => unknown): string => {

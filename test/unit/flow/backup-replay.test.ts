@@ -33,6 +33,8 @@ import {
   type StepContext,
 } from '../../../src/protocol/backup.js';
 import { TwincardCard } from '../../../src/protocol/card.js';
+import { seededRandom } from '../../../src/protocol/seeded-random.js';
+import { TRANSCRIPT_SEED } from '../../record/transcript-seed.js';
 import { publicKeyOf } from '../../../src/protocol/crypto.js';
 import { trustedRoots } from '../../../src/protocol/roots.js';
 import { PcscError, ReplayTransport, parseTranscript } from '../../../src/readers/index.js';
@@ -137,6 +139,7 @@ beforeAll(async () => {
     journalPath,
     roots,
     pin: PIN,
+    sessionRandom: seededRandom(TRANSCRIPT_SEED),
     onEvent: (e) => {
       events.push(e);
       if (e.type === 'step-started' && !before.has(e.step)) before.set(e.step, current);
@@ -168,7 +171,8 @@ describe('the runner replaying a recorded 1+2 backup with wrong cards and a lost
   test('wrong cards are refused with their reason, after SELECT and READ only', () => {
     const refused = events.flatMap((e) => (e.type === 'card-refused' ? [e.reason] : []));
     expect(refused).toEqual(['HAS_WALLET', 'PENDING_ELSEWHERE', 'SAME_BACKUP_TWICE', 'BACKUP_PRESENTED', 'STRANGER']);
-    for (const file of FILES.filter((f) => f.includes('refused'))) expect(commands(file)).toEqual(['00A4', '8010']);
+    // SELECT and READ only (READ of a card with a wallet is longer than 256 bytes: GET RESPONSE)
+    for (const file of FILES.filter((f) => f.includes('refused'))) expect(commands(file).filter((c) => c !== '00C0')).toEqual(['00A4', '8010']);
   });
 
   test('steps complete in order (2N + 1); backup card 2 may import first; the loss repeats export-primary', () => {
@@ -193,10 +197,11 @@ describe('the runner replaying a recorded 1+2 backup with wrong cards and a lost
   test("BACKUP_EXPORT's answer lost: the journal held card 1's blob, the primary counted both, only card 2's export was repeated", () => {
     expect(onDiskAtLoss?.backups.map((b) => b.stage)).toEqual(['sealed', 'prepared']);
     expect(onDiskAtLoss?.primary?.stage).toBe('exporting');
-    // The lost presentation: both exports went out (the second one's answer never came back).
-    expect(commands(fileOf('07-'))).toEqual(['00A4', '8010', '8020', '9062', '8062', '00C0', '9062']);
-    // The repeat: the primary's READ counts both cards (a subset of the journal's: resumed), then one export and FINALIZE.
-    expect(commands(fileOf('08-'))).toEqual(['00A4', '8010', '00C0', '8020', '9062', '8062', '00C0', '8064', '8010', '00C0']);
+    // The lost presentation: a session, then both exports went out, wrapped (the second one's answer never came back).
+    expect(commands(fileOf('07-'))).toEqual(['00A4', '8010', '00C0', '8070', '8420', '9462', '8462', '00C0', '9462']);
+    // The repeat: the primary's READ counts both cards (a subset of the journal's: resumed), a new session, then one
+    // export and FINALIZE.
+    expect(commands(fileOf('08-'))).toEqual(['00A4', '8010', '00C0', '8070', '8420', '9462', '8462', '00C0', '8464', '8010', '00C0']);
     const blob = (r: BackupRecord | undefined) => (isSealed(r) ? toHex(r.sealed.blob) : undefined);
     expect(blob(final.backups[0])).toBe(blob(onDiskAtLoss!.backups[0]));
   });
@@ -228,10 +233,18 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
     checkpoint: async () => undefined,
     ...overrides,
   });
-  const card = (transcript: string) => {
+  /**
+   * A card replaying `transcript`, with the host's session randomness where the recording had it at that
+   * presentation: the primary's first (07) starts the seeded stream, its repeat (08) continues after the
+   * 4 draws of 07 (eH, then the IVs of VERIFY_PIN and two BACKUP_EXPORTs).
+   */
+  const card = (transcript: string, sessionDraws = 0) => {
     const replay = new ReplayTransport(transcript);
-    return { replay, card: new TwincardCard(replay) };
+    const sessionRandom = seededRandom(TRANSCRIPT_SEED);
+    for (let i = 0; i < sessionDraws; i++) sessionRandom(1);
+    return { replay, card: new TwincardCard(replay, { sessionRandom }) };
   };
+  const DRAWS_BEFORE_08 = 4;
   /** A presentation's transcript without the "lost" comment, so a step may fail before or at it. */
   const untilLost = (transcript: string) => transcript.replace(/^# lost.*\n# => .*$/m, '');
   /** The journal the lost presentation started from: both cards prepared, nothing sealed. */
@@ -270,8 +283,9 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
   });
 
   test('a seal signature that does not verify is named, and the blob is not saved', async () => {
-    // Exchange 4 is the first BACKUP_EXPORT's answer (first part): 11 41 EP | 12 LL seal | ...
-    const transcript = untilLost(tampered(fileOf('07-'), 4, (data) => {
+    // Exchange 6 is the first BACKUP_EXPORT's answer (first part): 11 41 EP | 12 LL seal | ...
+    // (0 SELECT, 1 READ, 2 its GET RESPONSE, 3 OPEN_SESSION, 4 VERIFY_PIN, 5 and 6 BACKUP_EXPORT's blocks)
+    const transcript = untilLost(tampered(fileOf('07-'), 6, (data) => {
       const copy = data.slice();
       copy[69 + 10]! ^= 0x01; // inside r of the seal signature: still DER, no longer valid
       return copy;
@@ -284,7 +298,7 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
   });
 
   test('a blob whose header names another backup card is refused before it is saved', async () => {
-    const transcript = untilLost(tampered(fileOf('07-'), 4, (data) => {
+    const transcript = untilLost(tampered(fileOf('07-'), 6, (data) => {
       const copy = data.slice();
       copy[headerOffset(data) + 16]! ^= 0x01; // 02 | P.id (8) | B.id (8): the last byte of B.id
       return copy;
@@ -298,7 +312,7 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
 
   test('a primary that counts a card this journal does not know is refused, naming it, before VERIFY_PIN', async () => {
     // The repeat's READ (SELECT, READ, GET RESPONSE): the last byte is the last byte of backup card 2's id.
-    const { replay, card: primary } = card(tampered(fileOf('08-'), 2, flip(1)));
+    const { replay, card: primary } = card(tampered(fileOf('08-'), 2, flip(1)), DRAWS_BEFORE_08);
     const error = await runStep(onDiskAtLoss!, primary, context()).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'BackupCardError', fault: 'UNKNOWN_BACKUP_CARD', step: 'export-primary' });
     expect((error as Error).message).toMatch(/already let a wallet blob out for card\(s\) 424B5550[0-9A-F]{8}, which this backup does not know/);
@@ -307,7 +321,7 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
 
   test('after FINALIZE, a primary whose record is not exactly the journal\'s cards is named', async () => {
     // The READ after FINALIZE (exchanges 8 and 9): backup card 2's id altered in its last byte.
-    const { card: primary } = card(tampered(fileOf('08-'), 9, flip(1)));
+    const { card: primary } = card(tampered(fileOf('08-'), 10, flip(1)), DRAWS_BEFORE_08); // the GET RESPONSE of the READ after FINALIZE
     const error = await runStep(onDiskAtLoss!, primary, context()).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'BackupCardError', fault: 'BACKUP_CARDS_MISMATCH', step: 'export-primary' });
     expect((error as Error).message).toContain('this backup has 2');
@@ -315,7 +329,7 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
 
   test('a backup card reporting another wallet key after BACKUP_IMPORT is named', async () => {
     const other = publicKeyOf(new Uint8Array(32).fill(7));
-    const { card: backup } = card(tampered(fileOf('10-'), 3, (data) => Uint8Array.from([...data.slice(0, 2), ...other, ...data.slice(67)])));
+    const { card: backup } = card(tampered(fileOf('10-'), 4, (data) => Uint8Array.from([...data.slice(0, 2), ...other, ...data.slice(67)])));
     const error = await runStep(before.get('import-2')!, backup, context()).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'BackupCardError', fault: 'WALLET_KEY_MISMATCH', step: 'import-2', role: { kind: 'backup', index: 1 } });
   });
@@ -329,8 +343,9 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
   });
 
   test('export-primary needs the access code', async () => {
-    const { card: primary } = card(text(fileOf('08-')));
+    const { replay, card: primary } = card(text(fileOf('08-')), DRAWS_BEFORE_08);
     await expect(runStep(onDiskAtLoss!, primary, context({ pin: undefined }))).rejects.toMatchObject({ name: 'PinRequiredError' });
+    expect(replay.replayed).toBe(3); // SELECT, READ and its GET RESPONSE: no session was opened without a code to send
   });
 });
 

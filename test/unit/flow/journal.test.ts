@@ -17,14 +17,14 @@ const point = (fill: number) => Uint8Array.of(0x04, ...bytes(64, fill));
 const primary = (stage: PrimaryRecord['stage']): PrimaryRecord => ({
   stage,
   cardId: bytes(8, 1),
-  certificate: bytes(154, 2),
+  certificate: bytes(220, 2),
   walletPublicKey: point(3),
 });
-const claimed = (id: number): BackupRecord => ({ stage: 'claimed', cardId: bytes(8, id), certificate: bytes(153, 0x20 + id) });
+const claimed = (id: number): BackupRecord => ({ stage: 'claimed', cardId: bytes(8, id), certificate: bytes(219, 0x20 + id) });
 const prepared = (id: number): BackupRecord => ({
   stage: 'prepared',
   cardId: bytes(8, id),
-  certificate: bytes(153, 0x20 + id),
+  certificate: bytes(219, 0x20 + id),
   ephemeralKey: point(0x40 + id),
   prepareSignature: bytes(70, 0x50 + id),
 });

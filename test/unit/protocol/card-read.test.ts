@@ -11,7 +11,10 @@ import { MalformedResponseError, UnsupportedVersionError } from '../../../src/pr
 
 const manufacturer = fromHex('11'.repeat(32));
 const cardId = fromHex('5052494D00000001');
-const certificate = issueCertificate(cardId, publicKeyOf(fromHex('22'.repeat(32))), manufacturer);
+const certificate = issueCertificate(
+  { cardId, identityPublicKey: publicKeyOf(fromHex('22'.repeat(32))), attestationPublicKey: publicKeyOf(fromHex('23'.repeat(32))) },
+  manufacturer,
+);
 const walletKey = publicKeyOf(fromHex('33'.repeat(32)));
 const B1 = fromHex('4241434B00000001');
 const B2 = fromHex('4241434B00000002');
@@ -49,7 +52,10 @@ const primary = (state: number, ids: Uint8Array[], extra: Fields = {}): Fields =
 const imported: Fields = {
   ...primary(5, []),
   CARD_ID: B1,
-  CERTIFICATE: issueCertificate(B1, publicKeyOf(fromHex('44'.repeat(32))), manufacturer),
+  CERTIFICATE: issueCertificate(
+    { cardId: B1, identityPublicKey: publicKeyOf(fromHex('44'.repeat(32))), attestationPublicKey: publicKeyOf(fromHex('45'.repeat(32))) },
+    manufacturer,
+  ),
   WALLET_ORIGIN: Uint8Array.of(2),
   PRIMARY_ID: cardId,
 };

@@ -18,7 +18,8 @@ const manufacturer = keyPairFromPem(
 );
 const cardId = fromHex('0102030405060708');
 const identityPublicKey = publicKeyOf(fromHex('11'.repeat(32)));
-const cert = issueCertificate(cardId, identityPublicKey, manufacturer.privateKey);
+const attestationPublicKey = publicKeyOf(fromHex('33'.repeat(32)));
+const cert = issueCertificate({ cardId, identityPublicKey, attestationPublicKey }, manufacturer.privateKey);
 
 /** Re-encodes a certificate with its fields replaced, without the encoder's checks. */
 function rawCertificate(fields: Array<[number, Uint8Array]>): Uint8Array {
@@ -27,58 +28,64 @@ function rawCertificate(fields: Array<[number, Uint8Array]>): Uint8Array {
 const fields = (): Array<[number, Uint8Array]> => {
   const c = parseCertificate(cert);
   return [
-    [0x10, Uint8Array.of(1)],
+    [0x10, Uint8Array.of(2)],
     [0x02, c.cardId],
     [0x0a, c.identityPublicKey],
+    [0x0e, c.attestationPublicKey],
     [0x0b, c.signature],
   ];
 };
+const SIG = 4; // index of the signature field
 
-/** A 90-byte certificate: the smallest DER signature (r = s = 1), so there is room to add bytes. */
+/** A 157-byte certificate: the smallest DER signature (r = s = 1), so there is room to add bytes. */
 const shortFields = (): Array<[number, Uint8Array]> => {
   const f = fields();
-  f[3] = [0x0b, fromHex('3006020101020101')];
+  f[SIG] = [0x0b, fromHex('3006020101020101')];
   return f;
 };
 const shortCert = (): Uint8Array => rawCertificate(shortFields());
 
 describe('parseCertificate', () => {
-  test('the smallest well-formed certificate is 90 bytes', () => {
-    expect(shortCert().length).toBe(90);
+  test('the smallest well-formed certificate is 157 bytes', () => {
+    expect(shortCert().length).toBe(157);
     expect(parseCertificate(shortCert()).signature.length).toBe(8);
   });
 
   test('reads what issueCertificate wrote', () => {
     const c = parseCertificate(cert);
-    expect(c.version).toBe(1);
+    expect(c.version).toBe(2);
     expect(toHex(c.cardId)).toBe('0102030405060708');
     expect(toHex(c.identityPublicKey)).toBe(toHex(identityPublicKey));
+    expect(toHex(c.attestationPublicKey)).toBe(toHex(attestationPublicKey));
     expect(toHex(c.encoded)).toBe(toHex(cert));
-    expect(toHex(cert.subarray(0, 3 + 10 + 2))).toBe('100101' + '02080102030405060708' + '0A41');
-    expect(cert.length).toBeGreaterThanOrEqual(150);
-    expect(cert.length).toBeLessThanOrEqual(154);
+    expect(toHex(cert.subarray(0, 3 + 10 + 2))).toBe('100102' + '02080102030405060708' + '0A41');
+    expect(toHex(cert.subarray(80, 82))).toBe('0E41');
+    expect(cert.length).toBeGreaterThanOrEqual(217);
+    expect(cert.length).toBeLessThanOrEqual(221);
     expect(toHex(encodeCertificate(c))).toBe(toHex(cert));
   });
 
   test.each<[string, () => Uint8Array, string]>([
     ['truncated', () => cert.subarray(0, cert.length - 1), 'certificate: truncated TLV: tag 0x0B has length'],
-    ['89 bytes', () => new Uint8Array(89), 'certificate: expected 90..154 bytes, got 89'],
-    ['155 bytes', () => new Uint8Array(155), 'certificate: expected 90..154 bytes, got 155'],
+    ['156 bytes', () => new Uint8Array(156), 'certificate: expected 157..221 bytes, got 156'],
+    ['222 bytes', () => new Uint8Array(222), 'certificate: expected 157..221 bytes, got 222'],
     ['a trailing byte', () => Uint8Array.from([...shortCert(), 0x00]), 'certificate: invalid protocol tag 0x00'],
     ['a trailing TLV', () => Uint8Array.from([...shortCert(), 0x01, 0x00]), 'certificate: unexpected tag 0x01'],
-    ['fields out of order', () => { const f = fields(); return rawCertificate([f[1]!, f[0]!, f[2]!, f[3]!]); }, 'certificate: tag 0x10 out of order (after tag 0x02)'],
-    ['a duplicate field', () => { const f = shortFields(); return rawCertificate([f[0]!, f[0]!, f[1]!, f[2]!, f[3]!]); }, 'certificate: duplicate tag 0x10'],
-    ['a missing card id', () => { const f = fields(); return rawCertificate([f[0]!, f[2]!, f[3]!]); }, 'certificate: missing tag 0x02'],
-    ['version 2', () => { const f = fields(); f[0] = [0x10, Uint8Array.of(2)]; return rawCertificate(f); }, 'certificate: version 2 is not supported (expected 1)'],
-    ['a 2-byte version', () => { const f = fields(); f[0] = [0x10, Uint8Array.of(1, 0)]; return rawCertificate(f); }, 'certificate: tag 0x10: expected 1 bytes, got 2'],
+    ['fields out of order', () => { const f = fields(); return rawCertificate([f[1]!, f[0]!, f[2]!, f[3]!, f[4]!]); }, 'certificate: tag 0x10 out of order (after tag 0x02)'],
+    ['a duplicate field', () => { const f = shortFields(); return rawCertificate([f[0]!, f[0]!, f[1]!, f[2]!, f[3]!, f[4]!]); }, 'certificate: duplicate tag 0x10'],
+    ['a missing card id', () => { const f = fields(); return rawCertificate([f[0]!, f[2]!, f[3]!, f[4]!]); }, 'certificate: missing tag 0x02'],
+    ['a missing attestation key (format 01)', () => { const f = fields(); return rawCertificate([f[0]!, f[1]!, f[2]!, f[4]!]); }, 'certificate: expected 157..221 bytes'],
+    ['version 1', () => { const f = fields(); f[0] = [0x10, Uint8Array.of(1)]; return rawCertificate(f); }, 'certificate: version 1 is not supported (expected 2)'],
+    ['a 2-byte version', () => { const f = fields(); f[0] = [0x10, Uint8Array.of(2, 0)]; return rawCertificate(f); }, 'certificate: tag 0x10: expected 1 bytes, got 2'],
     ['a 7-byte card id', () => { const f = fields(); f[1] = [0x02, cardId.subarray(1)]; return rawCertificate(f); }, 'certificate: tag 0x02: expected 8 bytes, got 7'],
-    ['an invalid identity point', () => { const f = fields(); const k = identityPublicKey.slice(); flip(k, 64, 1); f[2] = [0x0a, k]; return rawCertificate(f); }, 'certificate: identity public key: not a valid secp256k1 point'],
-    ['a 7-byte signature (89 bytes in all)', () => { const f = shortFields(); f[3] = [0x0b, fromHex('30050201010201')]; return rawCertificate(f); }, 'certificate: expected 90..154 bytes, got 89'],
+    ['a compressed identity key', () => { const f = fields(); const k = identityPublicKey.slice(); k[0] = 0x02; f[2] = [0x0a, k]; return rawCertificate(f); }, 'certificate: identity public key: expected SEC1 uncompressed'],
+    ['a compressed attestation key', () => { const f = fields(); const k = attestationPublicKey.slice(); k[0] = 0x03; f[3] = [0x0e, k]; return rawCertificate(f); }, 'certificate: attestation public key: expected SEC1 uncompressed'],
+    ['a 7-byte signature (156 bytes in all)', () => { const f = shortFields(); f[SIG] = [0x0b, fromHex('30050201010201')]; return rawCertificate(f); }, 'certificate: expected 157..221 bytes, got 156'],
     ['a BER signature', () => {
       const f = fields();
-      const { r, s } = parseDerSignature(f[3]![1]);
+      const { r, s } = parseDerSignature(f[SIG]![1]);
       const der = encodeDerSignature({ r, s });
-      f[3] = [0x0b, Uint8Array.from([0x30, 0x81, ...der.subarray(1)])];
+      f[SIG] = [0x0b, Uint8Array.from([0x30, 0x81, ...der.subarray(1)])];
       return rawCertificate(f);
     }, 'manufacturer signature: not a strict DER ECDSA signature: not in canonical DER form'],
   ])('refuses %s', (_name, make, message) => {
@@ -107,9 +114,24 @@ describe('findCertificateRoot', () => {
 
   test('accepts a high-S manufacturer signature (cards and HSMs do not normalise)', () => {
     const f = fields();
-    const { r, s } = parseDerSignature(f[3]![1]);
-    f[3] = [0x0b, encodeDerSignature({ r, s: SECP256K1_N - s })];
+    const { r, s } = parseDerSignature(f[SIG]![1]);
+    f[SIG] = [0x0b, encodeDerSignature({ r, s: SECP256K1_N - s })];
     expect(findCertificateRoot(parseCertificate(rawCertificate(f)), [testRoot])).toBe(testRoot);
+  });
+
+  test('an off-curve certified key parses (section 1: not curve-checked) and simply fails to verify', () => {
+    const f = fields();
+    const k = attestationPublicKey.slice();
+    flip(k, 64, 1);
+    f[3] = [0x0e, k];
+    const parsed = parseCertificate(rawCertificate(f));
+    expect(findCertificateRoot(parsed, [testRoot])).toBeUndefined();
+  });
+
+  test('a changed attestation key no longer verifies', () => {
+    const f = fields();
+    f[3] = [0x0e, publicKeyOf(fromHex('34'.repeat(32)))];
+    expect(findCertificateRoot(parseCertificate(rawCertificate(f)), [testRoot])).toBeUndefined();
   });
 
   test('a changed card id or identity key no longer verifies', () => {

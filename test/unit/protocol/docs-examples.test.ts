@@ -1,11 +1,11 @@
 /**
  * docs/protocol.md section 8 recomputed: every value of every `twincard-example` block is derived again
  * from the inputs with the host code, and independently with node:crypto where it can (ECDH, HKDF,
- * AES-CBC, HMAC, ECDSA verification), so the document, the host and the card cannot drift apart.
+ * AES-CBC, HMAC, ECDSA verification, the session's padding and truncated MAC), so the document, the host and the card cannot drift apart.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { createCipheriv, createECDH, createHmac, createPublicKey, hkdfSync, verify } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createECDH, createHmac, createPublicKey, hkdfSync, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fromHex, toHex } from '../../../src/apdu/index.js';
@@ -13,7 +13,8 @@ import { TwincardCard } from '../../../src/protocol/card.js';
 import { encodeCertificate, findCertificateRoot, issueCertificate, parseCertificate } from '../../../src/protocol/certificate.js';
 import { publicKeyOf, sharedSecretX, signMessage, verifyMessageSignature } from '../../../src/protocol/crypto.js';
 import { encodeSpki, keyPairFromPem } from '../../../src/protocol/keys.js';
-import { attestationMessage, certificateMessage, prepareMessage, sealMessage } from '../../../src/protocol/messages.js';
+import { attestationMessage, certificateMessage, prepareMessage, sealMessage, sessionMessage } from '../../../src/protocol/messages.js';
+import { deriveSessionKeys, sessionInfo } from '../../../src/protocol/session.js';
 import { testManufacturerRoot } from '../../../src/protocol/roots.js';
 import {
   deriveTransportKeys,
@@ -84,13 +85,16 @@ describe('docs/protocol.md section 8: worked examples', () => {
     expect([...doc.keys()].sort()).toEqual(
       [
         'd_M', 'P.id', 'd_P', 'B.id', 'd_B', 'eP', 'eB', 'd_W', 'PIN', 'IV', 'challenge',
-        'Q_M', 'Q_P', 'Q_B', 'EP', 'EB', 'Q_W',
+        'd_AP', 'd_AB', 'eH', 'eC', 'IV_S',
+        'Q_M', 'Q_P', 'Q_B', 'EP', 'EB', 'Q_W', 'Q_AP', 'Q_AB',
         'cert_message', 'cert_signature', 'certificate',
         'attest_message', 'attest_signature',
         'prep_message', 'prep_signature', 'seal_message', 'seal_signature',
         'Z', 'info', 'K_enc', 'K_mac',
         'plaintext', 'blob',
         'export_data', 'import_data',
+        'EH', 'EC', 'session_message', 'session_signature', 'open_session_apdu', 'open_session_resp',
+        'Z_S', 'info_S', 'K_enc_S', 'K_mac_S', 'verify_pin_apdu',
       ].sort(),
     );
   });
@@ -98,15 +102,22 @@ describe('docs/protocol.md section 8: worked examples', () => {
   test('8.1 inputs are derived as the text says', () => {
     const manufacturer = keyPairFromPem(readFileSync(here('../../../fixtures/test-manufacturer/private-key.pem'), 'utf8'));
     expect(toHex(v('d_M'))).toBe(toHex(manufacturer.privateKey));
-    for (const name of ['d_P', 'd_B', 'eP', 'eB', 'd_W', 'challenge']) expect(toHex(v(name))).toBe(toHex(label(name)));
+    for (const name of ['d_P', 'd_B', 'eP', 'eB', 'd_W', 'challenge', 'd_AP', 'd_AB', 'eH', 'eC']) {
+      expect(toHex(v(name))).toBe(toHex(label(name)));
+    }
     expect(toHex(v('IV'))).toBe(toHex(label('IV').subarray(0, 16)));
+    expect(toHex(v('IV_S'))).toBe(toHex(label('IV_S').subarray(0, 16)));
     expect(toHex(v('P.id'))).toBe(toHex(concatBytes(utf8ToBytes('PRIM'), fromHex('00000001'))));
     expect(toHex(v('B.id'))).toBe(toHex(concatBytes(utf8ToBytes('BACK'), fromHex('00000001'))));
     expect(toHex(v('PIN'))).toBe(toHex(utf8ToBytes('123456')));
   });
 
   test('8.2 public keys', () => {
-    for (const [pub, priv] of [['Q_M', 'd_M'], ['Q_P', 'd_P'], ['Q_B', 'd_B'], ['EP', 'eP'], ['EB', 'eB'], ['Q_W', 'd_W']] as const) {
+    const pairs = [
+      ['Q_M', 'd_M'], ['Q_P', 'd_P'], ['Q_B', 'd_B'], ['EP', 'eP'], ['EB', 'eB'], ['Q_W', 'd_W'],
+      ['Q_AP', 'd_AP'], ['Q_AB', 'd_AB'], ['EH', 'eH'], ['EC', 'eC'],
+    ] as const;
+    for (const [pub, priv] of pairs) {
       expect(toHex(v(pub))).toBe(toHex(publicKeyOf(v(priv))));
       expect(toHex(v(pub))).toBe(toHex(nodeEcdh(v(priv)).publicKey));
     }
@@ -114,19 +125,28 @@ describe('docs/protocol.md section 8: worked examples', () => {
   });
 
   test('8.3 certificate', () => {
-    expect(toHex(v('cert_message'))).toBe(toHex(certificateMessage(v('P.id'), v('Q_P'))));
+    expect(toHex(v('cert_message'))).toBe(toHex(certificateMessage(v('P.id'), v('Q_P'), v('Q_AP'))));
+    expect(toHex(v('cert_message'))).toBe(toHex(concatBytes(utf8ToBytes('TWINCARD:CERT:02'), v('P.id'), v('Q_P'), v('Q_AP'))));
     expect(toHex(v('cert_signature'))).toBe(toHex(signMessage(v('cert_message'), v('d_M'))));
     expect(nodeVerifies(v('cert_message'), v('cert_signature'), v('Q_M'))).toBe(true);
-    const certificate = encodeCertificate({ cardId: v('P.id'), identityPublicKey: v('Q_P'), signature: v('cert_signature') });
+    const fields = { cardId: v('P.id'), identityPublicKey: v('Q_P'), attestationPublicKey: v('Q_AP') };
+    const certificate = encodeCertificate({ ...fields, signature: v('cert_signature') });
     expect(toHex(v('certificate'))).toBe(toHex(certificate));
-    expect(v('certificate').length).toBe(153);
-    expect(findCertificateRoot(parseCertificate(v('certificate')), [testManufacturerRoot()])).toBeDefined();
+    const tlv = (tag: number, value: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(tag, value.length), value);
+    const byHand = concatBytes(tlv(0x10, Uint8Array.of(2)), tlv(0x02, v('P.id')), tlv(0x0a, v('Q_P')), tlv(0x0e, v('Q_AP')), tlv(0x0b, v('cert_signature')));
+    expect(toHex(v('certificate'))).toBe(toHex(byHand));
+    expect(v('certificate').length).toBe(220);
+    const parsed = parseCertificate(v('certificate'));
+    expect(toHex(parsed.attestationPublicKey)).toBe(toHex(v('Q_AP')));
+    expect(findCertificateRoot(parsed, [testManufacturerRoot()])).toBeDefined();
   });
 
   test('8.4 attestation', () => {
     expect(toHex(v('attest_message'))).toBe(toHex(attestationMessage(v('P.id'), v('challenge'))));
-    expect(toHex(v('attest_signature'))).toBe(toHex(signMessage(v('attest_message'), v('d_P'))));
-    expect(nodeVerifies(v('attest_message'), v('attest_signature'), v('Q_P'))).toBe(true);
+    expect(toHex(v('attest_signature'))).toBe(toHex(signMessage(v('attest_message'), v('d_AP'))));
+    expect(nodeVerifies(v('attest_message'), v('attest_signature'), v('Q_AP'))).toBe(true);
+    // the attestation key, not the identity key, signs it (section 1.1)
+    expect(nodeVerifies(v('attest_message'), v('attest_signature'), v('Q_P'))).toBe(false);
   });
 
   test('8.5 prepare and seal signatures', () => {
@@ -183,8 +203,8 @@ describe('docs/protocol.md section 8: worked examples', () => {
   });
 
   test('8.8 BACKUP_EXPORT and BACKUP_IMPORT data, by hand and as TwincardCard sends them', async () => {
-    const certificateB = issueCertificate(v('B.id'), v('Q_B'), v('d_M'));
-    expect(certificateB.length).toBe(153);
+    const certificateB = issueCertificate({ cardId: v('B.id'), identityPublicKey: v('Q_B'), attestationPublicKey: v('Q_AB') }, v('d_M'));
+    expect(certificateB.length).toBe(219);
     const tlv = (tag: number, value: Uint8Array): Uint8Array =>
       concatBytes(Uint8Array.of(tag), value.length < 0x80 ? Uint8Array.of(value.length) : Uint8Array.of(0x81, value.length), value);
     const exportData = concatBytes(tlv(0x04, certificateB), tlv(0x13, v('EB')), tlv(0x14, v('prep_signature')));
@@ -197,28 +217,95 @@ describe('docs/protocol.md section 8: worked examples', () => {
     expect(toHex(v('export_data'))).toBe(toHex(exportData));
     expect(toHex(v('import_data'))).toBe(toHex(importData));
 
-    const sent = await dataSent((card) => card.backupExport({ certificate: certificateB, ephemeralKey: v('EB'), signature: v('prep_signature') }));
+    // BACKUP_EXPORT is wrapped: what leaves the host decrypts (with the 8.9 session's K_enc_S) to export_data
+    const sent = await dataSent(
+      (card) => card.backupExport({ certificate: certificateB, ephemeralKey: v('EB'), signature: v('prep_signature') }),
+      true,
+    );
     expect(sent.ins).toBe(0x62);
-    expect(toHex(sent.data)).toBe(toHex(v('export_data')));
+    expect(sent.cla).toBe(0x84);
+    expect(toHex(unwrapWithNode(sent.data, 0x62, 1))).toBe(toHex(v('export_data')));
     const imported = await dataSent((card) =>
       card.backupImport({ certificate: v('certificate'), ephemeralKey: v('EP'), signature: v('seal_signature'), blob: v('blob') }),
     );
     expect(imported.ins).toBe(0x66);
+    expect(imported.cla).toBe(0x80);
     expect(toHex(imported.data)).toBe(toHex(v('import_data')));
   });
+
+  test('8.9 session: OPEN_SESSION, keys, one wrapped VERIFY_PIN (host code, then node:crypto alone)', async () => {
+    expect(toHex(v('session_message'))).toBe(toHex(sessionMessage(v('P.id'), v('EH'), v('EC'))));
+    expect(toHex(v('session_message'))).toBe(toHex(concatBytes(utf8ToBytes('TWINCARD:SESS-C2'), v('P.id'), v('EH'), v('EC'))));
+    expect(toHex(v('session_signature'))).toBe(toHex(signMessage(v('session_message'), v('d_AP'))));
+    expect(nodeVerifies(v('session_message'), v('session_signature'), v('Q_AP'))).toBe(true);
+    expect(toHex(v('open_session_apdu'))).toBe(toHex(concatBytes(fromHex('8070000043'), fromHex('1D41'), v('EH'), fromHex('00'))));
+    const sigLength = v('session_signature').length;
+    expect(toHex(v('open_session_resp'))).toBe(toHex(concatBytes(fromHex('1A41'), v('EC'), Uint8Array.of(0x0b, sigLength), v('session_signature'))));
+    expect(toHex(v('Z_S'))).toBe(toHex(sharedSecretX(v('eH'), v('EC'))));
+    expect(toHex(v('Z_S'))).toBe(toHex(nodeEcdh(v('eC')).shared(v('EH'))));
+    expect(toHex(v('info_S'))).toBe(toHex(sessionInfo(v('P.id'), v('EH'), v('EC'))));
+    expect(toHex(v('info_S'))).toBe(toHex(concatBytes(v('P.id'), v('EH'), v('EC'))));
+    const keys = deriveSessionKeys(v('Z_S'), v('info_S'));
+    expect(toHex(v('K_enc_S'))).toBe(toHex(keys.encryptionKey));
+    expect(toHex(v('K_mac_S'))).toBe(toHex(keys.macKey));
+    const okm = new Uint8Array(hkdfSync('sha256', v('Z_S'), utf8ToBytes('TWINCARD:SES:V02'), v('info_S'), 64));
+    expect(toHex(okm)).toBe(toHex(concatBytes(v('K_enc_S'), v('K_mac_S'))));
+    // node:crypto alone: pad (method 2), encrypt, MAC, truncate
+    const ctr = fromHex('00000001');
+    const cipher = createCipheriv('aes-256-cbc', v('K_enc_S'), v('IV_S')).setAutoPadding(false);
+    const ct = concatBytes(cipher.update(concatBytes(v('PIN'), fromHex('80'), new Uint8Array(9))), cipher.final());
+    const mac = createHmac('sha256', v('K_mac_S')).update(concatBytes(fromHex('84200000'), ctr, v('IV_S'), ct)).digest().subarray(0, 16);
+    const data = concatBytes(ctr, v('IV_S'), ct, mac);
+    expect(toHex(v('verify_pin_apdu'))).toBe(toHex(concatBytes(fromHex('84200000'), Uint8Array.of(data.length), data)));
+    // and as TwincardCard sends them, over a transport that answers as P does in 8.9
+    const sent: Uint8Array[] = [];
+    const card = new TwincardCard({
+      transmit: async (apdu: Uint8Array) => {
+        sent.push(apdu.slice());
+        return apdu[1] === 0x70 ? concatBytes(v('open_session_resp'), fromHex('9000')) : fromHex('9000');
+      },
+    });
+    await card.openSession(parseCertificate(v('certificate')), { hostEphemeralSecret: v('eH').slice() });
+    expect(card.sessionOpen).toBe(true);
+    expect(toHex(sent[0]!)).toBe(toHex(v('open_session_apdu')));
+    // the IV is random in use; here it is checked by decrypting what was sent with node:crypto
+    await card.verifyPin(v('PIN'));
+    const wrapped = sent[1]!;
+    expect(toHex(wrapped.subarray(0, 4))).toBe('84200000');
+    expect(toHex(unwrapWithNode(wrapped.subarray(5, 5 + (wrapped[4] as number)), 0x20, 1))).toBe(toHex(v('PIN')));
+  });
 });
+
+/** node:crypto alone: checks the MAC and counter of wrapped data under the 8.9 keys and returns the payload. */
+function unwrapWithNode(data: Uint8Array, ins: number, counter: number): Uint8Array {
+  const ctr = data.subarray(0, 4);
+  expect(new DataView(ctr.buffer, ctr.byteOffset, 4).getUint32(0)).toBe(counter);
+  const iv = data.subarray(4, 20);
+  const ct = data.subarray(20, data.length - 16);
+  const mac = data.subarray(data.length - 16);
+  const expected = createHmac('sha256', v('K_mac_S')).update(concatBytes(Uint8Array.of(0x84, ins, 0, 0), ctr, iv, ct)).digest().subarray(0, 16);
+  expect(toHex(mac)).toBe(toHex(expected));
+  const decipher = createDecipheriv('aes-256-cbc', v('K_enc_S'), iv).setAutoPadding(false);
+  const padded = concatBytes(decipher.update(ct), decipher.final());
+  const end = padded.lastIndexOf(0x80);
+  expect(padded.subarray(end + 1).every((b) => b === 0)).toBe(true);
+  return padded.subarray(0, end);
+}
 
 /**
  * The data field a TwincardCard method sends, reassembled from its command-chaining blocks. The
  * transport acknowledges each non-final block (9000) as a card does, and refuses the final one
  * (6985), so nothing is parsed from it: this checks what leaves the host, not an answer.
  */
-async function dataSent(call: (card: TwincardCard) => Promise<unknown>): Promise<{ ins: number; data: Uint8Array }> {
+async function dataSent(call: (card: TwincardCard) => Promise<unknown>, inSession = false): Promise<{ cla: number; ins: number; data: Uint8Array }> {
   const blocks: Uint8Array[] = [];
   let ins = -1;
+  let firstCla = -1;
   const card = new TwincardCard({
     transmit: async (apdu: Uint8Array) => {
+      if (apdu[1] === 0x70) return concatBytes(v('open_session_resp'), fromHex('9000')); // P's 8.9 answer
       const cla = apdu[0] as number;
+      if (blocks.length === 0) firstCla = cla & ~0x10;
       ins = apdu[1] as number;
       const lc = apdu[4] as number;
       blocks.push(apdu.slice(5, 5 + lc)); // a copy: the channel wipes its buffers after each exchange
@@ -226,9 +313,10 @@ async function dataSent(call: (card: TwincardCard) => Promise<unknown>): Promise
       return (cla & 0x10) !== 0 ? Uint8Array.of(0x90, 0x00) : Uint8Array.of(0x69, 0x85);
     },
   });
+  if (inSession) await card.openSession(parseCertificate(v('certificate')), { hostEphemeralSecret: v('eH').slice() });
   await expect(call(card)).rejects.toThrow('6985');
   expect(blocks.length).toBeGreaterThan(1); // both are longer than one short APDU: chained
-  return { ins, data: concatBytes(...blocks) };
+  return { cla: firstCla, ins, data: concatBytes(...blocks) };
 }
 
 describe('the examples parser', () => {

@@ -1,0 +1,6 @@
+/**
+ * The host's session randomness (eH, IVs) while recording the backup transcripts; the replay test uses the
+ * same seed so that the host sends the recorded OPEN_SESSION and wrapped commands again, byte for byte.
+ * @module
+ */
+export const TRANSCRIPT_SEED = 'twincard backup-1-2 transcripts';
