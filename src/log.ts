@@ -1,6 +1,9 @@
 /**
- * Topic logger (the ledgerjs `logs` shape): library code reports what it does under a topic ('pcsc', 'apdu',
- * 'backup'); nothing is printed unless somebody subscribed, which only the CLI does. Never log a secret here.
+ * Topic logger (the ledgerjs `logs` shape): library code reports what it does under a topic (today 'pcsc':
+ * reader and card events, context and reader errors that are states rather than failures); nothing is
+ * printed unless somebody subscribed, which only the CLI does, on stderr with `--verbose`. APDUs are not
+ * logged here: the redacted trace (`--trace`) and transcript (`--record`) are their one outlet. Never log a
+ * secret here.
  */
 export interface LogEntry {
   readonly topic: string;

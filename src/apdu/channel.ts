@@ -9,6 +9,7 @@ import { checkInt, describeType, hexNumber } from './_checks.js';
 import {
   command,
   encodeCommand,
+  INS_GET_RESPONSE,
   MAX_COMMAND_DATA,
   SHORT_MAX_DATA,
   SHORT_MAX_NE,
@@ -48,8 +49,21 @@ export class ResponseChainError extends Error {
   }
 }
 
+/**
+ * A second exchange was started while one was still pending on the same channel or transport. APDUs are
+ * one at a time (a card has one command buffer): interleaving them would mix two conversations.
+ */
+export class ConcurrentExchangeError extends Error {
+  override readonly name = 'ConcurrentExchangeError';
+  /** Who refused: the channel, or the reader's name. */
+  readonly where: string;
+  constructor(where: string) {
+    super(`${where}: an exchange is already in progress; APDUs go one at a time (await the previous one)`);
+    this.where = where;
+  }
+}
+
 const CHAINING_BIT = 0x10;
-const INS_GET_RESPONSE = 0xc0;
 
 /**
  * Sends commands through a transport, hiding ISO chaining and Le retries, one exchange at a time.
@@ -86,11 +100,11 @@ export class ApduChannel {
    * Le the card asked for, and data longer than `maxCommandData` is sent as a command chain (an
    * intermediate block answered with anything but 9000 ends the chain, and that answer is returned).
    * Without `extendedLength`, Ne over 256 is sent as Le 00 and the rest comes by response chaining.
-   * @throws Error 'exchange already in progress' when called while another send() is pending;
+   * @throws ConcurrentExchangeError when called while another send() is pending;
    *   ResponseChainError; ApduFormatError for a response under 2 bytes; whatever the transport throws.
    */
   async send(cmd: CommandApdu): Promise<ResponseApdu> {
-    if (this.#busy) throw new Error('ApduChannel: exchange already in progress');
+    if (this.#busy) throw new ConcurrentExchangeError('ApduChannel');
     this.#busy = true;
     try {
       return await this.#send(cmd);

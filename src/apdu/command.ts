@@ -48,6 +48,9 @@ export const MAX_NE = 65536;
 export const SHORT_MAX_DATA = 255;
 export const SHORT_MAX_NE = 256;
 
+/** GET RESPONSE (ISO/IEC 7816-4 11.7.1): fetches the rest of an answer after 61xx, whatever the CLA. */
+export const INS_GET_RESPONSE = 0xc0;
+
 /**
  * Builds a checked command APDU (a frozen object holding a copy of `data`).
  * @param data command data, default empty (0..65535 bytes)

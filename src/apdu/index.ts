@@ -10,6 +10,7 @@ export {
   decodeCommand,
   encodeCommand,
   fitsShort,
+  INS_GET_RESPONSE,
   MAX_COMMAND_DATA,
   MAX_NE,
   SHORT_MAX_DATA,
@@ -21,6 +22,7 @@ export {
 export { encodeResponse, parseResponse, sw1, sw2, SW_OK, type ResponseApdu } from './response.js';
 export {
   describeStatus,
+  formatSw,
   extendStatusTable,
   ISO_STATUS_WORDS,
   lookupStatus,
@@ -46,8 +48,19 @@ export {
 } from './tlv.js';
 export {
   ApduChannel,
+  ConcurrentExchangeError,
   getResponseCla,
   ResponseChainError,
   type ApduTransport,
   type ChannelOptions,
 } from './channel.js';
+export {
+  describeCommand,
+  ExchangeRedactor,
+  type ApduHeader,
+  type CommandView,
+  type Redaction,
+  type RedactionPolicy,
+  type ResponseView,
+} from './redact.js';
+export { DEFAULT_EXCHANGE_TIMEOUT_MS, ExchangeTimeoutError, TimeoutTransport } from './timeout.js';

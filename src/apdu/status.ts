@@ -138,6 +138,14 @@ export function describeStatus(sw: number, table: StatusTable = ISO_STATUS_WORDS
   return `SW=${hexNumber(sw, 4)} (${info === undefined ? 'UNKNOWN' : `${info.name}: ${info.meaning}`})`;
 }
 
+/**
+ * A status word as its four upper-case hex digits, the one form traces, transcripts and reports use.
+ * @example formatSw(0x6a82) // '6A82'
+ */
+export function formatSw(sw: number): string {
+  return sw.toString(16).toUpperCase().padStart(4, '0');
+}
+
 /** The constant-style name of a status word, `UNKNOWN` when it has none. */
 export function statusName(sw: number, table: StatusTable = ISO_STATUS_WORDS): string {
   return lookupStatus(sw, table)?.name ?? 'UNKNOWN';

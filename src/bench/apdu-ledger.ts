@@ -9,7 +9,7 @@
  * otherwise hold access codes and wallet blobs.
  * @module
  */
-import type { ApduTransport } from '../apdu/index.js';
+import { INS_GET_RESPONSE, type ApduTransport } from '../apdu/index.js';
 
 /** What one wire APDU was, seen from its header. */
 export type ExchangeKind =
@@ -57,7 +57,6 @@ export interface ApduTotals {
 }
 
 const CHAINING_BIT = 0x10;
-const INS_GET_RESPONSE = 0xc0;
 
 /** Classifies a command APDU by its header (ISO 7816-4: chaining bit of a first-interindustry or proprietary CLA). */
 export function classifyCommand(apdu: Uint8Array): ExchangeKind {

@@ -5,7 +5,7 @@
  * @module
  */
 import { TwincardCard } from '../protocol/card.js';
-import type { GlobalOptions } from './global-options.js';
+import { exchangeTimeoutMs, type GlobalOptions } from './global-options.js';
 import type { Output } from './output.js';
 import { openCardSession, traceEnabled } from './session.js';
 
@@ -25,6 +25,8 @@ export async function withCard<T>(argv: GlobalOptions, out: Output, work: (conte
     waitMs: argv.wait * 1000,
     traceSink: (line) => out.info(line),
     onWaiting: (reader) => out.emphasis(`Present a card to ${reader} (waiting ${argv.wait} s)`),
+    record: argv.record,
+    exchangeTimeoutMs: exchangeTimeoutMs(argv),
   });
   const card = new TwincardCard(session.transport);
   try {

@@ -22,7 +22,7 @@ import { signCommand } from './commands/sign.js';
 import { simCommand } from './commands/sim.js';
 import { describeError, exitCodeFor, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
-import type { GlobalOptions } from './global-options.js';
+import { checkRecordSupported, printLibraryLog, type GlobalOptions } from './global-options.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   const debug = argv.includes('--debug');
@@ -39,6 +39,13 @@ async function main(argv: readonly string[]): Promise<number> {
       .option('trace', { type: 'boolean', describe: 'print every APDU on stderr, secrets redacted (or TWINCARD_TRACE=1)' })
       .option('debug', { type: 'boolean', default: false, describe: 'stack traces on errors' })
       .option('wait', { type: 'number', default: 10, describe: 'seconds to wait for a card' })
+      .option('record', { type: 'string', describe: 'save the card session to FILE as a redacted transcript (replayable)' })
+      .option('exchange-timeout', { type: 'number', default: 30, describe: 'seconds one APDU exchange may take (a stuck reader ends in an error)' })
+      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'library log (PC/SC events) on stderr' })
+      .middleware((args) => {
+        checkRecordSupported(args._[0], args['record']);
+        printLibraryLog(args['verbose'] === true, (line) => process.stderr.write(`${line}\n`));
+      })
       .command(readersCommand)
       .command(apduCommand)
       .command(infoCommand)

@@ -12,7 +12,7 @@ import { parseCertificate } from '../protocol/certificate.js';
 import { equalBytes, signMessage, verifyMessageSignature } from '../protocol/crypto.js';
 import type { KeyPair } from '../protocol/keys.js';
 import { certificateMessage } from '../protocol/messages.js';
-import { RecordingTransport } from './recorder.js';
+import { CheckRecorder } from './recorder.js';
 import { plaintextBytes, randomKeyPair, randomWallet, SoftCard, wellFormedPlaintext, type PrepareOffer, type SealedExport, type Wallet } from './soft-card.js';
 import { NotApplicable, type Exchange } from './types.js';
 import { AID, CardAnswerError, Ins, parseRead, parseSelect, Sw, Tag, type ReadInfo } from './wire.js';
@@ -53,14 +53,14 @@ export interface CardUnderTestOptions {
 }
 
 export class CardUnderTest {
-  readonly recorder: RecordingTransport;
+  readonly recorder: CheckRecorder;
   readonly #channel: ApduChannel;
   readonly #reset: (() => Promise<void>) | undefined;
   readonly cardId: Uint8Array;
   known: Knowledge = {};
 
   constructor(options: CardUnderTestOptions) {
-    this.recorder = new RecordingTransport(options.transport);
+    this.recorder = new CheckRecorder(options.transport);
     this.#channel = new ApduChannel(this.recorder);
     this.#reset = options.reset;
     this.cardId = options.cardId ?? Uint8Array.of(0x43, 0x4f, 0x4e, 0x46, 0, 0, 0, 1);

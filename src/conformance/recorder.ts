@@ -1,15 +1,17 @@
 /**
  * A transport wrapper that keeps the exchanges of the check running now, for its report: each command in
- * hex with secret data redacted (the access code, wallet blobs), the status word and the response length.
- * Response data is never kept: BACKUP_EXPORT's answer is a wallet blob.
+ * hex with secret data redacted (the access code, wallet blobs: the one policy of src/protocol/redaction.ts),
+ * the status word and the response length. Response data is never kept: BACKUP_EXPORT's answer is a
+ * wallet blob.
  * @module
  */
-import { decodeCommand, toHex, type ApduTransport } from '../apdu/index.js';
-import { Ins } from './wire.js';
+import { describeCommand, formatSw, toHex, type ApduTransport, type ExchangeRedactor } from '../apdu/index.js';
+import { createExchangeRedactor } from '../protocol/redaction.js';
 import type { Exchange } from './types.js';
 
-export class RecordingTransport implements ApduTransport {
+export class CheckRecorder implements ApduTransport {
   readonly #inner: ApduTransport;
+  readonly #redactor: ExchangeRedactor = createExchangeRedactor();
   #log: Exchange[] = [];
 
   constructor(inner: ApduTransport) {
@@ -17,8 +19,10 @@ export class RecordingTransport implements ApduTransport {
   }
 
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
+    const command = describeCommand(this.#redactor.command(apdu));
     const response = await this.#inner.transmit(apdu);
-    this.#log.push(describeExchange(apdu, response));
+    const sw = response.length >= 2 ? formatSw((response[response.length - 2]! << 8) | response[response.length - 1]!) : `?${toHex(response)}`;
+    this.#log.push({ command, sw, responseBytes: Math.max(0, response.length - 2) });
     return response;
   }
 
@@ -30,25 +34,4 @@ export class RecordingTransport implements ApduTransport {
   clear(): void {
     this.#log = [];
   }
-}
-
-/** Commands whose data is secret (the access code) or a wallet blob; CLA 80 and its chained form 90. */
-const SECRET_COMMAND_DATA: ReadonlySet<number> = new Set([Ins.VERIFY_PIN, Ins.CREATE_WALLET, Ins.BACKUP_IMPORT]);
-
-function describeExchange(apdu: Uint8Array, response: Uint8Array): Exchange {
-  const sw = response.length >= 2 ? toHex(response.subarray(response.length - 2)) : `?${toHex(response)}`;
-  const responseBytes = Math.max(0, response.length - 2);
-  let command: string;
-  try {
-    const d = decodeCommand(apdu);
-    const secret = (d.cla & ~0x10) === 0x80 && SECRET_COMMAND_DATA.has(d.ins);
-    // Keep the header and Lc as sent; only the data goes.
-    command = secret && d.data.length > 0
-      ? `${toHex(apdu.subarray(0, 5))} [redacted ${d.data.length} bytes]`
-      : toHex(apdu);
-  } catch {
-    // A deliberately malformed APDU (wrong Lc): nothing to parse, so nothing is shown past the header.
-    command = apdu.length <= 5 ? toHex(apdu) : `${toHex(apdu.subarray(0, 5))} [${apdu.length - 5} bytes]`;
-  }
-  return { command, sw, responseBytes };
 }

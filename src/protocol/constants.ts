@@ -1,7 +1,7 @@
 /**
  * The fixed numbers of the twincard card protocol, version 2 (docs/protocol.md): AID, instruction
- * codes, TLV tags, card states, signature domain prefixes, sizes, the protocol's status words and
- * what the APDU trace must never show.
+ * codes, TLV tags, card states, signature domain prefixes, sizes and the protocol's status words
+ * (what the APDU trace must never show: redaction.ts).
  * @module
  */
 import { utf8ToBytes } from '@noble/hashes/utils.js';
@@ -238,59 +238,3 @@ export const TWINCARD_STATUS_WORDS: StatusTable = extendStatusTable(ISO_STATUS_W
   [TwincardSw.SAME_CARD]: { name: 'SAME_CARD', meaning: "a card was given its own certificate as the peer's" },
   [TwincardSw.BLOB_INVALID]: { name: 'BLOB_INVALID', meaning: 'the decrypted wallet blob is not well-formed' },
 });
-
-// ---------------------------------------------------------------------------------------------
-// Trace redaction
-
-/** The header of a command APDU, which is all a trace redactor sees. */
-export interface ApduHeader {
-  readonly cla: number;
-  readonly ins: number;
-  readonly p1: number;
-  readonly p2: number;
-}
-
-/** What to hide from the trace for one exchange: the command's data, the response's data, or both. */
-export interface Redaction {
-  readonly command?: boolean;
-  readonly response?: boolean;
-}
-
-/** The shape src/readers' TracingTransport takes: undefined means trace the exchange in full. */
-export type Redactor = (header: ApduHeader) => Redaction | undefined;
-
-const INS_GET_RESPONSE = 0xc0;
-
-/** Which data of which twincard command is secret: the access code, and the wallet blob both ways. */
-const SECRET_DATA: ReadonlyMap<number, Redaction> = new Map<number, Redaction>([
-  [Ins.VERIFY_PIN, { command: true }],
-  [Ins.CREATE_WALLET, { command: true }],
-  [Ins.BACKUP_EXPORT, { response: true }],
-  [Ins.BACKUP_IMPORT, { command: true }],
-]);
-
-/**
- * A redactor for the APDU trace that hides the access code (VERIFY_PIN, CREATE_WALLET) and the wallet
- * blob (BACKUP_EXPORT's answer, BACKUP_IMPORT's data). BACKUP_EXPORT's and BACKUP_IMPORT's other
- * fields (certificates, EB, EP, signatures) are public, but they share the data field with the blob
- * (or, chained, a block of it), so the whole field goes.
- *
- * It is stateful on purpose, so create one per traced transport: when a card returns a secret answer
- * in parts (61xx), the rest comes back to a GET RESPONSE whose header says nothing about the command
- * it continues, so the redaction of the last command carries over to the GET RESPONSE commands that
- * follow it.
- * @example new TracingTransport(card, { redact: createTraceRedactor() })
- */
-export function createTraceRedactor(): Redactor {
-  let responseSecret = false;
-  return (header: ApduHeader): Redaction | undefined => {
-    // No twincard command uses INS C0, so C0 is GET RESPONSE whatever the CLA (00 or 80, section 2).
-    if (header.ins === INS_GET_RESPONSE) {
-      return responseSecret ? { response: true } : undefined;
-    }
-    // Both CLA 80 and its chained form 90 carry twincard commands.
-    const redaction = (header.cla & ~0x10) === CLA_PROPRIETARY ? SECRET_DATA.get(header.ins) : undefined;
-    responseSecret = redaction?.response === true;
-    return redaction;
-  };
-}

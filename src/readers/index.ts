@@ -14,5 +14,5 @@ export {
   type ShareMode,
 } from './pcsc.js';
 export { resolveReader } from './select.js';
-export { TracingTransport, type CommandHeader, type Redactor } from './trace.js';
-export { parseTranscript, RecordingTransport, ReplayTransport, type Exchange } from './transcript.js';
+export { formatTraceCommand, formatTraceResponse, TracingTransport } from './trace.js';
+export { parseTranscript, RecordingTransport, REDACTED_BYTE, ReplayTransport, type Exchange } from './transcript.js';

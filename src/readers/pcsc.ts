@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import pcsclite, { type CardReader, type PCSCLite, type ReaderStatus } from 'pcsclite';
 import { log } from '../log.js';
-import type { ApduTransport } from '../apdu/index.js';
+import { ConcurrentExchangeError, type ApduTransport } from '../apdu/index.js';
 import { CardWaitTimeoutError, PcscError, toPcscError } from './errors.js';
 
 export interface ReaderState {
@@ -247,10 +247,11 @@ export class PcscCard implements ApduTransport {
 
   /**
    * Sends one command APDU and returns `data || SW1 SW2`.
-   * @throws PcscError (kind 'card-removed' when the card left mid-exchange); Error on a concurrent call
+   * @throws PcscError (kind 'card-removed' when the card left mid-exchange); ConcurrentExchangeError on a
+   *   concurrent call
    */
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
-    if (this.#busy) throw new Error(`transmit to ${this.reader}: an exchange is already in progress`);
+    if (this.#busy) throw new ConcurrentExchangeError(`transmit to ${this.reader}`);
     this.#busy = true;
     try {
       const extended = apdu.length >= 7 && apdu[4] === 0x00;

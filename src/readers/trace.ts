@@ -2,73 +2,66 @@
  * APDU trace in the GlobalPlatformPro shape, as a transport wrapper:
  *   >> 80010000 05 0102030405 00
  *   << 0102030405 9000 (0.4 ms)
- * The protocol layer supplies a Redactor so secret fields (PINs, key blobs) print as their length only; a
- * GET RESPONSE and the blocks of a command chain are redacted like the command they belong to.
+ *   >> 84200000 38 [wrapped] 00000001...
+ * The protocol layer supplies an {@link ExchangeRedactor} so secret fields (PINs, key blobs) print as their
+ * length only (`[redacted 6 bytes]`); it also follows chains and GET RESPONSE continuations.
  */
-import { decodeCommand, statusName, toHex, type ApduTransport } from '../apdu/index.js';
-
-export interface CommandHeader {
-  readonly cla: number;
-  readonly ins: number;
-  readonly p1: number;
-  readonly p2: number;
-}
-
-export type Redactor = (header: CommandHeader) => { command?: boolean; response?: boolean } | undefined;
-
-const INS_GET_RESPONSE = 0xc0;
+import {
+  ExchangeRedactor,
+  formatSw,
+  statusName,
+  toHex,
+  type ApduTransport,
+  type CommandView,
+  type ResponseView,
+} from '../apdu/index.js';
 
 export class TracingTransport implements ApduTransport {
-  /** Redaction of the last command that was not a GET RESPONSE: its continuations inherit it. */
-  #current: { command?: boolean; response?: boolean } | undefined;
+  readonly #redactor: ExchangeRedactor;
 
+  /** @param redactor one per session; without one, nothing is hidden (only for cards that hold no secret). */
   constructor(
     private readonly inner: ApduTransport,
     private readonly sink: (line: string) => void,
-    private readonly redactor?: Redactor,
-  ) {}
+    redactor?: ExchangeRedactor,
+  ) {
+    this.#redactor = redactor ?? new ExchangeRedactor(() => undefined);
+  }
 
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
-    this.sink(`>> ${this.#formatCommand(apdu)}`);
+    this.sink(`>> ${formatTraceCommand(this.#redactor.command(apdu))}`);
     const started = process.hrtime.bigint();
     const response = await this.inner.transmit(apdu);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    this.sink(`<< ${this.#formatResponse(response)} (${ms.toFixed(ms < 10 ? 2 : 0)} ms)`);
+    this.sink(`<< ${formatTraceResponse(this.#redactor.response(response))} (${ms.toFixed(ms < 10 ? 2 : 0)} ms)`);
     return response;
   }
+}
 
-  #formatCommand(apdu: Uint8Array): string {
-    let decoded;
-    try {
-      decoded = decodeCommand(apdu);
-    } catch {
-      // Unparsed, nothing tells which bytes are secret: show the header only.
-      return `${toHex(apdu.subarray(0, 4))} [${apdu.length} bytes, malformed: body not shown]`;
-    }
-    if (decoded.ins !== INS_GET_RESPONSE) {
-      this.#current = this.redactor?.({ cla: decoded.cla, ins: decoded.ins, p1: decoded.p1, p2: decoded.p2 });
-    }
-    const header = toHex(apdu.subarray(0, 4));
-    const width = decoded.extended ? 6 : 2;
-    const parts = [header];
-    if (decoded.data.length > 0) {
-      parts.push(decoded.data.length.toString(16).toUpperCase().padStart(width, '0'));
-      parts.push(this.#current?.command === true && decoded.ins !== INS_GET_RESPONSE ? `[redacted ${decoded.data.length} bytes]` : toHex(decoded.data));
-    }
-    if (decoded.ne > 0) {
-      const le = decoded.ne === (decoded.extended ? 65536 : 256) ? 0 : decoded.ne;
-      parts.push(le.toString(16).toUpperCase().padStart(decoded.extended && decoded.data.length === 0 ? 6 : width, '0'));
-    }
-    return parts.join(' ');
+/** `80200000 06 [redacted 6 bytes]`: header, Lc, data (or its length), Le, as sent. */
+export function formatTraceCommand(view: CommandView): string {
+  const { apdu } = view;
+  if (view.malformed) {
+    const shown = toHex(apdu.subarray(0, Math.min(4, apdu.length)));
+    return `${shown} [${apdu.length} bytes, malformed: body not shown]`;
   }
+  const parts = [toHex(apdu.subarray(0, 4))];
+  if (view.dataLength > 0) {
+    parts.push(toHex(apdu.subarray(4, view.dataOffset)));
+    const data = view.hideData ? `[redacted ${view.dataLength} bytes]` : toHex(apdu.subarray(view.dataOffset, view.dataOffset + view.dataLength));
+    parts.push(view.wrapped ? `[wrapped] ${data}` : data);
+  }
+  const le = apdu.subarray(view.dataLength > 0 ? view.dataOffset + view.dataLength : 4);
+  if (le.length > 0) parts.push(toHex(le));
+  return parts.join(' ');
+}
 
-  #formatResponse(response: Uint8Array): string {
-    if (response.length < 2) return `${toHex(response)} (malformed: under 2 bytes)`;
-    const data = response.subarray(0, response.length - 2);
-    const sw = (response[response.length - 2]! << 8) | response[response.length - 1]!;
-    const swText = toHex(response.subarray(response.length - 2));
-    const shownData = data.length === 0 ? '' : this.#current?.response === true ? `[redacted ${data.length} bytes] ` : `${toHex(data)} `;
-    const named = sw === 0x9000 || (sw >> 8) === 0x61 ? swText : `${swText} (${statusName(sw)})`;
-    return `${shownData}${named}`;
-  }
+/** `[redacted 256 bytes] 61xx`, with the status word's name when it is neither 9000 nor 61xx. */
+export function formatTraceResponse(view: ResponseView): string {
+  const { bytes } = view;
+  if (bytes.length < 2) return `${toHex(bytes)} (malformed: under 2 bytes)`;
+  const sw = (bytes[bytes.length - 2]! << 8) | bytes[bytes.length - 1]!;
+  const data = view.dataLength === 0 ? '' : view.hideData ? `[redacted ${view.dataLength} bytes] ` : `${toHex(bytes.subarray(0, view.dataLength))} `;
+  const named = sw === 0x9000 || sw >> 8 === 0x61 ? formatSw(sw) : `${formatSw(sw)} (${statusName(sw)})`;
+  return `${data}${named}`;
 }

@@ -44,7 +44,7 @@ test('apdu --json hides an access code the way the trace does, on stdout and std
   // ISO VERIFY (INS 20) carries a PIN on any card; the loopback applet refuses it, which does not matter here.
   const { stdout, stderr } = twincard(['apdu', '--reader', readerForCard(0), '--json', '--trace', '002000800831323334353637FF']);
   const doc = JSON.parse(stdout) as { exchanges: { command: string }[] };
-  expect(doc.exchanges[0]!.command).toBe('00200080 [redacted 8 bytes]');
+  expect(doc.exchanges[0]!.command).toBe('0020008008 [redacted 8 bytes]'); // header and Lc as sent, like the conformance report
   expect(stdout + stderr).not.toContain('31323334353637');
 });
 

@@ -1,9 +1,9 @@
 /** `twincard apdu HEX...`: send raw command APDUs (GET RESPONSE and 6Cxx handled) and print the responses. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { cliTraceRedactor } from '../trace-redactor.js';
-import { decodeCommand, describeStatus, fromHex, toHex, type ResponseApdu } from '../../apdu/index.js';
+import { decodeCommand, describeCommand, describeStatus, encodeResponse, formatSw, fromHex, toHex, type ResponseApdu } from '../../apdu/index.js';
 import { UsageError } from '../errors.js';
-import type { GlobalOptions } from '../global-options.js';
+import { exchangeTimeoutMs, type GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
 import { openCardSession, traceEnabled } from '../session.js';
 
@@ -40,6 +40,8 @@ export const apduCommand: CommandModule<GlobalOptions, ApduOptions> = {
       trace: traceEnabled(argv.trace),
       waitMs: argv.wait * 1000,
       traceSink: (line) => out.info(line),
+      record: argv.record,
+      exchangeTimeoutMs: exchangeTimeoutMs(argv),
     });
     const results: { command: string; data: string; sw: string; status: string }[] = [];
     // The JSON document ends up in logs as much as a trace does: the same redaction applies.
@@ -49,11 +51,13 @@ export const apduCommand: CommandModule<GlobalOptions, ApduOptions> = {
         const response: ResponseApdu = argv.raw
           ? parseRaw(await session.transport.transmit(bytes))
           : await session.channel.send(parsed);
-        const sw = response.sw.toString(16).toUpperCase().padStart(4, '0');
-        const hidden = redact(parsed) ?? {};
+        const sw = formatSw(response.sw);
+        // The whole answer (chains followed) judged as the answer to this command.
+        const shownCommand = redact.command(bytes);
+        const shownResponse = redact.response(encodeResponse(response.data, response.sw));
         results.push({
-          command: hidden.command ? `${toHex(bytes.subarray(0, 4))} [redacted ${parsed.data.length} bytes]` : toHex(bytes),
-          data: hidden.response ? `[redacted ${response.data.length} bytes]` : toHex(response.data),
+          command: describeCommand(shownCommand),
+          data: shownResponse.hideData ? `[redacted ${response.data.length} bytes]` : toHex(response.data),
           sw,
           status: describeStatus(response.sw),
         });

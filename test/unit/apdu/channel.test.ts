@@ -1,4 +1,4 @@
-import { ApduChannel, getResponseCla, ResponseChainError, type ApduTransport } from '../../../src/apdu/channel.js';
+import { ApduChannel, ConcurrentExchangeError, getResponseCla, ResponseChainError, type ApduTransport } from '../../../src/apdu/channel.js';
 import { ApduFormatError, command } from '../../../src/apdu/command.js';
 import { fromHex, toHex } from '../../../src/apdu/hex.js';
 import { extendStatusTable, ISO_STATUS_WORDS, StatusWordError } from '../../../src/apdu/status.js';
@@ -185,13 +185,13 @@ describe('ApduChannel over recorded transcripts', () => {
     };
     const channel = new ApduChannel(gated);
     const first = channel.send(command(0x80, 0x10, 0x00, 0x00, undefined, 256));
-    await expect(channel.send(command(0x80, 0x20, 0x00, 0x00, undefined, 256))).rejects.toThrow(
-      'exchange already in progress',
-    );
+    const refused = channel.send(command(0x80, 0x20, 0x00, 0x00, undefined, 256));
+    await expect(refused).rejects.toThrow(ConcurrentExchangeError);
+    await expect(refused).rejects.toMatchObject({ name: 'ConcurrentExchangeError', where: 'ApduChannel' });
     gates.shift()!();
     // Between the command and its GET RESPONSE the exchange is still in progress.
     while (gates.length === 0) await new Promise((r) => setImmediate(r));
-    await expect(channel.sendOk(command(0x80, 0x20, 0x00, 0x00))).rejects.toThrow('exchange already in progress');
+    await expect(channel.sendOk(command(0x80, 0x20, 0x00, 0x00))).rejects.toThrow(ConcurrentExchangeError);
     gates.shift()!();
     expect(await first).toEqual({ data: fromHex('01010303'), sw: 0x9000 });
     // Done: the channel takes the next command.

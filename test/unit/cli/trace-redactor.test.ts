@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toHex } from '../../../src/apdu/index.js';
 import { cliTraceRedactor } from '../../../src/cli/trace-redactor.js';
+import { twincardRedaction } from '../../../src/protocol/redaction.js';
 import { TwincardCard } from '../../../src/protocol/card.js';
 import { ReplayTransport, TracingTransport } from '../../../src/readers/index.js';
 
@@ -102,16 +103,22 @@ test('neither the access code nor any 8-byte run of the blob IV, ciphertext or t
 });
 
 test('ISO PIN commands of any card are hidden too; other interindustry and proprietary commands are not', () => {
-  const redact = cliTraceRedactor();
   const h = (cla: number, ins: number) => ({ cla, ins, p1: 0, p2: 0x80 });
   for (const ins of [0x20, 0x21, 0x24, 0x26, 0x28, 0x2c]) {
-    expect(redact(h(0x00, ins))).toEqual({ command: true });
-    expect(redact(h(0x10, ins))).toEqual({ command: true }); // a chained block
+    expect(twincardRedaction(h(0x00, ins))).toEqual({ command: true });
+    expect(twincardRedaction(h(0x10, ins))).toEqual({ command: true }); // a chained block
   }
-  expect(redact(h(0x00, 0xa4))).toBeUndefined();
-  expect(redact(h(0x00, 0xb0))).toBeUndefined();
-  expect(redact(h(0x84, 0x24))).toBeUndefined(); // proprietary class: not ISO CHANGE REFERENCE DATA
-  expect(redact(h(0x80, 0x20))).toEqual({ command: true }); // twincard VERIFY_PIN
-  expect(redact(h(0x80, 0x62))).toEqual({ response: true }); // twincard BACKUP_EXPORT
-  expect(redact(h(0x00, 0xc0))).toEqual({ response: true }); // ... and the GET RESPONSE after it
+  expect(twincardRedaction(h(0x00, 0xa4))).toBeUndefined();
+  expect(twincardRedaction(h(0x00, 0xb0))).toBeUndefined();
+  expect(twincardRedaction(h(0x84, 0x24))).toEqual({ wrapped: true }); // twincard wrapped CHANGE_ACCESS_CODE: ciphertext
+  expect(twincardRedaction(h(0x80, 0x20))).toEqual({ command: true }); // twincard VERIFY_PIN, plain
+  expect(twincardRedaction(h(0x80, 0x62))).toEqual({ response: true }); // twincard BACKUP_EXPORT
+});
+
+test('the CLI redactor follows a GET RESPONSE after BACKUP_EXPORT', () => {
+  const redact = cliTraceRedactor();
+  redact.command(Uint8Array.of(0x84, 0x62, 0, 0, 1, 0xaa, 0));
+  const get = redact.command(Uint8Array.of(0x00, 0xc0, 0, 0, 0x10));
+  expect(get.isGetResponse).toBe(true);
+  expect(redact.response(new Uint8Array(18).fill(0x61)).hideData).toBe(true);
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ReplayTransport } from '../../../src/readers/transcript.js';
 import { buildSuite, listChecks, loadInvalidPointFixture, matchesOnly } from '../../../src/conformance/index.js';
 import { REFUSED } from '../../../src/conformance/checks/state-machine.js';
-import { RecordingTransport } from '../../../src/conformance/recorder.js';
+import { CheckRecorder } from '../../../src/conformance/recorder.js';
 import { fromHex } from '../../../src/apdu/index.js';
 
 const points = loadInvalidPointFixture(join(process.cwd(), 'fixtures', 'wycheproof', 'ecdh_secp256k1_invalid_points.json')).points;
@@ -91,7 +91,7 @@ test('the recorder keeps the header and hides the access code and the wallet blo
     '=> 9066000004 01020304',
     '<= 9000',
   ].join('\n');
-  const rec = new RecordingTransport(new ReplayTransport(transcript));
+  const rec = new CheckRecorder(new ReplayTransport(transcript));
   await rec.transmit(fromHex('80200000083230323631313235'));
   await rec.transmit(fromHex('8032000020000000000000000000000000000000000000000000000000000000000000000000'));
   await rec.transmit(fromHex('906600000401020304'));

@@ -3,7 +3,6 @@ import {
   BLOB_VERSION,
   cardStateName,
   CardState,
-  createTraceRedactor,
   Ins,
   prefixBytes,
   PROTOCOL_VERSION,
@@ -84,34 +83,5 @@ describe('message builders', () => {
     expect(() => sealMessage(id, id, key, key.subarray(1))).toThrow('EP: expected 65 bytes, got 64');
     expect(() => sealMessage(id, id, key.subarray(1), key)).toThrow('EB: expected 65 bytes, got 64');
     expect(() => prepareMessage(id, 'x' as unknown as Uint8Array)).toThrow(TypeError);
-  });
-});
-
-describe('trace redactor', () => {
-  const h = (cla: number, ins: number) => ({ cla, ins, p1: 0, p2: 0 });
-
-  test('hides the access code and the wallet blob, nothing else', () => {
-    const redact = createTraceRedactor();
-    expect(redact(h(0x80, Ins.VERIFY_PIN))).toEqual({ command: true });
-    expect(redact(h(0x80, Ins.CREATE_WALLET))).toEqual({ command: true });
-    expect(redact(h(0x80, Ins.BACKUP_IMPORT))).toEqual({ command: true });
-    expect(redact(h(0x90, Ins.BACKUP_IMPORT))).toEqual({ command: true }); // a chained block
-    expect(redact(h(0x80, Ins.BACKUP_EXPORT))).toEqual({ response: true });
-    expect(redact(h(0x90, Ins.BACKUP_EXPORT))).toEqual({ response: true }); // its data is chained too
-    for (const ins of [Ins.READ, Ins.SIGN, Ins.ATTEST, Ins.BACKUP_PREPARE, Ins.BACKUP_FINALIZE, Ins.BACKUP_CANCEL]) {
-      expect(redact(h(0x80, ins))).toBeUndefined();
-    }
-    expect(redact(h(0x00, Ins.SELECT))).toBeUndefined();
-    // another application's INS 20 (ISO VERIFY on CLA 00) is not ours to hide
-    expect(redact(h(0x00, 0x20))).toBeUndefined();
-  });
-
-  test('GET RESPONSE after BACKUP_EXPORT stays hidden; after READ it is shown', () => {
-    const redact = createTraceRedactor();
-    redact(h(0x80, Ins.BACKUP_EXPORT));
-    expect(redact(h(0x00, 0xc0))).toEqual({ response: true });
-    expect(redact(h(0x80, 0xc0))).toEqual({ response: true });
-    redact(h(0x80, Ins.READ));
-    expect(redact(h(0x00, 0xc0))).toBeUndefined();
   });
 });

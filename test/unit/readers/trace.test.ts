@@ -1,6 +1,6 @@
-import { TracingTransport, type Redactor } from '../../../src/readers/index.js';
+import { TracingTransport } from '../../../src/readers/index.js';
 import { fromHex } from '../../../src/apdu/index.js';
-import { ApduChannel, command } from '../../../src/apdu/index.js';
+import { ApduChannel, command, ExchangeRedactor, type RedactionPolicy } from '../../../src/apdu/index.js';
 import { TranscriptTransport } from '../apdu/transcript.js';
 
 // Recorded from the fixture's loopback applet through pcscd (twincard apdu --trace), then cut down.
@@ -33,8 +33,8 @@ describe('TracingTransport', () => {
 
   test('redacts data by command, and a GET RESPONSE inherits the redaction', async () => {
     const out: string[] = [];
-    const redactor: Redactor = (h) => (h.ins === 0x02 ? { response: true } : h.ins === 0x03 ? { command: true } : undefined);
-    const transport = new TracingTransport(new TranscriptTransport(RECORDED), lines(out), redactor);
+    const policy: RedactionPolicy = (h) => (h.ins === 0x02 ? { response: true } : h.ins === 0x03 ? { command: true } : undefined);
+    const transport = new TracingTransport(new TranscriptTransport(RECORDED), lines(out), new ExchangeRedactor(policy));
     const channel = new ApduChannel(transport);
     await channel.send(command(0x00, 0xa4, 0x04, 0x00, fromHex('F07477696E63617264FE'), 256));
     await channel.send(command(0x80, 0x03, 0x6a, 0x82, undefined, 256));
@@ -63,5 +63,24 @@ describe('TracingTransport', () => {
     const transport = new TracingTransport(inner, lines(out));
     await transport.transmit(fromHex('0020008005313233'));
     expect(out[0]).toBe('>> 00200080 [8 bytes, malformed: body not shown]');
+  });
+});
+
+describe('TracingTransport with the twincard policy', () => {
+  test('a wrapped command is shown (ciphertext) and marked; a plain access code is hidden', async () => {
+    const { createExchangeRedactor } = await import('../../../src/protocol/redaction.js');
+    const wrapped = `84200000 34 ${'11'.repeat(52)}`.replaceAll(' ', '');
+    const t = new TranscriptTransport(`=> ${wrapped}\n<= 9000\n=> 8020000006313233343536\n<= 6987\n`);
+    const out: string[] = [];
+    const transport = new TracingTransport(t, lines(out), createExchangeRedactor());
+    await transport.transmit(fromHex(wrapped));
+    await transport.transmit(fromHex('8020000006313233343536'));
+    t.assertDone();
+    expect(out).toEqual([
+      `>> 84200000 34 [wrapped] ${'11'.repeat(52)}`,
+      '<< 9000 (T)',
+      '>> 80200000 06 [redacted 6 bytes]',
+      '<< 6987 (SM_DATA_OBJECTS_MISSING) (T)', // the card refuses a plain VERIFY_PIN
+    ]);
   });
 });
