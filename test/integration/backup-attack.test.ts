@@ -3,6 +3,7 @@
  * host that knows the access code and builds every APDU itself. Each scenario asserts that a version 2 card
  * refuses, or COUNTS: after each one, I1 (at most 2 cards besides the primary hold its wallet) and I2 (every
  * card the host ever received a blob for is in the primary's BACKUP_CARD_IDS) are checked on the cards' READs.
+ * The host knows the code, so it opens its own sessions (section 1.4) and wraps what carries or uses the code.
  * Cards: 0 = primary P, 1 = B1, 2 = B2, 3 = B3 (the attacker's third card).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -17,7 +18,6 @@ import {
   finalizeCommand,
   importCommand,
   prepareCommand,
-  SW,
   swHex,
   V1_BACKUP_INS,
   type CardView,
@@ -140,11 +140,13 @@ test('a primary after one export never returns to WALLET nor lowers its count, w
     expect(summary(await host.read(P))).toEqual({ state, count: 1, ids: [id(B1)] });
   };
   await expectRecord('BACKUP_EXPORTING');
-  const tries = async (): Promise<void> => {
+  const tries = async (finalized = false): Promise<void> => {
     expect(sw(await host.cancel(P))).toBe('6985');
     expect(sw(await host.prepare(P))).toBe('6985');
     expect(sw(await host.import(P, first))).toBe('6985');
     expect(sw(await host.createWallet(P, PIN))).toBe('6985');
+    // I2: no RESET before the record is final (once BACKED_UP it is allowed: tested on its own below)
+    if (!finalized) expect(sw(await host.resetCard(P, PIN))).toBe('6985');
     for (const ins of V1_BACKUP_INS) expect(sw(await host.raw(P, `v1 INS ${ins.toString(16)}`, cmd(ins)))).toBe('6D00');
   };
   await tries();
@@ -160,7 +162,7 @@ test('a primary after one export never returns to WALLET nor lowers its count, w
   expect(sw(await host.verifyPin(P, PIN))).toBe('9000');
   const finalized = await host.finalize(P);
   expect({ sw: sw(finalized), count: finalized.count }).toEqual({ sw: '9000', count: 1 });
-  await tries();
+  await tries(true);
   expect(sw(await host.export(P, o1))).toBe('6985');
   expect({ sw: sw(await host.finalize(P)) }).toEqual({ sw: '9000' }); // idempotent, origin 01
   await expectRecord('BACKED_UP');
@@ -280,9 +282,9 @@ test('torn cancel, prepare, import and finalize leave each card before or after 
   const b1 = await host.read(B1);
   expect({ state: b1.state, key: toHex(b1.walletPublicKey!) }).toEqual({ state: 'BACKED_UP', key: toHex(wallet) });
   expect((await host.import(B1, good)).result).toBe(1); // the retried step answers "already imported"
-  await host.sendTorn(P, 'BACKUP_FINALIZE', finalizeCommand());
+  await host.sendTornWrapped(P, 'BACKUP_FINALIZE', finalizeCommand());
   expect(summary(await host.read(P))).toEqual({ state: 'BACKED_UP', count: 1, ids: [id(B1)] });
-  await host.sendTorn(P, 'BACKUP_EXPORT (refused)', exportCommand(o1b));
+  await host.sendTornWrapped(P, 'BACKUP_EXPORT (refused)', exportCommand(o1b));
   expect(summary(await host.read(P))).toEqual({ state: 'BACKED_UP', count: 1, ids: [id(B1)] });
 });
 
@@ -303,4 +305,53 @@ test('a stale EB and signature from an earlier prepare, exported: counted, and t
   expect(sw(await host.verifyPin(B2, PIN))).toBe('9000');
   expect(sw(await host.export(B2, own))).toBe('9A09');
   expect(summary(await host.read(B2))).toEqual({ state: 'WALLET', count: 0, ids: [] });
+});
+
+test('RESET: refused while exporting; a finalized primary and its clone may go blank, and a reset card gets the wallet again only by a counted export', async () => {
+  await unlockPrimary();
+  const o1 = await offer(B1);
+  expect(sw(await host.import(B1, await exported(P, o1)))).toBe('9000');
+  // The clone resets itself (its code came in the blob): blank again, the same genuine card.
+  expect(sw(await host.select(B1))).toBe('9000');
+  expect(sw(await host.resetCard(B1, PIN))).toBe('9000');
+  const blank = await host.read(B1);
+  expect({ state: blank.state, id: toHex(blank.cardId!), wallet: blank.walletPublicKey, primary: blank.primaryId, count: blank.signCounter })
+    .toEqual({ state: 'BLANK', id: id(B1), wallet: undefined, primary: undefined, count: 0 });
+  // It may become a backup card again, but only through an export the primary records (B1 is recorded already).
+  const again = await offer(B1);
+  expect(toHex(again.eb)).not.toBe(toHex(o1.eb));
+  expect(sw(await host.select(P))).toBe('9000');
+  expect(sw(await host.resetCard(P, PIN))).toBe('6985'); // BACKUP_EXPORTING: the record first
+  expect(sw(await host.verifyPin(P, PIN))).toBe('9000');
+  expect(sw(await host.import(B1, await exported(P, again)))).toBe('9000');
+  expect(summary(await host.read(P))).toEqual({ state: 'BACKUP_EXPORTING', count: 1, ids: [id(B1)] });
+  expect((await host.finalize(P)).count).toBe(1);
+  // The finalized primary goes blank: its record goes with its wallet; B1's copy stays counted against it.
+  expect(sw(await host.resetCard(P, PIN))).toBe('9000');
+  expect(summary(await host.read(P))).toEqual({ state: 'BLANK', count: 0, ids: [] });
+  // The blank former primary cannot take the wallet back from anything the host kept: no blob names it.
+  const former = await offer(P);
+  expect(sw(await host.select(B1))).toBe('9000');
+  expect(sw(await host.verifyPin(B1, PIN))).toBe('9000');
+  expect(sw(await host.export(B1, former))).toBe('6985'); // I5: the clone never exports, whatever its code
+});
+
+test('CHANGE_ACCESS_CODE: one card only, the old code is refused after it, the verification must be made again', async () => {
+  const next = new TextEncoder().encode('97531024');
+  await unlockPrimary();
+  expect(sw(await host.changeAccessCode(P, new TextEncoder().encode('000000'), next))).toBe('63C4'); // wrong current code: a try
+  expect(sw(await host.changeAccessCode(P, PIN, next))).toBe('9000');
+  expect((await host.read(P)).pinTriesLeft).toBe(5);
+  expect(sw(await host.sign(P, sha256(new TextEncoder().encode('after change'))))).toBe('6982'); // verification cleared
+  expect(sw(await host.verifyPin(P, PIN))).toBe('63C4');
+  expect(sw(await host.verifyPin(P, next))).toBe('9000');
+  // The blob carries the code of this selection: the clone gets the new code, then keeps its own.
+  const o1 = await offer(B1);
+  expect(sw(await host.import(B1, await exported(P, o1)))).toBe('9000');
+  expect(sw(await host.select(B1))).toBe('9000');
+  expect(sw(await host.verifyPin(B1, next))).toBe('9000');
+  expect(sw(await host.changeAccessCode(B1, next, PIN))).toBe('9000');
+  expect(sw(await host.select(P))).toBe('9000');
+  expect(sw(await host.verifyPin(P, next))).toBe('9000'); // the primary did not change
+  expect(summary(await host.read(P))).toEqual({ state: 'BACKUP_EXPORTING', count: 1, ids: [id(B1)] });
 });

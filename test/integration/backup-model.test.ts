@@ -1,9 +1,13 @@
 /**
  * Model-based random testing of the version 2 invariants through pcscd: a host that knows the access code
  * drives 4 virtual cards (card 0 starts as a WALLET primary, 1..3 BLANK, all personalized with the TEST root)
- * with random sequences of SELECT, VERIFY_PIN (right or wrong, bounded), BACKUP_PREPARE, BACKUP_CANCEL,
- * BACKUP_EXPORT with ANY offer the host has seen (fresh or stale, any card's), BACKUP_FINALIZE, BACKUP_IMPORT of
- * ANY export the host has seen, CREATE_WALLET, SIGN, and torn commands (the card runs it, the answer is lost).
+ * with random sequences of SELECT, OPEN_SESSION, VERIFY_PIN (right or wrong, bounded), BACKUP_PREPARE,
+ * BACKUP_CANCEL, BACKUP_EXPORT with ANY offer the host has seen (fresh or stale, any card's), BACKUP_FINALIZE,
+ * BACKUP_IMPORT of ANY export the host has seen, CREATE_WALLET, SIGN, CHANGE_ACCESS_CODE and RESET (right or wrong
+ * code), and torn commands (the card runs it, the answer is lost). The commands that carry or use the code go
+ * wrapped in the host's own session (section 1.4: the attacker knows the code, so it IS a host); the session and
+ * the code's verification go with SELECT, OPEN_SESSION and a tear. A RESET card may take part again, as a new
+ * primary or a backup card, and I1 still counts the clones of a reset primary against its final record.
  *
  * After EVERY command: the status word must be one section 6 lists for that command, 6985 outside section 3's
  * states, and exactly the one the model of docs/protocol.md predicts; every card's READ must match the model;
@@ -22,16 +26,19 @@ import type { Reply } from './support/attack/card-link.js';
 import {
   blankCard,
   expectedCancel,
+  expectedChangeCode,
   expectedCreateWallet,
   expectedExport,
   expectedFinalize,
   expectedImport,
   expectedPrepare,
+  expectedReset,
   expectedSign,
   expectedVerify,
   holdsWallet,
   modelMismatches,
   PIN_TRIES,
+  resetToBlank,
   SPEC_WORDS,
   STATES_ALLOWED,
   type Model,
@@ -67,6 +74,13 @@ function positiveInt(name: string, fallback: number): number {
 /** The access code a card gets when CREATE_WALLET runs on it: distinct per card, so a blob carries its primary's. */
 function pinFor(k: number): Uint8Array {
   return k === 0 ? PRIMARY_PIN : new TextEncoder().encode(`2468${k}`);
+}
+
+/** CHANGE_ACCESS_CODE swaps a card's code between its own and this one (hex), so either may travel in a blob. */
+const CHANGED_PIN = toHex(new TextEncoder().encode('8642097531'));
+
+function nextPin(current: string | undefined, k: number): Uint8Array {
+  return fromHex(current === CHANGED_PIN ? toHex(pinFor(k)) : CHANGED_PIN);
 }
 
 interface Real {
@@ -141,10 +155,12 @@ abstract class Step<R extends Reply> implements fc.AsyncCommand<Model, Real> {
   abstract readonly name: string;
   protected abstract expected(m: Model): number;
   protected abstract send(m: Model, r: Real): Promise<R>;
-  /** The APDU for a torn send. */
+  /** The APDU for a torn send (its plain form when `wrappedForm`: the host wraps it in its session). */
   protected command(_m: Model): CommandApdu {
     throw new Error(`${this.name} is never torn`);
   }
+  /** The command goes wrapped (section 1.4). */
+  protected readonly wrappedForm: boolean = false;
   /** Moves the model on; returns anything the answer itself got wrong. */
   protected abstract apply(m: Model, sw: number, reply: R | undefined): string[];
 
@@ -159,7 +175,8 @@ abstract class Step<R extends Reply> implements fc.AsyncCommand<Model, Real> {
     const expected = this.expected(m);
     let problems: string[];
     if (this.torn) {
-      await r.host.sendTorn(this.k, this.name, this.command(m));
+      if (this.wrappedForm) await r.host.sendTornWrapped(this.k, this.name, this.command(m));
+      else await r.host.sendTorn(this.k, this.name, this.command(m));
       problems = this.apply(m, expected, undefined);
       card.verified = false; // the card was reset: a new selection
       tally(`torn ${this.name} ${swHex(expected)}`);
@@ -194,6 +211,90 @@ class Select extends Step<Reply & { state?: State }> {
     const card = m.cards[this.k]!;
     card.verified = false;
     return reply?.state === card.state ? [] : [`SELECT on card ${this.k} says ${reply?.state}, the model ${card.state}`];
+  }
+}
+
+class OpenSession extends Step<Reply> {
+  readonly name = 'OPEN_SESSION';
+  protected expected(): number {
+    return SW.OK;
+  }
+  protected send(_m: Model, r: Real) {
+    return r.host.openSession(this.k);
+  }
+  protected apply(m: Model): string[] {
+    m.cards[this.k]!.verified = false; // the code's verification belonged to the replaced session
+    return [];
+  }
+}
+
+/** Bounded like VerifyPin: a wrong code never takes a card below 2 tries left. */
+function wrongCodeAllowed(m: Readonly<Model>, k: number, right: boolean): boolean {
+  const card = m.cards[k]!;
+  return right || !holdsWallet(card) || card.triesLeft > 2;
+}
+
+/** The code a step sends: the card's own when right (and it has one), else a wrong one. */
+function codeFor(m: Model, k: number, right: boolean): Uint8Array {
+  const pin = m.cards[k]!.pin;
+  return right && pin !== undefined ? fromHex(pin) : WRONG_PIN;
+}
+
+/** After a code check: OwnerPIN's try counter, and the verification cleared whatever the outcome. */
+function applyCodeCheck(m: Model, k: number, sw: number): void {
+  const card = m.cards[k]!;
+  if (sw === SW.OK) card.triesLeft = PIN_TRIES;
+  else if ((sw & 0xfff0) === 0x63c0) card.triesLeft = sw & 0x0f;
+  if (sw === SW.OK || (sw & 0xfff0) === 0x63c0) card.verified = false;
+}
+
+class ChangeCode extends Step<Reply> {
+  readonly name = 'CHANGE_ACCESS_CODE';
+  constructor(k: number, readonly right: boolean) {
+    super(k);
+  }
+  override check(m: Readonly<Model>): boolean {
+    return wrongCodeAllowed(m, this.k, this.right);
+  }
+  protected expected(m: Model): number {
+    return expectedChangeCode(m.cards[this.k]!, this.right);
+  }
+  protected send(m: Model, r: Real) {
+    const card = m.cards[this.k]!;
+    return r.host.changeAccessCode(this.k, codeFor(m, this.k, this.right), nextPin(card.pin, this.k));
+  }
+  protected apply(m: Model, sw: number): string[] {
+    const card = m.cards[this.k]!;
+    applyCodeCheck(m, this.k, sw);
+    if (sw === SW.OK) card.pin = toHex(nextPin(card.pin, this.k)); // this card only: its clones keep theirs
+    return [];
+  }
+  protected override detail(): string {
+    return this.right ? ', right' : ', wrong';
+  }
+}
+
+class Reset extends Step<Reply> {
+  readonly name = 'RESET';
+  constructor(k: number, readonly right: boolean) {
+    super(k);
+  }
+  override check(m: Readonly<Model>): boolean {
+    return wrongCodeAllowed(m, this.k, this.right);
+  }
+  protected expected(m: Model): number {
+    return expectedReset(m.cards[this.k]!, this.right);
+  }
+  protected send(m: Model, r: Real) {
+    return r.host.resetCard(this.k, codeFor(m, this.k, this.right));
+  }
+  protected apply(m: Model, sw: number): string[] {
+    applyCodeCheck(m, this.k, sw);
+    if (sw === SW.OK) resetToBlank(m.cards[this.k]!);
+    return [];
+  }
+  protected override detail(): string {
+    return this.right ? ', right' : ', wrong';
   }
 }
 
@@ -341,6 +442,7 @@ class Export extends Step<Reply & { sealed?: ObservedExport['sealed'] }> {
   protected send(m: Model, r: Real) {
     return r.host.export(this.k, this.#offer(m));
   }
+  protected override readonly wrappedForm = true;
   protected override command(m: Model): CommandApdu {
     return exportCommand(this.#offer(m));
   }
@@ -366,6 +468,7 @@ class Finalize extends Step<Reply & { count?: number }> {
   protected send(_m: Model, r: Real) {
     return r.host.finalize(this.k);
   }
+  protected override readonly wrappedForm = true;
   protected override command(): CommandApdu {
     return finalizeCommand();
   }
@@ -449,6 +552,9 @@ const step: fc.Arbitrary<fc.AsyncCommand<Model, Real>> = fc.oneof(
   { arbitrary: fc.tuple(backupCard, pick).map(([k, n]) => new Import(k, n)), weight: 5 },
   { arbitrary: card.map((k) => new CreateWallet(k)), weight: 1 },
   { arbitrary: card.map((k) => new Sign(k)), weight: 1 },
+  { arbitrary: card.map((k) => new OpenSession(k)), weight: 1 },
+  { arbitrary: fc.tuple(card, fc.boolean(), fc.boolean()).map(([k, a, b]) => new ChangeCode(k, a || b)), weight: 1 },
+  { arbitrary: fc.tuple(card, fc.boolean(), fc.boolean(), fc.boolean()).map(([k, a, b, c]) => new Reset(k, (a || b) && c)), weight: 1 },
   {
     arbitrary: fc.tuple(fc.constantFrom(...TORN_KINDS), card, pick).map(([kind, k, n]): fc.AsyncCommand<Model, Real> => {
       if (kind === 'prepare') return new Prepare(k, true);

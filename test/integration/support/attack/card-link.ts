@@ -47,6 +47,8 @@ class TappedTransport implements ApduTransport {
   /** When set, exchanges are not written to the transcript (the invariant checks' READs). */
   quiet = false;
   apdus = 0;
+  /** When set, every command APDU sent (each block, each GET RESPONSE), byte for byte: what the field carries. */
+  recording: Uint8Array[] | undefined;
 
   constructor(
     private readonly inner: () => PcscCard,
@@ -62,6 +64,7 @@ class TappedTransport implements ApduTransport {
       this.transcript.note(`  card ${this.k} (pull-after-next armed: the card runs the next APDU, its answer is lost)`);
     }
     this.apdus += 1;
+    this.recording?.push(apdu.slice());
     const shown = toHex(apdu);
     try {
       const response = await this.inner().transmit(apdu);
@@ -98,6 +101,18 @@ export class CardLink {
   /** APDUs sent so far (blocks and GET RESPONSE included). */
   get apdus(): number {
     return this.#transport.apdus;
+  }
+
+  /** Starts keeping every command APDU this card is sent (quiet ones too). */
+  startRecording(): void {
+    this.#transport.recording = [];
+  }
+
+  /** The command APDUs sent since startRecording, and recording stops. */
+  stopRecording(): Uint8Array[] {
+    const sent = this.#transport.recording ?? [];
+    this.#transport.recording = undefined;
+    return sent;
   }
 
   /** One command (chaining both ways done by the channel); any status word comes back. */

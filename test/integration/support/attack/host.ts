@@ -2,23 +2,36 @@
  * A host that knows the access code and talks to several genuine cards at once: the attacker of
  * docs/protocol.md section 9.2. It builds every APDU itself, keeps every offer and sealed export it has seen
  * (to replay any of them anywhere), checks what the cards sign, and READs the cards to check I1 and I2.
+ * Knowing the code it IS a host: it opens its own sessions (section 1.4, session.ts) and wraps the commands that
+ * carry or use the code, opening one when it holds none for the card (after SELECT, a tear or a 6988).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeProtocolTlvs, toHex, type CommandApdu } from '../../../../src/apdu/index.js';
-import { encodeCertificate } from '../../../../src/protocol/certificate.js';
 import { equalBytes, signMessage, verifyMessageSignature } from '../../../../src/protocol/crypto.js';
 import { keyPairFromPem, type KeyPair } from '../../../../src/protocol/keys.js';
-import { certificateMessage, prepareMessage, sealMessage } from '../../../../src/protocol/messages.js';
+import { prepareMessage, sealMessage } from '../../../../src/protocol/messages.js';
 import type { PcscService } from '../../../../src/readers/index.js';
 import { control } from '../backup-cards.js';
 import { cardOffset, repoRoot } from '../sim.js';
 import { CardLink, Transcript, type Reply } from './card-link.js';
-import { invariantViolations } from './invariants.js';
+import { invariantViolations, type RetiredWallet } from './invariants.js';
+import {
+  AttackSession,
+  deriveSessionKeys,
+  hostEphemeral,
+  openSessionCommand,
+  parseOpenSession,
+  sessionAnswerVerifies,
+  type Spoil,
+} from './session.js';
 import {
   cancelCommand,
+  certificateMessage02,
+  changeAccessCodeCommand,
   cmd,
   createWalletCommand,
+  encodeCertificate02,
   exportCommand,
   finalizeCommand,
   importCommand,
@@ -27,12 +40,14 @@ import {
   parseExport,
   parseFinalize,
   parseImport,
+  parsePersoGenerate,
   parsePrepare,
   parseRead,
   parseSelect,
   parseSign,
   prepareCommand,
   readCommand,
+  resetCommand,
   selectCommand,
   signCommand,
   SW,
@@ -55,6 +70,8 @@ export interface Identity {
   readonly idHex: string;
   readonly certificate: Uint8Array;
   readonly identityPublicKey: Uint8Array;
+  /** Signs ATTEST and OPEN_SESSION answers only (section 1.1). */
+  readonly attestationPublicKey: Uint8Array;
 }
 
 /** Card ids differ per virtual card (and per developer offset): ASCII "ATTK" then the card number. */
@@ -73,7 +90,11 @@ export class CardMisbehaved extends Error {
 export class AttackHost {
   /** Primary id (hex) -> ids (hex) of the cards the host received a blob for from it. */
   readonly received = new Map<string, Set<string>>();
+  /** Wallets whose creator was RESET: wallet key (hex) -> the creator's final record (for I1 on the clones). */
+  readonly retired = new Map<string, RetiredWallet>();
   readonly #identities: Identity[] = [];
+  /** The session the host holds with each card (undefined: none, or the card closed it). */
+  readonly #sessions: (AttackSession | undefined)[] = [];
   #previous: CardView[] | undefined;
 
   private constructor(
@@ -111,11 +132,13 @@ export class AttackHost {
    */
   async reset(primaries: readonly number[], pin: Uint8Array): Promise<Map<number, Uint8Array>> {
     this.received.clear();
+    this.retired.clear();
     this.#previous = undefined;
     const wallets = new Map<number, Uint8Array>();
     for (const card of this.cards) {
       await control(card.k, 'wipe');
-      this.#identities[card.k] = await this.#personalize(card, attackCardId(card.k));
+      this.#dropSession(card.k);
+      this.#identities[card.k] = await this.personalize(card.k, manufacturer);
       if (primaries.includes(card.k)) {
         const reply = await this.createWallet(card.k, pin);
         if (reply.sw !== SW.OK || reply.walletPublicKey === undefined) throw new Error(`card ${card.k}: CREATE_WALLET ${swHex(reply.sw)}`);
@@ -127,22 +150,25 @@ export class AttackHost {
     return wallets;
   }
 
-  async #personalize(card: CardLink, id: Uint8Array): Promise<Identity> {
+  /**
+   * A FACTORY card k personalized under `root` (the card must have been installed with that root's public key):
+   * PERSO_GENERATE, the root signs the format 02 certificate message, PERSO_COMMIT with the signature alone.
+   */
+  async personalize(k: number, root: KeyPair): Promise<Identity> {
+    const card = this.#card(k);
+    const id = attackCardId(k);
     await this.#ok(card, 'SELECT', selectCommand());
-    const generated = await this.#ok(card, 'PERSO_GENERATE', cmd(INS.PERSO_GENERATE, id, 256));
-    const identityPublicKey = generated.subarray(2);
-    if (generated.length !== 67 || generated[0] !== TAG.IDENTITY_PUBLIC_KEY) throw new CardMisbehaved(`card ${card.k}: PERSO_GENERATE answer`);
-    const signature = signMessage(certificateMessage(id, identityPublicKey), manufacturer.privateKey);
-    await this.#ok(card, 'PERSO_COMMIT', cmd(INS.PERSO_COMMIT, encodeProtocolTlvs([
-      [TAG.SIGNATURE, signature],
-      [TAG.MANUFACTURER_PUBLIC_KEY, manufacturer.publicKey],
-    ])));
-    const certificate = encodeCertificate({ cardId: id, identityPublicKey, signature });
+    const { identityKey, attestationKey } = parsePersoGenerate(await this.#ok(card, 'PERSO_GENERATE', cmd(INS.PERSO_GENERATE, id, 256)));
+    const signature = signMessage(certificateMessage02(id, identityKey, attestationKey), root.privateKey);
+    await this.#ok(card, 'PERSO_COMMIT', cmd(INS.PERSO_COMMIT, encodeProtocolTlvs([[TAG.SIGNATURE, signature]])));
+    const certificate = encodeCertificate02(id, identityKey, attestationKey, signature);
     const view = parseRead(await this.#ok(card, 'READ', readCommand()));
     if (view.state !== 'BLANK' || !view.certificate || !equalBytes(view.certificate, certificate)) {
       throw new CardMisbehaved(`card ${card.k}: not BLANK with its certificate after personalization`);
     }
-    return { id, idHex: toHex(id), certificate, identityPublicKey };
+    const identity = { id, idHex: toHex(id), certificate, identityPublicKey: identityKey, attestationPublicKey: attestationKey };
+    this.#identities[k] = identity;
+    return identity;
   }
 
   async #ok(card: CardLink, name: string, command: CommandApdu): Promise<Uint8Array> {
@@ -161,8 +187,58 @@ export class AttackHost {
   // Commands: each returns the status word; on 9000 the parsed answer, checked as far as the host can
 
   async select(k: number): Promise<Reply & { state?: State }> {
+    this.#dropSession(k); // a new selection closes the card's session (section 1.4)
     const reply = await this.#card(k).send('SELECT', selectCommand());
     return reply.sw === SW.OK ? { ...reply, state: parseSelect(reply.data) } : reply;
+  }
+
+  /**
+   * OPEN_SESSION with a fresh EH. On 9000 the answer's signature must verify under card k's CERTIFIED
+   * ATTESTATION key over its id, EH and EC (what a host must check before sending anything through it); the
+   * host then holds the new session. Any answer forgets the old one (the card replaced or closed it).
+   */
+  async openSession(k: number): Promise<Reply & { session?: AttackSession }> {
+    this.#dropSession(k);
+    const eh = hostEphemeral();
+    const reply = await this.#card(k).send('OPEN_SESSION', openSessionCommand(eh.publicKey));
+    if (reply.sw !== SW.OK) return reply;
+    const { ec, signature } = parseOpenSession(reply.data);
+    const me = this.identity(k);
+    if (!sessionAnswerVerifies(me.attestationPublicKey, me.id, eh.publicKey, ec, signature)) {
+      throw new CardMisbehaved(`card ${k}: the OPEN_SESSION signature does not verify under its certified attestation key`);
+    }
+    const { encKey, macKey } = deriveSessionKeys(eh, me.id, ec);
+    eh.secret.fill(0);
+    const session = new AttackSession(me.id, ec, encKey, macKey);
+    this.#sessions[k] = session;
+    return { ...reply, session };
+  }
+
+  /** The session the host holds with card k, if any. */
+  session(k: number): AttackSession | undefined {
+    return this.#sessions[k];
+  }
+
+  /**
+   * A command wrapped in the host's session with card k (one is opened first if the host holds none), or
+   * spoiled as `spoil` says. A 6988 answer means the card closed the session: the host forgets it.
+   */
+  async wrapped(k: number, name: string, plain: CommandApdu, spoil?: Spoil): Promise<Reply> {
+    const session = this.#sessions[k] ?? (await this.#openOrThrow(k));
+    const reply = await this.#card(k).send(`${name} (wrapped, ctr ${spoil?.ctr ?? session.ctr + 1})`, session.wrap(plain, spoil));
+    if (reply.sw === SW.SM_FAILED) this.#dropSession(k);
+    return reply;
+  }
+
+  async #openOrThrow(k: number): Promise<AttackSession> {
+    const reply = await this.openSession(k);
+    if (reply.session === undefined) throw new Error(`card ${k}: OPEN_SESSION answered ${swHex(reply.sw)}`);
+    return reply.session;
+  }
+
+  #dropSession(k: number): void {
+    this.#sessions[k]?.forget();
+    this.#sessions[k] = undefined;
   }
 
   async read(k: number): Promise<CardView> {
@@ -170,17 +246,41 @@ export class AttackHost {
   }
 
   verifyPin(k: number, pin: Uint8Array): Promise<Reply> {
-    return this.#card(k).send('VERIFY_PIN', verifyPinCommand(pin));
+    return this.wrapped(k, 'VERIFY_PIN', verifyPinCommand(pin));
   }
 
   async createWallet(k: number, pin: Uint8Array): Promise<Reply & { walletPublicKey?: Uint8Array }> {
-    const reply = await this.#card(k).send('CREATE_WALLET', createWalletCommand(pin));
+    const reply = await this.wrapped(k, 'CREATE_WALLET', createWalletCommand(pin));
     return reply.sw === SW.OK ? { ...reply, walletPublicKey: parseCreateWallet(reply.data) } : reply;
   }
 
   async sign(k: number, digest: Uint8Array): Promise<Reply & { signature?: Uint8Array; counter?: number }> {
-    const reply = await this.#card(k).send('SIGN', signCommand(digest));
+    const reply = await this.wrapped(k, 'SIGN', signCommand(digest));
     return reply.sw === SW.OK ? { ...reply, ...parseSign(reply.data) } : reply;
+  }
+
+  changeAccessCode(k: number, current: Uint8Array, next: Uint8Array): Promise<Reply> {
+    return this.wrapped(k, 'CHANGE_ACCESS_CODE', changeAccessCodeCommand(current, next));
+  }
+
+  /**
+   * RESET with the code. On 9000 the card erased its wallet: the host stops expecting the card to name the
+   * backups it received a blob for (I2 holds "for as long as it holds the wallet"), and remembers the wallet's
+   * final record so that I1 still counts the clones against it.
+   */
+  async resetCard(k: number, pin: Uint8Array, before?: CardView): Promise<Reply> {
+    const view = before ?? (await this.views())[k]!;
+    const reply = await this.wrapped(k, 'RESET', resetCommand(pin));
+    if (reply.sw === SW.OK) this.#forgetWallet(view);
+    return reply;
+  }
+
+  #forgetWallet(view: CardView): void {
+    if (view.cardId === undefined) return;
+    if (view.origin === 'created' && view.walletPublicKey !== undefined) {
+      this.retired.set(toHex(view.walletPublicKey), { primaryId: toHex(view.cardId), backupCardIds: view.backupCardIds });
+    }
+    this.received.delete(toHex(view.cardId));
   }
 
   /** BACKUP_PREPARE; on 9000 the offer, its prepare signature verified under the card's certified key. */
@@ -204,7 +304,7 @@ export class AttackHost {
    * P.id, the offer's card id, the offer's EB and EP, and the blob header must name both cards.
    */
   async export(p: number, offer: Offer): Promise<Reply & { sealed?: SealedExport }> {
-    const reply = await this.#card(p).send(`BACKUP_EXPORT for ${toHex(offer.backupId)}`, exportCommand(offer));
+    const reply = await this.wrapped(p, `BACKUP_EXPORT for ${toHex(offer.backupId)}`, exportCommand(offer));
     if (reply.sw !== SW.OK) return reply;
     const { ep, seal, blob } = parseExport(reply.data);
     const me = this.identity(p);
@@ -221,11 +321,11 @@ export class AttackHost {
 
   /** Like export, but the answer is lost (the card is pulled after running it, then put back). */
   exportTorn(p: number, offer: Offer): Promise<void> {
-    return this.sendTorn(p, `BACKUP_EXPORT for ${toHex(offer.backupId)}`, exportCommand(offer));
+    return this.sendTornWrapped(p, `BACKUP_EXPORT for ${toHex(offer.backupId)}`, exportCommand(offer));
   }
 
   async finalize(k: number): Promise<Reply & { count?: number }> {
-    const reply = await this.#card(k).send('BACKUP_FINALIZE', finalizeCommand());
+    const reply = await this.wrapped(k, 'BACKUP_FINALIZE', finalizeCommand());
     return reply.sw === SW.OK ? { ...reply, count: parseFinalize(reply.data) } : reply;
   }
 
@@ -245,9 +345,27 @@ export class AttackHost {
    * (as any host does with a card it finds in the reader), so the access code must be verified again.
    */
   async sendTorn(k: number, name: string, command: CommandApdu): Promise<void> {
+    this.#dropSession(k); // the card is reset: its session is gone whatever happens
     await this.#card(k).sendTorn(name, command);
     const reply = await this.select(k);
     if (reply.sw !== SW.OK) throw new Error(`card ${k}: SELECT after reinsertion answered ${swHex(reply.sw)}`);
+  }
+
+  /** Like sendTorn, for a command that goes wrapped: wrapped in the host's session (opened if none) first. */
+  async sendTornWrapped(k: number, name: string, plain: CommandApdu): Promise<void> {
+    const session = this.#sessions[k] ?? (await this.#openOrThrow(k));
+    await this.sendTorn(k, `${name} (wrapped)`, session.wrap(plain));
+  }
+
+  /** Runs `work` and returns, with its result, every command APDU any card was sent meanwhile (the field's view). */
+  async recordWire<T>(work: () => Promise<T>): Promise<{ result: T; apdus: Uint8Array[] }> {
+    for (const card of this.cards) card.startRecording();
+    try {
+      const result = await work();
+      return { result, apdus: this.cards.flatMap((c) => c.stopRecording()) };
+    } finally {
+      for (const card of this.cards) card.stopRecording();
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -268,7 +386,12 @@ export class AttackHost {
   /** READs every card and returns the I1/I2 violations (empty when they hold), remembering the views for the next check. */
   async invariantViolations(): Promise<{ views: CardView[]; problems: string[] }> {
     const views = await this.views();
-    const problems = invariantViolations({ views, received: this.received, ...(this.#previous && { previous: this.#previous }) });
+    const problems = invariantViolations({
+      views,
+      received: this.received,
+      retired: this.retired,
+      ...(this.#previous && { previous: this.#previous }),
+    });
     this.#previous = views;
     return { views, problems };
   }

@@ -5,11 +5,19 @@
 import { toHex } from '../../../../src/apdu/index.js';
 import type { CardView } from './wire.js';
 
+/** A wallet whose creating card was RESET: its clones still count against the creator's final record. */
+export interface RetiredWallet {
+  readonly primaryId: string;
+  readonly backupCardIds: readonly string[];
+}
+
 export interface InvariantInput {
   /** READ of every test card, by test index. */
   readonly views: readonly CardView[];
   /** Primary id (hex) -> the ids (hex) of the cards the host has received a wallet blob for from it. */
   readonly received: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Wallet key (hex) -> the record of its creator when the creator was RESET (RESET is refused until it is final). */
+  readonly retired?: ReadonlyMap<string, RetiredWallet>;
   /** The views at the previous check, for "nothing ever removes an id or lowers BACKUP_COUNT". */
   readonly previous?: readonly CardView[];
 }
@@ -17,7 +25,7 @@ export interface InvariantInput {
 const EXPORTED_STATES = new Set(['BACKUP_EXPORTING', 'BACKED_UP']);
 
 /** Every violation found, each a sentence naming the cards; empty when I1 and I2 hold. */
-export function invariantViolations({ views, received, previous }: InvariantInput): string[] {
+export function invariantViolations({ views, received, retired, previous }: InvariantInput): string[] {
   const problems: string[] = [];
   const idOf = (k: number): string => (views[k]?.cardId ? toHex(views[k]!.cardId!) : `card ${k} (no id)`);
   const creators = new Map<string, number>();
@@ -35,7 +43,20 @@ export function invariantViolations({ views, received, previous }: InvariantInpu
   for (const [key, ks] of holders) {
     const creator = creators.get(key);
     if (creator === undefined) {
-      problems.push(`cards ${ks.join(', ')} hold a wallet that no card created (key ${key.slice(0, 16)}...)`);
+      // The creator was RESET (from BACKED_UP: its record was final): the clones count against that record.
+      const record = retired?.get(key);
+      if (record === undefined) {
+        problems.push(`cards ${ks.join(', ')} hold a wallet that no card created (key ${key.slice(0, 16)}...)`);
+        continue;
+      }
+      if (ks.length > 2) problems.push(`I1: ${ks.length} cards (${ks.join(', ')}) hold the wallet of reset primary ${record.primaryId}`);
+      for (const k of ks) {
+        if (!record.backupCardIds.includes(idOf(k))) {
+          problems.push(`I1/I2: card ${k} (${idOf(k)}) holds the wallet of reset primary ${record.primaryId}, whose final record was [${record.backupCardIds.join(', ')}]`);
+        }
+        const claimed = views[k]!.primaryId;
+        if (claimed === undefined || toHex(claimed) !== record.primaryId) problems.push(`card ${k} holds reset primary ${record.primaryId}'s wallet but names primary ${claimed ? toHex(claimed) : 'none'}`);
+      }
       continue;
     }
     const primary = views[creator]!;
@@ -71,6 +92,8 @@ export function invariantViolations({ views, received, previous }: InvariantInpu
     if (v.backupCount > 0 && !EXPORTED_STATES.has(v.state)) problems.push(`I2: card ${k} counts ${v.backupCount} backups in ${v.state}`);
     const before = previous?.[k];
     if (before === undefined || toHex(before.cardId ?? new Uint8Array()) !== toHex(v.cardId ?? new Uint8Array())) return;
+    // RESET: only from WALLET or BACKED_UP (never BACKUP_EXPORTING), to BLANK, the record erased with the wallet.
+    if (v.state === 'BLANK' && (before.state === 'WALLET' || before.state === 'BACKED_UP')) return;
     if (v.backupCount < before.backupCount) problems.push(`I2: card ${k}'s BACKUP_COUNT went from ${before.backupCount} to ${v.backupCount}`);
     if (!before.backupCardIds.every((id, i) => v.backupCardIds[i] === id)) {
       problems.push(`I2: card ${k}'s BACKUP_CARD_IDS went from [${before.backupCardIds.join(', ')}] to [${v.backupCardIds.join(', ')}]`);

@@ -15,7 +15,7 @@ export interface CardModel {
   /** The access code the card holds (hex), in the wallet states. */
   pin?: string;
   triesLeft: number;
-  /** VERIFY_PIN succeeded in the current selection. */
+  /** VERIFY_PIN succeeded in the host's current session with the card (gone with the session, section 1.4). */
   verified: boolean;
   walletPublicKey?: string;
   origin?: 'created' | 'imported';
@@ -101,6 +101,31 @@ export function expectedVerify(c: CardModel, right: boolean): number {
   return right ? SW.OK : 0x63c0 | (c.triesLeft - 1);
 }
 
+/** CHANGE_ACCESS_CODE and RESET check the code in their payload as VERIFY_PIN does, after the state check. */
+export function expectedChangeCode(c: CardModel, right: boolean): number {
+  return expectedVerify(c, right);
+}
+
+export function expectedReset(c: CardModel, right: boolean): number {
+  if (c.state !== 'WALLET' && c.state !== 'BACKED_UP') return SW.CONDITIONS; // BACKUP_EXPORTING: I2's record first
+  return expectedVerify(c, right);
+}
+
+/** RESET's one transaction: blank again, the same card (id, keys, certificate), nothing of the wallet left. */
+export function resetToBlank(c: CardModel): void {
+  c.state = 'BLANK';
+  delete c.pin;
+  delete c.walletPublicKey;
+  delete c.origin;
+  delete c.primaryId;
+  delete c.importedTag;
+  delete c.eb;
+  c.backupIds = [];
+  c.signCounter = 0;
+  c.triesLeft = PIN_TRIES;
+  c.verified = false;
+}
+
 export const expectedPrepare = (c: CardModel): number => (c.state === 'BLANK' || c.state === 'BACKUP_PENDING' ? SW.OK : SW.CONDITIONS);
 export const expectedCancel = expectedPrepare;
 export const expectedCreateWallet = (c: CardModel): number => (c.state === 'BLANK' ? SW.OK : SW.CONDITIONS);
@@ -114,6 +139,9 @@ export const SPEC_WORDS: Readonly<Record<string, readonly number[]>> = {
   VERIFY_PIN: [SW.OK, SW.CONDITIONS, SW.PIN_BLOCKED, SW.WRONG_LENGTH, 0x63c0, 0x63c1, 0x63c2, 0x63c3, 0x63c4],
   CREATE_WALLET: [SW.OK, SW.CONDITIONS, SW.WRONG_LENGTH],
   SIGN: [SW.OK, SW.CONDITIONS, SW.PIN_NOT_VERIFIED, SW.PIN_BLOCKED, SW.WRONG_LENGTH],
+  OPEN_SESSION: [SW.OK, SW.CONDITIONS, SW.POINT_INVALID, SW.WRONG_LENGTH, SW.WRONG_DATA],
+  CHANGE_ACCESS_CODE: [SW.OK, SW.CONDITIONS, SW.PIN_BLOCKED, SW.WRONG_LENGTH, SW.WRONG_DATA, 0x63c0, 0x63c1, 0x63c2, 0x63c3, 0x63c4],
+  RESET: [SW.OK, SW.CONDITIONS, SW.PIN_BLOCKED, SW.WRONG_LENGTH, 0x63c0, 0x63c1, 0x63c2, 0x63c3, 0x63c4],
   BACKUP_PREPARE: [SW.OK, SW.CONDITIONS, SW.WRONG_LENGTH],
   BACKUP_CANCEL: [SW.OK, SW.CONDITIONS, SW.WRONG_LENGTH],
   BACKUP_EXPORT: [
@@ -135,6 +163,9 @@ export const STATES_ALLOWED: Readonly<Record<string, readonly State[]>> = {
   VERIFY_PIN: ['WALLET', 'BACKUP_EXPORTING', 'BACKED_UP'],
   CREATE_WALLET: ['BLANK'],
   SIGN: ['WALLET', 'BACKUP_EXPORTING', 'BACKED_UP'],
+  OPEN_SESSION: ['BLANK', 'WALLET', 'BACKUP_EXPORTING', 'BACKUP_PENDING', 'BACKED_UP'],
+  CHANGE_ACCESS_CODE: ['WALLET', 'BACKUP_EXPORTING', 'BACKED_UP'],
+  RESET: ['WALLET', 'BACKED_UP'],
   BACKUP_PREPARE: ['BLANK', 'BACKUP_PENDING'],
   BACKUP_CANCEL: ['BLANK', 'BACKUP_PENDING'],
   BACKUP_EXPORT: ['WALLET', 'BACKUP_EXPORTING'],

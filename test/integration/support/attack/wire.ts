@@ -2,7 +2,8 @@
  * The attacker's own reading of docs/protocol.md version 2: instruction codes, tags, status words and a
  * codec per command, taken from the document rather than from src/protocol/card.ts: these tests hold the CARD
  * to the document and send what no honest host would, so they must not share a parsing mistake with the host
- * layer. (The signed messages are src/protocol/messages.ts', which the worked examples pin down.) The
+ * layer. (The prepare and seal messages are src/protocol/messages.ts', which the worked examples pin down; the
+ * certificate message format 02 and the session of section 1.4 are written here and in session.ts.) The
  * version 1 backup INS values are here because version 2 drops them from the host: they must answer 6D00.
  */
 import { command, encodeProtocolTlvs, TlvRecord, toHex, type CommandApdu } from '../../../../src/apdu/index.js';
@@ -13,6 +14,8 @@ export const INS = Object.freeze({
   SELECT: 0xa4,
   READ: 0x10,
   VERIFY_PIN: 0x20,
+  CHANGE_ACCESS_CODE: 0x24,
+  RESET: 0x28,
   CREATE_WALLET: 0x30,
   SIGN: 0x32,
   ATTEST: 0x40,
@@ -21,6 +24,7 @@ export const INS = Object.freeze({
   BACKUP_FINALIZE: 0x64,
   BACKUP_IMPORT: 0x66,
   BACKUP_CANCEL: 0x68,
+  OPEN_SESSION: 0x70,
   PERSO_GENERATE: 0xf0,
   PERSO_COMMIT: 0xf2,
 } as const);
@@ -42,6 +46,8 @@ export const TAG = Object.freeze({
   IDENTITY_PUBLIC_KEY: 0x0a,
   SIGNATURE: 0x0b,
   MANUFACTURER_PUBLIC_KEY: 0x0d,
+  ATTESTATION_PUBLIC_KEY: 0x0e,
+  CERT_VERSION: 0x10,
   PRIMARY_EPHEMERAL_KEY: 0x11,
   SEAL_SIGNATURE: 0x12,
   BACKUP_EPHEMERAL_KEY: 0x13,
@@ -50,6 +56,10 @@ export const TAG = Object.freeze({
   IMPORT_RESULT: 0x17,
   BACKUP_CARD_IDS: 0x18,
   PRIMARY_ID: 0x19,
+  SESSION_CARD_KEY: 0x1a,
+  ACCESS_CODE: 0x1b,
+  NEW_ACCESS_CODE: 0x1c,
+  SESSION_HOST_KEY: 0x1d,
 } as const);
 
 /** Section 3. */
@@ -65,6 +75,12 @@ export const SW = Object.freeze({
   PIN_NOT_VERIFIED: 0x6982,
   PIN_BLOCKED: 0x6983,
   INS_NOT_SUPPORTED: 0x6d00,
+  /** A command that must be wrapped came plain (section 1.4). */
+  WRAP_REQUIRED: 0x6987,
+  /** A command that must be plain came wrapped. */
+  PLAIN_REQUIRED: 0x6882,
+  /** Secure messaging failed: no session, length, counter, MAC or padding; the session is closed. */
+  SM_FAILED: 0x6988,
   CERT_INVALID: 0x9a01,
   SIGNATURE_INVALID: 0x9a03,
   POINT_INVALID: 0x9a04,
@@ -93,7 +109,11 @@ export function cmd(ins: number, data?: Uint8Array, ne = 0): CommandApdu {
 
 export const selectCommand = (): CommandApdu => command(0x00, INS.SELECT, 0x04, 0x00, AID, NE);
 export const readCommand = (): CommandApdu => cmd(INS.READ, undefined, NE);
+/** The plain forms of the commands that go wrapped (section 1.4): what the payload is; host.ts wraps them. */
 export const verifyPinCommand = (pin: Uint8Array): CommandApdu => cmd(INS.VERIFY_PIN, pin);
+export const changeAccessCodeCommand = (current: Uint8Array, next: Uint8Array): CommandApdu =>
+  cmd(INS.CHANGE_ACCESS_CODE, encodeProtocolTlvs([[TAG.ACCESS_CODE, current], [TAG.NEW_ACCESS_CODE, next]]));
+export const resetCommand = (pin: Uint8Array): CommandApdu => cmd(INS.RESET, pin);
 export const createWalletCommand = (pin: Uint8Array): CommandApdu => cmd(INS.CREATE_WALLET, pin, NE);
 export const signCommand = (digest: Uint8Array): CommandApdu => cmd(INS.SIGN, digest, NE);
 export const prepareCommand = (): CommandApdu => cmd(INS.BACKUP_PREPARE, undefined, NE);
@@ -250,7 +270,7 @@ export function parseRead(data: Uint8Array): CardView {
   const backupCardIds = ids === undefined ? [] : [toHex(ids.subarray(0, 8)), ...(ids.length === 16 ? [toHex(ids.subarray(8))] : [])];
   const counter = r.required(TAG.SIGN_COUNTER, 4);
   const cardId = r.optional(TAG.CARD_ID, 8);
-  const certificate = r.optional(TAG.CERTIFICATE, { min: 90, max: 154 });
+  const certificate = r.optional(TAG.CERTIFICATE, { min: 157, max: 221 });
   return {
     state,
     ...(cardId && { cardId }),
@@ -272,4 +292,39 @@ export function parseSelect(data: Uint8Array): State {
   const state = STATES[r.required(TAG.STATE, 1)[0]!];
   if (state === undefined) throw new Error('SELECT: unknown state');
   return state;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificate format 02 (section 4) and PERSO_GENERATE's answer (section 6)
+
+/** "TWINCARD:CERT:02" */
+const CERT_PREFIX = Uint8Array.from(Buffer.from('5457494E434152443A434552543A3032', 'hex'));
+
+/** prefix ‖ card id (8) ‖ identity key (65) ‖ attestation key (65): what the manufacturer signs. */
+export function certificateMessage02(cardId: Uint8Array, identityKey: Uint8Array, attestationKey: Uint8Array): Uint8Array {
+  const out = new Uint8Array(16 + 8 + 65 + 65);
+  out.set(CERT_PREFIX);
+  out.set(cardId, 16);
+  out.set(identityKey, 24);
+  out.set(attestationKey, 89);
+  return out;
+}
+
+export function encodeCertificate02(cardId: Uint8Array, identityKey: Uint8Array, attestationKey: Uint8Array, signature: Uint8Array): Uint8Array {
+  return encodeProtocolTlvs([
+    [TAG.CERT_VERSION, Uint8Array.of(0x02)],
+    [TAG.CARD_ID, cardId],
+    [TAG.IDENTITY_PUBLIC_KEY, identityKey],
+    [TAG.ATTESTATION_PUBLIC_KEY, attestationKey],
+    [TAG.SIGNATURE, signature],
+  ]);
+}
+
+/** `0A 41 <identity public key> || 0E 41 <attestation public key>`. */
+export function parsePersoGenerate(data: Uint8Array): { identityKey: Uint8Array; attestationKey: Uint8Array } {
+  const r = parse(data, [TAG.IDENTITY_PUBLIC_KEY, TAG.ATTESTATION_PUBLIC_KEY], 'PERSO_GENERATE response');
+  return {
+    identityKey: validatePublicKey(r.required(TAG.IDENTITY_PUBLIC_KEY, 65), 'identity key'),
+    attestationKey: validatePublicKey(r.required(TAG.ATTESTATION_PUBLIC_KEY, 65), 'attestation key'),
+  };
 }
