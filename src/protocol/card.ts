@@ -148,6 +148,15 @@ export interface TwincardCardOptions extends ChannelOptions {
   readonly sessionRandom?: (length: number) => Uint8Array;
 }
 
+/** Words a card answers before its session check (section 3): the counter was not consumed. */
+const BEFORE_SESSION_CHECK: ReadonlySet<number> = new Set([
+  IsoSw.CLA_NOT_SUPPORTED,
+  IsoSw.INS_NOT_SUPPORTED,
+  IsoSw.INCORRECT_P1P2,
+  IsoSw.WRAPPING_REQUIRED,
+  IsoSw.WRAPPING_FORBIDDEN,
+]);
+
 const WALLET_STATES: ReadonlySet<CardStateName> = new Set(['WALLET', 'BACKUP_EXPORTING', 'BACKED_UP']);
 const NE_MAX = 256;
 
@@ -554,6 +563,7 @@ export class TwincardCard {
       return await this.#send(name, cmd);
     } catch (e) {
       if (e instanceof CardRefusedError && e.sw === IsoSw.SESSION_FAILED) this.closeSession();
+      else if (e instanceof CardRefusedError && BEFORE_SESSION_CHECK.has(e.sw)) session.counterNotReached();
       throw e;
     } finally {
       wrapped.fill(0);

@@ -182,6 +182,14 @@ export class CardSession {
     return wrapPayload(this.#keys, header, this.#counter, iv, payload);
   }
 
+  /**
+   * The card refused the last wrapped command BEFORE its session check (section 3's check order: CLA/INS,
+   * P1-P2, the form): it never looked at the counter, so the next command reuses it.
+   */
+  counterNotReached(): void {
+    if (this.#counter > 0) this.#counter -= 1;
+  }
+
   /** Wipes the keys; every later {@link wrap} throws. Idempotent. */
   close(): void {
     if (this.#keys !== undefined) zeroize(this.#keys.encryptionKey, this.#keys.macKey);

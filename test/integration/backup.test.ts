@@ -6,7 +6,8 @@
  * a counterfeit card; and a host that exports to a card of its own behind the journal's back.
  */
 import { jest } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +18,9 @@ import { loadJournal } from '../../src/flow/journal.js';
 import { BackupCardError } from '../../src/protocol/backup.js';
 import { newJournal, nextStep } from '../../src/protocol/backup-model.js';
 import { TwincardCard, type CardInfo } from '../../src/protocol/card.js';
-import { publicKeyOf } from '../../src/protocol/crypto.js';
+import { parseCertificate } from '../../src/protocol/certificate.js';
 import { personalize } from '../../src/protocol/factory.js';
+import { keyPairFromPem } from '../../src/protocol/keys.js';
 import { trustedRoots } from '../../src/protocol/roots.js';
 import { PcscService } from '../../src/readers/index.js';
 import {
@@ -35,7 +37,18 @@ import {
   withCard,
   openSessionOn,
 } from './support/backup-cards.js';
-import { readerForCard } from './support/sim.js';
+import { cardOffset, readerForCard, repoRoot } from './support/sim.js';
+
+const OTHER_ROOT = {
+  public: join(repoRoot, 'fixtures', 'test-manufacturer', 'other-public-key.pem'),
+  private: join(repoRoot, 'fixtures', 'test-manufacturer', 'other-private-key.pem'),
+  test: join(repoRoot, 'fixtures', 'test-manufacturer', 'public-key.pem'),
+};
+
+/** `sim.sh root K PEM`: card k wiped and installed again with that root (protocol.md 6, Installation). */
+function simRootOf(k: number, pem: string): void {
+  execFileSync(join(repoRoot, 'scripts', 'sim.sh'), ['root', String(k + cardOffset), pem], { encoding: 'utf8' });
+}
 
 jest.setTimeout(60_000);
 
@@ -208,11 +221,11 @@ test('taps: every wrong card is refused with its reason and left unchanged; the 
 
 test('a counterfeit backup card (certificate from an untrusted manufacturer) is named at its own step, unchanged', async () => {
   const wallet = await freshCards(service, [0, 2, 3], 0);
-  // Card 1 is personalized by a rogue factory: a real card, a valid certificate, the wrong root.
-  await control(1, 'wipe');
-  const rogue = randomBytes(32);
+  // Card 1 is installed with another root and personalized by that (rogue) factory: a real card, a valid
+  // certificate, the wrong root. (The root is fixed at installation: a TEST card refuses the rogue's signature.)
+  simRootOf(1, OTHER_ROOT.public);
   await withCard(service, 1, async (card) => {
-    await personalize(card, cardIdFor(1), { privateKey: rogue, publicKey: publicKeyOf(rogue) });
+    await personalize(card, cardIdFor(1), keyPairFromPem(readFileSync(OTHER_ROOT.private, 'utf8')));
   });
   const journalPath = join(dir, 'counterfeit.json');
   const source = new PcscCardSource(service, [1, 2, 0].map(readerForCard), { mode: 'bench', waitMs: 5000 });
@@ -232,6 +245,7 @@ test('a counterfeit backup card (certificate from an untrusted manufacturer) is 
   await genuine.close();
   expect(final.backups.map((b) => toHex(b.cardId))).toEqual([toHex(cardIdFor(2)), toHex(cardIdFor(3))]);
   await expectBackedUp(service, 0, [2, 3], wallet);
+  simRootOf(1, OTHER_ROOT.test); // card 1 back to the TEST root for the tests that follow
 });
 
 test('a host that exports to a card of its own just before FINALIZE: the primary counts it, and the backup says so', async () => {
@@ -251,7 +265,12 @@ test('a host that exports to a card of its own just before FINALIZE: the primary
       const hooked: ApduTransport = new HookedTransport(card, async (apdu) => {
         if (injected || apdu[1] !== 0x64) return;
         injected = true;
-        await new TwincardCard(card).backupExport(offer3);
+        // Malware that knows the code opens its own session on the primary (replacing the host's), exports.
+        const rogue = new TwincardCard(card);
+        const info = await rogue.read();
+        await rogue.openSession(parseCertificate(info.certificate!));
+        await rogue.verifyPin(PIN);
+        await rogue.backupExport(offer3);
       });
       return hooked;
     },
@@ -259,14 +278,21 @@ test('a host that exports to a card of its own just before FINALIZE: the primary
   const error = await runBackup(newJournal(1), { source, journalPath: join(dir, 'injected.json'), roots, pin: PIN }).catch((e: unknown) => e);
   await source.close();
   expect(injected).toBe(true);
-  expect(error).toBeInstanceOf(BackupCardError);
-  expect(error).toMatchObject({ fault: 'BACKUP_CARDS_MISMATCH', step: 'export-primary' });
-  expect((error as Error).message).toContain(`counts 2 backup card(s) (${toHex(cardIdFor(1))}, ${toHex(cardIdFor(3))}), this backup has 1`);
-  expect((error as Error).message).toContain('someone else exported from it');
+  // The host's FINALIZE meets a session that is no longer its own: 6988, nothing finalized.
+  expect(error).toMatchObject({ name: 'CardRefusedError', sw: 0x6988 });
   const primary = await readCard(service, 0);
   expect({ state: primary.state, ids: primary.backupCardIds.map(toHex) }).toEqual({
-    state: 'BACKED_UP',
+    state: 'BACKUP_EXPORTING',
     ids: [toHex(cardIdFor(1)), toHex(cardIdFor(3))],
   });
+  // The resumed backup reads the primary first and names the card it does not know, before sending it anything.
+  const resumed = new PcscCardSource(service, [0, 1].map(readerForCard), { mode: 'bench', waitMs: 5000 });
+  const again = await runBackup((await loadJournal(join(dir, 'injected.json')))!, { source: resumed, journalPath: join(dir, 'injected.json'), roots, pin: PIN }).catch(
+    (e: unknown) => e,
+  );
+  await resumed.close();
+  expect(again).toBeInstanceOf(BackupCardError);
+  expect(again).toMatchObject({ fault: 'UNKNOWN_BACKUP_CARD', step: 'export-primary' });
+  expect((again as Error).message).toContain(toHex(cardIdFor(3)));
   expect(toHex(primary.walletPublicKey!)).toBe(toHex(wallet));
 });

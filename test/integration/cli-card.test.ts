@@ -250,7 +250,7 @@ describe('a card from the factory to a signature', () => {
     expect(code).toBe(0);
     expect(stderr).toContain('>> 84200000 34 00000001');
     expect(stderr).not.toContain('>> 80200000');
-    expect(stderr).toContain('>> 84320000 34 00000002'); // SIGN wrapped too (the digest inside the session)
+    expect(stderr).toContain('>> 84320000 54 00000002'); // SIGN wrapped too (the 32-byte digest: 84 bytes wrapped)
     expect((stdout + stderr).toUpperCase()).not.toContain(PIN_HEX);
   });
 

@@ -92,6 +92,8 @@ async function raw(c: OpenCard, ins: number, data?: Uint8Array, options: { cla?:
   if (options.cla === undefined && WRAPPED.has(ins) && c.card.sessionOpen && session !== undefined && session.open) {
     const wrapped = session.wrap({ ins, p1, p2 }, data ?? new Uint8Array(0));
     const { sw } = await channel.send(command(0x84, ins, p1, p2, wrapped, 256));
+    if (sw === 0x6988) session.close(); // the card closed it
+    if ([0x6e00, 0x6d00, 0x6a86, 0x6987, 0x6882].includes(sw)) session.counterNotReached();
     return sw;
   }
   const { sw } = await channel.send(command(options.cla ?? 0x80, ins, p1, p2, data, 256));
@@ -219,6 +221,7 @@ describe('the wallet and its access code', () => {
   });
 
   test('a BLANK card refuses every wallet command and the primary\'s and import\'s backup commands (6985)', async () => {
+    await inSession(c);
     for (const ins of [0x20, 0x32, 0x62, 0x64, 0x66]) {
       await rawUnchanged(c, SW.STATE, ins, ins === 0x20 ? PIN : ins === 0x32 ? new Uint8Array(32) : undefined);
     }
@@ -380,6 +383,7 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
   test('out of order: no finalize before an export, no export or finalize on a pending card', async () => {
     await (await inSession(p)).verifyPin(PIN);
     await refusedUnchanged(p, SW.STATE, async () => (await inSession(p)).backupFinalize());
+    await inSession(b1); // a pending card opens a session, and still refuses the primary's commands
     await rawUnchanged(b1, SW.STATE, 0x62, exportPayload(b2.perso.certificate, o2.ephemeralKey, o2.signature));
     await rawUnchanged(b1, SW.STATE, 0x64);
   });

@@ -16,6 +16,7 @@ import type { CardInfo, TwincardCard } from '../../protocol/card.js';
 import { equalBytes } from '../../protocol/crypto.js';
 import { WrongStateError } from '../../protocol/errors.js';
 import type { TrustedRoot } from '../../protocol/roots.js';
+import { PcscError } from '../../readers/index.js';
 import { withCard } from '../card-command.js';
 import { confirm } from '../confirm.js';
 import { CommandFailure } from '../errors.js';
@@ -131,6 +132,8 @@ async function verifyAndOpenSessionFor(
   return verifyAndOpenSession(card, roots, out, 'change-code');
 }
 
+const CARD_MOVING: ReadonlySet<string> = new Set(['card-removed', 'no-card', 'unpowered', 'unresponsive', 'transaction-failed']);
+
 class NotTheCardError extends Error {
   constructor(readonly found: Uint8Array | undefined) {
     super(`card ${found === undefined ? '(not personalized)' : toHex(found)}`);
@@ -156,10 +159,12 @@ async function withCardNamed<T>(
     try {
       return await withCard(argv, out, ({ card }) => work(card));
     } catch (error) {
-      if (!(error instanceof NotTheCardError)) throw error;
+      // While the person swaps cards, the reader may still hold the last one, or lose it mid-exchange.
+      const swapping = error instanceof NotTheCardError || (error instanceof PcscError && CARD_MOVING.has(error.kind));
+      if (!swapping) throw error;
       if (Date.now() >= deadline) {
         throw new CommandFailure(
-          `change-code: card ${toHex(cardId)} was not presented in time (the reader holds ${error.message}); its code was not changed`,
+          `change-code: card ${toHex(cardId)} was not presented in time (${(error as Error).message}); its code was not changed`,
           ExitCode.NO_CARD,
         );
       }
