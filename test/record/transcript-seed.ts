@@ -4,3 +4,6 @@
  * @module
  */
 export const TRANSCRIPT_SEED = 'twincard backup-1-2 transcripts';
+
+/** The same for the trace-redaction transcripts (test/integration/support/record-redaction.ts). */
+export const REDACTION_SEED = 'twincard redaction transcripts';

@@ -4,13 +4,17 @@
  * something (VERIFY_PIN, CREATE_WALLET, BACKUP_EXPORT with its answer in two parts, BACKUP_IMPORT chained)
  * between ordinary ones, in the order of a v2 backup (backup card, primary, backup card). The PIN and the
  * wallet are test values on wiped virtual cards, so the transcripts may hold them: the unit test checks
- * that the trace does not.
+ * that the trace does not. The primary's commands travel wrapped in a card session (section 1.4) whose host
+ * randomness (eH, IVs) comes from REDACTION_SEED, so that the unit test's replay sends the same bytes.
  *
  *   node dist/test/integration/support/record-redaction.js test/unit/cli/transcripts
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TwincardCard } from '../../../src/protocol/card.js';
+import { parseCertificate } from '../../../src/protocol/certificate.js';
+import { seededRandom } from '../../../src/protocol/seeded-random.js';
+import { REDACTION_SEED } from '../../record/transcript-seed.js';
 import { PcscService, RecordingTransport } from '../../../src/readers/index.js';
 import { freshBlankCard } from './cards.js';
 
@@ -34,9 +38,10 @@ async function main(outDir: string): Promise<void> {
     // Primary: wallet, a wrong code, the right one, a signature, then the export (data chained, the
     // answer in two parts: 61xx, GET RESPONSE) and finalize.
     const a1 = session('a1', new RecordingTransport(a.pcsc));
-    const primary = new TwincardCard(a1);
+    const primary = new TwincardCard(a1, { sessionRandom: seededRandom(REDACTION_SEED) });
     await primary.select();
-    await primary.read();
+    const primaryInfo = await primary.read();
+    await primary.openSession(parseCertificate(primaryInfo.certificate!));
     const walletPublicKey = await primary.createWallet(RECORDED_PIN);
     await primary.verifyPin(WRONG_PIN).catch(() => undefined);
     await primary.verifyPin(RECORDED_PIN);
