@@ -147,7 +147,8 @@ test('Ctrl-C while waiting for a card: exit 9, the journal kept; --resume on a b
   // Resumed with the APDU trace on: the access code and the wallet blobs never reach it.
   const resumed = twincard([...benchArgs(journal), '--resume', '--trace']);
   expect(resumed.code).toBe(0);
-  expect(resumed.stderr).toMatch(/>> 80200000 06 \[redacted 6 bytes\]/);
+  // VERIFY_PIN travels wrapped in the card session (protocol.md 1.4): ciphertext, shown and marked.
+  expect(resumed.stderr).toMatch(/>> 84200000 [0-9A-F]{2} \[wrapped\] [0-9A-F]+\n/);
   // BACKUP_IMPORT's data (the blob with it) in both chained blocks; BACKUP_EXPORT's answer and its GET RESPONSE.
   expect(resumed.stderr).toMatch(/>> 90660000 FF \[redacted 255 bytes\]\n/);
   expect(resumed.stderr).toMatch(/>> 80660000 [0-9A-F]{2} \[redacted \d+ bytes\] 00\n/);

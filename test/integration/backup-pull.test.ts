@@ -50,6 +50,8 @@ const SEQUENCE: ReadonlyArray<readonly [string, number, string]> = [
   ['prepare-backup-2', 2, 'BACKUP_PREPARE'],
   ['export-primary', 0, 'SELECT'],
   ['export-primary', 0, 'READ'],
+  ['export-primary', 0, 'GET RESPONSE'], // a wallet card's READ (certificate 02) is more than 256 bytes
+  ['export-primary', 0, 'OPEN_SESSION'], // the session VERIFY_PIN, BACKUP_EXPORT and FINALIZE travel in
   ['export-primary', 0, 'VERIFY_PIN'],
   ['export-primary', 0, 'BACKUP_EXPORT (block 1)'],
   ['export-primary', 0, 'BACKUP_EXPORT'],
@@ -63,9 +65,11 @@ const SEQUENCE: ReadonlyArray<readonly [string, number, string]> = [
   ['import-1', 1, 'SELECT'],
   ['import-1', 1, 'READ'],
   ['import-1', 1, 'BACKUP_IMPORT (block 1)'],
+  ['import-1', 1, 'BACKUP_IMPORT (block 1)'],
   ['import-1', 1, 'BACKUP_IMPORT'],
   ['import-2', 2, 'SELECT'],
   ['import-2', 2, 'READ'],
+  ['import-2', 2, 'BACKUP_IMPORT (block 1)'],
   ['import-2', 2, 'BACKUP_IMPORT (block 1)'],
   ['import-2', 2, 'BACKUP_IMPORT'],
 ];
@@ -75,6 +79,7 @@ const INS_NAMES: Readonly<Record<number, string>> = {
   0x10: 'READ',
   0xc0: 'GET RESPONSE',
   0x20: 'VERIFY_PIN',
+  0x70: 'OPEN_SESSION',
   0x60: 'BACKUP_PREPARE',
   0x62: 'BACKUP_EXPORT',
   0x64: 'BACKUP_FINALIZE',

@@ -209,7 +209,7 @@ describe('a card from the factory to a signature', () => {
     expect(doc).toMatchObject({ cardId: idA, state: 'WALLET' });
     // the code travels only wrapped in the session (CLA 84): ciphertext, never the code itself
     expect(stderr).toContain('>> 80700000 43 1D41');
-    expect(stderr).toContain('>> 84300000 34 00000001');
+    expect(stderr).toContain('>> 84300000 34 [wrapped] 00000001');
     expect(stderr).not.toContain('>> 80300000');
     for (const output of [stdout, stderr]) {
       expect(output.toUpperCase()).not.toContain(PIN_HEX);
@@ -248,9 +248,9 @@ describe('a card from the factory to a signature', () => {
     const digest = toHex(sha256(new TextEncoder().encode('traced')));
     const { code, stdout, stderr } = twincard(['sign', '--trust-test-root', '--digest', digest, ...on(0)], { TWINCARD_PIN: PIN, TWINCARD_TRACE: '1' });
     expect(code).toBe(0);
-    expect(stderr).toContain('>> 84200000 34 00000001');
+    expect(stderr).toContain('>> 84200000 34 [wrapped] 00000001');
     expect(stderr).not.toContain('>> 80200000');
-    expect(stderr).toContain('>> 84320000 54 00000002'); // SIGN wrapped too (the 32-byte digest: 84 bytes wrapped)
+    expect(stderr).toContain('>> 84320000 54 [wrapped] 00000002'); // SIGN wrapped too (the 32-byte digest: 84 bytes wrapped)
     expect((stdout + stderr).toUpperCase()).not.toContain(PIN_HEX);
   });
 

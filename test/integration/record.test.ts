@@ -71,16 +71,17 @@ test('info --record writes a transcript with a header that replays through Twinc
 
 test('create-wallet and sign --record: the access code is sent, and absent from the files', () => {
   const created = join(work, 'create.apdu');
-  expect(twincard(['create-wallet', '--record', created], PIN).code).toBe(0);
+  expect(twincard(['create-wallet', '--trust-test-root', '--record', created], PIN).code).toBe(0);
   const signed = join(work, 'sign.apdu');
   const digest = '5A'.repeat(32);
-  expect(twincard(['sign', '--digest', digest, '--record', signed], PIN).code).toBe(0);
+  expect(twincard(['sign', '--trust-test-root', '--digest', digest, '--record', signed], PIN).code).toBe(0);
   const createText = readFileSync(created, 'utf8');
   const signText = readFileSync(signed, 'utf8');
   // The code did go to the card (plain: redacted; wrapped: ciphertext), so an absence below means something.
   expect(commandsWithIns(createText, 0x30)).toHaveLength(1);
   expect(commandsWithIns(signText, 0x20)).toHaveLength(1);
-  expect(signText).toContain(digest);
+  // SIGN went too, wrapped in the session: its digest is ciphertext.
+  expect(commandsWithIns(signText, 0x32)).toHaveLength(1);
   expectNoPin(createText);
   expectNoPin(signText);
   for (const line of [...commandsWithIns(createText, 0x30), ...commandsWithIns(signText, 0x20)]) {
@@ -91,7 +92,7 @@ test('create-wallet and sign --record: the access code is sent, and absent from 
 
 test('a failing command still writes its transcript, without the code', () => {
   const file = join(work, 'wrong.apdu');
-  const result = twincard(['sign', '--digest', '11'.repeat(32), '--record', file], '000000');
+  const result = twincard(['sign', '--trust-test-root', '--digest', '11'.repeat(32), '--record', file], '000000');
   expect(result.code).not.toBe(0);
   expect(existsSync(file)).toBe(true);
   const text = readFileSync(file, 'utf8');
