@@ -155,6 +155,7 @@ const BEFORE_SESSION_CHECK: ReadonlySet<number> = new Set([
   IsoSw.INCORRECT_P1P2,
   IsoSw.WRAPPING_REQUIRED,
   IsoSw.WRAPPING_FORBIDDEN,
+  IsoSw.CHAIN_TOO_LONG, // refused while the chain is collected, before the data is unwrapped
 ]);
 
 const WALLET_STATES: ReadonlySet<CardStateName> = new Set(['WALLET', 'BACKUP_EXPORTING', 'BACKED_UP']);

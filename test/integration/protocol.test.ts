@@ -9,6 +9,8 @@
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApduChannel, command, encodeProtocolTlvs, toHex } from '../../src/apdu/index.js';
 import { attest } from '../../src/protocol/attestation.js';
 import type { CardInfo, PrepareOffer, SealedExport, TwincardCard } from '../../src/protocol/card.js';
@@ -17,12 +19,13 @@ import { IsoSw, Tag, TwincardSw } from '../../src/protocol/constants.js';
 import { isValidPublicKey, publicKeyOf, signMessage, verifyMessageSignature } from '../../src/protocol/crypto.js';
 import { CardRefusedError, PinBlockedError, WrongPinError } from '../../src/protocol/errors.js';
 import { personalize } from '../../src/protocol/factory.js';
+import { keyPairFromPem } from '../../src/protocol/keys.js';
 import type { CardSession } from '../../src/protocol/session.js';
 import { prepareMessage, sealMessage } from '../../src/protocol/messages.js';
 import { trustedRoots } from '../../src/protocol/roots.js';
 import { PcscService } from '../../src/readers/index.js';
 import { freshBlankCard, openCard, testCardId, testManufacturer, type OpenCard, type PersonalizedCard } from './support/cards.js';
-import { sim } from './support/sim.js';
+import { repoRoot, sim, simRoot, TEST_ROOT_PEM } from './support/sim.js';
 
 const PIN = new TextEncoder().encode('314159');
 const WRONG_PIN = new TextEncoder().encode('271828');
@@ -93,7 +96,7 @@ async function raw(c: OpenCard, ins: number, data?: Uint8Array, options: { cla?:
     const wrapped = session.wrap({ ins, p1, p2 }, data ?? new Uint8Array(0));
     const { sw } = await channel.send(command(0x84, ins, p1, p2, wrapped, 256));
     if (sw === 0x6988) session.close(); // the card closed it
-    if ([0x6e00, 0x6d00, 0x6a86, 0x6987, 0x6882].includes(sw)) session.counterNotReached();
+    if ([0x6e00, 0x6d00, 0x6a86, 0x6987, 0x6882, 0x6a84].includes(sw)) session.counterNotReached(); // refused before the session check
     return sw;
   }
   const { sw } = await channel.send(command(options.cla ?? 0x80, ins, p1, p2, data, 256));
@@ -152,12 +155,23 @@ describe('personalization and attestation', () => {
   });
 
   test('a card certified by another manufacturer is not genuine', async () => {
-    const q = await openCardFresh(3);
-    const counterfeit = secp256k1.utils.randomSecretKey();
-    await personalize(q.card, testCardId(3, 'FAKE'), { privateKey: counterfeit, publicKey: publicKeyOf(counterfeit) });
-    const verdict = await attest(q.card, trustedRoots({ trustTestRoot: true }));
-    expect(verdict).toMatchObject({ genuine: false, reason: { code: 'CERTIFICATE_UNTRUSTED' } });
-    await q.close();
+    // The root is fixed at installation (section 6): the counterfeit is a card installed with another
+    // manufacturer's root and personalized by that manufacturer, whom the host does not trust.
+    const other = join(repoRoot, 'fixtures', 'test-manufacturer', 'other-');
+    simRoot(3, `${other}public-key.pem`);
+    try {
+      const q = await openCard(service, 3);
+      try {
+        await q.card.select();
+        await personalize(q.card, testCardId(3, 'FAKE'), keyPairFromPem(readFileSync(`${other}private-key.pem`, 'utf8')));
+        const verdict = await attest(q.card, trustedRoots({ trustTestRoot: true }));
+        expect(verdict).toMatchObject({ genuine: false, reason: { code: 'CERTIFICATE_UNTRUSTED' } });
+      } finally {
+        await q.close();
+      }
+    } finally {
+      simRoot(3, TEST_ROOT_PEM); // card 3 back to the TEST root for the tests that follow
+    }
   });
 
   test('PERSO_COMMIT refuses a manufacturer signature over something else, or by another manufacturer than its installed root (9A01)', async () => {
@@ -407,15 +421,29 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
     await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: o2.ephemeralKey }));
     const attestation = await b1.card.attest(o1.ephemeralKey.slice(1, 33));
     await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, signature: attestation }));
-    const certSignature = b1.perso.certificate.slice(82);
+    const certSignature = b1.perso.certificate.slice(149); // certificate 02: 147 bytes of fields, then 0B LL <signature>
     await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, signature: certSignature }));
   });
 
-  test('BACKUP_EXPORT refuses an EB or a certified key off the curve (9A04) and its own certificate (9A09)', async () => {
+  test('BACKUP_EXPORT refuses an EB off the curve (9A04); a certified key off the curve only fails its signature (9A01, 9A03); its own certificate (9A09)', async () => {
     await refusedUnchanged(p, SW.POINT_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: offCurve(o1.ephemeralKey) }));
+    // Section 1: certified keys are not curve-checked. Changed in the certificate, the manufacturer signature fails
+    // (9A01, checked first); certified as such by the manufacturer, the prepare signature cannot verify (9A03).
     const badKeyCert = b1.perso.certificate.slice();
     badKeyCert.set(offCurve(badKeyCert.slice(15, 80)), 15);
-    await refusedUnchanged(p, SW.POINT_INVALID, async () => (await inSession(p)).backupExport({ certificate: badKeyCert, ...o1 }));
+    await refusedUnchanged(p, SW.CERT_INVALID, async () => (await inSession(p)).backupExport({ certificate: badKeyCert, ...o1 }));
+    const cert = b1.perso.certificate;
+    const offCurveIdentity = offCurve(cert.slice(15, 80));
+    const certifiedBody = certificateBody(cert.slice(5, 13), offCurveIdentity, cert.slice(82, 147));
+    // Built by hand: the host's issueCertificate refuses an off-curve key, a manufacturer need not.
+    const certifiedOffCurve = encodeProtocolTlvs([
+      [Tag.CERT_VERSION, Uint8Array.of(0x02)],
+      [Tag.CARD_ID, cert.slice(5, 13)],
+      [Tag.IDENTITY_PUBLIC_KEY, offCurveIdentity],
+      [Tag.ATTESTATION_PUBLIC_KEY, cert.slice(82, 147)],
+      [Tag.SIGNATURE, signMessage(certifiedBody, testManufacturer().privateKey)],
+    ]);
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: certifiedOffCurve, ...o1 }));
     // P's own identity signing its own "prepare": still its own certificate.
     await refusedUnchanged(p, SW.SAME_CARD, async () => (await inSession(p)).backupExport({ certificate: p.perso.certificate, ...o1 }));
   });

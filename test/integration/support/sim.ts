@@ -44,6 +44,18 @@ export function sim(command: SimControl, card: number): string {
 }
 
 /**
+ * `sim.sh root K PEM`: test card `card` wiped and installed again with PEM's public key as its manufacturer root
+ * (protocol.md 6, Installation). Put it back with {@link TEST_ROOT_PEM} when done, or the next test meets a card
+ * that refuses the TEST manufacturer.
+ */
+export function simRoot(card: number, pem: string): void {
+  execFileSync(join(repoRoot, 'scripts', 'sim.sh'), ['root', String(card + cardOffset), pem], { encoding: 'utf8' });
+}
+
+/** The TEST manufacturer's public key, every test card's root after `sim.sh up`. */
+export const TEST_ROOT_PEM = join(repoRoot, 'fixtures', 'test-manufacturer', 'public-key.pem');
+
+/**
  * Puts test card `card` into the reader of test card `reader` (`sim.sh put`): the card there leaves it and is in
  * no reader until put somewhere; pcscd has seen the removal, then the insertion, when this returns. One reader,
  * cards swapped by hand: `simPut(1, 0)` then `simPut(0, 0)`. Put each card back in its own reader when done
