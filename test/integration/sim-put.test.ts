@@ -160,7 +160,10 @@ test('sim put 0 0: card A back in reader 0 (B leaves it), read through pcscd; si
   });
   expect(events).toEqual([`${readerForCard(0)}: card-removed`, `${readerForCard(0)}: card-inserted`]);
   expect(await cardIdIn(readerForCard(0))).toEqual({ cardId: idA, state: 'BLANK' });
-}, 30_000);
+  // Two puts (each waits up to 10 s for pcscd's reader polling to report the card gone, then present) and three
+  // CLI processes: 5 s on a quiet machine; one full CI-like run on a loaded machine ran past 30 s (cause not yet
+  // pinned down: see the closing note of 2026-12-01), so this test gets the time its waits can legitimately take.
+}, 90_000);
 
 test('sim put refuses a reader that does not exist and a card that does not run', async () => {
   const noReader = await twincard(['sim', 'put', String(cardOffset), '99']);
