@@ -22,7 +22,7 @@ for k in 0 1 2; do
   run twincard personalize --reader "${readers[$k]}" --card-id "$(printf 'DE4D0000000000%02X' $((k + 1)))" --test-manufacturer
 done
 run twincard attest --reader "${readers[0]}" --trust-test-root
-run twincard create-wallet --reader "${readers[0]}"
+run twincard create-wallet --reader "${readers[0]}" --trust-test-root
 rm -f "$journal"
 run twincard backup --backups 2 --trust-test-root --journal "$journal" \
   --reader "${readers[0]}" --reader "${readers[1]}" --reader "${readers[2]}" --trace
@@ -31,7 +31,7 @@ digest=$(printf 'twincard demo %s' "$(date -u +%FT%TZ)" | sha256sum | cut -c1-64
 keys=()
 for k in 0 1 2; do
   run twincard info --reader "${readers[$k]}"
-  out=$(run twincard sign --reader "${readers[$k]}" --digest "$digest" --json)
+  out=$(run twincard sign --reader "${readers[$k]}" --digest "$digest" --json --trust-test-root)
   keys+=("$(node -e 'const d = JSON.parse(process.argv[1]); console.log(d.walletPublicKey)' "$out")")
 done
 echo >&2
