@@ -8,6 +8,7 @@
  */
 import { command, encodeProtocolTlvs, TlvRecord, toHex, type CommandApdu } from '../../../../src/apdu/index.js';
 import { validatePublicKey } from '../../../../src/protocol/crypto.js';
+import { AID, STATES, Tag as TAG, V1_BACKUP_INS, VERSION as PROTOCOL_VERSION, type StateName as State } from '../../../../src/conformance/wire.js';
 
 /** Section 6, version 2. */
 export const INS = Object.freeze({
@@ -29,42 +30,9 @@ export const INS = Object.freeze({
   PERSO_COMMIT: 0xf2,
 } as const);
 
-/** Version 1's backup commands (BACKUP_START .. BACKUP_ABORT, INS 50..5E): version 2 answers 6D00 to each. */
-export const V1_BACKUP_INS: readonly number[] = [0x50, 0x52, 0x54, 0x56, 0x58, 0x5a, 0x5c, 0x5e];
-
-/** Section 2.1. */
-export const TAG = Object.freeze({
-  VERSION: 0x01,
-  CARD_ID: 0x02,
-  STATE: 0x03,
-  CERTIFICATE: 0x04,
-  WALLET_PUBLIC_KEY: 0x05,
-  PIN_TRIES_LEFT: 0x06,
-  SIGN_COUNTER: 0x07,
-  BACKUP_COUNT: 0x08,
-  WALLET_ORIGIN: 0x09,
-  IDENTITY_PUBLIC_KEY: 0x0a,
-  SIGNATURE: 0x0b,
-  MANUFACTURER_PUBLIC_KEY: 0x0d,
-  ATTESTATION_PUBLIC_KEY: 0x0e,
-  CERT_VERSION: 0x10,
-  PRIMARY_EPHEMERAL_KEY: 0x11,
-  SEAL_SIGNATURE: 0x12,
-  BACKUP_EPHEMERAL_KEY: 0x13,
-  PREPARE_SIGNATURE: 0x14,
-  WALLET_BLOB: 0x15,
-  IMPORT_RESULT: 0x17,
-  BACKUP_CARD_IDS: 0x18,
-  PRIMARY_ID: 0x19,
-  SESSION_CARD_KEY: 0x1a,
-  ACCESS_CODE: 0x1b,
-  NEW_ACCESS_CODE: 0x1c,
-  SESSION_HOST_KEY: 0x1d,
-} as const);
-
-/** Section 3. */
-export const STATES = ['FACTORY', 'BLANK', 'WALLET', 'BACKUP_EXPORTING', 'BACKUP_PENDING', 'BACKED_UP'] as const;
-export type State = (typeof STATES)[number];
+// Tags, states, the version 1 backup INS values, the AID and the version: the conformance suite's own reading of
+// the document (src/conformance/wire.ts), which is independent of src/protocol as these tests must be.
+export { AID, PROTOCOL_VERSION, STATES, TAG, V1_BACKUP_INS, type State };
 
 /** Section 6: the words a version 2 card may answer. */
 export const SW = Object.freeze({
@@ -91,8 +59,6 @@ export const SW = Object.freeze({
   BLOB_INVALID: 0x9a0a,
 } as const);
 
-export const PROTOCOL_VERSION = 0x02;
-export const AID = Uint8Array.of(0xf0, 0x74, 0x77, 0x69, 0x6e, 0x63, 0x61, 0x72, 0x64, 0x01);
 const CLA = 0x80;
 const NE = 256;
 
