@@ -279,8 +279,8 @@ export interface TransportBaseline {
  * the same reader, to the fixture's loopback applet, with the same command length and the same
  * response length, and the time inside transmit() is summed. The loopback's "send N bytes" command
  * (INS 02, P1P2 = N) is used rather than its echo (INS 01) because an echo answers as many bytes as
- * it received, and a backup's APDUs mostly do not (a 5-byte READ answers 250 bytes; a 196-byte
- * BACKUP_IMPORT block answers 70). The loopback does no work but copying, so this is pcsclite + pcscd + vpcd
+ * it received, and a backup's APDUs mostly do not (a 5-byte READ answers up to 258 bytes; a 260-byte
+ * chained BACKUP_IMPORT block answers 2). The loopback does no work but copying, so this is pcsclite + pcscd + vpcd
  * + the card's APDU loop, and the backup's own transmit time over it is the card's compute.
  * Untimed around it: connecting, and selecting the loopback applet once per reader.
  * @throws RangeError for an exchange that cannot be reshaped (not a short APDU; a backup uses short
