@@ -10,6 +10,7 @@
  *              command and response sizes: pure transport (pcsclite + pcscd + vpcd + the card's APDU
  *              loop). "in-APDU time / transport" is how much longer the card takes than a card that
  *              computes nothing; "wall / transport" adds the host's own work (connect, checks, journal).
+ *              The same two ratios per step, against that step's own APDUs.
  *   1+1        the 1+2 backup relative to the 1+1 backup (rounds alternate 1+1 and 1+2).
  *
  * Needs the virtual cards (`scripts/sim.sh up`); uses three of them, which it WIPES.
@@ -34,7 +35,7 @@ import {
   type BackupMeasurement,
   type TransportBaseline,
 } from '../src/bench/backup-measure.js';
-import { ms, stepTable } from '../src/bench/render.js';
+import { ms, stepTable, table } from '../src/bench/render.js';
 import { benchCardId, summarizeStep } from '../src/bench/run-bench.js';
 import { ratio, summarize, type Summary } from '../src/bench/stats.js';
 import { packageRoot, testManufacturerKeyPath } from '../src/cli/paths.js';
@@ -114,6 +115,8 @@ try {
   service.close();
 }
 
+const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}x`);
+
 function report(kind: '1+1' | '1+2') {
   const list = samples[kind];
   const of = (pick: (s: Sample) => number): Summary => summarize(list.map(pick));
@@ -122,14 +125,24 @@ function report(kind: '1+1' | '1+2') {
   const wall = of((s) => s.m.wallMs);
   const inApdus = of((s) => s.m.totals.transmitMs);
   const transport = of((s) => s.transport.transmitMs);
-  const steps = stepLabels(kind === '1+1' ? 1 : 2).map((step) =>
-    summarizeStep(step, list.map((s) => s.m.steps.find((x) => x.step === step)!)),
-  );
+  const labels = stepLabels(kind === '1+1' ? 1 : 2);
+  const steps = labels.map((step) => summarizeStep(step, list.map((s) => s.m.steps.find((x) => x.step === step)!)));
+  /** Each step against its own APDUs on the loopback applet, in the same rounds (ratios of medians). */
+  const stepsOverTransport = steps.map((step) => {
+    const stepTransport = of((s) => s.transport.transmitMsByStep[step.step] ?? 0);
+    return {
+      step: step.step,
+      transportMs: stepTransport,
+      wallOverTransport: ratio(step.ms.median, stepTransport.median),
+      inApduOverTransport: ratio(step.transmitMs.median, stepTransport.median),
+    };
+  });
   return {
     kind,
     rounds: list.length,
     wallMs: wall,
     steps,
+    stepsOverTransport,
     apdus: of((s) => s.m.totals.apdus),
     commands: of((s) => s.m.totals.commands),
     chainBlocks: of((s) => s.m.totals.chainBlocks),
@@ -172,7 +185,6 @@ const doc = {
   },
 };
 
-const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}x`);
 say('');
 say(`backup benchmark: ${rounds} rounds (after ${warmup} warm-up) of 1+1 and 1+2 on ${readers.join(' | ')}, fresh cards each round (median / p95, ms)`);
 for (const r of [one, two]) {
@@ -180,6 +192,8 @@ for (const r of [one, two]) {
   say(`${r.kind}: wall ${ms(r.wallMs.median)} / ${ms(r.wallMs.p95)} ms; ${r.apdus.median} APDUs (${r.commands.median} commands, ${r.chainBlocks.median} chain blocks, ${r.getResponses.median} GET RESPONSE), ` +
     `${r.bytesOut.median} bytes out, ${r.bytesIn.median} bytes in`);
   for (const line of stepTable(r.steps, (c) => String(c.median), ['APDUs', 'out', 'in'])) say(`  ${line}`);
+  const perStep = r.stepsOverTransport.map((t) => [t.step, ms(t.transportMs.median), x(t.inApduOverTransport), x(t.wallOverTransport)]);
+  for (const line of table([['step', 'transport only ms', 'APDUs / transport', 'step / transport'], ...perStep])) say(`  ${line}`);
   say(`  host CPU ${ms(r.hostCpuMs.median)} ms (user ${ms(r.hostCpuUserMs.median)}, system ${ms(r.hostCpuSystemMs.median)}): host crypto ${ms(r.hostCryptoCpuMs.median)}, the rest ${ms(r.hostOtherCpuMs.median)}`);
   say(`  card JVMs CPU ${ms(r.cardJvmCpuMs.median)} ms (all three cards), pcscd CPU ${ms(r.pcscdCpuMs.median)} ms (10 ms ticks: mean ${ms(r.pcscdCpuMs.mean)})`);
   say(`  transport only (same ${r.transport.apdus.median} APDUs, same sizes, loopback applet): ${ms(r.transport.ms.median)} / ${ms(r.transport.ms.p95)} ms; ` +

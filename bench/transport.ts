@@ -3,7 +3,11 @@
  * ApduChannel) and, in the same run and on the same card, with the bare `pcsclite` binding. Prints median and
  * p99 per APDU and the overhead ratio. Needs `scripts/sim.sh up`.
  *
- *   node dist/bench/transport.js [--n 1000] [--reader "Virtual PCD 00 00"]
+ * The machine may be shared and its load moves within seconds, so the N APDUs of each side are split into
+ * --passes alternating passes (bare first, then twincard first, ...) and pooled: a burst of load lands on
+ * both sides, not on whichever ran second.
+ *
+ *   node dist/bench/transport.js [--n 1000] [--passes 4] [--reader "Virtual PCD 00 00"]
  */
 import pcsclite from 'pcsclite';
 import { ApduChannel, command, fromHex } from '../src/apdu/index.js';
@@ -14,7 +18,12 @@ const option = (name: string, fallback: string) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
 };
-const n = Number(option('--n', '1000'));
+const total = Number(option('--n', '1000'));
+const passes = Number(option('--passes', '4'));
+if (!Number.isInteger(total) || total < 1) throw new Error(`--n: a positive integer, not ${option('--n', '')}`);
+if (!Number.isInteger(passes) || passes < 1 || total % passes !== 0) throw new Error(`--passes: a positive divisor of --n (${total})`);
+/** APDUs timed per pass and side (each pass first sends 50 untimed ones). */
+const n = total / passes;
 const readerName = option('--reader', 'Virtual PCD 00 00');
 const SELECT = fromHex('00A404000AF07477696E63617264FE00');
 const ECHO = fromHex('800100001000112233445566778899AABBCCDDEEFF00');
@@ -90,12 +99,23 @@ function bare(): Promise<number[]> {
   });
 }
 
-const baseline = stats(await bare());
-const ours = stats(await twincard());
+const bareSamples: number[] = [];
+const oursSamples: number[] = [];
+for (let pass = 0; pass < passes; pass++) {
+  if (pass % 2 === 0) {
+    bareSamples.push(...(await bare()));
+    oursSamples.push(...(await twincard()));
+  } else {
+    oursSamples.push(...(await twincard()));
+    bareSamples.push(...(await bare()));
+  }
+}
+const baseline = stats(bareSamples);
+const ours = stats(oursSamples);
 const fmt = (v: number) => `${v.toFixed(3)} ms`;
 process.stdout.write(
   [
-    `transport benchmark: ${n} echo APDUs (16 bytes) on "${readerName}"`,
+    `transport benchmark: ${total} echo APDUs (16 bytes) per side, in ${passes} alternating passes, on "${readerName}"`,
     `  bare pcsclite      median ${fmt(baseline.median)}  p99 ${fmt(baseline.p99)}`,
     `  twincard transport median ${fmt(ours.median)}  p99 ${fmt(ours.p99)}`,
     `  ratio twincard/bare: median ${(ours.median / baseline.median).toFixed(2)}x  p99 ${(ours.p99 / baseline.p99).toFixed(2)}x`,

@@ -270,6 +270,8 @@ export interface TransportBaseline {
   readonly bytesIn: number;
   /** Time inside transmit(), summed over the replayed APDUs, ms. */
   readonly transmitMs: number;
+  /** The same, per step of the backup (the step each replayed APDU belonged to), ms. */
+  readonly transmitMsByStep: Readonly<Record<string, number>>;
 }
 
 /**
@@ -277,8 +279,8 @@ export interface TransportBaseline {
  * the same reader, to the fixture's loopback applet, with the same command length and the same
  * response length, and the time inside transmit() is summed. The loopback's "send N bytes" command
  * (INS 02, P1P2 = N) is used rather than its echo (INS 01) because an echo answers as many bytes as
- * it received, and a backup's APDUs mostly do not (a 5-byte READ answers 250 bytes; a 196-byte
- * BACKUP_IMPORT block answers 70). The loopback does no work but copying, so this is pcsclite + pcscd + vpcd
+ * it received, and a backup's APDUs mostly do not (a 5-byte READ answers up to 258 bytes; a 260-byte
+ * chained BACKUP_IMPORT block answers 2). The loopback does no work but copying, so this is pcsclite + pcscd + vpcd
  * + the card's APDU loop, and the backup's own transmit time over it is the card's compute.
  * Untimed around it: connecting, and selecting the loopback applet once per reader.
  * @throws RangeError for an exchange that cannot be reshaped (not a short APDU; a backup uses short
@@ -295,22 +297,25 @@ export async function replayOnLoopback(service: PcscService, exchanges: readonly
       const selected = await card.transmit(encodeCommand(command(0x00, 0xa4, 0x04, 0x00, LOOPBACK_AID, 256), 'short'));
       if (swOf(selected) !== 0x9000) throw new Error(`${reader}: the loopback applet is not on this card (SELECT answered ${swOf(selected).toString(16)})`);
     }
-    const shaped = exchanges.map((e) => ({ reader: e.reader, apdu: loopbackApdu(e.commandBytes, e.responseBytes), expected: e.responseBytes }));
+    const shaped = exchanges.map((e) => ({ reader: e.reader, step: e.step, apdu: loopbackApdu(e.commandBytes, e.responseBytes), expected: e.responseBytes }));
+    const transmitMsByStep: Record<string, number> = {};
     let transmitMs = 0;
     let bytesOut = 0;
     let bytesIn = 0;
-    for (const { reader, apdu, expected } of shaped) {
+    for (const { reader, step, apdu, expected } of shaped) {
       const card = cards.get(reader)!;
       const t = performance.now();
       const response = await card.transmit(apdu);
-      transmitMs += performance.now() - t;
+      const dt = performance.now() - t;
+      transmitMs += dt;
+      transmitMsByStep[step] = (transmitMsByStep[step] ?? 0) + dt;
       if (swOf(response) !== 0x9000 || response.length !== expected) {
         throw new Error(`${reader}: loopback answered ${response.length} bytes SW ${swOf(response).toString(16)}, expected ${expected} bytes 9000`);
       }
       bytesOut += apdu.length;
       bytesIn += response.length;
     }
-    return { apdus: shaped.length, bytesOut, bytesIn, transmitMs };
+    return { apdus: shaped.length, bytesOut, bytesIn, transmitMs, transmitMsByStep };
   } finally {
     for (const card of cards.values()) await card.disconnect('reset').catch(() => undefined);
   }

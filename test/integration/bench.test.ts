@@ -4,17 +4,17 @@
  *
  * The exact APDU count of a 1+2 backup, from docs/protocol.md:
  *   section 7, the commands per step:
- *     prepare-backup i  SELECT, READ, BACKUP_PREPARE                                        3 (x2)
- *     export-primary    SELECT, READ, VERIFY_PIN, BACKUP_EXPORT x2, BACKUP_FINALIZE          6
- *     import i          SELECT, READ, BACKUP_IMPORT                                          3 (x2)
+ *     prepare-backup i  SELECT, READ, BACKUP_PREPARE                                          3 (x2)
+ *     export-primary    SELECT, READ, OPEN_SESSION, VERIFY_PIN, BACKUP_EXPORT x2, BACKUP_FINALIZE 7
+ *     import i          SELECT, READ, BACKUP_IMPORT                                            3 (x2)
  *   plus one READ after BACKUP_FINALIZE: the host checks that the primary's BACKUP_CARD_IDS is
- *   exactly this backup's cards (src/protocol/backup.ts)                                      +1
- *   = 19 commands.
- *   section 2, chaining: BACKUP_EXPORT's data (a certificate of 150..154 bytes, EB, a signature: about
- *   295 bytes) and BACKUP_IMPORT's (about 490 bytes) are over 255: two blocks each              +4
- *   and response chaining: BACKUP_EXPORT answers about 337 bytes (one GET RESPONSE each), and the
- *   READ of a primary counting two cards about 272 (one more)                                   +3
- *   = 26 APDUs per backup.
+ *   exactly this backup's cards (src/protocol/backup.ts)                                        +1
+ *   = 20 commands.
+ *   section 2, chaining: each wrapped BACKUP_EXPORT's data is 2 blocks, each BACKUP_IMPORT's 3     +6
+ *   and response chaining: each BACKUP_EXPORT's answer and each of the primary's two READs are over
+ *   256 bytes (one GET RESPONSE each)                                                             +4
+ *   = 30 APDUs per backup (docs/benchmarks.md section 2; test/unit/bench/docs-figures.test.ts checks
+ *   the per-step counts against a recorded backup).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
