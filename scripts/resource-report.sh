@@ -10,14 +10,16 @@
 #
 #   scripts/resource-report.sh [--flow 'COMMAND'] [--json]
 #
-# It (re)starts the virtual cards with TWINCARD_MEASURE=1, runs the flow (default scripts/demo.sh: three cards
-# personalized, a wallet, a backup to two cards, three signatures, a refused second backup), reads every card's
-# figures and stops the cards. pcscd is one per machine: where several people share it, hold its lock, e.g.
-#   flock /tmp/twincard-pcscd.lock scripts/resource-report.sh
+# It (re)starts the virtual cards with TWINCARD_MEASURE=1, runs the flow (default scripts/resource-flow.sh: every
+# protocol v2 command that writes persistent memory, at least once, on cards 0-3: personalization, a wallet, a
+# 1+2 backup, signatures, a code change, a wrong code, a cancelled prepare, a reset; it runs no set-up), reads
+# every card's figures and stops the cards. It needs the TypeScript build (scripts/build.sh) and the fixture jar.
+# pcscd is one per machine: where several people share it, hold its lock, e.g.
+#   JC_HOME=../shared/javacard-sdk/jc320v25.1_kit flock /tmp/twincard-pcscd.lock scripts/resource-report.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 run=${TWINCARD_RUN_DIR:-$repo/.run}
-flow="$repo/scripts/demo.sh"
+flow="$repo/scripts/resource-flow.sh"
 json=0
 while [ $# -gt 0 ]; do
   case $1 in

@@ -86,8 +86,6 @@ test('the reference applet passes every check, all of them applicable (card and 
 
 const POINTS = [...wycheproof, 'x-is-p', 'y-is-p', 'x-plus-p', 'zero'];
 const BLOB_INVALID = ['pin-length-0', 'pin-length-3', 'pin-length-17', 'pin-not-zero-padded', 'padding-not-zero', 'd-zero', 'd-equals-n', 'd-above-n', 'public-key-off-curve', 'public-key-prefix-02'];
-/** OPEN_SESSION with an invalid EH: the edge points but the prefix ones, and the first three Wycheproof points. */
-const EH_POINTS = ['x-is-p', 'y-is-p', 'x-plus-p', 'zero', ...wycheproof.slice(0, 3)];
 const REFUSED_EXPORTING = ['create-wallet', 'reset', 'backup-prepare', 'backup-cancel', 'backup-import', 'perso-generate', 'perso-commit'];
 const REFUSED_BACKED_UP_PRIMARY = ['create-wallet', 'backup-prepare', 'backup-cancel', 'backup-export', 'backup-import', 'perso-generate', 'perso-commit'];
 
@@ -98,7 +96,6 @@ const BROKEN: ReadonlyArray<readonly [string, readonly string[]]> = [
     [
       ...POINTS.map((p) => `invalid-point/export-eb/${p}`),
       ...POINTS.map((p) => `invalid-point/import-ep/${p}`),
-      ...EH_POINTS.map((p) => `session/open/invalid-eh/${p}`),
       'import/blob-invalid/public-key-off-curve',
       'order/export/point-before-certificate',
       'order/export/point-before-count',

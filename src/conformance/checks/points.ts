@@ -1,6 +1,8 @@
 /**
  * Invalid points of the suite's own, beside Wycheproof's (fixtures/wycheproof): coordinates not below p,
- * the zero point, and prefixes other than 04. Each is refused with 9A04 wherever a card receives a key.
+ * the zero point, and prefixes other than 04. Each is refused with 9A04 wherever a card receives a key it must
+ * check on the curve; EH at OPEN_SESSION is held to its form only (protocol.md section 1), so there only the
+ * malformed ones must be.
  * @module
  */
 import { toHex } from '../../apdu/index.js';

@@ -1,12 +1,15 @@
 /**
  * The card session (docs/protocol.md section 1.4) with the host as an attacker in the field: OPEN_SESSION's
- * answer under the certified attestation key, an invalid EH, the code in clear, plain-only commands wrapped,
+ * answer under the certified attestation key, an invalid EH (a malformed one refused; an off-curve one refused
+ * or, section 1, accepted as a new session that replaces the old), the code in clear, plain-only commands wrapped,
  * and every secure-messaging fault (no session, too short, ciphertext not in blocks, counter repeated, skipped
  * or zero, MAC and padding wrong, a command replayed in the same or a new session): each answers 6988,
  * closes the session (the next correct command fails too, the verification is gone) and changes nothing else.
  * @module
  */
 import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
+import { toHex } from '../../apdu/index.js';
+import { isValidPublicKey, SECP256K1_P } from '../../protocol/crypto.js';
 import { attestationKey, identityKey, SUITE_PIN, type CardUnderTest } from '../harness.js';
 import { deriveSession, hostEphemeral, openSessionData, parseSessionAnswer, sessionSignatureVerifies, wrapData, type HostSession, type WrapFaults } from '../session.js';
 import { NotApplicable } from '../types.js';
@@ -51,6 +54,27 @@ async function expectClosed(ctx: CheckContext, e: Expect, session: HostSession, 
   ctx.dut.session = undefined;
   e.sw(await ctx.dut.send(CLA, Ins.SIGN, randomBytes(32), 256), Sw.PIN_NOT_VERIFIED);
   await e.unchanged(ctx.dut, before);
+}
+
+/**
+ * After a refused OPEN_SESSION: the session open before it is left as it was, its verification included (a
+ * wrapped SIGN in it is 9000), and READ shows that one signature and nothing else changed.
+ */
+async function expectStillOpen(ctx: CheckContext, e: Expect, session: HostSession, before: ReadInfo): Promise<void> {
+  e.sw(await sendWrappedData(ctx.dut, Ins.SIGN, wrapData(session, Ins.SIGN, randomBytes(32)), 256), Sw.OK);
+  const after = await ctx.dut.snapshot();
+  e.that(after.signCounter === before.signCounter + 1 && after.pinTriesLeft === before.pinTriesLeft && after.state === before.state,
+    'READ: the one SIGN counted, nothing else changed', `READ: counter ${before.signCounter} -> ${after.signCounter}, tries ${after.pinTriesLeft}, ${after.state}`);
+}
+
+/**
+ * Not in the form section 1 makes every card check, even of EH: 65 bytes, `04`, X < p, Y < p. A point that has
+ * the form but is off the curve is not malformed (OPEN_SESSION need not refuse it).
+ */
+function malformedPoint(point: Uint8Array): boolean {
+  if (point.length !== 65 || point[0] !== 0x04) return true;
+  const coordinate = (from: number) => BigInt('0x' + toHex(point.subarray(from, from + 32)));
+  return coordinate(1) >= SECP256K1_P || coordinate(33) >= SECP256K1_P;
 }
 
 /** One secure-messaging fault on a SIGN in a verified session: 6988, then the session is closed. */
@@ -109,18 +133,34 @@ export function sessionChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
       },
     ),
     ...ehPoints.map(({ name, point }) =>
-      check(
-        { id: `session/open/invalid-eh/${name}`, title: `OPEN_SESSION with EH = ${name}: 9A04, and the session open before it is left as it was`, category: 'invalid-point', destructive: false, needs: ['fresh-card'] },
-        async (ctx, e) => {
-          const { before, session } = await verifiedSession(ctx);
-          e.sw(await ctx.dut.cmd(Ins.OPEN_SESSION, openSessionData(point)), Sw.POINT_INVALID);
-          // A refused command changes nothing: the session and its verification are still there.
-          e.sw(await sendWrappedData(ctx.dut, Ins.SIGN, wrapData(session, Ins.SIGN, randomBytes(32)), 256), Sw.OK);
-          const after = await ctx.dut.snapshot();
-          e.that(after.signCounter === before.signCounter + 1 && after.pinTriesLeft === before.pinTriesLeft && after.state === before.state,
-            'READ: the one SIGN counted, nothing else changed', `READ: counter ${before.signCounter} -> ${after.signCounter}, tries ${after.pinTriesLeft}, ${after.state}`);
-        },
-      ),
+      malformedPoint(point)
+        ? check(
+          { id: `session/open/invalid-eh/${name}`, title: `OPEN_SESSION with EH = ${name} (not well formed: prefix, length, X or Y not below p): 9A04, and the session open before it is left as it was`, category: 'invalid-point', destructive: false, needs: ['fresh-card'] },
+          async (ctx, e) => {
+            const { before, session } = await verifiedSession(ctx);
+            e.sw(await ctx.dut.cmd(Ins.OPEN_SESSION, openSessionData(point)), Sw.POINT_INVALID);
+            await expectStillOpen(ctx, e, session, before);
+          },
+        )
+        : check(
+          { id: `session/open/invalid-eh/${name}`, title: `OPEN_SESSION with EH = ${name} (well formed, off the curve; section 1 does not require the curve check): either 9A04 and the session open before it left as it was, or 9000 with a well-formed answer signed by the attestation key, and then the old session is gone (6988) and READ unchanged`, category: 'invalid-point', destructive: false, needs: ['fresh-card'] },
+          async (ctx, e) => {
+            const { before, session } = await verifiedSession(ctx);
+            const r = await ctx.dut.cmd(Ins.OPEN_SESSION, openSessionData(point));
+            if (!e.sw(r, Sw.POINT_INVALID, Sw.OK)) return;
+            if (r.sw === Sw.POINT_INVALID) {
+              await expectStillOpen(ctx, e, session, before);
+              return;
+            }
+            const a = parseSessionAnswer(r.data);
+            if (!e.that(a !== undefined, 'answer 1A 41 EC 0B LL signature', `answer of ${r.data.length} bytes not in that form`) || a === undefined) return;
+            e.that(isValidPublicKey(a.ec), 'EC a valid point', 'EC not a valid point');
+            e.that(sessionSignatureVerifies(a.signature, before.cardId!, point, a.ec, attestationKey(before)),
+              'the signature over the EH received verifies under the attestation key', 'the signature does not verify under the attestation key');
+            // The new session replaced the old one and its verification: a correct command of the old one is 6988.
+            await expectClosed(ctx, e, session, before);
+          },
+        ),
     ),
     check(
       { id: 'session/open/replaces', title: 'a new OPEN_SESSION replaces the open one: a correct command in the old session is 6988, and the new one holds no verification (SIGN 6982)', category: 'session', destructive: false, needs: ['fresh-card'] },
