@@ -173,7 +173,7 @@ async function backup(argv: BackupOptions, out: Output, journalPath: string, roo
     await rm(journalPath, { force: true });
     const primary = final.primary;
     if (primary === undefined) throw new Error('the backup ended without a primary recorded');
-    out.emphasis(`backup complete in ${seconds.toFixed(2)} s: the wallet ${toHex(primary.walletPublicKey)} is on ${final.backups.length + 1} cards`);
+    out.printEmphasis(`backup complete in ${seconds.toFixed(2)} s: the wallet ${toHex(primary.walletPublicKey)} is on ${final.backups.length + 1} cards`);
     out.result({
       walletPublicKey: primary.walletPublicKey,
       primary: primary.cardId,

@@ -44,7 +44,7 @@ export const doctorCommand: CommandModule<GlobalOptions, DoctorOptions> = {
   handler: async (argv: ArgumentsCamelCase<DoctorOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const { checks, failure } = await runChecks(argv);
-    for (const c of checks) out.info(`${c.ok ? 'OK  ' : 'FAIL'}  ${c.check}: ${c.detail}${c.fix === undefined ? '' : ` -> ${c.fix}`}`);
+    for (const c of checks) out.print(`${c.ok ? 'OK  ' : 'FAIL'}  ${c.check}: ${c.detail}${c.fix === undefined ? '' : ` -> ${c.fix}`}`);
     out.result({ ok: failure === undefined, checks });
     if (failure !== undefined) throw new CommandFailure(`doctor: ${failure.check}: ${failure.detail}`, failure.code);
   },

@@ -75,11 +75,11 @@ export const personalizeCommand: CommandModule<GlobalOptions, PersonalizeOptions
         readerName,
         perso: await personalize(card, cardId, manufacturer),
       }));
-      out.emphasis(
+      out.printEmphasis(
         `card ${toHex(result.perso.cardId)} personalized: FACTORY -> BLANK, certified by ${isTest ? 'the TEST manufacturer' : `the manufacturer key of ${keyPath}`}`,
       );
-      out.info(`identity key    ${toHex(result.perso.identityPublicKey)}`);
-      out.info(`attestation key ${toHex(result.perso.attestationPublicKey)}`);
+      out.print(`identity key    ${toHex(result.perso.identityPublicKey)}`);
+      out.print(`attestation key ${toHex(result.perso.attestationPublicKey)}`);
       out.result({
         reader: result.readerName,
         cardId: toHex(result.perso.cardId),
