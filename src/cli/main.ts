@@ -87,9 +87,19 @@ async function main(argv: readonly string[]): Promise<number> {
       .parseAsync();
     return ExitCode.OK;
   } catch (error) {
-    process.stderr.write(`${debug && error instanceof Error && error.stack ? error.stack : describeError(error)}\n`);
+    process.stderr.write(`${debug ? debugReport(error) : describeError(error)}\n`);
     return exitCodeFor(error);
   }
+}
+
+/** --debug: the stack, and the stack of each cause (a backup's error wraps the one that stopped it). */
+function debugReport(error: unknown): string {
+  const lines: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 5; e = e instanceof Error ? e.cause : undefined, depth += 1) {
+    const text = e instanceof Error && e.stack !== undefined ? e.stack : describeError(e);
+    lines.push(depth === 0 ? text : `caused by: ${text}`);
+  }
+  return lines.join('\n');
 }
 
 process.exitCode = await main(hideBin(process.argv));
