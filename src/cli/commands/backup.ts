@@ -19,7 +19,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { StatusWordError, toHex, type ApduTransport } from '../../apdu/index.js';
+import { DEFAULT_EXCHANGE_TIMEOUT_MS, StatusWordError, TimeoutTransport, toHex, type ApduTransport } from '../../apdu/index.js';
 import { NoMatchingCardError, PcscCardSource } from '../../flow/card-source.js';
 import { runBackup, type BackupEvent } from '../../flow/backup-runner.js';
 import { loadJournal, saveJournal } from '../../flow/journal.js';
@@ -30,7 +30,7 @@ import { JournalError, newJournal, totalSteps, type BackupJournal } from '../../
 import { MalformedResponseError, PinBlockedError, WrongPinError } from '../../protocol/errors.js';
 import { PcscService, resolveReader, TracingTransport } from '../../readers/index.js';
 import { CommandFailure, describeError, exitCodeFor, InterruptedError, UsageError } from '../errors.js';
-import type { GlobalOptions } from '../global-options.js';
+import { exchangeTimeoutMs, type GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
 import { readPin } from '../pin.js';
 import { traceEnabled } from '../session.js';
@@ -132,9 +132,11 @@ async function backup(argv: BackupOptions, out: Output, journalPath: string, roo
       mode: bench ? 'bench' : 'tap',
       waitMs: argv.wait * 1000,
       wrap: (card, reader): ApduTransport => {
-        if (!trace) return card;
+        // A wedged reader ends the backup (exit 9, resumable) instead of hanging it, as in every other command.
+        const timed = new TimeoutTransport(card, exchangeTimeoutMs(argv) ?? DEFAULT_EXCHANGE_TIMEOUT_MS);
+        if (!trace) return timed;
         out.info(`# connect ${reader}`);
-        return new TracingTransport(card, (line) => out.info(line), cliTraceRedactor());
+        return new TracingTransport(timed, (line) => out.info(line), cliTraceRedactor());
       },
     });
     out.info(
