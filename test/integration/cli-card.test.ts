@@ -428,6 +428,18 @@ describe('the access code on a terminal', () => {
     expect(twincard(['personalize', '--card-id', idB, '--test-manufacturer', '--force', ...on(1)]).code).toBe(0);
   });
 
+  test('personalize on a terminal asks first: "n" sends nothing (exit 2, still FACTORY), "y" personalizes', () => {
+    sim('wipe', 1);
+    const question = `Personalize the card as ${idB}, certified by the TEST manufacturer? This cannot be undone [y/N] `;
+    const no = onTerminal(['personalize', '--card-id', idB, '--test-manufacturer', ...on(1)], [[question, 'n\r']]);
+    expect(no.code).toBe(2);
+    expect(no.output).toContain('nothing was sent to the card');
+    expect(json<Info>(twincard(['info', '--json', ...on(1)]).stdout).state).toBe('FACTORY');
+    const yes = onTerminal(['personalize', '--card-id', idB, '--test-manufacturer', ...on(1)], [[question, 'y\r']]);
+    expect(yes.code).toBe(0);
+    expect(json<Info>(twincard(['info', '--json', ...on(1)]).stdout)).toMatchObject({ state: 'BLANK', cardId: idB });
+  });
+
   test('create-wallet: two different codes typed: refused (exit 2), the card stays BLANK', () => {
     const { code, output } = onTerminal(['create-wallet', '--trust-test-root', ...on(1)], [
       ['New access code (4..16 characters): ', `${TYPED}\r`],
