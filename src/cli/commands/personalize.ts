@@ -35,7 +35,7 @@ interface PersonalizeOptions extends GlobalOptions {
 
 export const personalizeCommand: CommandModule<GlobalOptions, PersonalizeOptions> = {
   command: 'personalize',
-  describe: 'Factory step: give a FACTORY card its id, identity and attestation keys and a certificate',
+  describe: 'Factory step: give a FACTORY card its id, identity and attestation keys and a certificate (asks first; cannot be undone)',
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .option('card-id', { type: 'string', demandOption: true, describe: 'the card id to assign, 8 bytes (16 hex digits)' })
