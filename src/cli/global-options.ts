@@ -34,7 +34,7 @@ export function printLibraryLog(verbose: boolean, write: (line: string) => void)
  * `--exchange-timeout` in ms, or undefined for the library's default.
  * @throws UsageError for anything but a number of seconds from 0.001 to 86400
  */
-export function exchangeTimeoutMs(argv: GlobalOptions): number | undefined {
+export function exchangeTimeoutMs(argv: Pick<GlobalOptions, 'exchangeTimeout'>): number | undefined {
   const seconds = argv.exchangeTimeout;
   if (seconds === undefined) return undefined;
   if (!Number.isFinite(seconds) || seconds < 0.001 || seconds > 86_400) {

@@ -23,12 +23,15 @@ import { simCommand } from './commands/sim.js';
 import { describeError, exitCodeFor, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { checkRecordSupported, printLibraryLog, type GlobalOptions } from './global-options.js';
+import { Output } from './output.js';
+import { describeVersion, versionDocument } from './version.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   const debug = argv.includes('--debug');
   try {
     await yargs(argv)
       .scriptName('twincard')
+      .version(false) // before our own --version option below, which yargs otherwise takes for its reserved one
       .usage('$0 <command> [options]\n\nTalk to twincard wallet cards through PC/SC readers.')
       .option('reader', {
         alias: 'r',
@@ -42,7 +45,10 @@ async function main(argv: readonly string[]): Promise<number> {
       .option('record', { type: 'string', describe: 'save the card session to FILE as a redacted transcript (replayable)' })
       .option('exchange-timeout', { type: 'number', default: 30, describe: 'seconds one APDU exchange may take (a stuck reader ends in an error)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'library log (PC/SC events) on stderr' })
+      // Ours rather than yargs' built-in: it honours --json, and -v is --verbose already (so -V, as gp has).
+      .option('version', { alias: 'V', type: 'boolean', default: false, describe: 'print the version (and the card protocol) and exit' })
       .middleware((args) => {
+        if (args['version'] === true && args._.length > 0) throw new UsageError(`--version takes no command: twincard --version, not twincard ${String(args._[0])} --version`);
         checkRecordSupported(args._[0], args['record']);
         printLibraryLog(args['verbose'] === true, (line) => process.stderr.write(`${line}\n`));
       })
@@ -61,19 +67,39 @@ async function main(argv: readonly string[]): Promise<number> {
       .command(cancelBackupCommand)
       .command(benchCommand)
       .command(doctorCommand)
-      .demandCommand(1, 'name a command: twincard --help lists them')
+      .command(
+        '$0',
+        false,
+        (y) => y,
+        (args) => {
+          if (args['version'] !== true) throw new UsageError('name a command: twincard --help lists them');
+          const out = Output.fromEnvironment(args['json'] === true);
+          const doc = versionDocument();
+          out.print(describeVersion(doc));
+          out.result(doc);
+        },
+      )
       .strict()
       .fail((message: string | undefined, error: Error | undefined) => {
         throw error ?? new UsageError(message ?? 'bad command line');
       })
       .help()
-      .version(false)
       .parseAsync();
     return ExitCode.OK;
   } catch (error) {
-    process.stderr.write(`${debug && error instanceof Error && error.stack ? error.stack : describeError(error)}\n`);
+    process.stderr.write(`${debug ? debugReport(error) : describeError(error)}\n`);
     return exitCodeFor(error);
   }
+}
+
+/** --debug: the stack, and the stack of each cause (a backup's error wraps the one that stopped it). */
+function debugReport(error: unknown): string {
+  const lines: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 5; e = e instanceof Error ? e.cause : undefined, depth += 1) {
+    const text = e instanceof Error && e.stack !== undefined ? e.stack : describeError(e);
+    lines.push(depth === 0 ? text : `caused by: ${text}`);
+  }
+  return lines.join('\n');
 }
 
 process.exitCode = await main(hideBin(process.argv));

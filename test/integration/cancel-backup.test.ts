@@ -188,5 +188,5 @@ test('cancel-backup before the primary\'s step: BLANK again, no --force needed; 
   expect(existsSync(path)).toBe(false);
   const again = cancel(1, path);
   expect(again.code).toBe(0);
-  expect(again.stderr).toContain('nothing to cancel');
+  expect(again.stdout).toContain('nothing to cancel'); // the result: on stdout
 });

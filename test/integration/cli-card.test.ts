@@ -115,14 +115,14 @@ describe('a card from the factory to a signature', () => {
 
   test('personalize: needs --test-manufacturer and an 8-byte id, before touching the card', () => {
     expect(twincard(['personalize', '--card-id', idA, ...on(0)])).toMatchObject({ code: 2, stdout: '' });
-    const short = twincard(['personalize', '--card-id', '0102', '--test-manufacturer', ...on(0)]);
+    const short = twincard(['personalize', '--card-id', '0102', '--test-manufacturer', '--force', ...on(0)]);
     expect(short.code).toBe(2);
     expect(short.stderr).toContain('--card-id: expected 8 bytes (16 hex digits), got 2');
     expect(json<Info>(twincard(['info', '--json', ...on(0)]).stdout).state).toBe('FACTORY');
   });
 
   test('personalize a wiped card: FACTORY -> BLANK with the id and a certificate; a second time is refused (exit 8)', () => {
-    const first = twincard(['personalize', '--card-id', idA, '--test-manufacturer', '--json', ...on(0)]);
+    const first = twincard(['personalize', '--card-id', idA, '--test-manufacturer', '--force', '--json', ...on(0)]);
     expect(first.code).toBe(0);
     const doc = json<{ cardId: string; state: string; identityPublicKey: string; certificate: string; manufacturer: string }>(first.stdout);
     expect(doc).toMatchObject({ cardId: idA, state: 'BLANK', manufacturer: 'TEST' });
@@ -131,14 +131,14 @@ describe('a card from the factory to a signature', () => {
     const info = json<Info>(twincard(['info', '--json', ...on(0)]).stdout);
     expect(info).toMatchObject({ state: 'BLANK', cardId: idA, certificate: doc.certificate, walletPublicKey: null });
 
-    const again = twincard(['personalize', '--card-id', idB, '--test-manufacturer', ...on(0)]);
+    const again = twincard(['personalize', '--card-id', idB, '--test-manufacturer', '--force', ...on(0)]);
     expect(again.code).toBe(8);
     expect(again.stderr).toContain('personalize: the card is BLANK, expected FACTORY');
     expect(json<Info>(twincard(['info', '--json', ...on(0)]).stdout).cardId).toBe(idA);
   });
 
   test('two cards personalized apart get different identity keys (the simulator RNG is not a constant)', () => {
-    const b = twincard(['personalize', '--card-id', idB, '--test-manufacturer', '--json', ...on(1)]);
+    const b = twincard(['personalize', '--card-id', idB, '--test-manufacturer', '--force', '--json', ...on(1)]);
     expect(b.code).toBe(0);
     const a = json<Info>(twincard(['info', '--json', ...on(0)]).stdout);
     const keyOf = (certificate: string) => certificate.slice(2 * 15, 2 * (15 + 65)); // after 100101 0208<id> 0A41
@@ -300,10 +300,10 @@ describe('cards that are not what they claim', () => {
   test('a card installed with the OTHER root: personalized with --manufacturer-key, refused by a host that trusts only TEST (exit 6, no session opened); --root that key trusts it', () => {
     simRoot(1, OTHER_PUBLIC);
     try {
-      const wrongKey = twincard(['personalize', '--card-id', toHex(testCardId(1, 'OTHR')), '--test-manufacturer', ...on(1)]);
+      const wrongKey = twincard(['personalize', '--card-id', toHex(testCardId(1, 'OTHR')), '--test-manufacturer', '--force', ...on(1)]);
       expect(wrongKey.code).toBe(8); // the card checks the signature under the root it was installed with
       expect(wrongKey.stderr).toContain('9A01');
-      expect(twincard(['personalize', '--card-id', toHex(testCardId(1, 'OTHR')), '--manufacturer-key', OTHER_PRIVATE, ...on(1)]).code).toBe(0);
+      expect(twincard(['personalize', '--card-id', toHex(testCardId(1, 'OTHR')), '--manufacturer-key', OTHER_PRIVATE, '--force', ...on(1)]).code).toBe(0);
       const refused = twincard(['attest', '--trust-test-root', '--json', ...on(1)]);
       expect(refused.code).toBe(6);
       expect(json<{ reason: { code: string; message: string } }>(refused.stdout).reason).toEqual({
@@ -327,7 +327,7 @@ describe('cards that are not what they claim', () => {
 
   test('sign on a card without a wallet: refused by state (exit 8), no code sent', () => {
     sim('wipe', 1);
-    expect(twincard(['personalize', '--card-id', idB, '--test-manufacturer', ...on(1)]).code).toBe(0);
+    expect(twincard(['personalize', '--card-id', idB, '--test-manufacturer', '--force', ...on(1)]).code).toBe(0);
     const { code, stderr } = twincard(['sign', '--trust-test-root', '--digest', '00'.repeat(32), '--trace', ...on(1)], { TWINCARD_PIN: PIN });
     expect(code).toBe(8);
     expect(stderr).toContain('sign: the card is BLANK, expected WALLET or BACKUP_EXPORTING or BACKED_UP');
@@ -425,7 +425,19 @@ describe('the access code on a terminal', () => {
   const TYPED = '8642097531';
   beforeAll(() => {
     sim('wipe', 1);
-    expect(twincard(['personalize', '--card-id', idB, '--test-manufacturer', ...on(1)]).code).toBe(0);
+    expect(twincard(['personalize', '--card-id', idB, '--test-manufacturer', '--force', ...on(1)]).code).toBe(0);
+  });
+
+  test('personalize on a terminal asks first: "n" sends nothing (exit 2, still FACTORY), "y" personalizes', () => {
+    sim('wipe', 1);
+    const question = `Personalize the card as ${idB}, certified by the TEST manufacturer? This cannot be undone [y/N] `;
+    const no = onTerminal(['personalize', '--card-id', idB, '--test-manufacturer', ...on(1)], [[question, 'n\r']]);
+    expect(no.code).toBe(2);
+    expect(no.output).toContain('nothing was sent to the card');
+    expect(json<Info>(twincard(['info', '--json', ...on(1)]).stdout).state).toBe('FACTORY');
+    const yes = onTerminal(['personalize', '--card-id', idB, '--test-manufacturer', ...on(1)], [[question, 'y\r']]);
+    expect(yes.code).toBe(0);
+    expect(json<Info>(twincard(['info', '--json', ...on(1)]).stdout)).toMatchObject({ state: 'BLANK', cardId: idB });
   });
 
   test('create-wallet: two different codes typed: refused (exit 2), the card stays BLANK', () => {
@@ -484,8 +496,8 @@ describe('the v2 backup through the CLI: one reader at a desk, then info and can
     simPut(1, 1);
     sim('wipe', 0);
     sim('wipe', 1);
-    expect(twincard(['personalize', '--card-id', idA, '--test-manufacturer', ...on(0)]).code).toBe(0);
-    expect(twincard(['personalize', '--card-id', idB, '--test-manufacturer', ...on(1)]).code).toBe(0);
+    expect(twincard(['personalize', '--card-id', idA, '--test-manufacturer', '--force', ...on(0)]).code).toBe(0);
+    expect(twincard(['personalize', '--card-id', idB, '--test-manufacturer', '--force', ...on(1)]).code).toBe(0);
     const created = twincard(['create-wallet', '--trust-test-root', '--json', ...on(0)], { TWINCARD_PIN: PIN });
     expect(created.code).toBe(0);
     wallet = json<{ walletPublicKey: string }>(created.stdout).walletPublicKey;
@@ -692,8 +704,8 @@ describe('a card of the OTHER root and cards of the TEST root cannot back each o
     simPut(1, 1);
     sim('wipe', 0);
     simRoot(1, OTHER_PUBLIC);
-    expect(twincard(['personalize', '--card-id', idA, '--test-manufacturer', ...on(0)]).code).toBe(0);
-    expect(twincard(['personalize', '--card-id', idB, '--manufacturer-key', OTHER_PRIVATE, ...on(1)]).code).toBe(0);
+    expect(twincard(['personalize', '--card-id', idA, '--test-manufacturer', '--force', ...on(0)]).code).toBe(0);
+    expect(twincard(['personalize', '--card-id', idB, '--manufacturer-key', OTHER_PRIVATE, '--force', ...on(1)]).code).toBe(0);
     expect(twincard(['create-wallet', '--trust-test-root', ...on(0)], { TWINCARD_PIN: PIN }).code).toBe(0);
     expect(twincard(['create-wallet', '--root', OTHER_PUBLIC, ...on(1)], { TWINCARD_PIN: PIN }).code).toBe(0);
     const service = PcscService.open();

@@ -44,7 +44,7 @@ const commandsWithIns = (text: string, ins: number) =>
 
 beforeAll(() => {
   sim('wipe', K);
-  const perso = twincard(['personalize', '--card-id', toHex(testCardId(K)), '--test-manufacturer']);
+  const perso = twincard(['personalize', '--card-id', toHex(testCardId(K)), '--test-manufacturer', '--force']);
   expect(perso).toMatchObject({ code: 0 });
 });
 

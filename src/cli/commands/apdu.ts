@@ -62,7 +62,7 @@ export const apduCommand: CommandModule<GlobalOptions, ApduOptions> = {
           status: describeStatus(response.sw),
         });
         const shown = results[results.length - 1]?.data ?? '';
-        if (!argv.json) out.info(`${shown}${shown.length > 0 ? ' ' : ''}${sw}  ${describeStatus(response.sw)}`);
+        if (!argv.json) out.print(`${shown}${shown.length > 0 ? ' ' : ''}${sw}  ${describeStatus(response.sw)}`);
       }
     } finally {
       await session.close();

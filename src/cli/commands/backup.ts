@@ -19,19 +19,18 @@ import { mkdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { StatusWordError, toHex, type ApduTransport } from '../../apdu/index.js';
+import { DEFAULT_EXCHANGE_TIMEOUT_MS, StatusWordError, TimeoutTransport, toHex, type ApduTransport } from '../../apdu/index.js';
 import { NoMatchingCardError, PcscCardSource } from '../../flow/card-source.js';
-import { isCardLost, runBackup, TooManyLostCardsError, type BackupEvent } from '../../flow/backup-runner.js';
+import { runBackup, type BackupEvent } from '../../flow/backup-runner.js';
 import { loadJournal, saveJournal } from '../../flow/journal.js';
 import { JournalLockedError, lockJournal, type JournalLock } from '../../flow/lock.js';
 import type { TrustedRoot } from '../../protocol/roots.js';
-import { BackupCardError, backupNeedsPin, NOT_GENUINE_FAULTS, verifyJournal, WrongCardError } from '../../protocol/backup.js';
+import { BackupCardError, backupNeedsPin, verifyJournal, WrongCardError } from '../../protocol/backup.js';
 import { JournalError, newJournal, totalSteps, type BackupJournal } from '../../protocol/backup-model.js';
 import { MalformedResponseError, PinBlockedError, WrongPinError } from '../../protocol/errors.js';
-import { CardWaitTimeoutError, PcscService, resolveReader, TracingTransport } from '../../readers/index.js';
-import { CommandFailure, UsageError } from '../errors.js';
-import { ExitCode } from '../exit-codes.js';
-import type { GlobalOptions } from '../global-options.js';
+import { PcscService, resolveReader, TracingTransport } from '../../readers/index.js';
+import { CommandFailure, describeError, exitCodeFor, InterruptedError, UsageError } from '../errors.js';
+import { exchangeTimeoutMs, type GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
 import { readPin } from '../pin.js';
 import { traceEnabled } from '../session.js';
@@ -133,9 +132,11 @@ async function backup(argv: BackupOptions, out: Output, journalPath: string, roo
       mode: bench ? 'bench' : 'tap',
       waitMs: argv.wait * 1000,
       wrap: (card, reader): ApduTransport => {
-        if (!trace) return card;
+        // A wedged reader ends the backup (exit 9, resumable) instead of hanging it, as in every other command.
+        const timed = new TimeoutTransport(card, exchangeTimeoutMs(argv) ?? DEFAULT_EXCHANGE_TIMEOUT_MS);
+        if (!trace) return timed;
         out.info(`# connect ${reader}`);
-        return new TracingTransport(card, (line) => out.info(line), cliTraceRedactor());
+        return new TracingTransport(timed, (line) => out.info(line), cliTraceRedactor());
       },
     });
     out.info(
@@ -173,7 +174,7 @@ async function backup(argv: BackupOptions, out: Output, journalPath: string, roo
     await rm(journalPath, { force: true });
     const primary = final.primary;
     if (primary === undefined) throw new Error('the backup ended without a primary recorded');
-    out.emphasis(`backup complete in ${seconds.toFixed(2)} s: the wallet ${toHex(primary.walletPublicKey)} is on ${final.backups.length + 1} cards`);
+    out.printEmphasis(`backup complete in ${seconds.toFixed(2)} s: the wallet ${toHex(primary.walletPublicKey)} is on ${final.backups.length + 1} cards`);
     out.result({
       walletPublicKey: primary.walletPublicKey,
       primary: primary.cardId,
@@ -181,6 +182,8 @@ async function backup(argv: BackupOptions, out: Output, journalPath: string, roo
       seconds: Number(seconds.toFixed(3)),
     });
   } catch (error) {
+    // Before a new backup's journal is saved there is nothing to resume: the error as it is.
+    if (!argv.resume && !createdJournal) throw error;
     // A new backup refused before any card changed (a bench without the right cards, a card that is
     // not genuine): there is nothing to resume, so no journal is left to trip the next attempt.
     if (createdJournal && !progressed && isRefusal(error)) {
@@ -194,11 +197,6 @@ async function backup(argv: BackupOptions, out: Output, journalPath: string, roo
     process.off('SIGTERM', onSignal);
     service.close();
   }
-}
-
-/** Ctrl-C or SIGTERM while the backup ran. */
-class InterruptedError extends Error {
-  override readonly name = 'Interrupted';
 }
 
 async function openJournal(argv: BackupOptions, path: string, roots: readonly TrustedRoot[]): Promise<BackupJournal> {
@@ -275,24 +273,7 @@ function isRefusal(error: unknown): boolean {
   );
 }
 
-/** The error the user sees, with the exit code the documented table gives it. */
-function classify(error: unknown, resumable: (message: string) => string): unknown {
-  const reason = error instanceof Error ? error.message : String(error);
-  // Every card present was refused: what each one was is in the message.
-  if (error instanceof NoMatchingCardError && error.refusals.length > 0) return new CommandFailure(resumable(reason), ExitCode.CARD_REFUSED);
-  if (error instanceof InterruptedError || error instanceof CardWaitTimeoutError || error instanceof NoMatchingCardError || error instanceof TooManyLostCardsError) {
-    return new CommandFailure(resumable(reason), ExitCode.INTERRUPTED_RESUMABLE);
-  }
-  if (isCardLost(error)) return new CommandFailure(resumable(reason), ExitCode.INTERRUPTED_RESUMABLE);
-  if (error instanceof WrongPinError) {
-    return new CommandFailure(resumable(`wrong access code: ${error.triesLeft} tries left`), ExitCode.WRONG_PIN);
-  }
-  if (error instanceof PinBlockedError) return new CommandFailure(resumable('the access code is blocked'), ExitCode.WRONG_PIN);
-  if (error instanceof BackupCardError) {
-    return new CommandFailure(resumable(reason), NOT_GENUINE_FAULTS.has(error.fault) ? ExitCode.NOT_GENUINE : ExitCode.CARD_REFUSED);
-  }
-  if (error instanceof WrongCardError || error instanceof StatusWordError || error instanceof MalformedResponseError) {
-    return new CommandFailure(resumable(reason), ExitCode.CARD_REFUSED);
-  }
-  return error;
+/** The error the user sees: what happened and where the backup is kept; its exit code from the one classifier. */
+function classify(error: unknown, resumable: (message: string) => string): CommandFailure {
+  return new CommandFailure(resumable(describeError(error)), exitCodeFor(error, { resumable: true }), { cause: error });
 }

@@ -114,7 +114,7 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
           }
         },
       });
-      for (const line of renderBench(report)) out.info(line);
+      for (const line of renderBench(report)) out.print(line);
       out.result(report);
       if (report.failures.length > 0) {
         throw new CommandFailure(`bench: ${report.failures.length} of ${report.summary.attempted} backups failed`, ExitCode.UNEXPECTED);

@@ -79,13 +79,13 @@ export const cancelBackupCommand: CommandModule<GlobalOptions, CancelOptions> = 
       });
       const journalOutcome = await dropFromJournal(journalPath, journal, doc.cardId);
       const result: CancelDocument = { ...doc, cardId: toHex(doc.cardId), journal: journalOutcome };
-      out.emphasis(
+      out.printEmphasis(
         result.cancelled
           ? `card ${result.cardId} is BLANK again: the ephemeral key it was prepared with is gone, and no blob sealed to it can ever be imported`
           : `card ${result.cardId} is BLANK: nothing to cancel`,
       );
-      if (journalOutcome === 'card-dropped') out.info(`dropped it from the backup in ${journalPath}: \`twincard backup --resume\` asks for another blank card`);
-      if (journalOutcome === 'removed') out.info(`the backup in ${journalPath} had no other card: journal removed`);
+      if (journalOutcome === 'card-dropped') out.print(`dropped it from the backup in ${journalPath}: \`twincard backup --resume\` asks for another blank card`);
+      if (journalOutcome === 'removed') out.print(`the backup in ${journalPath} had no other card: journal removed`);
       out.result(result);
     } finally {
       await lock.release();

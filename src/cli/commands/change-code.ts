@@ -86,7 +86,7 @@ export const changeCodeCommand: CommandModule<GlobalOptions, ChangeCodeOptions> 
         await withCardNamed(argv, out, other, (card) => changeOn(card, roots, out, current, next as Uint8Array, other));
         changed.push(id);
       }
-      if (unchanged.length > 0) out.info(`not changed: ${unchanged.join(', ')} (they keep the old code)`);
+      if (unchanged.length > 0) out.print(`not changed: ${unchanged.join(', ')} (they keep the old code)`);
       out.result({ changed, unchanged } satisfies ChangeCodeDocument);
     } finally {
       current.fill(0);
@@ -113,7 +113,7 @@ async function changeOn(
   const cardId = verified.certificate.cardId;
   if (!CODE_STATES.includes(info.state)) throw new WrongStateError('change-code', info.state, CODE_STATES);
   await card.changeAccessCode(current, next);
-  out.emphasis(`access code changed on card ${toHex(cardId)} (this card only)`);
+  out.printEmphasis(`access code changed on card ${toHex(cardId)} (this card only)`);
   return { cardId, info };
 }
 

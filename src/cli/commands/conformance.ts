@@ -67,8 +67,8 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
     const fixture = loadInvalidPointFixture(invalidPointFixturePath());
     if (argv.list) {
       const checks = listChecks(fixture.points);
-      out.info(renderList(checks));
-      out.info(`${checks.length} checks, ${checks.filter((c) => c.destructive).length} destructive`);
+      out.print(renderList(checks));
+      out.print(`${checks.length} checks, ${checks.filter((c) => c.destructive).length} destructive`);
       out.result({ checks });
       return;
     }
@@ -98,9 +98,9 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
         ...(argv.only !== undefined && { only: argv.only }),
         testManufacturer,
         invalidPoints: fixture.points,
-        onResult: (result) => out.info(renderResult(result, { verbose: argv.verbose, width })),
+        onResult: (result) => out.print(renderResult(result, { verbose: argv.verbose, width })),
       });
-      out.info(summaryLine(report));
+      out.print(summaryLine(report));
       out.result(reportDocument(report));
       if (report.summary.failed > 0) {
         throw new CommandFailure(`the card does not conform: ${report.summary.failed} check(s) failed`, ExitCode.CONFORMANCE_FAILED);

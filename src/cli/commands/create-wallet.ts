@@ -41,8 +41,8 @@ export const createWalletCommand: CommandModule<GlobalOptions, CreateWalletOptio
         const walletPublicKey = await card.createWallet(pin);
         return { readerName, cardId: before.cardId, walletPublicKey };
       });
-      out.emphasis(`wallet created on card ${result.cardId === undefined ? '?' : toHex(result.cardId)}`);
-      out.info(`wallet public key ${toHex(result.walletPublicKey)}`);
+      out.printEmphasis(`wallet created on card ${result.cardId === undefined ? '?' : toHex(result.cardId)}`);
+      out.print(`wallet public key ${toHex(result.walletPublicKey)}`);
       out.result({
         reader: result.readerName,
         cardId: result.cardId === undefined ? null : toHex(result.cardId),

@@ -11,7 +11,7 @@ import { StatusWordError } from '../../apdu/index.js';
 import { TwincardCard } from '../../protocol/card.js';
 import { PROTOCOL_VERSION } from '../../protocol/constants.js';
 import { PcscService, resolveReader, type ReaderState } from '../../readers/index.js';
-import { CommandFailure } from '../errors.js';
+import { CommandFailure, exitCodeFor } from '../errors.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
@@ -44,7 +44,7 @@ export const doctorCommand: CommandModule<GlobalOptions, DoctorOptions> = {
   handler: async (argv: ArgumentsCamelCase<DoctorOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const { checks, failure } = await runChecks(argv);
-    for (const c of checks) out.info(`${c.ok ? 'OK  ' : 'FAIL'}  ${c.check}: ${c.detail}${c.fix === undefined ? '' : ` -> ${c.fix}`}`);
+    for (const c of checks) out.print(`${c.ok ? 'OK  ' : 'FAIL'}  ${c.check}: ${c.detail}${c.fix === undefined ? '' : ` -> ${c.fix}`}`);
     out.result({ ok: failure === undefined, checks });
     if (failure !== undefined) throw new CommandFailure(`doctor: ${failure.check}: ${failure.detail}`, failure.code);
   },
@@ -79,7 +79,7 @@ async function runChecks(argv: DoctorOptions): Promise<{ checks: DoctorCheck[]; 
         detail: (error as Error).message,
         fix: 'start it (sudo systemctl start pcscd), or for virtual cards: twincard sim up',
       },
-      ExitCode.PCSC_UNAVAILABLE,
+      exitCodeFor(error),
     );
     return { checks, ...(failure === undefined ? {} : { failure }) };
   }
@@ -96,7 +96,7 @@ async function runChecks(argv: DoctorOptions): Promise<{ checks: DoctorCheck[]; 
         const name = resolveReader(readers.map((r) => r.name), argv.reader);
         chosen = readers.filter((r) => r.name === name);
       } catch (error) {
-        fail({ check: 'readers', ok: false, detail: (error as Error).message, fix: 'twincard readers lists them' }, ExitCode.NO_READER);
+        fail({ check: 'readers', ok: false, detail: (error as Error).message, fix: 'twincard readers lists them' }, exitCodeFor(error));
         return { checks, ...(failure === undefined ? {} : { failure }) };
       }
     }

@@ -39,7 +39,7 @@ export const infoCommand: CommandModule<GlobalOptions, GlobalOptions> = {
       return { readerName, info: await card.read() };
     });
     const doc = infoDocument(readerName, info);
-    for (const line of describeInfo(doc)) out.info(line);
+    for (const line of describeInfo(doc)) out.print(line);
     out.result(doc);
   },
 };

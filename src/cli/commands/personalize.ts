@@ -4,6 +4,10 @@
  * fixtures/test-manufacturer/, or the given private key) signs the certificate here on the host, and the card
  * checks the signature under the root it was INSTALLED with and stores it (PERSO_COMMIT): FACTORY -> BLANK,
  * once per card. A real factory runs the same steps with its key in an HSM.
+ *
+ * It cannot be undone (the id, the keys and the root are the card's for ever), so it asks for confirmation
+ * first, as `reset` does: `--force` skips the question, and without a terminal and without `--force`
+ * nothing is sent to the card (exit 2).
  */
 import { readFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
@@ -14,7 +18,9 @@ import { personalize } from '../../protocol/factory.js';
 import { keyPairFromPem } from '../../protocol/keys.js';
 import { testManufacturerRoot } from '../../protocol/roots.js';
 import { withCard } from '../card-command.js';
-import { UsageError } from '../errors.js';
+import { confirm } from '../confirm.js';
+import { CommandFailure, UsageError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
 import { hexArgument } from '../hex-arg.js';
 import { Output } from '../output.js';
@@ -24,11 +30,12 @@ interface PersonalizeOptions extends GlobalOptions {
   readonly cardId: string;
   readonly testManufacturer: boolean;
   readonly manufacturerKey: string | undefined;
+  readonly force: boolean;
 }
 
 export const personalizeCommand: CommandModule<GlobalOptions, PersonalizeOptions> = {
   command: 'personalize',
-  describe: 'Factory step: give a FACTORY card its id, identity and attestation keys and a certificate',
+  describe: 'Factory step: give a FACTORY card its id, identity and attestation keys and a certificate (asks first; cannot be undone)',
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .option('card-id', { type: 'string', demandOption: true, describe: 'the card id to assign, 8 bytes (16 hex digits)' })
@@ -41,8 +48,8 @@ export const personalizeCommand: CommandModule<GlobalOptions, PersonalizeOptions
         type: 'string',
         describe: "sign with this manufacturer private key (PEM, secp256k1); the card must have been installed with its public key as root",
       })
-
-      .example('$0 personalize --card-id 5052494D00000001 --test-manufacturer', 'personalize a virtual card') as unknown as Argv<PersonalizeOptions>,
+      .option('force', { type: 'boolean', default: false, describe: 'do not ask for confirmation (required without a terminal)' })
+      .example('$0 personalize --card-id 5052494D00000001 --test-manufacturer --force', 'personalize a virtual card') as unknown as Argv<PersonalizeOptions>,
   handler: async (argv: ArgumentsCamelCase<PersonalizeOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const cardId = hexArgument('--card-id', argv.cardId, Size.CARD_ID);
@@ -71,15 +78,20 @@ export const personalizeCommand: CommandModule<GlobalOptions, PersonalizeOptions
     }
     const isTest = equalBytes(manufacturer.publicKey, testManufacturerRoot().publicKey);
     try {
+      // Asked before the card is opened: a refusal sends nothing, not even SELECT.
+      const signer = isTest ? 'the TEST manufacturer' : `the manufacturer key of ${keyPath}`;
+      if (!argv.force && !(await confirm(`Personalize the card as ${toHex(cardId)}, certified by ${signer}? This cannot be undone`))) {
+        throw new CommandFailure('personalize: not confirmed (--force skips the question); nothing was sent to the card', ExitCode.USAGE);
+      }
       const result = await withCard(argv, out, async ({ card, readerName }) => ({
         readerName,
         perso: await personalize(card, cardId, manufacturer),
       }));
-      out.emphasis(
-        `card ${toHex(result.perso.cardId)} personalized: FACTORY -> BLANK, certified by ${isTest ? 'the TEST manufacturer' : `the manufacturer key of ${keyPath}`}`,
+      out.printEmphasis(
+        `card ${toHex(result.perso.cardId)} personalized: FACTORY -> BLANK, certified by ${signer}`,
       );
-      out.info(`identity key    ${toHex(result.perso.identityPublicKey)}`);
-      out.info(`attestation key ${toHex(result.perso.attestationPublicKey)}`);
+      out.print(`identity key    ${toHex(result.perso.identityPublicKey)}`);
+      out.print(`attestation key ${toHex(result.perso.attestationPublicKey)}`);
       out.result({
         reader: result.readerName,
         cardId: toHex(result.perso.cardId),

@@ -20,8 +20,8 @@ export const readersCommand: CommandModule<GlobalOptions, GlobalOptions> = {
         card: r.cardPresent,
         atr: r.atr === undefined ? null : toHex(r.atr),
       }));
-      if (rows.length === 0) out.info('no readers');
-      for (const row of rows) out.info(`${row.index}: ${row.name}  ${row.atr === null ? '(no card)' : `ATR ${row.atr}`}`);
+      if (rows.length === 0) out.print('no readers');
+      for (const row of rows) out.print(`${row.index}: ${row.name}  ${row.atr === null ? '(no card)' : `ATR ${row.atr}`}`);
       out.result({ readers: rows });
     } finally {
       service.close();

@@ -53,7 +53,7 @@ export const resetCommand: CommandModule<GlobalOptions, ResetOptions> = {
         await card.reset(pin);
         return { reader: readerName, cardId, state: 'BLANK', erased: toHex(info.walletPublicKey as Uint8Array) };
       });
-      out.emphasis(`card ${doc.cardId} reset: the wallet is erased on it; it is BLANK again (same id and certificate)`);
+      out.printEmphasis(`card ${doc.cardId} reset: the wallet is erased on it; it is BLANK again (same id and certificate)`);
       out.result(doc);
     } finally {
       pin.fill(0);

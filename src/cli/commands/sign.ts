@@ -88,11 +88,11 @@ export const signCommand: CommandModule<GlobalOptions, SignOptions> = {
           signCounter: signed.signCounter,
         };
       });
-      out.emphasis(`signed by card ${doc.cardId ?? '?'} (signature #${doc.signCounter}), verified under the wallet key`);
-      out.info(`r      ${doc.r}`);
-      out.info(`s      ${doc.s}`);
-      out.info(`der    ${doc.der}`);
-      out.info(`pubkey ${doc.walletPublicKey}`);
+      out.printEmphasis(`signed by card ${doc.cardId ?? '?'} (signature #${doc.signCounter}), verified under the wallet key`);
+      out.print(`r      ${doc.r}`);
+      out.print(`s      ${doc.s}`);
+      out.print(`der    ${doc.der}`);
+      out.print(`pubkey ${doc.walletPublicKey}`);
       out.result(doc);
     } finally {
       pin.fill(0);
