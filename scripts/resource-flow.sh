@@ -17,7 +17,7 @@ export TWINCARD_PIN=246810   # the virtual cards' code for this flow only
 
 for k in 0 1 2 3; do
   twincard sim wipe "$k" >/dev/null
-  run twincard personalize --reader "${readers[$k]}" --card-id "$(printf 'DE4D00000000AA%02X' $((k + 1)))" --test-manufacturer
+  run twincard personalize --reader "${readers[$k]}" --card-id "$(printf 'DE4D00000000AA%02X' $((k + 1)))" --test-manufacturer --force
 done
 run twincard create-wallet --reader "${readers[0]}" --trust-test-root
 rm -f "$journal"
