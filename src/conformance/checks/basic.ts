@@ -9,7 +9,7 @@ import { equalBytes } from '../../protocol/crypto.js';
 import { attestationKey, identityKey, verifies, type CardUnderTest } from '../harness.js';
 import { NotApplicable } from '../types.js';
 import { AID, attestationMessage, Ins, parseCertificate, STATES, Sw as IsoSw } from '../wire.js';
-import { check, CLA, type Check, type Expect } from './common.js';
+import { check, CLA, swHex, type Check, type Expect } from './common.js';
 import { COMMANDS, kebab } from './commands.js';
 
 const SELECT_APDU = concatBytes(Uint8Array.of(0x00, Ins.SELECT, 0x04, 0x00, AID.length), AID, Uint8Array.of(0x00));
@@ -174,7 +174,7 @@ async function responseChaining(dut: CardUnderTest, getResponseCla: number, e: E
   // Le 08: even a FACTORY card's 18-byte READ answer needs three parts.
   let r = await dut.raw(Uint8Array.of(CLA, Ins.READ, 0, 0, 0x08));
   const parts: Uint8Array[] = [r.data];
-  e.that(r.sw >> 8 === 0x61 && r.data.length === 8, 'first part: 8 bytes and 61xx', `first part: ${r.data.length} bytes and ${r.sw.toString(16).toUpperCase()}`);
+  e.that(r.sw >> 8 === 0x61 && r.data.length === 8, 'first part: 8 bytes and 61xx', `first part: ${r.data.length} bytes and ${swHex(r.sw)}`);
   for (let i = 0; i < 20 && r.sw >> 8 === 0x61; i++) {
     r = await dut.raw(Uint8Array.of(getResponseCla, 0xc0, 0, 0, r.sw & 0xff));
     parts.push(r.data);

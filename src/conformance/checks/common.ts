@@ -7,7 +7,7 @@ import type { ResponseApdu } from '../../apdu/index.js';
 import { equalBytes } from '../../protocol/crypto.js';
 import type { KeyPair } from '../../protocol/keys.js';
 import { sameIds, type CardUnderTest, type Target } from '../harness.js';
-import { Ins, type ReadInfo } from '../wire.js';
+import { Ins, swHex, type ReadInfo } from '../wire.js';
 import type { InvalidPoint } from '../wycheproof.js';
 import { NotApplicable, type CheckInfo } from '../types.js';
 import { randomKeyPair, SoftCard } from '../soft-card.js';
@@ -34,9 +34,8 @@ export interface Check extends CheckInfo {
   run(ctx: CheckContext): Promise<Verdict>;
 }
 
-export function swHex(sw: number): string {
-  return sw < 0 ? 'no status word' : sw.toString(16).toUpperCase().padStart(4, '0');
-}
+/** The checks format status words as the rest of the suite does. */
+export { swHex };
 
 /** Collects expectations; the check passes when every one held. */
 export class Expect {

@@ -14,7 +14,7 @@ import { openBlob, randomKeyPair, SoftCard } from '../soft-card.js';
 import { Ins, parseCertificate, Prefix, prepareMessage, sealMessage, Sw, type ReadInfo } from '../wire.js';
 import type { InvalidPoint } from '../wycheproof.js';
 import { edgePoints } from './points.js';
-import { check, exportRefused, flip, needManufacturer, somePeer, type Check, type CheckContext, type Expect } from './common.js';
+import { check, exportRefused, flip, needManufacturer, somePeer, swHex, type Check, type CheckContext, type Expect } from './common.js';
 
 /** A new certified software backup card with its ephemeral pair. */
 function newBackup(ctx: CheckContext): SoftBackup {
@@ -63,7 +63,7 @@ async function fullPrimary(ctx: CheckContext): Promise<ReadInfo> {
     const b = newBackup(ctx);
     await ctx.dut.verify();
     const r = await exportTo(ctx, b);
-    if (r.sw !== Sw.OK) throw new Error(`set-up: BACKUP_EXPORT to a second card answered ${r.sw.toString(16).toUpperCase()}`);
+    if (r.sw !== Sw.OK) throw new Error(`set-up: BACKUP_EXPORT to a second card answered ${swHex(r.sw)}`);
     known.push(b);
     info = await ctx.dut.snapshot();
   }
@@ -410,7 +410,7 @@ async function i2Sequence(ctx: CheckContext, e: Expect, before: ReadInfo): Promi
   for (const [name, send, want] of steps) {
     await ctx.dut.verify();
     const r = await send();
-    e.that(want.includes(r.sw), `${name}: SW ${want.map((w) => w.toString(16).toUpperCase()).join(' or ')}`, `${name}: SW ${r.sw.toString(16).toUpperCase()}`);
+    e.that(want.includes(r.sw), `${name}: SW ${want.map(swHex).join(' or ')}`, `${name}: SW ${swHex(r.sw)}`);
     const now = await ctx.dut.snapshot();
     e.that(now.state === before.state && now.backupCount === before.backupCount && sameIds(now.backupCardIds, recorded.map((b) => b.card.cardId)),
       `after ${name}: ${before.state}, count ${before.backupCount}, the same ids`,
