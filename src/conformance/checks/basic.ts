@@ -14,6 +14,35 @@ import { COMMANDS, kebab } from './commands.js';
 
 const SELECT_APDU = concatBytes(Uint8Array.of(0x00, Ins.SELECT, 0x04, 0x00, AID.length), AID, Uint8Array.of(0x00));
 
+/** A header word the card checks before anything else: these APDUs, sent as they are after SELECT, each answer `want`. */
+interface RawHeaderCheck {
+  readonly id: string;
+  readonly title: string;
+  readonly apdus: readonly Uint8Array[];
+  readonly want: number;
+}
+
+const RAW_HEADER_CHECKS: readonly RawHeaderCheck[] = [
+  { id: 'header/cla-00', title: 'a twincard INS with CLA 00 is 6E00', apdus: [Uint8Array.of(0x00, Ins.READ, 0, 0, 0)], want: IsoSw.CLA_NOT_SUPPORTED },
+  { id: 'header/cla-b0', title: 'CLA B0 is 6E00', apdus: [Uint8Array.of(0xb0, Ins.READ, 0, 0, 0)], want: IsoSw.CLA_NOT_SUPPORTED },
+  {
+    id: 'header/ins-unknown',
+    title: 'unknown INS 11, 5C and FE are 6D00',
+    apdus: [0x11, 0x5c, 0xfe].map((ins) => Uint8Array.of(CLA, ins, 0, 0, 0)),
+    want: IsoSw.INS_NOT_SUPPORTED,
+  },
+  { id: 'header/order-cla-before-ins', title: 'wrong CLA and unknown INS: 6E00 (CLA is checked first)', apdus: [Uint8Array.of(0x00, 0x11, 0x01, 0, 0)], want: IsoSw.CLA_NOT_SUPPORTED },
+  { id: 'header/order-ins-before-p1p2', title: 'unknown INS and P1 01: 6D00 (INS before P1-P2)', apdus: [Uint8Array.of(CLA, 0x11, 0x01, 0x01, 0)], want: IsoSw.INS_NOT_SUPPORTED },
+];
+
+function rawHeaderCheck({ id, title, apdus, want }: RawHeaderCheck): Check {
+  return check({ id, title, category: 'header', destructive: false }, async ({ dut }, e) => {
+    await dut.select();
+    dut.recorder.clear();
+    for (const apdu of apdus) e.sw(await dut.raw(apdu), want);
+  });
+}
+
 export function basicChecks(): Check[] {
   const checks: Check[] = [
     check(
@@ -65,46 +94,7 @@ export function basicChecks(): Check[] {
         await e.unchanged(dut, before);
       },
     ),
-    check(
-      { id: 'header/cla-00', title: 'a twincard INS with CLA 00 is 6E00', category: 'header', destructive: false },
-      async ({ dut }, e) => {
-        await dut.select();
-        dut.recorder.clear();
-        e.sw(await dut.raw(Uint8Array.of(0x00, Ins.READ, 0, 0, 0)), IsoSw.CLA_NOT_SUPPORTED);
-      },
-    ),
-    check(
-      { id: 'header/cla-b0', title: 'CLA B0 is 6E00', category: 'header', destructive: false },
-      async ({ dut }, e) => {
-        await dut.select();
-        dut.recorder.clear();
-        e.sw(await dut.raw(Uint8Array.of(0xb0, Ins.READ, 0, 0, 0)), IsoSw.CLA_NOT_SUPPORTED);
-      },
-    ),
-    check(
-      { id: 'header/ins-unknown', title: 'unknown INS 11, 5C and FE are 6D00', category: 'header', destructive: false },
-      async ({ dut }, e) => {
-        await dut.select();
-        dut.recorder.clear();
-        for (const ins of [0x11, 0x5c, 0xfe]) e.sw(await dut.raw(Uint8Array.of(CLA, ins, 0, 0, 0)), IsoSw.INS_NOT_SUPPORTED);
-      },
-    ),
-    check(
-      { id: 'header/order-cla-before-ins', title: 'wrong CLA and unknown INS: 6E00 (CLA is checked first)', category: 'header', destructive: false },
-      async ({ dut }, e) => {
-        await dut.select();
-        dut.recorder.clear();
-        e.sw(await dut.raw(Uint8Array.of(0x00, 0x11, 0x01, 0, 0)), IsoSw.CLA_NOT_SUPPORTED);
-      },
-    ),
-    check(
-      { id: 'header/order-ins-before-p1p2', title: 'unknown INS and P1 01: 6D00 (INS before P1-P2)', category: 'header', destructive: false },
-      async ({ dut }, e) => {
-        await dut.select();
-        dut.recorder.clear();
-        e.sw(await dut.raw(Uint8Array.of(CLA, 0x11, 0x01, 0x01, 0)), IsoSw.INS_NOT_SUPPORTED);
-      },
-    ),
+    ...RAW_HEADER_CHECKS.map(rawHeaderCheck),
     check(
       { id: 'header/order-p1p2-before-state', title: 'a command refused in this state, with P1 01: 6A86 (P1-P2 before state)', category: 'header', destructive: false },
       async ({ dut }, e) => {

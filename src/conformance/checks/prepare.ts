@@ -7,17 +7,13 @@
 import { equalBytes } from '../../protocol/crypto.js';
 import { identityKey, parsePrepareAnswer, verifies } from '../harness.js';
 import { Ins, prepareMessage, Sw } from '../wire.js';
-import { check, type Check } from './common.js';
+import { check, refusalCheck, type Check } from './common.js';
 
 export function prepareChecks(): Check[] {
   return [
-    check(
+    refusalCheck(
       { id: 'prepare/data-refused', title: 'BACKUP_PREPARE with a data byte on a BLANK card: 6700, still BLANK', category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('BLANK');
-        e.sw(await ctx.dut.cmd(Ins.BACKUP_PREPARE, Uint8Array.of(0)), Sw.WRONG_LENGTH);
-        await e.unchanged(ctx.dut, before);
-      },
+      { from: 'BLANK', sends: () => [{ ins: Ins.BACKUP_PREPARE, data: Uint8Array.of(0), ne: 256 }], want: Sw.WRONG_LENGTH },
     ),
     check(
       { id: 'cancel/in-blank', title: 'BACKUP_CANCEL on a BLANK card: 9000, no data, nothing changed (a retried step)', category: 'backup-card', destructive: false, needs: ['fresh-card'] },
