@@ -9,7 +9,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '../../src/apdu/index.js';
 import { PcscService } from '../../src/readers/index.js';
-import { AttackHost } from './support/attack/host.js';
+import { AttackHost, B1, B2, B3, P } from './support/attack/host.js';
 import { sw } from './support/attack/card-link.js';
 import {
   cancelCommand,
@@ -23,10 +23,6 @@ import {
 } from './support/attack/wire.js';
 
 const PIN = new TextEncoder().encode('135790');
-const P = 0;
-const B1 = 1;
-const B2 = 2;
-const B3 = 3;
 
 let service: PcscService;
 let host: AttackHost;

@@ -21,7 +21,7 @@ import { encodeProtocolTlvs, toHex, TlvRecord, type CommandApdu } from '../../sr
 import { signMessage, verifyMessageSignature } from '../../src/protocol/crypto.js';
 import { PcscService } from '../../src/readers/index.js';
 import { sw, type Reply } from './support/attack/card-link.js';
-import { AttackHost, manufacturer } from './support/attack/host.js';
+import { AttackHost, B1, B2, B3, manufacturer, P } from './support/attack/host.js';
 import { installedRoot, installRoot, OTHER_ROOT_PEM, otherRoot, TEST_ROOT_PEM } from './support/attack/roots.js';
 import {
   containsBytes,
@@ -53,10 +53,6 @@ const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const CODE = encode('7351908642');
 const NEW_CODE = encode('Qz81x0p4kW');
 const DIGEST = sha256(encode('twincard session attack'));
-const P = 0;
-const B1 = 1;
-const B2 = 2;
-const B3 = 3;
 
 let service: PcscService;
 let host: AttackHost;

@@ -8,8 +8,8 @@ import { toHex } from '../../apdu/index.js';
 import { equalBytes } from '../../protocol/crypto.js';
 import { attestationKey, identityKey, verifies, type CardUnderTest } from '../harness.js';
 import { NotApplicable } from '../types.js';
-import { AID, attestationMessage, Ins, parseCertificate, STATES, Sw as IsoSw } from '../wire.js';
-import { check, CLA, swHex, type Check, type Expect } from './common.js';
+import { AID, attestationMessage, Ins, parseCertificate, STATES, Sw as IsoSw, type ReadInfo } from '../wire.js';
+import { check, CLA, swHex, type Check, type CheckContext, type Expect } from './common.js';
 import { COMMANDS, kebab } from './commands.js';
 
 const SELECT_APDU = concatBytes(Uint8Array.of(0x00, Ins.SELECT, 0x04, 0x00, AID.length), AID, Uint8Array.of(0x00));
@@ -109,8 +109,7 @@ export function basicChecks(): Check[] {
       { id: 'attest/answer', title: 'ATTEST signs "TWINCARD:ATTEST1" || id || challenge (16 and 32 bytes) under the certified ATTESTATION key, and not under the identity key', category: 'attestation', destructive: false },
       async (ctx, e) => {
         const dut = ctx.dut;
-        const seen = await dut.snapshot();
-        const info = seen.state === 'FACTORY' ? await ctx.reach('BLANK') : seen;
+        const info = await personalized(ctx);
         if (info.certificate === undefined || info.cardId === undefined) throw new NotApplicable('needs a personalized card');
         const key = attestationKey(info);
         const identity = identityKey(info);
@@ -130,8 +129,7 @@ export function basicChecks(): Check[] {
       { id: 'attest/challenge-length', title: 'ATTEST with a 15- or 33-byte challenge is 6700', category: 'tlv', destructive: false },
       async (ctx, e) => {
         const dut = ctx.dut;
-        const seen = await dut.snapshot();
-        const before = seen.state === 'FACTORY' ? await ctx.reach('BLANK') : seen;
+        const before = await personalized(ctx);
         dut.recorder.clear();
         for (const n of [15, 33]) e.sw(await dut.send(CLA, Ins.ATTEST, randomBytes(n), 256), IsoSw.WRONG_LENGTH);
         await e.unchanged(dut, before);
@@ -154,6 +152,12 @@ export function basicChecks(): Check[] {
     );
   }
   return checks;
+}
+
+/** The card as it is, or brought to BLANK when it is still FACTORY (ATTEST needs a personalized card). */
+async function personalized(ctx: CheckContext): Promise<ReadInfo> {
+  const seen = await ctx.dut.snapshot();
+  return seen.state === 'FACTORY' ? ctx.reach('BLANK') : seen;
 }
 
 /** READ in parts: the first answer is 8 bytes and 61xx, GET RESPONSE until 9000; the whole equals a plain READ. */

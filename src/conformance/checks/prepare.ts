@@ -6,8 +6,13 @@
  */
 import { equalBytes } from '../../protocol/crypto.js';
 import { identityKey, parsePrepareAnswer, verifies } from '../harness.js';
-import { Ins, prepareMessage, Sw } from '../wire.js';
+import { Ins, prepareMessage, Sw, type ReadInfo } from '../wire.js';
 import { check, refusalCheck, type Check } from './common.js';
+
+/** The prepare signature verifies over B.id ‖ EB under the card's certified identity key (READ before). */
+function signedByCard(offer: { eb: Uint8Array; signature: Uint8Array }, card: ReadInfo): boolean {
+  return verifies(offer.signature, prepareMessage(card.cardId!, offer.eb), identityKey(card));
+}
 
 export function prepareChecks(): Check[] {
   return [
@@ -32,7 +37,7 @@ export function prepareChecks(): Check[] {
         const r = await ctx.dut.cmd(Ins.BACKUP_PREPARE);
         if (!e.sw(r, Sw.OK)) return;
         const offer = parsePrepareAnswer(r.data);
-        const ok = offer !== undefined && verifies(offer.signature, prepareMessage(before.cardId!, offer.eb), identityKey(before));
+        const ok = offer !== undefined && signedByCard(offer, before);
         e.that(ok, 'prepare signature verifies over B.id || EB', offer === undefined ? 'answer not 13 41 <EB> 14 LL <sig>' : 'signature does not verify');
         if (offer !== undefined) ctx.dut.known = { eb: offer.eb };
         const after = await ctx.dut.snapshot();
@@ -49,7 +54,7 @@ export function prepareChecks(): Check[] {
         if (!e.sw(r, Sw.OK)) return;
         const offer = parsePrepareAnswer(r.data);
         e.that(offer !== undefined && equalBytes(offer.eb, eb), 'the same EB', 'another EB (or a malformed answer)');
-        e.that(offer !== undefined && verifies(offer.signature, prepareMessage(before.cardId!, offer.eb), identityKey(before)), 'signature verifies', 'signature does not verify');
+        e.that(offer !== undefined && signedByCard(offer, before), 'signature verifies', 'signature does not verify');
         await e.unchanged(ctx.dut, before);
       },
     ),
@@ -78,7 +83,7 @@ export function prepareChecks(): Check[] {
         const offer = parsePrepareAnswer(p.data);
         if (offer !== undefined) ctx.dut.known = { eb: offer.eb };
         e.that(offer !== undefined && !equalBytes(offer.eb, old), 'a new EB', 'the old EB again (or a malformed answer)');
-        e.that(offer !== undefined && verifies(offer.signature, prepareMessage(before.cardId!, offer.eb), identityKey(before)), 'signature verifies', 'signature does not verify');
+        e.that(offer !== undefined && signedByCard(offer, before), 'signature verifies', 'signature does not verify');
       },
     ),
   ];

@@ -60,6 +60,12 @@ import {
   type State,
 } from './wire.js';
 
+/** The four virtual cards of the attack tests: the primary and three backup cards. */
+export const P = 0;
+export const B1 = 1;
+export const B2 = 2;
+export const B3 = 3;
+
 export const manufacturer: KeyPair = keyPairFromPem(
   readFileSync(join(repoRoot, 'fixtures', 'test-manufacturer', 'private-key.pem'), 'utf8'),
 );
