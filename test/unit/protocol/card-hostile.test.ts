@@ -115,11 +115,11 @@ test('the recordings replay unaltered: every exchange used, as recorded', async 
 describe('SELECT', () => {
   test.each<[string, (answer: Answer) => Answer, string | RegExp]>([
     ['an unknown state', setAt(5, 0x7f), 'unknown card state 0x7F'],
-    ['a TLV cut short', data((d) => d.subarray(0, -1)), /tag 0x03/],
-    ['a VERSION of two bytes', data(() => Uint8Array.of(0x01, 0x02, 0x02, 0x00, 0x03, 0x01, 0x01)), /tag 0x01/],
-    ['a tag SELECT does not answer', data((d) => Uint8Array.of(...d, 0x05, 0x01, 0x00)), /tag 0x05/],
-    ['the fields out of order', data(() => Uint8Array.of(0x03, 0x01, 0x01, 0x01, 0x01, 0x02)), /order|tag 0x01/],
-    ['no data at all', data(() => new Uint8Array(0)), /tag 0x01/],
+    ['a TLV cut short', data((d) => d.subarray(0, -1)), 'truncated TLV: tag 0x03 has length 1 but only 0 bytes follow'],
+    ['a VERSION of two bytes', data(() => Uint8Array.of(0x01, 0x02, 0x02, 0x00, 0x03, 0x01, 0x01)), 'tag 0x01: expected 1 bytes, got 2'],
+    ['a tag SELECT does not answer', data((d) => Uint8Array.of(...d, 0x05, 0x01, 0x00)), 'unexpected tag 0x05'],
+    ['the fields out of order', data(() => Uint8Array.of(0x03, 0x01, 0x01, 0x01, 0x01, 0x02)), 'tag 0x01 out of order (after tag 0x03)'],
+    ['no data at all', data(() => new Uint8Array(0)), 'missing tag 0x01'],
   ])('refuses %s', async (_name, change, message) => {
     const { error, replay } = await primaryWith(A1.SELECT, change);
     expectMalformed(error, 'SELECT', message);
@@ -142,9 +142,9 @@ describe('READ', () => {
     ['a WALLET state without a wallet key', setAt(5, 0x02), 'WALLET_PUBLIC_KEY missing in state WALLET'],
     ['a FACTORY state with a card id', setAt(5, 0x00), 'CARD_ID present in state FACTORY'],
     ['an unknown state', setAt(5, 0x09), 'unknown card state 0x09'],
-    ['a 3-byte SIGN_COUNTER', data((d) => Uint8Array.of(...d.subarray(0, COUNTER), 0x07, 0x03, 0, 0, 0, ...d.subarray(COUNTER + 6))), /tag 0x07/],
-    ['BACKUP_COUNT before SIGN_COUNTER', data((d) => Uint8Array.of(...d.subarray(0, COUNTER), ...d.subarray(COUNTER + 6), ...d.subarray(COUNTER, COUNTER + 6))), /tag 0x07/],
-    ['a certificate length past the end', setAt(18, 0xff), /tag 0x04/],
+    ['a 3-byte SIGN_COUNTER', data((d) => Uint8Array.of(...d.subarray(0, COUNTER), 0x07, 0x03, 0, 0, 0, ...d.subarray(COUNTER + 6))), 'tag 0x07: expected 4 bytes, got 3'],
+    ['BACKUP_COUNT before SIGN_COUNTER', data((d) => Uint8Array.of(...d.subarray(0, COUNTER), ...d.subarray(COUNTER + 6), ...d.subarray(COUNTER, COUNTER + 6))), 'tag 0x07 out of order (after tag 0x08)'],
+    ['a certificate length past the end', setAt(18, 0xff), 'truncated TLV: tag 0x04 has length 255'],
     ['a BACKUP_COUNT on a BLANK card', setAt(250, 1), 'BACKUP_COUNT is 1 in state BLANK'],
   ])('refuses %s', async (_name, change, message) => {
     const { error, replay } = await primaryWith(A1.READ, change);
@@ -156,10 +156,10 @@ describe('READ', () => {
 describe('OPEN_SESSION', () => {
   // 1A 41 EC | 0B 46 signature
   test.each<[string, (answer: Answer) => Answer, string | RegExp]>([
-    ['an EC off the curve', flipAt(2 + 64), /EC/],
-    ['an EC that is not an uncompressed point', setAt(2, 0x02), /EC/],
-    ['a signature that is not DER', setAt(69, 0x31), /session signature/],
-    ['no signature', data((d) => d.subarray(0, 67)), /tag 0x0B/],
+    ['an EC off the curve', flipAt(2 + 64), 'EC: not a valid secp256k1 point'],
+    ['an EC that is not an uncompressed point', setAt(2, 0x02), 'EC: not a valid secp256k1 point: expected first byte 04'],
+    ['a signature that is not DER', setAt(69, 0x31), 'session signature: not a strict DER ECDSA signature'],
+    ['no signature', data((d) => d.subarray(0, 67)), 'missing tag 0x0B'],
   ])('refuses %s', async (_name, change, message) => {
     const { error, card } = await primaryWith(A1.OPEN_SESSION, change);
     expectMalformed(error, 'OPEN_SESSION', message);
@@ -196,7 +196,7 @@ describe('wrapped commands: status words and the session counter', () => {
 
   test('CREATE_WALLET with a 64-byte key is malformed', async () => {
     const { error } = await primaryWith(A1.CREATE_WALLET, data((d) => Uint8Array.of(0x05, 0x40, ...d.subarray(3))));
-    expectMalformed(error, 'CREATE_WALLET', /tag 0x05/);
+    expectMalformed(error, 'CREATE_WALLET', 'tag 0x05: expected 65 bytes, got 64');
   });
 
   test.each<[string, number, number]>([
@@ -224,9 +224,9 @@ describe('SIGN', () => {
   });
 
   test.each<[string, (answer: Answer) => Answer, string | RegExp]>([
-    ['a signature that is not DER', setAt(2, 0x31), /wallet signature/],
-    ['a 2-byte counter', data((d) => Uint8Array.of(...d.subarray(0, 72), 0x07, 0x02, 0x00, 0x01)), /tag 0x07/],
-    ['no counter', data((d) => d.subarray(0, 72)), /tag 0x07/],
+    ['a signature that is not DER', setAt(2, 0x31), 'wallet signature: not a strict DER ECDSA signature'],
+    ['a 2-byte counter', data((d) => Uint8Array.of(...d.subarray(0, 72), 0x07, 0x02, 0x00, 0x01)), 'tag 0x07: expected 4 bytes, got 2'],
+    ['no counter', data((d) => d.subarray(0, 72)), 'missing tag 0x07'],
   ])('refuses %s', async (_name, change, message) => {
     expectMalformed((await primaryWith(A1.SIGN, change)).error, 'SIGN', message);
   });
@@ -234,9 +234,9 @@ describe('SIGN', () => {
 
 describe('BACKUP_EXPORT and BACKUP_FINALIZE', () => {
   test.each<[string, number, (answer: Answer) => Answer, string | RegExp]>([
-    ['an EP off the curve', A1.BACKUP_EXPORT, flipAt(2 + 64), /EP/],
-    ['a seal signature that is not DER', A1.BACKUP_EXPORT, setAt(69, 0x31), /seal signature/],
-    ['a blob one byte short', A1.BACKUP_EXPORT_REST, data((d) => d.subarray(0, -1)), /tag 0x15/],
+    ['an EP off the curve', A1.BACKUP_EXPORT, flipAt(2 + 64), 'EP: not a valid secp256k1 point'],
+    ['a seal signature that is not DER', A1.BACKUP_EXPORT, setAt(69, 0x31), 'seal signature: not a strict DER ECDSA signature'],
+    ['a blob one byte short', A1.BACKUP_EXPORT_REST, data((d) => d.subarray(0, -1)), 'truncated TLV: tag 0x15 has length 193 but only 192 bytes follow'],
     ['a blob with a byte more', A1.BACKUP_EXPORT_REST, data((d) => Uint8Array.of(...d, 0x00)), 'invalid protocol tag 0x00 (at byte 335)'],
   ])('BACKUP_EXPORT refuses %s', async (_name, index, change, message) => {
     expectMalformed((await primaryWith(index, change)).error, 'BACKUP_EXPORT', message);
@@ -245,7 +245,7 @@ describe('BACKUP_EXPORT and BACKUP_FINALIZE', () => {
   test.each<[string, (answer: Answer) => Answer, string | RegExp]>([
     ['a count of 0', setAt(2, 0), 'BACKUP_COUNT is 0, expected 1..2'],
     ['a count of 3', setAt(2, 3), 'BACKUP_COUNT is 3, expected 1..2'],
-    ['no count', data(() => new Uint8Array(0)), /tag 0x08/],
+    ['no count', data(() => new Uint8Array(0)), 'missing tag 0x08'],
   ])('BACKUP_FINALIZE refuses %s', async (_name, change, message) => {
     expectMalformed((await primaryWith(A1.BACKUP_FINALIZE, change)).error, 'BACKUP_FINALIZE', message);
   });
@@ -254,9 +254,9 @@ describe('BACKUP_EXPORT and BACKUP_FINALIZE', () => {
 describe('the backup card: BACKUP_PREPARE and BACKUP_IMPORT', () => {
   // 13 41 EB | 14 47 prepare signature
   test.each<[string, (answer: Answer) => Answer, string | RegExp]>([
-    ['an EB off the curve', flipAt(2 + 64), /EB/],
-    ['a prepare signature that is not DER', setAt(69, 0x31), /prepare signature/],
-    ['the two fields swapped', data((d) => Uint8Array.of(...d.subarray(67), ...d.subarray(0, 67))), /tag 0x13|order/],
+    ['an EB off the curve', flipAt(2 + 64), 'EB: not a valid secp256k1 point'],
+    ['a prepare signature that is not DER', setAt(69, 0x31), 'prepare signature: not a strict DER ECDSA signature'],
+    ['the two fields swapped', data((d) => Uint8Array.of(...d.subarray(67), ...d.subarray(0, 67))), 'tag 0x13 out of order (after tag 0x14)'],
   ])('BACKUP_PREPARE refuses %s', async (_name, change, message) => {
     const error = await prepareBackup(withAnswer(transcript('b1'), B1_PREPARE, change)).catch((e: unknown) => e);
     expectMalformed(error, 'BACKUP_PREPARE', message);
@@ -272,8 +272,8 @@ describe('the backup card: BACKUP_PREPARE and BACKUP_IMPORT', () => {
 
   test.each<[string, (answer: Answer) => Answer, string | RegExp]>([
     ['an IMPORT_RESULT that is neither 00 nor 01', setAt(69, 2), 'IMPORT_RESULT 2 is neither 00 nor 01'],
-    ['a wallet key off the curve', flipAt(2 + 64), /wallet public key/],
-    ['no IMPORT_RESULT', data((d) => d.subarray(0, 67)), /tag 0x17/],
+    ['a wallet key off the curve', flipAt(2 + 64), 'wallet public key: not a valid secp256k1 point'],
+    ['no IMPORT_RESULT', data((d) => d.subarray(0, 67)), 'missing tag 0x17'],
   ])('BACKUP_IMPORT refuses %s', async (_name, change, message) => {
     expectMalformed(await importWith(change), 'BACKUP_IMPORT', message);
   });
@@ -324,12 +324,12 @@ describe('commands without a recording: hand-written answers', () => {
     expectMalformed(
       await answering(ok(0x0a, 0x41, ...offCurve, 0x0e, 0x41, ...attestation)).persoGenerate(cardId).catch((e: unknown) => e),
       'PERSO_GENERATE',
-      /identity public key/,
+      'identity public key: not a valid secp256k1 point',
     );
     expectMalformed(
       await answering(ok(0x0e, 0x41, ...attestation, 0x0a, 0x41, ...identity)).persoGenerate(cardId).catch((e: unknown) => e),
       'PERSO_GENERATE',
-      /tag 0x0E|tag 0x0A|order/,
+      'tag 0x0A out of order (after tag 0x0E)',
     );
   });
 
@@ -342,7 +342,7 @@ describe('commands without a recording: hand-written answers', () => {
 
   test('a TLV error inside a parser is reported as the card\'s fault, not the TLV layer\'s', async () => {
     const error = await answering(ok(0x01, 0x05)).select().catch((e: unknown) => e);
-    expectMalformed(error, 'SELECT', /.+/);
+    expectMalformed(error, 'SELECT', 'truncated TLV: tag 0x01 has length 5');
     expect((error as Error).cause).toBeInstanceOf(TlvError);
   });
 });
