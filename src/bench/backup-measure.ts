@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { command, encodeCommand, decodeCommand, type ApduTransport } from '../apdu/index.js';
+import { command, encodeCommand, decodeCommand, formatSw, type ApduTransport } from '../apdu/index.js';
 import { runBackup } from '../flow/backup-runner.js';
 import { PcscCardSource } from '../flow/card-source.js';
 import { saveJournal } from '../flow/journal.js';
@@ -295,7 +295,7 @@ export async function replayOnLoopback(service: PcscService, exchanges: readonly
       const card = await service.connect(reader, { share: 'exclusive', protocol: 'any' });
       cards.set(reader, card);
       const selected = await card.transmit(encodeCommand(command(0x00, 0xa4, 0x04, 0x00, LOOPBACK_AID, 256), 'short'));
-      if (swOf(selected) !== 0x9000) throw new Error(`${reader}: the loopback applet is not on this card (SELECT answered ${swOf(selected).toString(16)})`);
+      if (swOf(selected) !== 0x9000) throw new Error(`${reader}: the loopback applet is not on this card (SELECT answered ${formatSw(swOf(selected))})`);
     }
     const shaped = exchanges.map((e) => ({ reader: e.reader, step: e.step, apdu: loopbackApdu(e.commandBytes, e.responseBytes), expected: e.responseBytes }));
     const transmitMsByStep: Record<string, number> = {};
@@ -310,7 +310,7 @@ export async function replayOnLoopback(service: PcscService, exchanges: readonly
       transmitMs += dt;
       transmitMsByStep[step] = (transmitMsByStep[step] ?? 0) + dt;
       if (swOf(response) !== 0x9000 || response.length !== expected) {
-        throw new Error(`${reader}: loopback answered ${response.length} bytes SW ${swOf(response).toString(16)}, expected ${expected} bytes 9000`);
+        throw new Error(`${reader}: loopback answered ${response.length} bytes SW ${formatSw(swOf(response))}, expected ${expected} bytes 9000`);
       }
       bytesOut += apdu.length;
       bytesIn += response.length;

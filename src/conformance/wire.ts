@@ -8,7 +8,7 @@
  * @module
  */
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { decodeProtocolTlv, TlvError } from '../apdu/index.js';
+import { decodeProtocolTlv, formatSw, TlvError } from '../apdu/index.js';
 import { isValidPublicKey } from '../protocol/crypto.js';
 
 /** The applet's AID (section 2). */
@@ -198,6 +198,11 @@ export function attestationMessage(cardId: Uint8Array, challenge: Uint8Array): U
   return concatBytes(utf8ToBytes(Prefix.ATTESTATION), cardId, challenge);
 }
 
+/** A status word as reports show it (`6A82`), or `no status word` (-1: the card answered fewer than 2 bytes). */
+export function swHex(sw: number): string {
+  return sw < 0 ? 'no status word' : formatSw(sw);
+}
+
 /** A status word the card answered where the suite's own set-up needed 9000. */
 export class CardAnswerError extends Error {
   override readonly name = 'CardAnswerError';
@@ -205,7 +210,7 @@ export class CardAnswerError extends Error {
     readonly what: string,
     readonly sw: number,
   ) {
-    super(`${what}: the card answered ${sw < 0 ? 'no status word' : sw.toString(16).toUpperCase().padStart(4, '0')}`);
+    super(`${what}: the card answered ${swHex(sw)}`);
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromHex, toHex } from '../../src/apdu/index.js';
+import { formatSw, fromHex, toHex } from '../../src/apdu/index.js';
 import { PcscService } from '../../src/readers/index.js';
 import { freshBlankCard, testCardId } from './support/cards.js';
 import { openRawCard, type RawCard } from './support/raw-pcsc.js';
@@ -251,7 +251,7 @@ test(`seeded fuzz (${RANDOM_APDUS} random and mutated APDUs to the loopback, ${M
       if (answer.length < 2) failures.push(`${where}: answer ${toHex(answer)} has no status word`);
       else if (expected.kind === 'malformed' && (status !== 0x6700 || answer.length !== 2)) failures.push(`${where}: malformed, answered ${toHex(answer)}, not 6700`);
       else if (expected.kind !== 'malformed' && !allowedForWellFormed(status) && !knownExtendedSendBytesFailure(command, expected.kind, status)) {
-        failures.push(`${where}: answered SW ${status.toString(16)}`);
+        failures.push(`${where}: answered SW ${formatSw(status)}`);
       }
       else if (command[0] === 0x80 && command[1] === 0x01 && status === 0x9000) {
         // ECHO: the data back, as much as Ne allows: proof the applet got the command as sent (case 4S of 261 bytes too).

@@ -9,8 +9,8 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '../../src/apdu/index.js';
 import { PcscService } from '../../src/readers/index.js';
-import { AttackHost } from './support/attack/host.js';
-import type { Reply } from './support/attack/card-link.js';
+import { AttackHost, B1, B2, B3, P } from './support/attack/host.js';
+import { sw } from './support/attack/card-link.js';
 import {
   cancelCommand,
   cmd,
@@ -18,18 +18,11 @@ import {
   finalizeCommand,
   importCommand,
   prepareCommand,
-  swHex,
   V1_BACKUP_INS,
   type CardView,
-  type Offer,
-  type SealedExport,
 } from './support/attack/wire.js';
 
 const PIN = new TextEncoder().encode('135790');
-const P = 0;
-const B1 = 1;
-const B2 = 2;
-const B3 = 3;
 
 let service: PcscService;
 let host: AttackHost;
@@ -51,26 +44,8 @@ beforeEach(async () => {
 });
 
 /** I1 and I2 on the cards' own READs; on failure the message carries the whole transcript. */
-afterEach(async () => {
-  const { problems } = await host.invariantViolations();
-  if (problems.length > 0) throw new Error(`${problems.join('\n')}\n--- transcript\n${host.transcript.text()}`);
-});
+afterEach(() => host.assertInvariants());
 
-function sw(reply: Reply): string {
-  return swHex(reply.sw);
-}
-
-async function offer(k: number): Promise<Offer> {
-  const reply = await host.prepare(k);
-  expect(sw(reply)).toBe('9000');
-  return reply.offer!;
-}
-
-async function exported(p: number, o: Offer): Promise<SealedExport> {
-  const reply = await host.export(p, o);
-  expect(sw(reply)).toBe('9000');
-  return reply.sealed!;
-}
 
 async function unlockPrimary(): Promise<void> {
   expect(sw(await host.select(P))).toBe('9000');
@@ -100,9 +75,9 @@ test('version 1 backup INS 50..5E answer 6D00 in every state and change nothing'
   await unlockPrimary();
   await probe(P); // WALLET, access code verified
   await probe(B1); // BLANK
-  const o1 = await offer(B1);
+  const o1 = await host.offer(B1);
   await probe(B1); // BACKUP_PENDING
-  await exported(P, o1);
+  await host.exported(P, o1);
   await probe(P); // BACKUP_EXPORTING
 });
 
@@ -112,12 +87,12 @@ test('the version 1 attack, replayed in version 2 terms: the stale EB is sealed 
   expect(sw(await host.raw(P, 'v1 BACKUP_START', cmd(0x50, undefined, 256)))).toBe('6D00');
   expect(sw(await host.raw(P, 'v1 BACKUP_ABORT', cmd(0x5e)))).toBe('6D00');
   // v1: B: LINK_PRIMARY(EP1) -> EB_a; LINK_PRIMARY(EP0); LINK_PRIMARY(EP1) -> EB_b. Now: prepare, cancel, prepare.
-  const ebA = await offer(B1);
+  const ebA = await host.offer(B1);
   expect(sw(await host.cancel(B1))).toBe('9000');
-  const ebB = await offer(B1);
+  const ebB = await host.offer(B1);
   expect(toHex(ebB.eb)).not.toBe(toHex(ebA.eb));
   // v1: P: LINK_BACKUP(B, EB_b), EXPORT_WALLET(B); B: IMPORT_WALLET.
-  const blob = await exported(P, ebB);
+  const blob = await host.exported(P, ebB);
   const imported = await host.import(B1, blob);
   expect({ sw: sw(imported), result: imported.result, key: toHex(imported.walletPublicKey!) }).toEqual({ sw: '9000', result: 0, key: toHex(wallet) });
   // v1: P: LINK_BACKUP(B, EB_a) (the stale signature cleared the exported mark), BACKUP_ABORT -> WALLET, count 0.
@@ -128,14 +103,14 @@ test('the version 1 attack, replayed in version 2 terms: the stale EB is sealed 
   expect(summary(await host.read(P))).toEqual({ state: 'BACKUP_EXPORTING', count: 1, ids: [id(B1)] });
   // The stale blob cannot go anywhere: B1 has imported (another blob: 6985), B2 is not its recipient.
   expect(sw(await host.import(B1, stale.sealed!))).toBe('6985');
-  await offer(B2);
+  await host.offer(B2);
   expect(sw(await host.import(B2, stale.sealed!))).toBe('9A06');
 });
 
 test('a primary after one export never returns to WALLET nor lowers its count, whatever it is sent', async () => {
   await unlockPrimary();
-  const o1 = await offer(B1);
-  const first = await exported(P, o1);
+  const o1 = await host.offer(B1);
+  const first = await host.exported(P, o1);
   const expectRecord = async (state: string): Promise<void> => {
     expect(summary(await host.read(P))).toEqual({ state, count: 1, ids: [id(B1)] });
   };
@@ -152,7 +127,7 @@ test('a primary after one export never returns to WALLET nor lowers its count, w
   await tries();
   await expectRecord('BACKUP_EXPORTING');
   // Re-export to the recorded card (a retried step): allowed, a new EP, the count unchanged.
-  const again = await exported(P, o1);
+  const again = await host.exported(P, o1);
   expect(toHex(again.ep)).not.toBe(toHex(first.ep));
   await expectRecord('BACKUP_EXPORTING');
   // A new session (reset, SELECT) changes nothing either.
@@ -172,14 +147,14 @@ test('a primary after one export never returns to WALLET nor lowers its count, w
 
 test('export to a third card: 9A08, nothing recorded; the two recorded cards may still be exported to', async () => {
   await unlockPrimary();
-  const o1 = await offer(B1);
-  const o2 = await offer(B2);
-  const o3 = await offer(B3);
-  await exported(P, o1);
-  await exported(P, o2);
+  const o1 = await host.offer(B1);
+  const o2 = await host.offer(B2);
+  const o3 = await host.offer(B3);
+  await host.exported(P, o1);
+  await host.exported(P, o2);
   expect(sw(await host.export(P, o3))).toBe('9A08');
   expect(summary(await host.read(P))).toEqual({ state: 'BACKUP_EXPORTING', count: 2, ids: [id(B1), id(B2)] });
-  const b2 = await exported(P, o2);
+  const b2 = await host.exported(P, o2);
   expect(sw(await host.export(P, o3))).toBe('9A08');
   expect(sw(await host.import(B2, b2))).toBe('9000');
   expect(summary(await host.read(P))).toEqual({ state: 'BACKUP_EXPORTING', count: 2, ids: [id(B1), id(B2)] });
@@ -188,9 +163,9 @@ test('export to a third card: 9A08, nothing recorded; the two recorded cards may
 
 test('export after finalize: 6985 to a recorded card and to a new one', async () => {
   await unlockPrimary();
-  const o1 = await offer(B1);
-  const o2 = await offer(B2);
-  await exported(P, o1);
+  const o1 = await host.offer(B1);
+  const o2 = await host.offer(B2);
+  await host.exported(P, o1);
   expect((await host.finalize(P)).count).toBe(1);
   expect(sw(await host.export(P, o1))).toBe('6985');
   expect(sw(await host.export(P, o2))).toBe('6985');
@@ -203,24 +178,24 @@ test('export after finalize: 6985 to a recorded card and to a new one', async ()
 
 test('a backup card cancelled and re-prepared cannot import the blob sealed to its old EB (9A03)', async () => {
   await unlockPrimary();
-  const old = await offer(B1);
-  const oldBlob = await exported(P, old);
+  const old = await host.offer(B1);
+  const oldBlob = await host.exported(P, old);
   expect(sw(await host.cancel(B1))).toBe('9000');
   expect(sw(await host.import(B1, oldBlob))).toBe('6985'); // BLANK: nothing to import into
-  const fresh = await offer(B1);
+  const fresh = await host.offer(B1);
   expect(toHex(fresh.eb)).not.toBe(toHex(old.eb));
   expect(sw(await host.import(B1, oldBlob))).toBe('9A03');
   expect((await host.read(B1)).state).toBe('BACKUP_PENDING');
-  const freshBlob = await exported(P, fresh);
+  const freshBlob = await host.exported(P, fresh);
   expect(sw(await host.import(B1, freshBlob))).toBe('9000');
   expect(summary(await host.read(P))).toEqual({ state: 'BACKUP_EXPORTING', count: 1, ids: [id(B1)] });
 });
 
 test("a blob for B1 offered to B2: 9A06 (and B2's own EB does not help)", async () => {
   await unlockPrimary();
-  const o1 = await offer(B1);
-  await offer(B2);
-  const forB1 = await exported(P, o1);
+  const o1 = await host.offer(B1);
+  await host.offer(B2);
+  const forB1 = await host.exported(P, o1);
   expect(sw(await host.import(B2, forB1))).toBe('9A06');
   expect((await host.read(B2)).state).toBe('BACKUP_PENDING');
   expect(sw(await host.import(B1, forB1))).toBe('9000');
@@ -228,18 +203,18 @@ test("a blob for B1 offered to B2: 9A06 (and B2's own EB does not help)", async 
 
 test('a blob replayed to a card that imported: 17 01 01 only for the identical blob, else 6985; an imported card never exports', async () => {
   await unlockPrimary();
-  const o1 = await offer(B1);
-  const o2 = await offer(B2);
-  const first = await exported(P, o1);
-  const second = await exported(P, o1); // same card, new EP: a different blob
-  const forB2 = await exported(P, o2);
+  const o1 = await host.offer(B1);
+  const o2 = await host.offer(B2);
+  const first = await host.exported(P, o1);
+  const second = await host.exported(P, o1); // same card, new EP: a different blob
+  const forB2 = await host.exported(P, o2);
   expect((await host.import(B1, first)).result).toBe(0);
   const replay = await host.import(B1, first);
   expect({ sw: sw(replay), result: replay.result, key: toHex(replay.walletPublicKey!) }).toEqual({ sw: '9000', result: 1, key: toHex(wallet) });
   expect(sw(await host.import(B1, second))).toBe('6985');
   expect(sw(await host.import(B1, forB2))).toBe('6985');
   // I5: B1 holds the wallet with the same access code; it cannot export it nor finalize.
-  const o3 = await offer(B3);
+  const o3 = await host.offer(B3);
   expect(sw(await host.select(B1))).toBe('9000');
   expect(sw(await host.verifyPin(B1, PIN))).toBe('9000');
   expect(sw(await host.export(B1, o3))).toBe('6985');
@@ -250,34 +225,34 @@ test('a blob replayed to a card that imported: 17 01 01 only for the identical b
 
 test('a torn export (the card ran it, the answer was lost): after reinsertion the primary names the card', async () => {
   await unlockPrimary();
-  const o1 = await offer(B1);
+  const o1 = await host.offer(B1);
   await host.exportTorn(P, o1);
   // The host never received the blob, yet the card counts B1: a lost answer is a counted slot, never a hidden copy.
   expect(summary(await host.read(P))).toEqual({ state: 'BACKUP_EXPORTING', count: 1, ids: [id(B1)] });
   // The reinsertion reset the selection: the access code is needed again.
   expect(sw(await host.export(P, o1))).toBe('6982');
   expect(sw(await host.verifyPin(P, PIN))).toBe('9000');
-  const resumed = await exported(P, o1);
+  const resumed = await host.exported(P, o1);
   expect(sw(await host.import(B1, resumed))).toBe('9000');
   // A torn export to a third card is refused before anything is recorded.
-  const o2 = await offer(B2);
-  await exported(P, o2);
-  const o3 = await offer(B3);
+  const o2 = await host.offer(B2);
+  await host.exported(P, o2);
+  const o3 = await host.offer(B3);
   await host.exportTorn(P, o3);
   expect(summary(await host.read(P))).toEqual({ state: 'BACKUP_EXPORTING', count: 2, ids: [id(B1), id(B2)] });
 });
 
 test('torn cancel, prepare, import and finalize leave each card before or after the command, never between', async () => {
   await unlockPrimary();
-  const o1 = await offer(B1);
+  const o1 = await host.offer(B1);
   await host.sendTorn(B1, 'BACKUP_CANCEL', cancelCommand());
   expect((await host.read(B1)).state).toBe('BLANK');
   await host.sendTorn(B1, 'BACKUP_PREPARE', prepareCommand());
   expect((await host.read(B1)).state).toBe('BACKUP_PENDING');
-  const o1b = await offer(B1); // the EB made by the torn prepare, answered again
+  const o1b = await host.offer(B1); // the EB made by the torn prepare, answered again
   expect(toHex(o1b.eb)).not.toBe(toHex(o1.eb));
-  expect(sw(await host.import(B1, await exported(P, o1)))).toBe('9A03');
-  const good = await exported(P, o1b);
+  expect(sw(await host.import(B1, await host.exported(P, o1)))).toBe('9A03');
+  const good = await host.exported(P, o1b);
   await host.sendTorn(B1, 'BACKUP_IMPORT', importCommand(good));
   const b1 = await host.read(B1);
   expect({ state: b1.state, key: toHex(b1.walletPublicKey!) }).toEqual({ state: 'BACKED_UP', key: toHex(wallet) });
@@ -290,16 +265,16 @@ test('torn cancel, prepare, import and finalize leave each card before or after 
 
 test('a stale EB and signature from an earlier prepare, exported: counted, and the card cannot import it', async () => {
   await unlockPrimary();
-  const stale = await offer(B1);
+  const stale = await host.offer(B1);
   expect(sw(await host.cancel(B1))).toBe('9000');
-  const staleBlob = await exported(P, stale); // the signature is genuine, so the primary accepts and counts it
+  const staleBlob = await host.exported(P, stale); // the signature is genuine, so the primary accepts and counts it
   expect(summary(await host.read(P))).toEqual({ state: 'BACKUP_EXPORTING', count: 1, ids: [id(B1)] });
   expect(sw(await host.import(B1, staleBlob))).toBe('6985'); // BLANK
-  await offer(B1);
+  await host.offer(B1);
   expect(sw(await host.import(B1, staleBlob))).toBe('9A03'); // sealed to an EB that is gone
   expect((await host.read(B1)).state).toBe('BACKUP_PENDING');
   // The stale offer of a card that went on to create its own wallet is its own id: 9A09 on that card.
-  const own = await offer(B2);
+  const own = await host.offer(B2);
   expect(sw(await host.cancel(B2))).toBe('9000');
   expect(sw(await host.createWallet(B2, PIN))).toBe('9000');
   expect(sw(await host.verifyPin(B2, PIN))).toBe('9000');
@@ -309,8 +284,8 @@ test('a stale EB and signature from an earlier prepare, exported: counted, and t
 
 test('RESET: refused while exporting; a finalized primary and its clone may go blank, and a reset card gets the wallet again only by a counted export', async () => {
   await unlockPrimary();
-  const o1 = await offer(B1);
-  expect(sw(await host.import(B1, await exported(P, o1)))).toBe('9000');
+  const o1 = await host.offer(B1);
+  expect(sw(await host.import(B1, await host.exported(P, o1)))).toBe('9000');
   // The clone resets itself (its code came in the blob): blank again, the same genuine card.
   expect(sw(await host.select(B1))).toBe('9000');
   expect(sw(await host.resetCard(B1, PIN))).toBe('9000');
@@ -318,19 +293,19 @@ test('RESET: refused while exporting; a finalized primary and its clone may go b
   expect({ state: blank.state, id: toHex(blank.cardId!), wallet: blank.walletPublicKey, primary: blank.primaryId, count: blank.signCounter })
     .toEqual({ state: 'BLANK', id: id(B1), wallet: undefined, primary: undefined, count: 0 });
   // It may become a backup card again, but only through an export the primary records (B1 is recorded already).
-  const again = await offer(B1);
+  const again = await host.offer(B1);
   expect(toHex(again.eb)).not.toBe(toHex(o1.eb));
   expect(sw(await host.select(P))).toBe('9000');
   expect(sw(await host.resetCard(P, PIN))).toBe('6985'); // BACKUP_EXPORTING: the record first
   expect(sw(await host.verifyPin(P, PIN))).toBe('9000');
-  expect(sw(await host.import(B1, await exported(P, again)))).toBe('9000');
+  expect(sw(await host.import(B1, await host.exported(P, again)))).toBe('9000');
   expect(summary(await host.read(P))).toEqual({ state: 'BACKUP_EXPORTING', count: 1, ids: [id(B1)] });
   expect((await host.finalize(P)).count).toBe(1);
   // The finalized primary goes blank: its record goes with its wallet; B1's copy stays counted against it.
   expect(sw(await host.resetCard(P, PIN))).toBe('9000');
   expect(summary(await host.read(P))).toEqual({ state: 'BLANK', count: 0, ids: [] });
   // The blank former primary cannot take the wallet back from anything the host kept: no blob names it.
-  const former = await offer(P);
+  const former = await host.offer(P);
   expect(sw(await host.select(B1))).toBe('9000');
   expect(sw(await host.verifyPin(B1, PIN))).toBe('9000');
   expect(sw(await host.export(B1, former))).toBe('6985'); // I5: the clone never exports, whatever its code
@@ -346,8 +321,8 @@ test('CHANGE_ACCESS_CODE: one card only, the old code is refused after it, the v
   expect(sw(await host.verifyPin(P, PIN))).toBe('63C4');
   expect(sw(await host.verifyPin(P, next))).toBe('9000');
   // The blob carries the code of this selection: the clone gets the new code, then keeps its own.
-  const o1 = await offer(B1);
-  expect(sw(await host.import(B1, await exported(P, o1)))).toBe('9000');
+  const o1 = await host.offer(B1);
+  expect(sw(await host.import(B1, await host.exported(P, o1)))).toBe('9000');
   expect(sw(await host.select(B1))).toBe('9000');
   expect(sw(await host.verifyPin(B1, next))).toBe('9000');
   expect(sw(await host.changeAccessCode(B1, next, PIN))).toBe('9000');

@@ -125,7 +125,7 @@ function checkWord(r: Real, name: string, k: number, before: State, sw: number, 
   const problems: string[] = [];
   if (!(SPEC_WORDS[name] ?? []).includes(sw)) problems.push(`${name} on card ${k}: ${swHex(sw)} is not a word section 6 allows for it`);
   const states = STATES_ALLOWED[name];
-  if (states !== undefined && !states.includes(before) && sw !== SW.CONDITIONS) {
+  if (states !== undefined && !states.includes(before) && sw !== SW.CONDITIONS_NOT_SATISFIED) {
     problems.push(`${name} on card ${k} in ${before} answered ${swHex(sw)}: section 3 says 6985`);
   }
   if (sw !== expected) problems.push(`${name} on card ${k} in ${before} answered ${swHex(sw)}, the document says ${swHex(expected)}`);

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { toHex } from '../../src/apdu/index.js';
+import { formatSw, toHex } from '../../src/apdu/index.js';
 import { runBackup } from '../../src/flow/backup-runner.js';
 import { NoMatchingCardError, PcscCardSource } from '../../src/flow/card-source.js';
 import { loadJournal, saveJournal } from '../../src/flow/journal.js';
@@ -54,7 +54,7 @@ async function step(journal: BackupJournal, path: string, k: number): Promise<Ba
 const swOf = async (act: () => Promise<unknown>): Promise<string> => {
   const e = await act().then(() => undefined, (x: unknown) => x);
   expect(e).toBeInstanceOf(CardRefusedError);
-  return (e as CardRefusedError).sw.toString(16).toUpperCase();
+  return formatSw((e as CardRefusedError).sw);
 };
 
 test('BACKUP_CANCEL: a blob sealed to the cancelled EB can never be imported, and the primary still counts the card', async () => {

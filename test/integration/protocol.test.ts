@@ -11,7 +11,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApduChannel, command, encodeProtocolTlvs, toHex } from '../../src/apdu/index.js';
+import { ApduChannel, command, encodeProtocolTlvs, formatSw, toHex } from '../../src/apdu/index.js';
 import { attest } from '../../src/protocol/attestation.js';
 import type { CardInfo, PrepareOffer, SealedExport, TwincardCard } from '../../src/protocol/card.js';
 import { issueCertificate, parseCertificate } from '../../src/protocol/certificate.js';
@@ -65,7 +65,7 @@ async function refusedUnchanged(c: OpenCard, sw: number, act: () => Promise<unkn
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(CardRefusedError);
-  expect((error as CardRefusedError).sw.toString(16)).toBe(sw.toString(16));
+  expect(formatSw((error as CardRefusedError).sw)).toBe(formatSw(sw));
   expect(await snapshot(c)).toBe(before);
 }
 
@@ -105,7 +105,7 @@ async function raw(c: OpenCard, ins: number, data?: Uint8Array, options: { cla?:
 
 async function rawUnchanged(c: OpenCard, sw: number, ins: number, data?: Uint8Array, options?: { cla?: number; p1?: number; p2?: number }): Promise<void> {
   const before = await snapshot(c);
-  expect((await raw(c, ins, data, options)).toString(16)).toBe(sw.toString(16));
+  expect(formatSw(await raw(c, ins, data, options))).toBe(formatSw(sw));
   expect(await snapshot(c)).toBe(before);
 }
 
@@ -323,7 +323,7 @@ describe('the on-card point check (section 1)', () => {
   test('valid points pass it (then the signature, made for another EB, fails: 9A03)', async () => {
     const points = [...Array(12)].map(() => secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), false));
     points.push(secp256k1.Point.BASE.toBytes(false), secp256k1.Point.BASE.negate().toBytes(false));
-    for (const point of points) expect([toHex(point), (await exportTo(point)).toString(16)]).toEqual([toHex(point), '9a03']);
+    for (const point of points) expect([toHex(point), formatSw(await exportTo(point))]).toEqual([toHex(point), '9A03']);
     expect(await p.card.read()).toMatchObject({ state: 'WALLET', backupCount: 0 });
   });
 
@@ -355,7 +355,7 @@ describe('the on-card point check (section 1)', () => {
     }
     for (const point of bad) expect([toHex(point), isValidPublicKey(point)]).toEqual([toHex(point), false]);
     expect(bad.length).toBeGreaterThanOrEqual(15);
-    for (const point of bad) expect([toHex(point), (await exportTo(point)).toString(16)]).toEqual([toHex(point), '9a04']);
+    for (const point of bad) expect([toHex(point), formatSw(await exportTo(point))]).toEqual([toHex(point), '9A04']);
     expect(await p.card.read()).toMatchObject({ state: 'WALLET', backupCount: 0 });
   });
 });

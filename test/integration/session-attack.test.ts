@@ -20,20 +20,20 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { encodeProtocolTlvs, toHex, TlvRecord, type CommandApdu } from '../../src/apdu/index.js';
 import { signMessage, verifyMessageSignature } from '../../src/protocol/crypto.js';
 import { PcscService } from '../../src/readers/index.js';
-import type { Reply } from './support/attack/card-link.js';
-import { AttackHost, manufacturer } from './support/attack/host.js';
+import { sw, type Reply } from './support/attack/card-link.js';
+import { AttackHost, B1, B2, B3, manufacturer, P } from './support/attack/host.js';
 import { installedRoot, installRoot, OTHER_ROOT_PEM, otherRoot, TEST_ROOT_PEM } from './support/attack/roots.js';
 import {
   containsBytes,
   hostEphemeral,
   openSessionCommand,
   parseOpenSession,
-  sessionAnswerVerifies,
+  sessionSignatureVerifies,
   sessionMessage,
   type AttackSession,
 } from './support/attack/session.js';
 import {
-  certificateMessage02,
+  certificateMessage,
   changeAccessCodeCommand,
   cmd,
   createWalletCommand,
@@ -43,12 +43,9 @@ import {
   readCommand,
   resetCommand,
   signCommand,
-  swHex,
   TAG,
   verifyPinCommand,
   type CardView,
-  type Offer,
-  type SealedExport,
 } from './support/attack/wire.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -56,10 +53,6 @@ const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const CODE = encode('7351908642');
 const NEW_CODE = encode('Qz81x0p4kW');
 const DIGEST = sha256(encode('twincard session attack'));
-const P = 0;
-const B1 = 1;
-const B2 = 2;
-const B3 = 3;
 
 let service: PcscService;
 let host: AttackHost;
@@ -82,26 +75,9 @@ beforeEach(async () => {
   await host.reset([P], CODE);
 });
 
-afterEach(async () => {
-  const { problems } = await host.invariantViolations();
-  if (problems.length > 0) throw new Error(`${problems.join('\n')}\n--- transcript\n${host.transcript.text()}`);
-});
+/** I1 and I2 on the cards' own READs; on failure the message carries the whole transcript. */
+afterEach(() => host.assertInvariants());
 
-function sw(reply: Reply): string {
-  return swHex(reply.sw);
-}
-
-async function offer(k: number): Promise<Offer> {
-  const reply = await host.prepare(k);
-  expect(sw(reply)).toBe('9000');
-  return reply.offer!;
-}
-
-async function exported(p: number, o: Offer): Promise<SealedExport> {
-  const reply = await host.export(p, o);
-  expect(sw(reply)).toBe('9000');
-  return reply.sealed!;
-}
 
 /** SELECT (closing any session), then a new session of the host's own with card k. */
 async function freshSession(k: number): Promise<AttackSession> {
@@ -131,10 +107,10 @@ test('I6 on the wire: no command APDU of a backup, signs, a code change and a re
   const { apdus } = await host.recordWire(async () => {
     expect(sw(await host.createWallet(B3, CODE))).toBe('9000'); // CREATE_WALLET carries the code
     // A full 1+1 backup: B1 prepares, P exports (VERIFY_PIN, BACKUP_EXPORT, BACKUP_FINALIZE), B1 imports.
-    const o1 = await offer(B1);
+    const o1 = await host.offer(B1);
     expect(sw(await host.select(P))).toBe('9000');
     expect(sw(await host.verifyPin(P, CODE))).toBe('9000');
-    const x1 = await exported(P, o1);
+    const x1 = await host.exported(P, o1);
     expect((await host.finalize(P)).count).toBe(1);
     expect(sw(await host.import(B1, x1))).toBe('9000'); // the blob carries the code, sealed card to card
     expect(sw(await host.sign(P, DIGEST))).toBe('9000');
@@ -307,24 +283,24 @@ test("OPEN_SESSION: an answer not signed by the card's certified attestation key
   const attestationKey = cert.required(TAG.ATTESTATION_PUBLIC_KEY, 65);
   const identityKey = cert.required(TAG.IDENTITY_PUBLIC_KEY, 65);
   expect(toHex(cert.required(TAG.CARD_ID, 8))).toBe(toHex(view.cardId!));
-  expect(verifyMessageSignature(cert.required(TAG.SIGNATURE, { min: 8, max: 72 }), certificateMessage02(me.id, identityKey, attestationKey), manufacturer.publicKey)).toBe(true);
+  expect(verifyMessageSignature(cert.required(TAG.SIGNATURE, { min: 8, max: 72 }), certificateMessage(me.id, identityKey, attestationKey), manufacturer.publicKey)).toBe(true);
 
   const eh = hostEphemeral();
   const genuine = await raw(P, 'OPEN_SESSION', openSessionCommand(eh.publicKey));
   expect(sw(genuine)).toBe('9000');
   const { ec, signature } = parseOpenSession(genuine.data);
-  const check = (key: Uint8Array, id: Uint8Array, e: Uint8Array, sig: Uint8Array): boolean => sessionAnswerVerifies(key, id, eh.publicKey, e, sig);
+  const check = (key: Uint8Array, id: Uint8Array, e: Uint8Array, sig: Uint8Array): boolean => sessionSignatureVerifies(sig, id, eh.publicKey, e, key);
   expect(check(attestationKey, me.id, ec, signature)).toBe(true);
   // The same answer under the identity key: a host that took the wrong key of the certificate is caught too.
   expect(check(identityKey, me.id, ec, signature)).toBe(false);
   // Another EH (a relay that opened its own session with the card and forwards its answer): fails.
-  expect(sessionAnswerVerifies(attestationKey, me.id, hostEphemeral().publicKey, ec, signature)).toBe(false);
+  expect(sessionSignatureVerifies(signature, me.id, hostEphemeral().publicKey, ec, attestationKey)).toBe(false);
 
   // The signature swapped for one by P's IDENTITY key (a genuine seal signature, the only kind it makes for a wallet card).
-  const o1 = await offer(B1);
+  const o1 = await host.offer(B1);
   expect(sw(await host.select(P))).toBe('9000');
   expect(sw(await host.verifyPin(P, CODE))).toBe('9000');
-  const sealed = await exported(P, o1);
+  const sealed = await host.exported(P, o1);
   expect(check(attestationKey, me.id, ec, sealed.seal)).toBe(false);
   // ... for P's ATTEST signature (the attestation key, another purpose).
   const attest = await raw(P, 'ATTEST', cmd(INS.ATTEST, sha256(encode('challenge')), 256));
@@ -361,7 +337,7 @@ test('I7: cards installed with the OTHER test root refuse TEST-root peers (9A01)
   const generated = await raw(B2, 'PERSO_GENERATE', cmd(INS.PERSO_GENERATE, host.identity(B2).id, 256));
   expect(sw(generated)).toBe('9000');
   const { identityKey, attestationKey } = parsePersoGenerate(generated.data);
-  const underTest = signMessage(certificateMessage02(host.identity(B2).id, identityKey, attestationKey), manufacturer.privateKey);
+  const underTest = signMessage(certificateMessage(host.identity(B2).id, identityKey, attestationKey), manufacturer.privateKey);
   expect(sw(await raw(B2, 'PERSO_COMMIT signed by the TEST root', cmd(INS.PERSO_COMMIT, encodeProtocolTlvs([[TAG.SIGNATURE, underTest]]))))).toBe('9A01');
   const v1Form = encodeProtocolTlvs([[TAG.SIGNATURE, underTest], [TAG.MANUFACTURER_PUBLIC_KEY, manufacturer.publicKey]]);
   expect(sw(await raw(B2, 'PERSO_COMMIT with a root attached', cmd(INS.PERSO_COMMIT, v1Form)))).toBe('6A80');
@@ -370,8 +346,8 @@ test('I7: cards installed with the OTHER test root refuse TEST-root peers (9A01)
   await host.personalize(B2, otherRoot);
   await host.personalize(B3, otherRoot);
   expect(sw(await host.createWallet(B2, CODE))).toBe('9000');
-  const oB1 = await offer(B1); // TEST root
-  const oB3 = await offer(B3); // OTHER root
+  const oB1 = await host.offer(B1); // TEST root
+  const oB3 = await host.offer(B3); // OTHER root
   // TEST-root P refuses an OTHER-root backup card; OTHER-root B2 refuses a TEST-root one.
   expect(sw(await host.select(P))).toBe('9000');
   expect(sw(await host.verifyPin(P, CODE))).toBe('9000');
@@ -380,9 +356,9 @@ test('I7: cards installed with the OTHER test root refuse TEST-root peers (9A01)
   expect(sw(await host.verifyPin(B2, CODE))).toBe('9000');
   expect(sw(await host.export(B2, oB1))).toBe('9A01');
   // A blob from a TEST-root primary is refused by an OTHER-root card, and the other way round.
-  const fromP = await exported(P, oB1);
+  const fromP = await host.exported(P, oB1);
   expect(sw(await host.import(B3, fromP))).toBe('9A01');
-  const fromB2 = await exported(B2, oB3); // the OTHER root works among its own cards
+  const fromB2 = await host.exported(B2, oB3); // the OTHER root works among its own cards
   expect(sw(await host.import(B1, fromB2))).toBe('9A01');
   expect((await host.read(B1)).state).toBe('BACKUP_PENDING');
   expect((await host.read(B3)).state).toBe('BACKUP_PENDING');

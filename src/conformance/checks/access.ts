@@ -10,7 +10,7 @@ import { encodeProtocolTlvs } from '../../apdu/index.js';
 import { equalBytes } from '../../protocol/crypto.js';
 import { SUITE_PIN, type Target } from '../harness.js';
 import { Ins, Sw, Tag, type ReadInfo } from '../wire.js';
-import { check, CLA, type Check, type CheckContext, type Expect } from './common.js';
+import { check, CLA, refusalCheck, type Check, type CheckContext, type Expect } from './common.js';
 import { changeCodeData, NEW_PIN } from './commands.js';
 
 const WRONG_PIN = new TextEncoder().encode('00000000');
@@ -52,19 +52,19 @@ export function accessChecks(): Check[] {
         await e.unchanged(ctx.dut, before);
       },
     ),
-    check(
+    refusalCheck(
       { id: 'change-code/format', title: 'CHANGE_ACCESS_CODE with a new code of 3 or 17 bytes, a current code of 3 bytes, the fields swapped or a trailing byte: 6A80 each, no try spent', category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('WALLET');
-        const bad = [
-          changeCodeData(SUITE_PIN, new Uint8Array(3).fill(0x37)),
-          changeCodeData(SUITE_PIN, new Uint8Array(17).fill(0x37)),
-          changeCodeData(new Uint8Array(3).fill(0x37), NEW_PIN),
-          encodeProtocolTlvs([[Tag.NEW_ACCESS_CODE, NEW_PIN], [Tag.ACCESS_CODE, SUITE_PIN]]),
-          Uint8Array.of(...changeCodeData(SUITE_PIN, NEW_PIN), 0),
-        ];
-        for (const data of bad) e.sw(await ctx.dut.send(CLA, Ins.CHANGE_ACCESS_CODE, data), Sw.WRONG_DATA);
-        await e.unchanged(ctx.dut, before);
+      {
+        from: 'WALLET',
+        sends: () =>
+          [
+            changeCodeData(SUITE_PIN, new Uint8Array(3).fill(0x37)),
+            changeCodeData(SUITE_PIN, new Uint8Array(17).fill(0x37)),
+            changeCodeData(new Uint8Array(3).fill(0x37), NEW_PIN),
+            encodeProtocolTlvs([[Tag.NEW_ACCESS_CODE, NEW_PIN], [Tag.ACCESS_CODE, SUITE_PIN]]),
+            Uint8Array.of(...changeCodeData(SUITE_PIN, NEW_PIN), 0),
+          ].map((data) => ({ ins: Ins.CHANGE_ACCESS_CODE, data })),
+        want: Sw.WRONG_DATA,
       },
     ),
     check(
@@ -97,13 +97,9 @@ export function accessChecks(): Check[] {
         await e.unchanged(ctx.dut, before);
       },
     ),
-    check(
+    refusalCheck(
       { id: 'reset/code-length', title: 'RESET with a 3- or 17-byte code: 6700, no try spent', category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('WALLET');
-        for (const n of [3, 17]) e.sw(await ctx.dut.send(CLA, Ins.RESET, new Uint8Array(n).fill(0x39)), Sw.WRONG_LENGTH);
-        await e.unchanged(ctx.dut, before);
-      },
+      { from: 'WALLET', sends: () => [3, 17].map((n) => ({ ins: Ins.RESET, data: new Uint8Array(n).fill(0x39) })), want: Sw.WRONG_LENGTH },
     ),
     check(
       { id: 'reset/wallet', title: 'RESET on a WALLET card (one signature made): 9000; BLANK with the same id and certificate, no wallet, counter 0, 5 tries; SIGN then 6985', category: 'wallet', destructive: true, needs: ['fresh-card'] },

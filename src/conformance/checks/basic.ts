@@ -8,11 +8,40 @@ import { toHex } from '../../apdu/index.js';
 import { equalBytes } from '../../protocol/crypto.js';
 import { attestationKey, identityKey, verifies, type CardUnderTest } from '../harness.js';
 import { NotApplicable } from '../types.js';
-import { AID, attestationMessage, Ins, parseCertificate, STATES, Sw as IsoSw } from '../wire.js';
-import { check, CLA, type Check, type Expect } from './common.js';
+import { AID, attestationMessage, Ins, parseCertificate, STATES, Sw as IsoSw, type ReadInfo } from '../wire.js';
+import { check, CLA, swHex, type Check, type CheckContext, type Expect } from './common.js';
 import { COMMANDS, kebab } from './commands.js';
 
 const SELECT_APDU = concatBytes(Uint8Array.of(0x00, Ins.SELECT, 0x04, 0x00, AID.length), AID, Uint8Array.of(0x00));
+
+/** A header word the card checks before anything else: these APDUs, sent as they are after SELECT, each answer `want`. */
+interface RawHeaderCheck {
+  readonly id: string;
+  readonly title: string;
+  readonly apdus: readonly Uint8Array[];
+  readonly want: number;
+}
+
+const RAW_HEADER_CHECKS: readonly RawHeaderCheck[] = [
+  { id: 'header/cla-00', title: 'a twincard INS with CLA 00 is 6E00', apdus: [Uint8Array.of(0x00, Ins.READ, 0, 0, 0)], want: IsoSw.CLA_NOT_SUPPORTED },
+  { id: 'header/cla-b0', title: 'CLA B0 is 6E00', apdus: [Uint8Array.of(0xb0, Ins.READ, 0, 0, 0)], want: IsoSw.CLA_NOT_SUPPORTED },
+  {
+    id: 'header/ins-unknown',
+    title: 'unknown INS 11, 5C and FE are 6D00',
+    apdus: [0x11, 0x5c, 0xfe].map((ins) => Uint8Array.of(CLA, ins, 0, 0, 0)),
+    want: IsoSw.INS_NOT_SUPPORTED,
+  },
+  { id: 'header/order-cla-before-ins', title: 'wrong CLA and unknown INS: 6E00 (CLA is checked first)', apdus: [Uint8Array.of(0x00, 0x11, 0x01, 0, 0)], want: IsoSw.CLA_NOT_SUPPORTED },
+  { id: 'header/order-ins-before-p1p2', title: 'unknown INS and P1 01: 6D00 (INS before P1-P2)', apdus: [Uint8Array.of(CLA, 0x11, 0x01, 0x01, 0)], want: IsoSw.INS_NOT_SUPPORTED },
+];
+
+function rawHeaderCheck({ id, title, apdus, want }: RawHeaderCheck): Check {
+  return check({ id, title, category: 'header', destructive: false }, async ({ dut }, e) => {
+    await dut.select();
+    dut.recorder.clear();
+    for (const apdu of apdus) e.sw(await dut.raw(apdu), want);
+  });
+}
 
 export function basicChecks(): Check[] {
   const checks: Check[] = [
@@ -65,46 +94,7 @@ export function basicChecks(): Check[] {
         await e.unchanged(dut, before);
       },
     ),
-    check(
-      { id: 'header/cla-00', title: 'a twincard INS with CLA 00 is 6E00', category: 'header', destructive: false },
-      async ({ dut }, e) => {
-        await dut.select();
-        dut.recorder.clear();
-        e.sw(await dut.raw(Uint8Array.of(0x00, Ins.READ, 0, 0, 0)), IsoSw.CLA_NOT_SUPPORTED);
-      },
-    ),
-    check(
-      { id: 'header/cla-b0', title: 'CLA B0 is 6E00', category: 'header', destructive: false },
-      async ({ dut }, e) => {
-        await dut.select();
-        dut.recorder.clear();
-        e.sw(await dut.raw(Uint8Array.of(0xb0, Ins.READ, 0, 0, 0)), IsoSw.CLA_NOT_SUPPORTED);
-      },
-    ),
-    check(
-      { id: 'header/ins-unknown', title: 'unknown INS 11, 5C and FE are 6D00', category: 'header', destructive: false },
-      async ({ dut }, e) => {
-        await dut.select();
-        dut.recorder.clear();
-        for (const ins of [0x11, 0x5c, 0xfe]) e.sw(await dut.raw(Uint8Array.of(CLA, ins, 0, 0, 0)), IsoSw.INS_NOT_SUPPORTED);
-      },
-    ),
-    check(
-      { id: 'header/order-cla-before-ins', title: 'wrong CLA and unknown INS: 6E00 (CLA is checked first)', category: 'header', destructive: false },
-      async ({ dut }, e) => {
-        await dut.select();
-        dut.recorder.clear();
-        e.sw(await dut.raw(Uint8Array.of(0x00, 0x11, 0x01, 0, 0)), IsoSw.CLA_NOT_SUPPORTED);
-      },
-    ),
-    check(
-      { id: 'header/order-ins-before-p1p2', title: 'unknown INS and P1 01: 6D00 (INS before P1-P2)', category: 'header', destructive: false },
-      async ({ dut }, e) => {
-        await dut.select();
-        dut.recorder.clear();
-        e.sw(await dut.raw(Uint8Array.of(CLA, 0x11, 0x01, 0x01, 0)), IsoSw.INS_NOT_SUPPORTED);
-      },
-    ),
+    ...RAW_HEADER_CHECKS.map(rawHeaderCheck),
     check(
       { id: 'header/order-p1p2-before-state', title: 'a command refused in this state, with P1 01: 6A86 (P1-P2 before state)', category: 'header', destructive: false },
       async ({ dut }, e) => {
@@ -119,8 +109,7 @@ export function basicChecks(): Check[] {
       { id: 'attest/answer', title: 'ATTEST signs "TWINCARD:ATTEST1" || id || challenge (16 and 32 bytes) under the certified ATTESTATION key, and not under the identity key', category: 'attestation', destructive: false },
       async (ctx, e) => {
         const dut = ctx.dut;
-        const seen = await dut.snapshot();
-        const info = seen.state === 'FACTORY' ? await ctx.reach('BLANK') : seen;
+        const info = await personalized(ctx);
         if (info.certificate === undefined || info.cardId === undefined) throw new NotApplicable('needs a personalized card');
         const key = attestationKey(info);
         const identity = identityKey(info);
@@ -140,8 +129,7 @@ export function basicChecks(): Check[] {
       { id: 'attest/challenge-length', title: 'ATTEST with a 15- or 33-byte challenge is 6700', category: 'tlv', destructive: false },
       async (ctx, e) => {
         const dut = ctx.dut;
-        const seen = await dut.snapshot();
-        const before = seen.state === 'FACTORY' ? await ctx.reach('BLANK') : seen;
+        const before = await personalized(ctx);
         dut.recorder.clear();
         for (const n of [15, 33]) e.sw(await dut.send(CLA, Ins.ATTEST, randomBytes(n), 256), IsoSw.WRONG_LENGTH);
         await e.unchanged(dut, before);
@@ -166,6 +154,12 @@ export function basicChecks(): Check[] {
   return checks;
 }
 
+/** The card as it is, or brought to BLANK when it is still FACTORY (ATTEST needs a personalized card). */
+async function personalized(ctx: CheckContext): Promise<ReadInfo> {
+  const seen = await ctx.dut.snapshot();
+  return seen.state === 'FACTORY' ? ctx.reach('BLANK') : seen;
+}
+
 /** READ in parts: the first answer is 8 bytes and 61xx, GET RESPONSE until 9000; the whole equals a plain READ. */
 async function responseChaining(dut: CardUnderTest, getResponseCla: number, e: Expect): Promise<void> {
   await dut.select();
@@ -174,7 +168,7 @@ async function responseChaining(dut: CardUnderTest, getResponseCla: number, e: E
   // Le 08: even a FACTORY card's 18-byte READ answer needs three parts.
   let r = await dut.raw(Uint8Array.of(CLA, Ins.READ, 0, 0, 0x08));
   const parts: Uint8Array[] = [r.data];
-  e.that(r.sw >> 8 === 0x61 && r.data.length === 8, 'first part: 8 bytes and 61xx', `first part: ${r.data.length} bytes and ${r.sw.toString(16).toUpperCase()}`);
+  e.that(r.sw >> 8 === 0x61 && r.data.length === 8, 'first part: 8 bytes and 61xx', `first part: ${r.data.length} bytes and ${swHex(r.sw)}`);
   for (let i = 0; i < 20 && r.sw >> 8 === 0x61; i++) {
     r = await dut.raw(Uint8Array.of(getResponseCla, 0xc0, 0, 0, r.sw & 0xff));
     parts.push(r.data);

@@ -6,8 +6,8 @@
 import type { ResponseApdu } from '../../apdu/index.js';
 import { equalBytes } from '../../protocol/crypto.js';
 import type { KeyPair } from '../../protocol/keys.js';
-import { sameIds, type CardUnderTest, type Target } from '../harness.js';
-import { Ins, type ReadInfo } from '../wire.js';
+import { CLA, sameIds, type CardUnderTest, type Target } from '../harness.js';
+import { Ins, swHex, type ReadInfo } from '../wire.js';
 import type { InvalidPoint } from '../wycheproof.js';
 import { NotApplicable, type CheckInfo } from '../types.js';
 import { randomKeyPair, SoftCard } from '../soft-card.js';
@@ -34,9 +34,8 @@ export interface Check extends CheckInfo {
   run(ctx: CheckContext): Promise<Verdict>;
 }
 
-export function swHex(sw: number): string {
-  return sw < 0 ? 'no status word' : sw.toString(16).toUpperCase().padStart(4, '0');
-}
+/** The checks format status words as the rest of the suite does. */
+export { swHex };
 
 /** Collects expectations; the check passes when every one held. */
 export class Expect {
@@ -133,7 +132,7 @@ export function flip(bytes: Uint8Array, index: number, mask = 0x01): Uint8Array 
   return out;
 }
 
-export { CLA } from '../harness.js';
+export { CLA };
 
 
 /** A non-negative integer below 2^256 as 32 big-endian bytes. */
@@ -142,17 +141,43 @@ export function be32(n: bigint): Uint8Array {
   return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
 }
 
-/** BACKUP_EXPORT with these bytes to a WALLET card, access code verified: `want`, nothing changed. */
-export async function exportRefused(ctx: CheckContext, e: Expect, data: Uint8Array, want: number): Promise<void> {
-  const before = await ctx.reach('WALLET');
-  await ctx.dut.verify();
-  e.sw(await ctx.dut.cmd(Ins.BACKUP_EXPORT, data), want);
+/** A command a refusal sends: `send(CLA, ins, data, ne)`, wrapped where the protocol wraps it (as a correct host does). */
+export interface Sent {
+  readonly ins: number;
+  readonly data?: Uint8Array;
+  readonly ne?: number;
+}
+
+/** The commonest expectation: from `from` (after `setUp`, e.g. VERIFY_PIN), each command answers `want` and READ shows nothing changed. */
+export interface Refusal {
+  readonly from: Target;
+  readonly setUp?: (ctx: CheckContext) => Promise<unknown>;
+  /** The commands, made when the check runs (fresh random data each run), from the card's READ before. */
+  readonly sends: (before: ReadInfo) => readonly Sent[];
+  readonly want: number;
+}
+
+export async function expectRefused(ctx: CheckContext, e: Expect, refusal: Refusal): Promise<void> {
+  const before = await ctx.reach(refusal.from);
+  await refusal.setUp?.(ctx);
+  for (const { ins, data, ne } of refusal.sends(before)) e.sw(await ctx.dut.send(CLA, ins, data, ne), refusal.want);
   await e.unchanged(ctx.dut, before);
 }
 
+/** A check that is one {@link Refusal}. */
+export function refusalCheck(info: Parameters<typeof check>[0], refusal: Refusal): Check {
+  return check(info, (ctx, e) => expectRefused(ctx, e, refusal));
+}
+
+/** A {@link Refusal}'s set-up: the access code verified in the current session. */
+export const verifyFirst = (ctx: CheckContext): Promise<void> => ctx.dut.verify();
+
+/** BACKUP_EXPORT with these bytes to a WALLET card, access code verified: `want`, nothing changed. */
+export function exportRefused(ctx: CheckContext, e: Expect, data: Uint8Array, want: number): Promise<void> {
+  return expectRefused(ctx, e, { from: 'WALLET', setUp: verifyFirst, sends: () => [{ ins: Ins.BACKUP_EXPORT, data, ne: 256 }], want });
+}
+
 /** BACKUP_IMPORT with these bytes to a BACKUP_PENDING card: `want`, nothing changed. */
-export async function importRefusedRaw(ctx: CheckContext, e: Expect, data: (cardId: Uint8Array) => Uint8Array, want: number): Promise<void> {
-  const before = await ctx.reach('BACKUP_PENDING');
-  e.sw(await ctx.dut.cmd(Ins.BACKUP_IMPORT, data(before.cardId!)), want);
-  await e.unchanged(ctx.dut, before);
+export function importRefusedRaw(ctx: CheckContext, e: Expect, data: (cardId: Uint8Array) => Uint8Array, want: number): Promise<void> {
+  return expectRefused(ctx, e, { from: 'BACKUP_PENDING', sends: (before) => [{ ins: Ins.BACKUP_IMPORT, data: data(before.cardId!), ne: 256 }], want });
 }

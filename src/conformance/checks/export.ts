@@ -14,9 +14,12 @@ import { openBlob, randomKeyPair, SoftCard } from '../soft-card.js';
 import { Ins, parseCertificate, Prefix, prepareMessage, sealMessage, Sw, type ReadInfo } from '../wire.js';
 import type { InvalidPoint } from '../wycheproof.js';
 import { edgePoints } from './points.js';
-import { check, exportRefused, flip, needManufacturer, somePeer, type Check, type CheckContext, type Expect } from './common.js';
+import { check, exportRefused, flip, needManufacturer, refusalCheck, somePeer, swHex, verifyFirst, type Check, type CheckContext, type Expect } from './common.js';
 
 /** A new certified software backup card with its ephemeral pair. */
+/** BACKUP_FINALIZE as a correct host sends it (wrapped, Le 256). */
+const FINALIZE = { ins: Ins.BACKUP_FINALIZE, ne: 256 } as const;
+
 function newBackup(ctx: CheckContext): SoftBackup {
   return { card: SoftCard.create(needManufacturer(ctx)), eb: randomKeyPair() };
 }
@@ -63,7 +66,7 @@ async function fullPrimary(ctx: CheckContext): Promise<ReadInfo> {
     const b = newBackup(ctx);
     await ctx.dut.verify();
     const r = await exportTo(ctx, b);
-    if (r.sw !== Sw.OK) throw new Error(`set-up: BACKUP_EXPORT to a second card answered ${r.sw.toString(16).toUpperCase()}`);
+    if (r.sw !== Sw.OK) throw new Error(`set-up: BACKUP_EXPORT to a second card answered ${swHex(r.sw)}`);
     known.push(b);
     info = await ctx.dut.snapshot();
   }
@@ -326,22 +329,13 @@ export function exportChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
     ),
 
     // ----------------------------------------------------------------- BACKUP_FINALIZE
-    check(
+    refusalCheck(
       { id: 'finalize/in-wallet', title: 'BACKUP_FINALIZE in WALLET with the code verified (no blob has left): 6985, nothing changed', category: 'finalize', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('WALLET');
-        await ctx.dut.verify();
-        e.sw(await ctx.dut.cmd(Ins.BACKUP_FINALIZE), Sw.CONDITIONS_NOT_SATISFIED);
-        await e.unchanged(ctx.dut, before);
-      },
+      { from: 'WALLET', setUp: verifyFirst, sends: () => [FINALIZE], want: Sw.CONDITIONS_NOT_SATISFIED },
     ),
-    check(
+    refusalCheck(
       { id: 'finalize/without-pin', title: 'BACKUP_FINALIZE in BACKUP_EXPORTING without VERIFY_PIN: 6982, nothing changed', category: 'access-code', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('BACKUP_EXPORTING');
-        e.sw(await ctx.dut.cmd(Ins.BACKUP_FINALIZE), Sw.PIN_NOT_VERIFIED);
-        await e.unchanged(ctx.dut, before);
-      },
+      { from: 'BACKUP_EXPORTING', sends: () => [FINALIZE], want: Sw.PIN_NOT_VERIFIED },
     ),
     check(
       { id: 'finalize/answer', title: 'BACKUP_FINALIZE: 08 01 <count>; BACKUP_EXPORTING -> BACKED_UP, origin 01, the same count and ids', category: 'finalize', destructive: true, needs: ['fresh-card', 'test-manufacturer'] },
@@ -410,7 +404,7 @@ async function i2Sequence(ctx: CheckContext, e: Expect, before: ReadInfo): Promi
   for (const [name, send, want] of steps) {
     await ctx.dut.verify();
     const r = await send();
-    e.that(want.includes(r.sw), `${name}: SW ${want.map((w) => w.toString(16).toUpperCase()).join(' or ')}`, `${name}: SW ${r.sw.toString(16).toUpperCase()}`);
+    e.that(want.includes(r.sw), `${name}: SW ${want.map(swHex).join(' or ')}`, `${name}: SW ${swHex(r.sw)}`);
     const now = await ctx.dut.snapshot();
     e.that(now.state === before.state && now.backupCount === before.backupCount && sameIds(now.backupCardIds, recorded.map((b) => b.card.cardId)),
       `after ${name}: ${before.state}, count ${before.backupCount}, the same ids`,

@@ -50,58 +50,69 @@ async function signsWith(card: CardUnderTest, walletKey: Uint8Array): Promise<bo
   return checkWalletSignature(s.data.subarray(2, 2 + (s.data[1] ?? 0)), digest, walletKey) !== undefined;
 }
 
+type Offer = Awaited<ReturnType<typeof prepareOn>>;
+type Sealed = NonNullable<Awaited<ReturnType<typeof exportOn>>>;
+
+/** Every peer check relays between two real cards and changes both for good. */
+function peerCheck(id: string, title: string, body: (ctx: CheckContext, e: Expect) => Promise<void>): Check {
+  return check({ id, title, category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] }, body);
+}
+
+/**
+ * The card under test in WALLET exports to the peer, brought to BLANK and prepared by `offerOf` (default: one
+ * BACKUP_PREPARE). Both READs and the sealed answer; undefined when the export failed (the SW is recorded).
+ */
+async function exportToPeer(ctx: CheckContext, e: Expect, offerOf: (peer: CardUnderTest, b: ReadInfo) => Promise<Offer> = prepareOn) {
+  const peer = needPeer(ctx);
+  const p = await ctx.reach('WALLET');
+  const b = await ctx.reachPeer('BLANK');
+  const sealed = await exportOn(ctx.dut, p, await offerOf(peer, b), e);
+  return sealed === undefined ? undefined : { peer, p, b, sealed };
+}
+
+/** BACKUP_IMPORT of `sealed` on `card`, which must answer `sw` and, refusing, change nothing. */
+async function importRefused(card: CardUnderTest, sealed: Sealed, sw: number, e: Expect): Promise<void> {
+  const before = await card.snapshot();
+  e.sw(await card.cmd(Ins.BACKUP_IMPORT, importData(sealed)), sw);
+  await e.unchanged(card, before);
+}
+
 export function peerChecks(): Check[] {
   return [
-    check(
-      { id: 'peer/substituted-eb', title: "BACKUP_EXPORT with the peer backup card's certificate and prepare signature but another EB: 9A03, nothing changed", category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
+    peerCheck('peer/substituted-eb', "BACKUP_EXPORT with the peer backup card's certificate and prepare signature but another EB: 9A03, nothing changed", async (ctx, e) => {
+      const peer = needPeer(ctx);
+      const b = await ctx.reachPeer('BLANK');
+      const offer = await prepareOn(peer, b);
+      const before = await ctx.reach('WALLET');
+      await ctx.dut.verify();
+      e.sw(await ctx.dut.cmd(Ins.BACKUP_EXPORT, exportData({ ...offer, eb: randomKeyPair().publicKey })), Sw.SIGNATURE_INVALID);
+      await e.unchanged(ctx.dut, before);
+    }),
+    peerCheck('peer/tampered-blob', 'a real export to the peer, one ciphertext byte flipped on the way: the peer answers 9A05 and stays BACKUP_PENDING', async (ctx, e) => {
+      const run = await exportToPeer(ctx, e);
+      if (run !== undefined) await importRefused(run.peer, { ...run.sealed, blob: flip(run.sealed.blob, 60) }, Sw.MAC_INVALID, e);
+    }),
+    peerCheck(
+      'peer/stale-eb',
+      'the peer prepares, cancels and prepares again; the card exports to the OLD EB (it cannot tell): the peer refuses that blob with 9A03 and stays BACKUP_PENDING',
       async (ctx, e) => {
-        const peer = needPeer(ctx);
-        const b = await ctx.reachPeer('BLANK');
-        const offer = await prepareOn(peer, b);
-        const before = await ctx.reach('WALLET');
-        await ctx.dut.verify();
-        e.sw(await ctx.dut.cmd(Ins.BACKUP_EXPORT, exportData({ ...offer, eb: randomKeyPair().publicKey })), Sw.SIGNATURE_INVALID);
-        await e.unchanged(ctx.dut, before);
+        const run = await exportToPeer(ctx, e, async (peer, b) => {
+          const old = await prepareOn(peer, b);
+          await peer.expectOk('BACKUP_CANCEL', Ins.BACKUP_CANCEL);
+          const now = await prepareOn(peer, b);
+          e.that(!equalBytes(now.eb, old.eb), 'the peer has a new EB', 'the peer answered the old EB again');
+          return old;
+        });
+        if (run !== undefined) await importRefused(run.peer, run.sealed, Sw.SIGNATURE_INVALID, e);
       },
     ),
-    check(
-      { id: 'peer/tampered-blob', title: 'a real export to the peer, one ciphertext byte flipped on the way: the peer answers 9A05 and stays BACKUP_PENDING', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
+    peerCheck(
+      'peer/backup-to-peer',
+      'a full backup to the peer (prepare, export, finalize, import): the peer holds the same wallet key, origin 02, and signs with the same access code; the card names it',
       async (ctx, e) => {
-        const peer = needPeer(ctx);
-        const p = await ctx.reach('WALLET');
-        const b = await ctx.reachPeer('BLANK');
-        const sealed = await exportOn(ctx.dut, p, await prepareOn(peer, b), e);
-        if (sealed === undefined) return;
-        const before = await peer.snapshot();
-        e.sw(await peer.cmd(Ins.BACKUP_IMPORT, importData({ ...sealed, blob: flip(sealed.blob, 60) })), Sw.MAC_INVALID);
-        await e.unchanged(peer, before);
-      },
-    ),
-    check(
-      { id: 'peer/stale-eb', title: 'the peer prepares, cancels and prepares again; the card exports to the OLD EB (it cannot tell): the peer refuses that blob with 9A03 and stays BACKUP_PENDING', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
-      async (ctx, e) => {
-        const peer = needPeer(ctx);
-        const p = await ctx.reach('WALLET');
-        const b = await ctx.reachPeer('BLANK');
-        const old = await prepareOn(peer, b);
-        await peer.expectOk('BACKUP_CANCEL', Ins.BACKUP_CANCEL);
-        const now = await prepareOn(peer, b);
-        e.that(!equalBytes(now.eb, old.eb), 'the peer has a new EB', 'the peer answered the old EB again');
-        const sealed = await exportOn(ctx.dut, p, old, e);
-        if (sealed === undefined) return;
-        const before = await peer.snapshot();
-        e.sw(await peer.cmd(Ins.BACKUP_IMPORT, importData(sealed)), Sw.SIGNATURE_INVALID);
-        await e.unchanged(peer, before);
-      },
-    ),
-    check(
-      { id: 'peer/backup-to-peer', title: 'a full backup to the peer (prepare, export, finalize, import): the peer holds the same wallet key, origin 02, and signs with the same access code; the card names it', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
-      async (ctx, e) => {
-        const peer = needPeer(ctx);
-        const p = await ctx.reach('WALLET');
-        const b = await ctx.reachPeer('BLANK');
-        const sealed = await exportOn(ctx.dut, p, await prepareOn(peer, b), e);
-        if (sealed === undefined) return;
+        const run = await exportToPeer(ctx, e);
+        if (run === undefined) return;
+        const { peer, p, b, sealed } = run;
         e.sw(await ctx.dut.cmd(Ins.BACKUP_FINALIZE), Sw.OK);
         const primary = await ctx.dut.snapshot();
         e.that(primary.state === 'BACKED_UP' && primary.backupCount === 1 && equalBytes(primary.backupCardIds[0]!, b.cardId!), 'the card BACKED_UP naming the peer', `the card ${primary.state}, count ${primary.backupCount}`);
@@ -114,21 +125,18 @@ export function peerChecks(): Check[] {
         ctx.dut.known = {}; // the suite's own record of this primary's backups is not complete: reset it if needed again
       },
     ),
-    check(
-      { id: 'peer/backup-from-peer', title: 'a full backup from the peer: the card under test prepares and imports, holds the peer wallet key and signs with its access code', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
-      async (ctx, e) => {
-        const peer = needPeer(ctx);
-        const p = await ctx.reachPeer('WALLET');
-        const b = await ctx.reach('BLANK');
-        const sealed = await exportOn(peer, p, await prepareOn(ctx.dut, b), e);
-        if (sealed === undefined) return;
-        await ctx.dut.select();
-        e.sw(await ctx.dut.cmd(Ins.BACKUP_IMPORT, importData(sealed)), Sw.OK);
-        const after = await ctx.dut.snapshot();
-        e.that(after.state === 'BACKED_UP' && after.walletPublicKey !== undefined && equalBytes(after.walletPublicKey, p.walletPublicKey!),
-          'BACKED_UP with the peer wallet key', `${after.state}, ${after.walletPublicKey === undefined ? 'no key' : 'another key'}`);
-        e.that(await signsWith(ctx.dut, p.walletPublicKey!), 'its signature verifies under the peer wallet key', 'it does not');
-      },
-    ),
+    peerCheck('peer/backup-from-peer', 'a full backup from the peer: the card under test prepares and imports, holds the peer wallet key and signs with its access code', async (ctx, e) => {
+      const peer = needPeer(ctx);
+      const p = await ctx.reachPeer('WALLET');
+      const b = await ctx.reach('BLANK');
+      const sealed = await exportOn(peer, p, await prepareOn(ctx.dut, b), e);
+      if (sealed === undefined) return;
+      await ctx.dut.select();
+      e.sw(await ctx.dut.cmd(Ins.BACKUP_IMPORT, importData(sealed)), Sw.OK);
+      const after = await ctx.dut.snapshot();
+      e.that(after.state === 'BACKED_UP' && after.walletPublicKey !== undefined && equalBytes(after.walletPublicKey, p.walletPublicKey!),
+        'BACKED_UP with the peer wallet key', `${after.state}, ${after.walletPublicKey === undefined ? 'no key' : 'another key'}`);
+      e.that(await signsWith(ctx.dut, p.walletPublicKey!), 'its signature verifies under the peer wallet key', 'it does not');
+    }),
   ];
 }

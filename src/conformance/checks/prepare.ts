@@ -6,18 +6,19 @@
  */
 import { equalBytes } from '../../protocol/crypto.js';
 import { identityKey, parsePrepareAnswer, verifies } from '../harness.js';
-import { Ins, prepareMessage, Sw } from '../wire.js';
-import { check, type Check } from './common.js';
+import { Ins, prepareMessage, Sw, type ReadInfo } from '../wire.js';
+import { check, refusalCheck, type Check } from './common.js';
+
+/** The prepare signature verifies over B.id ‖ EB under the card's certified identity key (READ before). */
+function signedByCard(offer: { eb: Uint8Array; signature: Uint8Array }, card: ReadInfo): boolean {
+  return verifies(offer.signature, prepareMessage(card.cardId!, offer.eb), identityKey(card));
+}
 
 export function prepareChecks(): Check[] {
   return [
-    check(
+    refusalCheck(
       { id: 'prepare/data-refused', title: 'BACKUP_PREPARE with a data byte on a BLANK card: 6700, still BLANK', category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('BLANK');
-        e.sw(await ctx.dut.cmd(Ins.BACKUP_PREPARE, Uint8Array.of(0)), Sw.WRONG_LENGTH);
-        await e.unchanged(ctx.dut, before);
-      },
+      { from: 'BLANK', sends: () => [{ ins: Ins.BACKUP_PREPARE, data: Uint8Array.of(0), ne: 256 }], want: Sw.WRONG_LENGTH },
     ),
     check(
       { id: 'cancel/in-blank', title: 'BACKUP_CANCEL on a BLANK card: 9000, no data, nothing changed (a retried step)', category: 'backup-card', destructive: false, needs: ['fresh-card'] },
@@ -36,7 +37,7 @@ export function prepareChecks(): Check[] {
         const r = await ctx.dut.cmd(Ins.BACKUP_PREPARE);
         if (!e.sw(r, Sw.OK)) return;
         const offer = parsePrepareAnswer(r.data);
-        const ok = offer !== undefined && verifies(offer.signature, prepareMessage(before.cardId!, offer.eb), identityKey(before));
+        const ok = offer !== undefined && signedByCard(offer, before);
         e.that(ok, 'prepare signature verifies over B.id || EB', offer === undefined ? 'answer not 13 41 <EB> 14 LL <sig>' : 'signature does not verify');
         if (offer !== undefined) ctx.dut.known = { eb: offer.eb };
         const after = await ctx.dut.snapshot();
@@ -53,7 +54,7 @@ export function prepareChecks(): Check[] {
         if (!e.sw(r, Sw.OK)) return;
         const offer = parsePrepareAnswer(r.data);
         e.that(offer !== undefined && equalBytes(offer.eb, eb), 'the same EB', 'another EB (or a malformed answer)');
-        e.that(offer !== undefined && verifies(offer.signature, prepareMessage(before.cardId!, offer.eb), identityKey(before)), 'signature verifies', 'signature does not verify');
+        e.that(offer !== undefined && signedByCard(offer, before), 'signature verifies', 'signature does not verify');
         await e.unchanged(ctx.dut, before);
       },
     ),
@@ -82,7 +83,7 @@ export function prepareChecks(): Check[] {
         const offer = parsePrepareAnswer(p.data);
         if (offer !== undefined) ctx.dut.known = { eb: offer.eb };
         e.that(offer !== undefined && !equalBytes(offer.eb, old), 'a new EB', 'the old EB again (or a malformed answer)');
-        e.that(offer !== undefined && verifies(offer.signature, prepareMessage(before.cardId!, offer.eb), identityKey(before)), 'signature verifies', 'signature does not verify');
+        e.that(offer !== undefined && signedByCard(offer, before), 'signature verifies', 'signature does not verify');
       },
     ),
   ];

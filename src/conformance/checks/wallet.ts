@@ -7,19 +7,18 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { Ins, Sw as IsoSw } from '../wire.js';
 import { checkWalletSignature, equalBytes } from '../../protocol/crypto.js';
 import { SUITE_PIN } from '../harness.js';
-import { check, CLA, type Check } from './common.js';
+import { check, CLA, refusalCheck, verifyFirst, type Check } from './common.js';
 
 const WRONG_PIN = new TextEncoder().encode('99999999');
 
+/** SIGN with a fresh random digest of `length` bytes. */
+const sign = (length: number) => ({ ins: Ins.SIGN, data: randomBytes(length), ne: 256 });
+
 export function walletChecks(): Check[] {
   return [
-    check(
+    refusalCheck(
       { id: 'create-wallet/pin-length', title: 'CREATE_WALLET with a 3- or 17-byte access code is 6700, the card stays BLANK', category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('BLANK');
-        for (const n of [3, 17]) e.sw(await ctx.dut.send(CLA, Ins.CREATE_WALLET, new Uint8Array(n).fill(0x31), 256), IsoSw.WRONG_LENGTH);
-        await e.unchanged(ctx.dut, before);
-      },
+      { from: 'BLANK', sends: () => [3, 17].map((n) => ({ ins: Ins.CREATE_WALLET, data: new Uint8Array(n).fill(0x31), ne: 256 })), want: IsoSw.WRONG_LENGTH },
     ),
     check(
       { id: 'create-wallet/answer', title: 'CREATE_WALLET: BLANK -> WALLET, origin 01, 5 tries, the key READ shows', category: 'wallet', destructive: true, needs: ['fresh-card'] },
@@ -37,38 +36,21 @@ export function walletChecks(): Check[] {
           'answer 05 41 <the wallet key READ shows>', 'answer differs from READ');
       },
     ),
-    check(
+    refusalCheck(
       { id: 'header/order-state-before-data', title: 'SIGN with a 5-byte digest on a BLANK card: 6985 (state before data)', category: 'header', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('BLANK');
-        e.sw(await ctx.dut.send(CLA, Ins.SIGN, randomBytes(5), 256), IsoSw.CONDITIONS_NOT_SATISFIED);
-        await e.unchanged(ctx.dut, before);
-      },
+      { from: 'BLANK', sends: () => [sign(5)], want: IsoSw.CONDITIONS_NOT_SATISFIED },
     ),
-    check(
+    refusalCheck(
       { id: 'sign/without-pin', title: 'SIGN without VERIFY_PIN in this selection is 6982, counter unchanged', category: 'access-code', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('WALLET');
-        e.sw(await ctx.dut.send(CLA, Ins.SIGN, randomBytes(32), 256), IsoSw.PIN_NOT_VERIFIED);
-        await e.unchanged(ctx.dut, before);
-      },
+      { from: 'WALLET', sends: () => [sign(32)], want: IsoSw.PIN_NOT_VERIFIED },
     ),
-    check(
+    refusalCheck(
       { id: 'sign/order-pin-before-data', title: 'SIGN with a 5-byte digest and no VERIFY_PIN: 6982 (access code before data)', category: 'header', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('WALLET');
-        e.sw(await ctx.dut.send(CLA, Ins.SIGN, randomBytes(5), 256), IsoSw.PIN_NOT_VERIFIED);
-        await e.unchanged(ctx.dut, before);
-      },
+      { from: 'WALLET', sends: () => [sign(5)], want: IsoSw.PIN_NOT_VERIFIED },
     ),
-    check(
+    refusalCheck(
       { id: 'sign/digest-length', title: 'SIGN with a 31- or 33-byte digest is 6700, counter unchanged', category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('WALLET');
-        await ctx.dut.verify();
-        for (const n of [31, 33]) e.sw(await ctx.dut.send(CLA, Ins.SIGN, randomBytes(n), 256), IsoSw.WRONG_LENGTH);
-        await e.unchanged(ctx.dut, before);
-      },
+      { from: 'WALLET', setUp: verifyFirst, sends: () => [sign(31), sign(33)], want: IsoSw.WRONG_LENGTH },
     ),
     check(
       { id: 'sign/answer', title: 'SIGN: a signature over the digest under the wallet key, counter +1 each time', category: 'wallet', destructive: true, needs: ['fresh-card'] },
@@ -89,13 +71,9 @@ export function walletChecks(): Check[] {
         }
       },
     ),
-    check(
+    refusalCheck(
       { id: 'verify-pin/length', title: 'VERIFY_PIN with 3 or 17 bytes is 6700 and costs no try', category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('WALLET');
-        for (const n of [3, 17]) e.sw(await ctx.dut.send(CLA, Ins.VERIFY_PIN, new Uint8Array(n).fill(0x39)), IsoSw.WRONG_LENGTH);
-        await e.unchanged(ctx.dut, before);
-      },
+      { from: 'WALLET', sends: () => [3, 17].map((n) => ({ ins: Ins.VERIFY_PIN, data: new Uint8Array(n).fill(0x39) })), want: IsoSw.WRONG_LENGTH },
     ),
     check(
       { id: 'verify-pin/wrong-then-right', title: 'a wrong code is 63C4 and READ shows 4 tries; the right one is 9000 and restores 5', category: 'access-code', destructive: false, needs: ['fresh-card'] },
@@ -110,14 +88,16 @@ export function walletChecks(): Check[] {
         e.that(after.pinTriesLeft === 5, 'READ: 5 tries again', `READ: ${after.pinTriesLeft} tries`);
       },
     ),
-    check(
+    refusalCheck(
       { id: 'verify-pin/cleared-on-select', title: 'after VERIFY_PIN, a new SELECT clears it: SIGN is 6982', category: 'access-code', destructive: false, needs: ['fresh-card'] },
-      async (ctx, e) => {
-        const before = await ctx.reach('WALLET');
-        await ctx.dut.verify();
-        await ctx.dut.select();
-        e.sw(await ctx.dut.send(CLA, Ins.SIGN, randomBytes(32), 256), IsoSw.PIN_NOT_VERIFIED);
-        await e.unchanged(ctx.dut, before);
+      {
+        from: 'WALLET',
+        setUp: async (ctx) => {
+          await ctx.dut.verify();
+          await ctx.dut.select();
+        },
+        sends: () => [sign(32)],
+        want: IsoSw.PIN_NOT_VERIFIED,
       },
     ),
     check(

@@ -99,6 +99,9 @@ describe('READ, version 2 fields', () => {
     ['an imported wallet without PRIMARY_ID', { ...imported, PRIMARY_ID: undefined }, 'PRIMARY_ID missing in state BACKED_UP'],
     ["PRIMARY_ID the card's own id", { ...imported, PRIMARY_ID: B1 }, "PRIMARY_ID is the card's own id"],
     ['a wrong-size PRIMARY_ID', { ...imported, PRIMARY_ID: cardId.subarray(1) }, 'tag 0x19'],
+    ['an unknown WALLET_ORIGIN', primary(2, [], { WALLET_ORIGIN: Uint8Array.of(3) }), 'unknown WALLET_ORIGIN 0x03'],
+    ['an imported wallet outside BACKED_UP', { ...imported, STATE: Uint8Array.of(2) }, 'WALLET_ORIGIN 02 (imported) in state WALLET'],
+    ['BACKUP_CARD_IDS on a wallet never exported', primary(2, [], { BACKUP_CARD_IDS: B1 }), 'BACKUP_CARD_IDS present with BACKUP_COUNT 0'],
   ])('refuses %s', async (_name, fields, message) => {
     const read = answering(readAnswer(fields)).read();
     await expect(read).rejects.toThrow(MalformedResponseError);

@@ -38,6 +38,11 @@ export interface Reply {
   readonly data: Uint8Array;
 }
 
+/** A reply's status word as the tests compare it: `9000`, `6985`. */
+export function sw(reply: Reply): string {
+  return swHex(reply.sw);
+}
+
 const CHAINING_BIT = 0x10;
 const INS_GET_RESPONSE = 0xc0;
 

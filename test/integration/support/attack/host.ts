@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { encodeProtocolTlvs, toHex, type CommandApdu } from '../../../../src/apdu/index.js';
 import { equalBytes, signMessage, verifyMessageSignature } from '../../../../src/protocol/crypto.js';
 import { keyPairFromPem, type KeyPair } from '../../../../src/protocol/keys.js';
-import { prepareMessage, sealMessage } from '../../../../src/protocol/messages.js';
 import type { PcscService } from '../../../../src/readers/index.js';
 import { control } from '../backup-cards.js';
 import { cardOffset, repoRoot } from '../sim.js';
@@ -18,20 +17,19 @@ import { CardLink, Transcript, type Reply } from './card-link.js';
 import { invariantViolations, type RetiredWallet } from './invariants.js';
 import {
   AttackSession,
-  deriveSessionKeys,
   hostEphemeral,
   openSessionCommand,
   parseOpenSession,
-  sessionAnswerVerifies,
+  sessionSignatureVerifies,
   type Spoil,
 } from './session.js';
 import {
   cancelCommand,
-  certificateMessage02,
+  certificateMessage,
   changeAccessCodeCommand,
   cmd,
   createWalletCommand,
-  encodeCertificate02,
+  encodeCertificate,
   exportCommand,
   finalizeCommand,
   importCommand,
@@ -46,8 +44,10 @@ import {
   parseSelect,
   parseSign,
   prepareCommand,
+  prepareMessage,
   readCommand,
   resetCommand,
+  sealMessage,
   selectCommand,
   signCommand,
   SW,
@@ -59,6 +59,12 @@ import {
   type SealedExport,
   type State,
 } from './wire.js';
+
+/** The four virtual cards of the attack tests: the primary and three backup cards. */
+export const P = 0;
+export const B1 = 1;
+export const B2 = 2;
+export const B3 = 3;
 
 export const manufacturer: KeyPair = keyPairFromPem(
   readFileSync(join(repoRoot, 'fixtures', 'test-manufacturer', 'private-key.pem'), 'utf8'),
@@ -159,9 +165,9 @@ export class AttackHost {
     const id = attackCardId(k);
     await this.#ok(card, 'SELECT', selectCommand());
     const { identityKey, attestationKey } = parsePersoGenerate(await this.#ok(card, 'PERSO_GENERATE', cmd(INS.PERSO_GENERATE, id, 256)));
-    const signature = signMessage(certificateMessage02(id, identityKey, attestationKey), root.privateKey);
+    const signature = signMessage(certificateMessage(id, identityKey, attestationKey), root.privateKey);
     await this.#ok(card, 'PERSO_COMMIT', cmd(INS.PERSO_COMMIT, encodeProtocolTlvs([[TAG.SIGNATURE, signature]])));
-    const certificate = encodeCertificate02(id, identityKey, attestationKey, signature);
+    const certificate = encodeCertificate({ cardId: id, identityPublicKey: identityKey, attestationPublicKey: attestationKey, signature });
     const view = parseRead(await this.#ok(card, 'READ', readCommand()));
     if (view.state !== 'BLANK' || !view.certificate || !equalBytes(view.certificate, certificate)) {
       throw new CardMisbehaved(`card ${card.k}: not BLANK with its certificate after personalization`);
@@ -204,12 +210,10 @@ export class AttackHost {
     if (reply.sw !== SW.OK) return reply;
     const { ec, signature } = parseOpenSession(reply.data);
     const me = this.identity(k);
-    if (!sessionAnswerVerifies(me.attestationPublicKey, me.id, eh.publicKey, ec, signature)) {
+    if (!sessionSignatureVerifies(signature, me.id, eh.publicKey, ec, me.attestationPublicKey)) {
       throw new CardMisbehaved(`card ${k}: the OPEN_SESSION signature does not verify under its certified attestation key`);
     }
-    const { encKey, macKey } = deriveSessionKeys(eh, me.id, ec);
-    eh.secret.fill(0);
-    const session = new AttackSession(me.id, ec, encKey, macKey);
+    const session = AttackSession.derive(eh, me.id, ec);
     this.#sessions[k] = session;
     return { ...reply, session };
   }
@@ -226,7 +230,7 @@ export class AttackHost {
   async wrapped(k: number, name: string, plain: CommandApdu, spoil?: Spoil): Promise<Reply> {
     const session = this.#sessions[k] ?? (await this.#openOrThrow(k));
     const reply = await this.#card(k).send(`${name} (wrapped, ctr ${spoil?.ctr ?? session.ctr + 1})`, session.wrap(plain, spoil));
-    if (reply.sw === SW.SM_FAILED) this.#dropSession(k);
+    if (reply.sw === SW.SECURE_MESSAGING) this.#dropSession(k);
     return reply;
   }
 
@@ -319,6 +323,20 @@ export class AttackHost {
     return { ...reply, sealed: { primaryId: me.id, primaryCertificate: me.certificate, offer, ep, seal, blob } };
   }
 
+  /** BACKUP_PREPARE where the test's own set-up needs it to succeed: the offer, or an error naming the word. */
+  async offer(k: number): Promise<Offer> {
+    const reply = await this.prepare(k);
+    if (reply.offer === undefined) throw new Error(`card ${k}: BACKUP_PREPARE answered ${swHex(reply.sw)}, the set-up needs 9000`);
+    return reply.offer;
+  }
+
+  /** BACKUP_EXPORT where the test's own set-up needs it to succeed: the sealed blob, or an error naming the word. */
+  async exported(p: number, offer: Offer): Promise<SealedExport> {
+    const reply = await this.export(p, offer);
+    if (reply.sealed === undefined) throw new Error(`card ${p}: BACKUP_EXPORT answered ${swHex(reply.sw)}, the set-up needs 9000`);
+    return reply.sealed;
+  }
+
   /** Like export, but the answer is lost (the card is pulled after running it, then put back). */
   exportTorn(p: number, offer: Offer): Promise<void> {
     return this.sendTornWrapped(p, `BACKUP_EXPORT for ${toHex(offer.backupId)}`, exportCommand(offer));
@@ -394,5 +412,11 @@ export class AttackHost {
     });
     this.#previous = views;
     return { views, problems };
+  }
+
+  /** What every attack test checks after itself: I1 and I2 on the cards' own READs; a failure carries the whole transcript. */
+  async assertInvariants(): Promise<void> {
+    const { problems } = await this.invariantViolations();
+    if (problems.length > 0) throw new Error(`${problems.join('\n')}\n--- transcript\n${this.transcript.text()}`);
   }
 }

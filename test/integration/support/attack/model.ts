@@ -62,7 +62,7 @@ function pinGate(c: CardModel): number | undefined {
 
 /** The one status word the document allows for BACKUP_EXPORT on card c with offer o. */
 export function expectedExport(c: CardModel, o: Offer): number {
-  if (c.state !== 'WALLET' && c.state !== 'BACKUP_EXPORTING') return SW.CONDITIONS;
+  if (c.state !== 'WALLET' && c.state !== 'BACKUP_EXPORTING') return SW.CONDITIONS_NOT_SATISFIED;
   const gate = pinGate(c);
   if (gate !== undefined) return gate;
   const backupId = toHex(o.backupId);
@@ -73,7 +73,7 @@ export function expectedExport(c: CardModel, o: Offer): number {
 
 export function expectedFinalize(c: CardModel): number {
   const allowed = c.state === 'BACKUP_EXPORTING' || (c.state === 'BACKED_UP' && c.origin === 'created');
-  if (!allowed) return SW.CONDITIONS;
+  if (!allowed) return SW.CONDITIONS_NOT_SATISFIED;
   return pinGate(c) ?? SW.OK;
 }
 
@@ -81,9 +81,9 @@ export function expectedFinalize(c: CardModel): number {
 export function expectedImport(c: CardModel, x: ObservedExport): { sw: number; result?: 0 | 1 } {
   const tag = toHex(x.sealed.blob.subarray(193 - 32));
   if (c.state === 'BACKED_UP' && c.origin === 'imported') {
-    return c.importedTag === tag ? { sw: SW.OK, result: 1 } : { sw: SW.CONDITIONS };
+    return c.importedTag === tag ? { sw: SW.OK, result: 1 } : { sw: SW.CONDITIONS_NOT_SATISFIED };
   }
-  if (c.state !== 'BACKUP_PENDING') return { sw: SW.CONDITIONS };
+  if (c.state !== 'BACKUP_PENDING') return { sw: SW.CONDITIONS_NOT_SATISFIED };
   if (toHex(x.sealed.primaryId) === c.id) return { sw: SW.SAME_CARD };
   if (toHex(x.sealed.offer.backupId) !== c.id) return { sw: SW.WRONG_RECIPIENT };
   if (c.eb === undefined || toHex(x.sealed.offer.eb) !== c.eb) return { sw: SW.SIGNATURE_INVALID };
@@ -91,12 +91,12 @@ export function expectedImport(c: CardModel, x: ObservedExport): { sw: number; r
 }
 
 export function expectedSign(c: CardModel): number {
-  if (!holdsWallet(c)) return SW.CONDITIONS;
+  if (!holdsWallet(c)) return SW.CONDITIONS_NOT_SATISFIED;
   return pinGate(c) ?? SW.OK;
 }
 
 export function expectedVerify(c: CardModel, right: boolean): number {
-  if (!holdsWallet(c)) return SW.CONDITIONS;
+  if (!holdsWallet(c)) return SW.CONDITIONS_NOT_SATISFIED;
   if (c.triesLeft === 0) return SW.PIN_BLOCKED;
   return right ? SW.OK : 0x63c0 | (c.triesLeft - 1);
 }
@@ -107,7 +107,7 @@ export function expectedChangeCode(c: CardModel, right: boolean): number {
 }
 
 export function expectedReset(c: CardModel, right: boolean): number {
-  if (c.state !== 'WALLET' && c.state !== 'BACKED_UP') return SW.CONDITIONS; // BACKUP_EXPORTING: I2's record first
+  if (c.state !== 'WALLET' && c.state !== 'BACKED_UP') return SW.CONDITIONS_NOT_SATISFIED; // BACKUP_EXPORTING: I2's record first
   return expectedVerify(c, right);
 }
 
@@ -126,9 +126,9 @@ export function resetToBlank(c: CardModel): void {
   c.verified = false;
 }
 
-export const expectedPrepare = (c: CardModel): number => (c.state === 'BLANK' || c.state === 'BACKUP_PENDING' ? SW.OK : SW.CONDITIONS);
+export const expectedPrepare = (c: CardModel): number => (c.state === 'BLANK' || c.state === 'BACKUP_PENDING' ? SW.OK : SW.CONDITIONS_NOT_SATISFIED);
 export const expectedCancel = expectedPrepare;
-export const expectedCreateWallet = (c: CardModel): number => (c.state === 'BLANK' ? SW.OK : SW.CONDITIONS);
+export const expectedCreateWallet = (c: CardModel): number => (c.state === 'BLANK' ? SW.OK : SW.CONDITIONS_NOT_SATISFIED);
 
 /**
  * The status words section 6 lists for each command at all (whatever the state): a card answering anything
@@ -136,21 +136,21 @@ export const expectedCreateWallet = (c: CardModel): number => (c.state === 'BLAN
  */
 export const SPEC_WORDS: Readonly<Record<string, readonly number[]>> = {
   SELECT: [SW.OK],
-  VERIFY_PIN: [SW.OK, SW.CONDITIONS, SW.PIN_BLOCKED, SW.WRONG_LENGTH, 0x63c0, 0x63c1, 0x63c2, 0x63c3, 0x63c4],
-  CREATE_WALLET: [SW.OK, SW.CONDITIONS, SW.WRONG_LENGTH],
-  SIGN: [SW.OK, SW.CONDITIONS, SW.PIN_NOT_VERIFIED, SW.PIN_BLOCKED, SW.WRONG_LENGTH],
-  OPEN_SESSION: [SW.OK, SW.CONDITIONS, SW.POINT_INVALID, SW.WRONG_LENGTH, SW.WRONG_DATA],
-  CHANGE_ACCESS_CODE: [SW.OK, SW.CONDITIONS, SW.PIN_BLOCKED, SW.WRONG_LENGTH, SW.WRONG_DATA, 0x63c0, 0x63c1, 0x63c2, 0x63c3, 0x63c4],
-  RESET: [SW.OK, SW.CONDITIONS, SW.PIN_BLOCKED, SW.WRONG_LENGTH, 0x63c0, 0x63c1, 0x63c2, 0x63c3, 0x63c4],
-  BACKUP_PREPARE: [SW.OK, SW.CONDITIONS, SW.WRONG_LENGTH],
-  BACKUP_CANCEL: [SW.OK, SW.CONDITIONS, SW.WRONG_LENGTH],
+  VERIFY_PIN: [SW.OK, SW.CONDITIONS_NOT_SATISFIED, SW.PIN_BLOCKED, SW.WRONG_LENGTH, 0x63c0, 0x63c1, 0x63c2, 0x63c3, 0x63c4],
+  CREATE_WALLET: [SW.OK, SW.CONDITIONS_NOT_SATISFIED, SW.WRONG_LENGTH],
+  SIGN: [SW.OK, SW.CONDITIONS_NOT_SATISFIED, SW.PIN_NOT_VERIFIED, SW.PIN_BLOCKED, SW.WRONG_LENGTH],
+  OPEN_SESSION: [SW.OK, SW.CONDITIONS_NOT_SATISFIED, SW.POINT_INVALID, SW.WRONG_LENGTH, SW.WRONG_DATA],
+  CHANGE_ACCESS_CODE: [SW.OK, SW.CONDITIONS_NOT_SATISFIED, SW.PIN_BLOCKED, SW.WRONG_LENGTH, SW.WRONG_DATA, 0x63c0, 0x63c1, 0x63c2, 0x63c3, 0x63c4],
+  RESET: [SW.OK, SW.CONDITIONS_NOT_SATISFIED, SW.PIN_BLOCKED, SW.WRONG_LENGTH, 0x63c0, 0x63c1, 0x63c2, 0x63c3, 0x63c4],
+  BACKUP_PREPARE: [SW.OK, SW.CONDITIONS_NOT_SATISFIED, SW.WRONG_LENGTH],
+  BACKUP_CANCEL: [SW.OK, SW.CONDITIONS_NOT_SATISFIED, SW.WRONG_LENGTH],
   BACKUP_EXPORT: [
-    SW.OK, SW.CONDITIONS, SW.PIN_NOT_VERIFIED, SW.PIN_BLOCKED, SW.WRONG_LENGTH, SW.WRONG_DATA,
+    SW.OK, SW.CONDITIONS_NOT_SATISFIED, SW.PIN_NOT_VERIFIED, SW.PIN_BLOCKED, SW.WRONG_LENGTH, SW.WRONG_DATA,
     SW.POINT_INVALID, SW.CERT_INVALID, SW.SAME_CARD, SW.SIGNATURE_INVALID, SW.TOO_MANY_BACKUPS,
   ],
-  BACKUP_FINALIZE: [SW.OK, SW.CONDITIONS, SW.PIN_NOT_VERIFIED, SW.PIN_BLOCKED, SW.WRONG_LENGTH],
+  BACKUP_FINALIZE: [SW.OK, SW.CONDITIONS_NOT_SATISFIED, SW.PIN_NOT_VERIFIED, SW.PIN_BLOCKED, SW.WRONG_LENGTH],
   BACKUP_IMPORT: [
-    SW.OK, SW.CONDITIONS, SW.WRONG_LENGTH, SW.WRONG_DATA, SW.POINT_INVALID, SW.CERT_INVALID, SW.SAME_CARD,
+    SW.OK, SW.CONDITIONS_NOT_SATISFIED, SW.WRONG_LENGTH, SW.WRONG_DATA, SW.POINT_INVALID, SW.CERT_INVALID, SW.SAME_CARD,
     SW.WRONG_RECIPIENT, SW.SIGNATURE_INVALID, SW.MAC_INVALID, SW.BLOB_INVALID,
   ],
 };
