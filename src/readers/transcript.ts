@@ -148,6 +148,12 @@ export class RecordingTransport implements ApduTransport {
     return response;
   }
 
+  /** A comment line (`# ...`, one line) between the exchanges: a replay ignores it. */
+  note(line: string): void {
+    if (!line.startsWith('#') || /[\r\n]/.test(line)) throw new RangeError('a transcript note is one line starting with #');
+    this.#lines.push(line);
+  }
+
   /** The transcript so far, one line per command and per response. */
   transcript(): string {
     return this.#lines.length === 0 ? '' : `${this.#lines.join('\n')}\n`;

@@ -1,0 +1,76 @@
+/**
+ * `--record FILE`: every card command saves its card sessions (all cards, all taps) as ONE redacted
+ * transcript (src/readers/recording.ts), written atomically whenever the command has a state worth keeping:
+ * when a card is released, and at the end however the command ends (done, error, Ctrl-C, a resumable stop).
+ * Each save writes the whole file again, so it never holds half a run appended to an older one; a command
+ * run again (`backup --resume`) writes its own file.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../flow/atomic-file.js';
+import { oneLine, SessionRecording } from '../readers/index.js';
+import { packageRoot } from './paths.js';
+import { cliTraceRedactor } from './trace-redactor.js';
+
+export class CommandRecording {
+  readonly session = new SessionRecording(cliTraceRedactor);
+  readonly #header: string;
+
+  constructor(
+    readonly path: string,
+    command: string | undefined,
+    startedAt: Date = new Date(),
+  ) {
+    this.#header = recordHeader({ command, startedAt });
+  }
+
+  /** Writes the file (atomically: the old content or the new one, never a mix). */
+  async save(): Promise<void> {
+    await writeFileAtomic(this.path, `${this.#header}${this.session.text()}`, { mode: 0o644 });
+  }
+}
+
+/** One per file for the life of the process: a command that opens several cards one after another (change-code) adds each to the same file. */
+const recordings = new Map<string, CommandRecording>();
+
+/** The recording `--record FILE` asks for (undefined without one), the same one for every card the command opens. */
+export function commandRecording(record: string | undefined, command?: string): CommandRecording | undefined {
+  if (record === undefined) return undefined;
+  const path = resolve(record);
+  let recording = recordings.get(path);
+  if (recording === undefined) {
+    recording = new CommandRecording(path, command);
+    recordings.set(path, recording);
+  }
+  return recording;
+}
+
+/**
+ * The comment lines a `--record` transcript starts with: enough to tell where it came from, and how to
+ * read its `..` bytes.
+ */
+export function recordHeader(source: { command?: string | undefined; startedAt: Date }): string {
+  return [
+    `# twincard ${twincardVersion()} session transcript (--record)${source.command === undefined ? '' : `: ${oneLine(source.command)}`}`,
+    `# date: ${source.startedAt.toISOString()}`,
+    "# secrets are redacted: each '..' is a byte not recorded; a replay accepts any byte there in a command",
+    '# and returns 00 for it in a response (src/readers/transcript.ts)',
+    "# each '# connect N: READER (ATR ...)' line starts a card presentation: the exchanges below it, up to",
+    "# '# disconnect N', went to that card (src/readers/recording.ts splits them)",
+    '',
+  ].join('\n');
+}
+
+let version: string | undefined;
+
+function twincardVersion(): string {
+  if (version !== undefined) return version;
+  try {
+    const manifest = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+    version = typeof manifest.version === 'string' ? oneLine(manifest.version) : 'unknown';
+  } catch {
+    version = 'unknown';
+  }
+  return version;
+}
