@@ -8,7 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { toHex } from '../apdu/index.js';
 import { writeFileAtomic } from '../flow/atomic-file.js';
+import type { BackupEvent } from '../flow/backup-runner.js';
 import { oneLine, SessionRecording } from '../readers/index.js';
 import { packageRoot } from './paths.js';
 import { cliTraceRedactor } from './trace-redactor.js';
@@ -25,9 +27,62 @@ export class CommandRecording {
     this.#header = recordHeader({ command, startedAt });
   }
 
-  /** Writes the file (atomically: the old content or the new one, never a mix). */
-  async save(): Promise<void> {
-    await writeFileAtomic(this.path, `${this.#header}${this.session.text()}`, { mode: 0o644 });
+  #saving: Promise<void> = Promise.resolve();
+
+  /**
+   * Writes the file (atomically: the old content or the new one, never a mix). Saves are queued: two saves
+   * in flight could otherwise rename in the wrong order and leave the older text.
+   */
+  save(): Promise<void> {
+    const text = `${this.#header}${this.session.text()}`;
+    const next = this.#saving.then(() => writeFileAtomic(this.path, text, { mode: 0o644 }));
+    this.#saving = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/**
+ * Runs a command's card work and saves its recording after it, however it ends: the transcript of a run that
+ * failed or was interrupted is the one a bug report needs. A save that fails after a failure is reported to
+ * `warn` and the command's own error is the one thrown; after a success it is the error.
+ */
+export async function savingRecording<T>(
+  recording: CommandRecording | undefined,
+  warn: (line: string) => void,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (recording === undefined) return work();
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    recording.session.detachAll();
+    await recording.save().catch((saveError: unknown) => warn(`--record: ${recording.path} not written: ${describe(saveError)}`));
+    throw error;
+  }
+  recording.session.detachAll();
+  await recording.save();
+  return result;
+}
+
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** What a backup event adds to the transcript, as a note after the exchanges that led to it (no secret: ids and labels). */
+export function backupEventNote(event: BackupEvent): string | undefined {
+  switch (event.type) {
+    case 'step-started':
+      return `step-started ${event.step}: card ${toHex(event.cardId)} in ${event.where}`;
+    case 'card-refused':
+      return `card-refused ${event.reason}: ${event.message}`;
+    case 'card-lost':
+      return `card-lost: ${event.message}`;
+    case 'checkpoint':
+      return `checkpoint ${event.step}:${event.name}`;
+    case 'step-done':
+      return `step-done ${event.step} (${event.number}/${event.total})`;
+    case 'need-card':
+    case 'hold-still':
+      return undefined;
   }
 }
 

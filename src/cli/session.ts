@@ -53,7 +53,8 @@ export async function openCardSession(options: CardSessionOptions): Promise<Card
     const redactor = options.redactor ?? cliTraceRedactor;
     let transport: ApduTransport = new TimeoutTransport(card, options.exchangeTimeoutMs ?? DEFAULT_EXCHANGE_TIMEOUT_MS);
     const recording = options.recording;
-    if (recording !== undefined) transport = recording.session.attach(transport, { reader: readerName, atr: card.atr });
+    const recorded = recording?.session.attach(transport, { reader: readerName, atr: card.atr });
+    if (recorded !== undefined) transport = recorded;
     if (options.trace) transport = new TracingTransport(transport, options.traceSink, redactor());
     if (options.trace) options.traceSink(`# connect ${readerName} ATR ${toHex(card.atr)} (${card.protocol})`);
     return {
@@ -69,7 +70,7 @@ export async function openCardSession(options: CardSessionOptions): Promise<Card
         } finally {
           service.close();
           if (recording !== undefined) {
-            recording.session.detach();
+            recorded?.detach();
             await recording.save();
           }
         }

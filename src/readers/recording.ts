@@ -1,19 +1,21 @@
 /**
  * A transcript of several card presentations in one file (`twincard backup --record`, `conformance
  * --record`, a command that talks to one card): the `=> hex` / `<= hex` lines {@link ReplayTransport}
- * replays, cut into presentations by comment lines, so the file stays a valid transcript for a reader that
- * knows nothing of them:
+ * replays, tagged by comment lines, so the file stays a valid transcript for a reader that knows nothing of
+ * them:
  *
- *   # connect 2: Virtual PCD 00 01 (ATR 3B8A...)
+ *   # connect 1: Virtual PCD 00 00 (ATR 3B8A...)   a presentation starts: the lines below went to card 1
  *   => 00A40400...
  *   <= 9000
- *   # step-done prepare-backup-1          (a note: what the host made of it)
- *   # disconnect 2
+ *   # card 2                                        two cards at once (conformance's peer): now card 2
+ *   => ...
+ *   # step-done prepare-backup-1                    a note: what the host made of it
+ *   # disconnect 1
  *
- * Every exchange belongs to the presentation of the `# connect N` line above it. Each presentation has its
- * own redactor: a GET RESPONSE inherits the redaction of the command it continues ON THE SAME CARD, never of
- * one sent to another card in between. A file without `# connect` lines (a transcript of one card, the
- * format before this one) is one presentation.
+ * Every exchange belongs to the presentation named by the last `# connect N:` or `# card N` line above it.
+ * Each presentation has its own redactor: a GET RESPONSE inherits the redaction of the command it continues
+ * ON THE SAME CARD, never of one sent to another card in between. A file without `# connect` lines (one card,
+ * the format before this one) is one presentation.
  * @module
  */
 import { toHex, type ApduTransport, type ExchangeRedactor } from '../apdu/index.js';
@@ -28,19 +30,29 @@ export interface PresentationSource {
   readonly atr?: Uint8Array | undefined;
 }
 
+/** The transport of one presentation: records into the file, until {@link detach}. */
+export interface RecordedCardTransport extends ApduTransport {
+  /** Its number in the file (`# connect N`). */
+  readonly index: number;
+  /** Ends the presentation (`# disconnect N`); later exchanges still go to the card, unrecorded. */
+  detach(): void;
+}
+
 /**
- * Collects presentations in order. Not a transport itself: {@link attach} wraps each card's transport.
+ * Collects presentations in order, one file's worth. Not a transport itself: {@link attach} wraps each card.
  * @example
  * const recording = new SessionRecording(createExchangeRedactor);
  * const transport = recording.attach(card, { reader: card.reader, atr: card.atr });
  * // ... exchanges ...
- * recording.detach();
+ * transport.detach();
  * await writeFileAtomic(path, recording.text());
  */
 export class SessionRecording {
   readonly #redactor: () => ExchangeRedactor;
-  readonly #parts: Array<string | RecordingTransport> = [];
-  #open: { readonly index: number; readonly recording: RecordingTransport } | undefined;
+  readonly #lines: string[] = [];
+  readonly #open = new Set<RecordedCardTransport>();
+  /** The presentation the last tagged line named. */
+  #current: number | undefined;
   #count = 0;
 
   /** @param redactor a factory: one fresh redactor per presentation (they are stateful). */
@@ -53,35 +65,47 @@ export class SessionRecording {
     return this.#count;
   }
 
-  /** Starts a presentation (ending the one still open) and returns the transport that records into it. */
-  attach(inner: ApduTransport, source: PresentationSource): ApduTransport {
-    this.detach();
+  /** Starts a presentation and returns the transport that records into it (other open ones stay open). */
+  attach(inner: ApduTransport, source: PresentationSource): RecordedCardTransport {
     const index = ++this.#count;
     const atr = source.atr === undefined ? '' : ` (ATR ${toHex(source.atr)})`;
-    this.#parts.push(`# connect ${index}: ${oneLine(source.reader)}${atr}\n`);
-    const recording = new RecordingTransport(inner, this.#redactor());
-    this.#parts.push(recording);
-    this.#open = { index, recording };
-    return recording;
+    this.#lines.push(`# connect ${index}: ${oneLine(source.reader)}${atr}`);
+    this.#current = index;
+    let open = true;
+    const recording = new RecordingTransport(inner, this.#redactor(), (lines) => {
+      if (!open) return;
+      if (this.#current !== index) this.#lines.push(`# card ${index}`);
+      this.#current = index;
+      this.#lines.push(...lines);
+    });
+    const transport: RecordedCardTransport = {
+      index,
+      transmit: (apdu) => recording.transmit(apdu),
+      detach: () => {
+        if (!open) return;
+        open = false;
+        this.#open.delete(transport);
+        this.#lines.push(`# disconnect ${index}`);
+        if (this.#current === index) this.#current = undefined;
+      },
+    };
+    this.#open.add(transport);
+    return transport;
   }
 
-  /** Ends the open presentation, if any. */
-  detach(): void {
-    if (this.#open === undefined) return;
-    this.#parts.push(`# disconnect ${this.#open.index}\n`);
-    this.#open = undefined;
+  /** Ends every open presentation (a one-card-at-a-time source, before it connects the next). */
+  detachAll(): void {
+    for (const transport of [...this.#open]) transport.detach();
   }
 
-  /** A `# ` comment line at this point of the transcript (inside the open presentation, if one is). */
+  /** A `# ` comment line at this point of the transcript: a replay ignores it. */
   note(text: string): void {
-    const line = `# ${oneLine(text)}`;
-    if (this.#open !== undefined) this.#open.recording.note(line);
-    else this.#parts.push(`${line}\n`);
+    this.#lines.push(`# ${oneLine(text)}`);
   }
 
-  /** The transcript so far (a presentation still open is written without its `# disconnect`). */
+  /** The transcript so far (presentations still open are written without their `# disconnect`). */
   text(): string {
-    return this.#parts.map((part) => (typeof part === 'string' ? part : part.transcript())).join('');
+    return this.#lines.length === 0 ? '' : `${this.#lines.join('\n')}\n`;
   }
 }
 
@@ -96,23 +120,48 @@ export interface RecordedPresentation {
 }
 
 const CONNECT = /^# connect (\d+): (.*?)(?: \(ATR ([0-9A-F]*)\))?$/;
+const SWITCH = /^# card (\d+)$/;
+const DISCONNECT = /^# disconnect (\d+)$/;
 
 /**
- * Splits a recorded file into its presentations. Lines before the first `# connect` (the header) belong to
- * none; a file with no `# connect` line is one presentation holding everything.
- * @throws Error naming the line, when an exchange line comes before the first `# connect` of a file that has some
+ * Splits a recorded file into its presentations, in the order of their `# connect` lines. Lines outside every
+ * presentation (the header, notes after a disconnect) belong to none; a file with no `# connect` line is one
+ * presentation holding everything.
+ * @throws Error naming the line: an exchange outside every presentation, a `# card N` of no open presentation
  */
 export function splitPresentations(text: string): RecordedPresentation[] {
   const lines = text.split('\n');
-  const starts = lines.flatMap((line, i) => (CONNECT.test(line.trim()) ? [i] : []));
-  if (starts.length === 0) return [{ index: 1, reader: '', transcript: text }];
-  const stray = lines.slice(0, starts[0]).findIndex((line) => /^(=>|<=)/.test(line.trim()));
-  if (stray >= 0) throw new Error(`transcript line ${stray + 1}: an exchange before the first '# connect' line`);
-  return starts.map((start, k) => {
-    const match = CONNECT.exec(lines[start]!.trim())!;
-    const end = starts[k + 1] ?? lines.length;
-    // Blank lines keep the line numbers of the file, so a replay failure names the line a person sees.
-    const transcript = lines.map((line, i) => (i >= start && i < end ? line : '')).join('\n');
-    return { index: Number(match[1]), reader: match[2]!, transcript };
+  if (!lines.some((line) => CONNECT.test(line.trim()))) return [{ index: 1, reader: '', transcript: text }];
+  const owner: Array<number | undefined> = [];
+  const found = new Map<number, string>();
+  const open = new Set<number>();
+  let current: number | undefined;
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    const connect = CONNECT.exec(line);
+    const switched = SWITCH.exec(line);
+    const disconnect = DISCONNECT.exec(line);
+    if (connect !== null) {
+      current = Number(connect[1]);
+      if (found.has(current)) throw new Error(`transcript line ${i + 1}: card ${current} connected twice`);
+      found.set(current, connect[2]!);
+      open.add(current);
+    } else if (switched !== null || disconnect !== null) {
+      const index = Number((switched ?? disconnect)![1]);
+      if (!open.has(index)) throw new Error(`transcript line ${i + 1}: card ${index} is not connected here`);
+      if (disconnect !== null) open.delete(index);
+      current = disconnect !== null ? undefined : index;
+      owner.push(index);
+      return;
+    } else if (current === undefined && /^(=>|<=)/.test(line)) {
+      throw new Error(`transcript line ${i + 1}: an exchange outside every '# connect' presentation`);
+    }
+    owner.push(current);
   });
+  return [...found].map(([index, reader]) => ({
+    index,
+    reader,
+    // Blank lines keep the line numbers of the file, so a replay failure names the line a person sees.
+    transcript: lines.map((line, i) => (owner[i] === index ? line : '')).join('\n'),
+  }));
 }

@@ -16,10 +16,14 @@ test('two cards interleaved: each exchange lands in its own presentation, GET RE
   const primary = recording.attach(scripted('AABB6102', 'CCDD9000'), { reader: 'Reader A', atr: fromHex('3B00') });
   await primary.transmit(fromHex('8062000001EE00'));
   recording.note('step-done export-primary');
-  const backup = recording.attach(scripted('01026102', '03049000'), { reader: 'Reader\nB' });
+  const backup = recording.attach(scripted('01026102', '03049000', '9000'), { reader: 'Reader\nB' });
   await backup.transmit(fromHex('8010000000'));
   await backup.transmit(fromHex('00C0000002'));
-  recording.detach();
+  // Back to card 1, both still connected: a switch line, and card 1's redaction is its own again.
+  await primary.transmit(fromHex('00C0000002'));
+  await backup.transmit(fromHex('00A4040000'));
+  recording.detachAll();
+  await backup.transmit(fromHex('00A4040000')); // after its disconnect: not recorded
   const text = recording.text();
   expect(text).toBe(
     [
@@ -27,12 +31,18 @@ test('two cards interleaved: each exchange lands in its own presentation, GET RE
       '=> 8062000001EE00',
       '<= .... 6102',
       '# step-done export-primary',
-      '# disconnect 1',
       '# connect 2: Reader?B',
       '=> 8010000000',
       '<= 01026102',
       '=> 00C0000002',
       '<= 03049000',
+      '# card 1',
+      '=> 00C0000002',
+      '<= .... 9000',
+      '# card 2',
+      '=> 00A4040000',
+      '<= 9000',
+      '# disconnect 1',
       '# disconnect 2',
       '',
     ].join('\n'),
@@ -42,10 +52,11 @@ test('two cards interleaved: each exchange lands in its own presentation, GET RE
     [1, 'Reader A'],
     [2, 'Reader?B'],
   ]);
-  expect(parseTranscript(parts[0]!.transcript)).toHaveLength(1);
+  expect(parseTranscript(parts[0]!.transcript).map((x) => x.command)).toEqual(['8062000001EE00', '00C0000002']);
+  expect(parseTranscript(parts[1]!.transcript).map((x) => x.command)).toEqual(['8010000000', '00C0000002', '00A4040000']);
   // Line numbers are the file's: a replay failure points at the line a person sees.
   const second = new ReplayTransport(parts[1]!.transcript);
-  await expect(second.transmit(fromHex('8010000001'))).rejects.toThrow('transcript line 8: expected => 8010000000');
+  await expect(second.transmit(fromHex('8010000001'))).rejects.toThrow('transcript line 7: expected => 8010000000');
 });
 
 test('a file without connect lines (one card, the older format) is one presentation', () => {
@@ -54,8 +65,10 @@ test('a file without connect lines (one card, the older format) is one presentat
   expect(parseTranscript(parts[0]!.transcript)).toHaveLength(1);
 });
 
-test('an exchange before the first connect line of a file that has some is refused, with its line', () => {
-  expect(() => splitPresentations('=> 00A4040000\n<= 9000\n# connect 1: R\n')).toThrow('transcript line 1: an exchange before');
+test('an exchange outside every presentation, or a switch to a card not connected, is refused with its line', () => {
+  expect(() => splitPresentations('=> 00A4040000\n<= 9000\n# connect 1: R\n')).toThrow('transcript line 1: an exchange outside');
+  expect(() => splitPresentations('# connect 1: R\n# disconnect 1\n=> 00A4040000\n<= 9000\n')).toThrow('transcript line 3: an exchange outside');
+  expect(() => splitPresentations('# connect 1: R\n# card 2\n')).toThrow('transcript line 2: card 2 is not connected');
 });
 
 test('a note is one comment line: a newline in it cannot forge an exchange', () => {
