@@ -66,8 +66,9 @@ test('info --record writes a transcript with a header that replays through Twinc
   expect(result.code).toBe(0);
   const info = JSON.parse(result.stdout) as { cardId: string; state: string };
   const text = readFileSync(file, 'utf8');
-  expect(text).toMatch(/^# twincard \S+ session transcript \(--record\)\n# reader: /);
-  expect(text).toContain(`# reader: ${readerForCard(K)}\n`);
+  expect(text).toMatch(/^# twincard \S+ session transcript \(--record\)\n# date: /);
+  expect(text).toMatch(new RegExp(`\n# connect 1: ${readerForCard(K)} \\(ATR [0-9A-F]+\\)\n`));
+  expect(text).toMatch(/\n# disconnect 1\n$/);
   expect(text).toMatch(/\n# date: \d{4}-\d\d-\d\dT/);
   // Replayed as a developer would replay a user's file in a unit test.
   const replay = new ReplayTransport(text);
@@ -173,7 +174,7 @@ describe('backup --record: a 1+1 backup in three runs, each its own file, replay
     expect(texts[1]).toContain('# step-done export-primary (2/3)');
     expect(texts[2]).toContain('# step-done import-1 (3/3)');
     // The access code went to the primary, wrapped (ciphertext); the blob's way out and in is redacted.
-    expect(texts[1]).toMatch(/^=> 8420\S{112,}$/m);
+    expect(texts[1]).toMatch(/^=> 8420\S{100,}$/m);
     expect(texts[1]).toMatch(/^<= (\.\.)+ (61[0-9A-F]{2}|9000)$/m);
     expect(texts[2]).toMatch(/^=> [89]066\S* (\.\.)+/m);
     expect(readdirSync(work).filter((name) => name.endsWith('.tmp'))).toEqual([]);

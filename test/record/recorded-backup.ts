@@ -125,6 +125,11 @@ export function fillExportAnswers(text: string, exports: readonly SealedBlob[]):
   return lines.join('\n');
 }
 
+/** The sealed exports a journal holds, in backup-card order. */
+export function sealedExports(journal: BackupJournal): SealedBlob[] {
+  return journal.backups.flatMap((b) => (b.stage === 'sealed' || b.stage === 'imported' ? [b.sealed] : []));
+}
+
 export interface ReplayedRun {
   /** The journal when the replay stopped (where the recorded run stopped, or done). */
   readonly journal: BackupJournal;
@@ -186,8 +191,7 @@ export async function replayThreeRuns(
   options: { readonly journalPath: string; readonly roots: readonly TrustedRoot[]; readonly pin: Uint8Array; readonly seed: string },
 ): Promise<[ReplayedRun, ReplayedRun, ReplayedRun]> {
   const first = await replayRun(runs.prepare, start, options);
-  const sealed = runs.journalAfterExport.backups.flatMap((b) => (b.stage === 'sealed' || b.stage === 'imported' ? [b.sealed] : []));
-  const second = await replayRun(fillExportAnswers(runs.exportPrimary, sealed), first.journal, options);
+  const second = await replayRun(fillExportAnswers(runs.exportPrimary, sealedExports(runs.journalAfterExport)), first.journal, options);
   const third = await replayRun(runs.import, second.journal, options);
   return [first, second, third];
 }
