@@ -43,8 +43,9 @@ export class CommandRecording {
 
 /**
  * Runs a command's card work and saves its recording after it, however it ends: the transcript of a run that
- * failed or was interrupted is the one a bug report needs. A save that fails after a failure is reported to
- * `warn` and the command's own error is the one thrown; after a success it is the error.
+ * failed or was interrupted is the one a bug report needs (unless no card was reached: then no file). A save
+ * that fails after a failure is reported to `warn` and the command's own error is the one thrown; after a
+ * success it is the error.
  */
 export async function savingRecording<T>(
   recording: CommandRecording | undefined,
@@ -57,7 +58,11 @@ export async function savingRecording<T>(
     result = await work();
   } catch (error) {
     recording.session.detachAll();
-    await recording.save().catch((saveError: unknown) => warn(`--record: ${recording.path} not written: ${describe(saveError)}`));
+    // Failed before any card was reached (a usage error, no reader): nothing to keep, and an earlier run's
+    // file of the same name is worth more than an empty one.
+    if (recording.session.presentations > 0) {
+      await recording.save().catch((saveError: unknown) => warn(`--record: ${recording.path} not written: ${describe(saveError)}`));
+    }
     throw error;
   }
   recording.session.detachAll();
