@@ -130,6 +130,8 @@ describe('a recorded 1+1 backup (three `twincard backup --record` runs) replays 
       expect(flat).not.toContain(codeHex.toLowerCase());
       expect(flat).not.toContain(blob.slice(34, 98)); // the blob past its public header (version, P.id, B.id)
     }
+    // ... and the probe finds the blob where it was: in the answer the redaction hid.
+    expect(fillExportAnswers(runs.exportPrimary, sealedExports(runs.journalAfterExport)).replace(/\s/g, '')).toContain(blob.slice(34, 98));
     // The code did go out, wrapped: one VERIFY_PIN in a session, ciphertext only.
     expect(runs.exportPrimary.split('\n').filter((line) => line.startsWith('=> 8420'))).toHaveLength(1);
   });
