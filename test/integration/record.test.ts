@@ -229,3 +229,15 @@ test('conformance --record: the checks exchanges with the card under test, each 
   const sent = report.results.reduce((n, r) => n + r.sent.length, 0);
   expect(text.split('\n').filter((line) => line.startsWith('=> ')).length).toBeGreaterThanOrEqual(sent);
 });
+
+test('doctor --record: the one SELECT it sends, in a presentation of its own', () => {
+  const file = join(work, 'doctor.apdu');
+  const result = twincard(['doctor', '--trust-test-root', '--record', file]);
+  expect(result.code).toBe(0);
+  const text = readFileSync(file, 'utf8');
+  expect(text).toMatch(/^# twincard \S+ session transcript \(--record\): doctor\n/);
+  const [card, ...others] = splitPresentations(text);
+  expect(others).toEqual([]);
+  expect(card!.reader).toBe(readerForCard(K));
+  expect(text.split('\n').filter((line) => line.startsWith('=> '))).toEqual(['=> 00A404000AF07477696E636172640100']);
+});
