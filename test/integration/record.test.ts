@@ -11,7 +11,7 @@
  * With TWINCARD_UPDATE_RECORD_FIXTURES=1 the backup's files are copied to test/unit/cli/transcripts/backup-1-1/,
  * the fixture test/unit/cli/record-replay.test.ts replays.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,14 +138,18 @@ describe('backup --record: a 1+1 backup in three runs, each its own file, replay
   let wallet: Uint8Array;
   let walletFromCli: string;
 
-  beforeAll(async () => {
+  async function withService<T>(work: (service: PcscService) => Promise<T>): Promise<T> {
     const service = PcscService.open();
     try {
       await service.waitForReaders({ timeoutMs: 5000 });
-      wallet = await freshCards(service, [0, 1], 0);
+      return await work(service);
     } finally {
       service.close();
     }
+  }
+
+  beforeAll(async () => {
+    wallet = await withService((service) => freshCards(service, [0, 1], 0));
   });
 
   test('each run writes its file, the two stopped early too; the resumed runs never append to the first', async () => {
@@ -186,6 +190,33 @@ describe('backup --record: a 1+1 backup in three runs, each its own file, replay
       copyFileSync(join(work, 'journal-after-export.json'), join(fixtures, 'journal-after-export.json'));
       writeFileSync(join(fixtures, 'wallet-public-key.txt'), `${walletFromCli}\n`);
     }
+  });
+
+  test('Ctrl-C while the run waits for the next card: exit 9, and the file holds the step done before it', async () => {
+    await withService((service) => freshCards(service, [0, 1], 0));
+    const interrupted = join(work, 'interrupted-journal.json');
+    const args = ['backup', '--reader', readerForCard(1), '--trust-test-root', '--pin-env', 'TWINCARD_TEST_BACKUP_PIN', '--backups', '1'];
+    args.push('--journal', interrupted, '--wait', '60', '--record', file('interrupted'));
+    const env = { ...process.env, TWINCARD_TRACE: '', TWINCARD_PIN: '', TWINCARD_TEST_BACKUP_PIN: backupPinText, TWINCARD_CONFIG: join(work, 'no-config.json') };
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const waiting = new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('step 1/3 done')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waiting;
+    // Saved at the step's save points already (asynchronously: give the write a moment).
+    for (let i = 0; i < 40 && !existsSync(file('interrupted')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(file('interrupted'))).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(9);
+    const text = readFileSync(file('interrupted'), 'utf8');
+    expect(text).toContain('# step-done prepare-backup-1 (1/3)');
+    expect(text).toMatch(/\n# disconnect 1\n$/); // the final save, after the card was released
+    expect(splitPresentations(text)).toHaveLength(1);
   });
 
   test('the three files replay through the runner and the protocol layer to the same wallet', async () => {
