@@ -11,7 +11,7 @@
  *   host rightly refuses. {@link fillExportAnswers} puts back the sealed exports the run's journal saved.
  * @module
  */
-import { encodeProtocolTlvs, type ApduTransport } from '../../src/apdu/index.js';
+import { encodeProtocolTlvs, toHex, type ApduTransport } from '../../src/apdu/index.js';
 import { runBackup, type BackupEvent } from '../../src/flow/backup-runner.js';
 import type { CardRequest, CardSource, PresentedCard } from '../../src/flow/card-source.js';
 import type { BackupJournal, SealedBlob } from '../../src/protocol/backup-model.js';
@@ -39,6 +39,9 @@ export class RecordedCard implements ApduTransport {
 
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
     if (this.lostCommand !== undefined && this.replay.replayed === this.exchanges) {
+      const sent = toHex(apdu);
+      const same = sent.length === this.lostCommand.length && [...sent].every((c, i) => this.lostCommand![i] === '.' || this.lostCommand![i] === c);
+      if (!same) throw new Error(`the recorded card left after => ${this.lostCommand}, but the code sent => ${sent}`);
       throw new PcscError('transmit: no answer (recorded: the card left)', 0x80100016, 'transaction-failed');
     }
     return this.replay.transmit(apdu);

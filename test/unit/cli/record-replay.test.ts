@@ -18,7 +18,7 @@ import { newJournal, nextStep } from '../../../src/protocol/backup-model.js';
 import { TwincardCard } from '../../../src/protocol/card.js';
 import { testManufacturerRoot, trustedRoots } from '../../../src/protocol/roots.js';
 import { parseTranscript, ReplayTransport, splitPresentations } from '../../../src/readers/index.js';
-import { fillExportAnswers, RecordingExhaustedError, replayRun, replayThreeRuns, sealedExports } from '../../record/recorded-backup.js';
+import { fillExportAnswers, RecordedRunSource, RecordingExhaustedError, replayRun, replayThreeRuns, sealedExports } from '../../record/recorded-backup.js';
 import { RECORD_SEED } from '../../record/transcript-seed.js';
 
 const recorded = (name: string) => readFileSync(fileURLToPath(new URL(`./transcripts/${name}`, import.meta.url)), 'utf8');
@@ -135,4 +135,32 @@ describe('a recorded 1+1 backup (three `twincard backup --record` runs) replays 
     // The code did go out, wrapped: one VERIFY_PIN in a session, ciphertext only.
     expect(runs.exportPrimary.split('\n').filter((line) => line.startsWith('=> 8420'))).toHaveLength(1);
   });
+});
+
+test('a card that left mid-command in a recorded file replays as a PC/SC failure of exactly that command', async () => {
+  const text = [
+    '# connect 1: R',
+    '=> 00A4040000',
+    '<= 9000',
+    `# => 8020000006 ${'..'.repeat(6)}`,
+    '# no answer: PcscError: Card was removed.',
+    '# disconnect 1',
+    '# connect 2: R',
+    '=> 00A4040000',
+    '<= 9000',
+    '',
+  ].join('\n');
+  const source = new RecordedRunSource(text);
+  const request = { id: 1, prompt: 'tap', unwantedCardIds: [] };
+  const first = await source.next(request);
+  await first.transport.transmit(fromHex('00A4040000'));
+  await expect(first.transport.transmit(fromHex('8020000006313233343536'))).rejects.toThrow('recorded: the card left');
+  const again = new RecordedRunSource(text);
+  const other = await again.next(request);
+  await other.transport.transmit(fromHex('00A4040000'));
+  await expect(other.transport.transmit(fromHex('8010000000'))).rejects.toThrow('the recorded card left after => 8020000006');
+  const second = await source.next(request);
+  await second.transport.transmit(fromHex('00A4040000'));
+  for (const card of source.cards) card.assertDone();
+  await expect(source.next(request)).rejects.toBeInstanceOf(RecordingExhaustedError);
 });
