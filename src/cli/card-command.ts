@@ -7,6 +7,7 @@
 import { TwincardCard } from '../protocol/card.js';
 import { exchangeTimeoutMs, type GlobalOptions } from './global-options.js';
 import type { Output } from './output.js';
+import { commandRecording } from './record.js';
 import { openCardSession, traceEnabled } from './session.js';
 
 export interface CardContext {
@@ -25,7 +26,7 @@ export async function withCard<T>(argv: GlobalOptions, out: Output, work: (conte
     waitMs: argv.wait * 1000,
     traceSink: (line) => out.info(line),
     onWaiting: (reader) => out.emphasis(`Present a card to ${reader} (waiting ${argv.wait} s)`),
-    record: argv.record,
+    recording: commandRecording(argv.record),
     exchangeTimeoutMs: exchangeTimeoutMs(argv),
   });
   const card = new TwincardCard(session.transport);

@@ -43,18 +43,36 @@ export function exchangeTimeoutMs(argv: Pick<GlobalOptions, 'exchangeTimeout'>):
   return Math.round(seconds * 1000);
 }
 
-/** The commands that open one card session, where `--record` is applied (src/cli/session.ts). */
-const RECORDING_COMMANDS: ReadonlySet<string> = new Set(['info', 'attest', 'create-wallet', 'sign', 'personalize', 'cancel-backup', 'apdu']);
+/**
+ * The commands that talk to a card, where `--record` is applied (src/cli/record.ts): every card and every
+ * tap of the run in one file. Not here, so refused: `readers` and `sim` (no APDU reaches a card: nothing to
+ * record), `bench` (it measures exchanges, and the recorder would be part of what it measures; its cards
+ * are virtual: a transcript helps no bug report).
+ */
+const RECORDING_COMMANDS: ReadonlySet<string> = new Set([
+  'info',
+  'attest',
+  'create-wallet',
+  'sign',
+  'change-code',
+  'reset',
+  'personalize',
+  'cancel-backup',
+  'apdu',
+  'backup',
+  'conformance',
+  'doctor',
+]);
 
 /**
- * `--record` on a command that cannot honour it (several cards, or none) is refused rather than ignored: a
- * user who asked for a transcript must not find out later there is none.
+ * `--record` on a command that cannot honour it (no card) is refused rather than ignored: a user who asked
+ * for a transcript must not find out later there is none.
  * @throws UsageError
  */
 export function checkRecordSupported(command: string | number | undefined, record: unknown): void {
   if (record === undefined) return;
   if (typeof record !== 'string' || record === '') throw new UsageError('--record needs a file name');
   if (!RECORDING_COMMANDS.has(String(command))) {
-    throw new UsageError(`--record is for the single-card commands (${[...RECORDING_COMMANDS].join(', ')}), not ${String(command)}`);
+    throw new UsageError(`--record is for the commands that talk to a card (${[...RECORDING_COMMANDS].join(', ')}), not ${String(command)}`);
   }
 }

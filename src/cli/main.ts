@@ -42,7 +42,10 @@ async function main(argv: readonly string[]): Promise<number> {
       .option('trace', { type: 'boolean', describe: 'print every APDU on stderr, secrets redacted (or TWINCARD_TRACE=1)' })
       .option('debug', { type: 'boolean', default: false, describe: 'stack traces on errors' })
       .option('wait', { type: 'number', default: 10, describe: 'seconds to wait for a card' })
-      .option('record', { type: 'string', describe: 'save the card session to FILE as a redacted transcript (replayable)' })
+      .option('record', {
+        type: 'string',
+        describe: 'save every card exchange of this run to FILE as one redacted, replayable transcript (also when it fails; a resumed backup writes its own)',
+      })
       .option('exchange-timeout', { type: 'number', default: 30, describe: 'seconds one APDU exchange may take (a stuck reader ends in an error)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'library log (PC/SC events) on stderr' })
       // Ours rather than yargs' built-in: it honours --json, and -v is --verbose already (so -V, as gp has).

@@ -3,12 +3,9 @@
  * a deadline on every exchange, optionally wrapped in the APDU trace and recorded (`--record FILE`) as a
  * redacted transcript. Closing it always lets the process exit.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ApduChannel, DEFAULT_EXCHANGE_TIMEOUT_MS, ExchangeTimeoutError, TimeoutTransport, toHex, type ApduTransport, type ExchangeRedactor } from '../apdu/index.js';
-import { writeFileAtomic } from '../flow/atomic-file.js';
-import { PcscService, RecordingTransport, resolveReader, TracingTransport, type PcscCard } from '../readers/index.js';
-import { packageRoot } from './paths.js';
+import { PcscService, resolveReader, TracingTransport, type PcscCard } from '../readers/index.js';
+import type { CommandRecording } from './record.js';
 import { cliTraceRedactor } from './trace-redactor.js';
 
 export interface CardSessionOptions {
@@ -21,8 +18,12 @@ export interface CardSessionOptions {
   readonly traceSink: (line: string) => void;
   /** Called once when the reader is empty and the session starts waiting for a card (to prompt "tap a card"). */
   readonly onWaiting?: (readerName: string) => void;
-  /** Write the session to this file as a redacted transcript when it closes (also after a failure). */
-  readonly record?: string | undefined;
+  /**
+   * `--record`: this card's exchanges go into the command's transcript (its own presentation, its own
+   * redactor), which is saved when the session closes (also after a failure). Redacted with
+   * {@link cliTraceRedactor}, whatever `redactor` says: a file must hide at least what a trace hides.
+   */
+  readonly recording?: CommandRecording | undefined;
   /** Deadline of one exchange with the card, in ms. Default {@link DEFAULT_EXCHANGE_TIMEOUT_MS}. */
   readonly exchangeTimeoutMs?: number | undefined;
 }
@@ -32,7 +33,7 @@ export interface CardSession {
   readonly card: PcscCard;
   readonly transport: ApduTransport;
   readonly channel: ApduChannel;
-  /** Releases the card, then writes the `--record` file if one was asked for. */
+  /** Releases the card, then saves the `--record` file if one was asked for. */
   close(): Promise<void>;
 }
 
@@ -51,11 +52,11 @@ export async function openCardSession(options: CardSessionOptions): Promise<Card
     const card = await service.connect(readerName, { share: 'exclusive', protocol: 'any' });
     const redactor = options.redactor ?? cliTraceRedactor;
     let transport: ApduTransport = new TimeoutTransport(card, options.exchangeTimeoutMs ?? DEFAULT_EXCHANGE_TIMEOUT_MS);
-    const recording = options.record === undefined ? undefined : new RecordingTransport(transport, redactor());
-    if (recording !== undefined) transport = recording;
+    const recording = options.recording;
+    const recorded = recording?.session.attach(transport, { reader: readerName, atr: card.atr });
+    if (recorded !== undefined) transport = recorded;
     if (options.trace) transport = new TracingTransport(transport, options.traceSink, redactor());
     if (options.trace) options.traceSink(`# connect ${readerName} ATR ${toHex(card.atr)} (${card.protocol})`);
-    const startedAt = new Date();
     return {
       readerName,
       card,
@@ -68,9 +69,9 @@ export async function openCardSession(options: CardSessionOptions): Promise<Card
           if (options.trace) options.traceSink(`# disconnect ${readerName}`);
         } finally {
           service.close();
-          if (recording !== undefined && options.record !== undefined) {
-            const header = recordHeader({ readerName, atr: card.atr, startedAt });
-            await writeFileAtomic(options.record, `${header}${recording.transcript()}`, { mode: 0o644 });
+          if (recording !== undefined) {
+            recorded?.detach();
+            await recording.save();
           }
         }
       },
@@ -91,38 +92,6 @@ async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Prom
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Reader names come from the PC/SC stack: keep them on their comment line. */
-const oneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]/g, '?');
-
-/**
- * The comment lines a `--record` transcript starts with: enough to tell where it came from, and how to
- * read its `..` bytes.
- */
-export function recordHeader(source: { readerName: string; atr: Uint8Array; startedAt: Date }): string {
-  return [
-    `# twincard ${twincardVersion()} session transcript (--record)`,
-    `# reader: ${oneLine(source.readerName)}`,
-    `# ATR: ${toHex(source.atr)}`,
-    `# date: ${source.startedAt.toISOString()}`,
-    "# secrets are redacted: each '..' is a byte not recorded; a replay accepts any byte there in a command",
-    '# and returns 00 for it in a response (src/readers/transcript.ts)',
-    '',
-  ].join('\n');
-}
-
-let version: string | undefined;
-
-function twincardVersion(): string {
-  if (version !== undefined) return version;
-  try {
-    const manifest = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
-    version = typeof manifest.version === 'string' ? oneLine(manifest.version) : 'unknown';
-  } catch {
-    version = 'unknown';
-  }
-  return version;
 }
 
 export function traceEnabled(flag: boolean | undefined): boolean {

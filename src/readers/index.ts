@@ -15,4 +15,5 @@ export {
 } from './pcsc.js';
 export { resolveReader } from './select.js';
 export { formatTraceCommand, formatTraceResponse, TracingTransport } from './trace.js';
+export { oneLine, SessionRecording, splitPresentations, type PresentationSource, type RecordedPresentation } from './recording.js';
 export { parseTranscript, RecordingTransport, REDACTED_BYTE, ReplayTransport, type Exchange } from './transcript.js';

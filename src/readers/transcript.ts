@@ -126,9 +126,15 @@ export function parseTranscript(text: string): Exchange[] {
 export class RecordingTransport implements ApduTransport {
   readonly #lines: string[] = [];
   readonly #redactor: ExchangeRedactor | undefined;
+  readonly #sink: ((lines: readonly string[]) => void) | undefined;
 
-  constructor(private readonly inner: ApduTransport, redactor?: ExchangeRedactor) {
+  /**
+   * @param sink where the lines of each exchange go, together, once it ended (a file of several cards);
+   *   without one they are kept here, for {@link transcript}.
+   */
+  constructor(private readonly inner: ApduTransport, redactor?: ExchangeRedactor, sink?: (lines: readonly string[]) => void) {
     this.#redactor = redactor;
+    this.#sink = sink;
   }
 
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
@@ -140,15 +146,20 @@ export class RecordingTransport implements ApduTransport {
     } catch (error) {
       // Kept for the bug report, as a comment: a replay has no answer to give for it.
       const reason = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).replace(/[\u0000-\u001f\u007f]/g, ' ');
-      this.#lines.push(`# => ${commandLine}`, `# no answer: ${reason}`);
+      this.#emit([`# => ${commandLine}`, `# no answer: ${reason}`]);
       throw error;
     }
     const responseLine = this.#redactor === undefined ? toHex(response) : transcriptResponse(this.#redactor, response);
-    this.#lines.push(`=> ${commandLine}`, `<= ${responseLine}`);
+    this.#emit([`=> ${commandLine}`, `<= ${responseLine}`]);
     return response;
   }
 
-  /** The transcript so far, one line per command and per response. */
+  #emit(lines: readonly string[]): void {
+    if (this.#sink !== undefined) this.#sink(lines);
+    else this.#lines.push(...lines);
+  }
+
+  /** The transcript so far, one line per command and per response (empty with a sink: the lines went there). */
   transcript(): string {
     return this.#lines.length === 0 ? '' : `${this.#lines.join('\n')}\n`;
   }

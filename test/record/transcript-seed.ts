@@ -7,3 +7,6 @@ export const TRANSCRIPT_SEED = 'twincard backup-1-2 transcripts';
 
 /** The same for the trace-redaction transcripts (test/integration/support/record-redaction.ts). */
 export const REDACTION_SEED = 'twincard redaction transcripts';
+
+/** The host's session randomness of the recorded `twincard backup --record` runs (TWINCARD_TEST_SESSION_SEED). */
+export const RECORD_SEED = 'twincard backup --record transcripts';

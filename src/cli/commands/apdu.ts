@@ -5,6 +5,7 @@ import { decodeCommand, describeCommand, describeStatus, encodeResponse, formatS
 import { UsageError } from '../errors.js';
 import { exchangeTimeoutMs, type GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
+import { commandRecording } from '../record.js';
 import { openCardSession, traceEnabled } from '../session.js';
 
 interface ApduOptions extends GlobalOptions {
@@ -40,7 +41,7 @@ export const apduCommand: CommandModule<GlobalOptions, ApduOptions> = {
       trace: traceEnabled(argv.trace),
       waitMs: argv.wait * 1000,
       traceSink: (line) => out.info(line),
-      record: argv.record,
+      recording: commandRecording(argv.record, 'apdu'),
       exchangeTimeoutMs: exchangeTimeoutMs(argv),
     });
     const results: { command: string; data: string; sw: string; status: string }[] = [];

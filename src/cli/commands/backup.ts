@@ -13,6 +13,9 @@
  * checkpoints inside steps, `<step>:<name>`: prepare-backup-i:claimed (before BACKUP_PREPARE) and
  * export-primary:exported-i (after each BACKUP_EXPORT). The kill-at-every-save-point test uses it to
  * crash where a real crash could.
+ * Test hook TWINCARD_TEST_SESSION_SEED=<text> (only with --trust-test-root): the host's session randomness
+ * (eH, IVs) from that seed instead of the system's, so that a `--record` transcript of TEST cards can be
+ * replayed byte for byte in a unit test. Anyone who knows the seed can open the session: never for a real card.
  * @module
  */
 import { mkdir, rm } from 'node:fs/promises';
@@ -27,12 +30,14 @@ import { JournalLockedError, lockJournal, type JournalLock } from '../../flow/lo
 import type { TrustedRoot } from '../../protocol/roots.js';
 import { BackupCardError, backupNeedsPin, verifyJournal, WrongCardError } from '../../protocol/backup.js';
 import { JournalError, newJournal, totalSteps, type BackupJournal } from '../../protocol/backup-model.js';
+import { seededRandom } from '../../protocol/seeded-random.js';
 import { MalformedResponseError, PinBlockedError, WrongPinError } from '../../protocol/errors.js';
 import { PcscService, resolveReader, TracingTransport } from '../../readers/index.js';
 import { CommandFailure, describeError, exitCodeFor, InterruptedError, UsageError } from '../errors.js';
 import { exchangeTimeoutMs, type GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
 import { readPin } from '../pin.js';
+import { backupEventNote, commandRecording, savingRecording, type CommandRecording } from '../record.js';
 import { traceEnabled } from '../session.js';
 import { cliTraceRedactor } from '../trace-redactor.js';
 import { testRootWarning } from '../secure-card.js';
@@ -57,6 +62,8 @@ export function defaultJournalPath(env: NodeJS.ProcessEnv = process.env): string
 
 /** The test hook's name (see the module comment). */
 export const CRASH_HOOK_ENV = 'TWINCARD_TEST_CRASH_AFTER_STEP';
+/** The session-randomness test hook's name (see the module comment). */
+export const SESSION_SEED_ENV = 'TWINCARD_TEST_SESSION_SEED';
 
 export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
   command: 'backup',
@@ -77,7 +84,8 @@ export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
       .option('wait', { type: 'number', default: 120, describe: 'seconds to wait for each card' })
       .example('$0 backup --backups 2', 'one reader: tap the cards as asked')
       .example('$0 backup -r "PCD 00 00" -r "PCD 00 01" -r "PCD 2 00 00" --pin-file pin.txt', 'a bench: three readers, one pass')
-      .example('$0 backup --resume', 'continue after Ctrl-C, a crash or a card pulled away') as unknown as Argv<BackupOptions>,
+      .example('$0 backup --resume', 'continue after Ctrl-C, a crash or a card pulled away')
+      .example('$0 backup --record run1.apdu', 'every card and tap in one redacted transcript, also when the run stops early; a --resume run writes its own file (give it another name to keep both)') as unknown as Argv<BackupOptions>,
   handler: async (argv: ArgumentsCamelCase<BackupOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const journalPath = resolve(argv.journal ?? defaultJournalPath());
@@ -92,15 +100,23 @@ export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
       if (error instanceof JournalLockedError) throw new UsageError(error.message);
       throw error;
     }
+    const recording = commandRecording(argv.record, argv.resume ? 'backup --resume' : 'backup');
     try {
-      await backup(argv, out, journalPath, roots);
+      await savingRecording(recording, (line) => out.info(line), () => backup(argv, out, journalPath, roots, recording));
     } finally {
       await lock.release();
     }
   },
 };
 
-async function backup(argv: BackupOptions, out: Output, journalPath: string, roots: readonly TrustedRoot[]): Promise<void> {
+async function backup(
+  argv: BackupOptions,
+  out: Output,
+  journalPath: string,
+  roots: readonly TrustedRoot[],
+  recording: CommandRecording | undefined,
+): Promise<void> {
+  const randomHook = sessionRandomHook(argv, out);
   const journal = await openJournal(argv, journalPath, roots);
   const resumable = (message: string) => `${message}\nthe backup is kept in ${journalPath}: run \`twincard backup --resume\` to continue`;
 
@@ -132,8 +148,11 @@ async function backup(argv: BackupOptions, out: Output, journalPath: string, roo
       mode: bench ? 'bench' : 'tap',
       waitMs: argv.wait * 1000,
       wrap: (card, reader): ApduTransport => {
+        // One card at a time: the source released the last one before it connected this one.
+        recording?.session.detachAll();
+        const recorded = recording?.session.attach(card, { reader, atr: card.atr }) ?? card;
         // A wedged reader ends the backup (exit 9, resumable) instead of hanging it, as in every other command.
-        const timed = new TimeoutTransport(card, exchangeTimeoutMs(argv) ?? DEFAULT_EXCHANGE_TIMEOUT_MS);
+        const timed = new TimeoutTransport(recorded, exchangeTimeoutMs(argv) ?? DEFAULT_EXCHANGE_TIMEOUT_MS);
         if (!trace) return timed;
         out.info(`# connect ${reader}`);
         return new TracingTransport(timed, (line) => out.info(line), cliTraceRedactor());
@@ -160,8 +179,15 @@ async function backup(argv: BackupOptions, out: Output, journalPath: string, roo
         roots,
         pin,
         signal: abort.signal,
+        ...randomHook,
         onEvent: (event) => {
           report(out, event, bench);
+          const note = recording === undefined ? undefined : backupEventNote(event);
+          if (note !== undefined) recording?.session.note(note);
+          // Saved at every save point too: a later crash (SIGKILL) still leaves the transcript up to there.
+          if (recording !== undefined && (event.type === 'step-done' || event.type === 'checkpoint')) {
+            recording.save().catch((error: unknown) => out.info(`--record: ${recording.path} not written: ${String(error)}`));
+          }
           if (event.type === 'step-done' || event.type === 'checkpoint') progressed = true;
           const label = event.type === 'step-done' ? event.step : event.type === 'checkpoint' ? `${event.step}:${event.name}` : undefined;
           if (crashAfter !== undefined && label === crashAfter) process.kill(process.pid, 'SIGKILL');
@@ -197,6 +223,15 @@ async function backup(argv: BackupOptions, out: Output, journalPath: string, roo
     process.off('SIGTERM', onSignal);
     service.close();
   }
+}
+
+/** The session-randomness test hook (see the module comment), refused unless TEST roots are trusted. */
+function sessionRandomHook(argv: BackupOptions, out: Output): { sessionRandom?: (length: number) => Uint8Array } {
+  const seed = process.env[SESSION_SEED_ENV];
+  if (seed === undefined || seed === '') return {};
+  if (!argv.trustTestRoot) throw new UsageError(`${SESSION_SEED_ENV} is a test hook for TEST cards: it needs --trust-test-root`);
+  out.emphasis(`${SESSION_SEED_ENV} is set: the card sessions use predictable keys (a test hook; never with a real card)`);
+  return { sessionRandom: seededRandom(seed) };
 }
 
 async function openJournal(argv: BackupOptions, path: string, roots: readonly TrustedRoot[]): Promise<BackupJournal> {

@@ -22,6 +22,7 @@ import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
 import { packageRoot, testManufacturerKeyPath } from '../paths.js';
+import { commandRecording } from '../record.js';
 import { openCardSession, traceEnabled, type CardSession } from '../session.js';
 import { simCardForReader, simControl } from '../sim-control.js';
 import { runDir } from './sim.js';
@@ -75,8 +76,11 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
     if (argv.simReset && !argv.destructive) throw new UsageError('--sim-reset wipes cards: it needs --destructive');
     const testManufacturer = keyPairFromPem(readFileSync(testManufacturerKeyPath(), 'utf8'));
     const trace = traceEnabled(argv.trace);
+    // --record: the card under test and the peer in one file, each exchange tagged with its card.
+    const recording = commandRecording(argv.record, 'conformance');
     const open = (reader: string | undefined) =>
-      openCardSession({ reader, trace, waitMs: argv.wait * 1000, traceSink: (line) => out.info(line) });
+      openCardSession({ reader, trace, waitMs: argv.wait * 1000, traceSink: (line) => out.info(line), recording });
+    const note = (text: string) => recording?.session.note(text);
     const sessions: CardSession[] = [];
     try {
       const main = await open(argv.reader);
@@ -86,19 +90,23 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
         const peer = await open(argv.peerReader);
         sessions.push(peer);
         if (peer.readerName === main.readerName) throw new UsageError('--peer-reader names the same reader as --reader');
-        peerEndpoint = await endpoint(peer, argv.simReset);
+        peerEndpoint = await endpoint(peer, argv.simReset, note);
       }
       out.info(`conformance: ${main.readerName}${peerEndpoint ? ` with peer ${peerEndpoint.name}` : ''}${argv.destructive ? ' (destructive)' : ''}`);
       // Lines as each check ends: a real card takes a while, and a person wants to see it move.
       const width = Math.max(...listChecks(fixture.points).map((c) => c.id.length));
       const report = await runConformance({
-        card: await endpoint(main, argv.simReset),
+        card: await endpoint(main, argv.simReset, note),
         ...(peerEndpoint && { peer: peerEndpoint }),
         destructive: argv.destructive,
         ...(argv.only !== undefined && { only: argv.only }),
         testManufacturer,
         invalidPoints: fixture.points,
-        onResult: (result) => out.print(renderResult(result, { verbose: argv.verbose, width })),
+        onResult: (result) => {
+          // After the check's exchanges: a reader of the file sees which ones belong to which check.
+          recording?.session.note(`check ${result.id}: ${result.status}`);
+          out.print(renderResult(result, { verbose: argv.verbose, width }));
+        },
       });
       out.print(summaryLine(report));
       out.result(reportDocument(report));
@@ -116,7 +124,7 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
  * reinstalls the applet class the card runs now (`applet CLASS`), not the sim's default (`wipe`), so a broken
  * variant or a developer's applet stays under test.
  */
-async function endpoint(session: CardSession, simReset: boolean): Promise<CardEndpoint> {
+async function endpoint(session: CardSession, simReset: boolean, note: (text: string) => void): Promise<CardEndpoint> {
   if (!simReset) return { transport: session.transport, name: session.readerName };
   const dir = runDir();
   const index = simCardForReader(dir, session.readerName);
@@ -128,6 +136,8 @@ async function endpoint(session: CardSession, simReset: boolean): Promise<CardEn
     name: session.readerName,
     reset: async () => {
       await simControl(dir, index, line);
+      // Out of band (no APDU): the transcript says the card changed under it.
+      note(`sim reset of ${session.readerName}: ${line}`);
     },
   };
 }

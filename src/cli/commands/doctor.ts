@@ -10,11 +10,12 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { StatusWordError } from '../../apdu/index.js';
 import { TwincardCard } from '../../protocol/card.js';
 import { PROTOCOL_VERSION } from '../../protocol/constants.js';
-import { PcscService, resolveReader, type ReaderState } from '../../readers/index.js';
+import { PcscService, resolveReader, type ReaderState, type SessionRecording } from '../../readers/index.js';
 import { CommandFailure, exitCodeFor } from '../errors.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
+import { commandRecording, savingRecording } from '../record.js';
 import { loadTrustedRoots, withTrustOptions } from '../trust.js';
 
 export interface DoctorCheck {
@@ -43,7 +44,9 @@ export const doctorCommand: CommandModule<GlobalOptions, DoctorOptions> = {
       .example('$0 doctor --reader ACR122 --trust-test-root', 'one reader, virtual cards trusted') as unknown as Argv<DoctorOptions>,
   handler: async (argv: ArgumentsCamelCase<DoctorOptions>) => {
     const out = Output.fromEnvironment(argv.json);
-    const { checks, failure } = await runChecks(argv);
+    // --record: the SELECTs it sends, one presentation per card, for a bug report.
+    const recording = commandRecording(argv.record, 'doctor');
+    const { checks, failure } = await savingRecording(recording, (line) => out.info(line), () => runChecks(argv, recording?.session));
     for (const c of checks) out.print(`${c.ok ? 'OK  ' : 'FAIL'}  ${c.check}: ${c.detail}${c.fix === undefined ? '' : ` -> ${c.fix}`}`);
     out.result({ ok: failure === undefined, checks });
     if (failure !== undefined) throw new CommandFailure(`doctor: ${failure.check}: ${failure.detail}`, failure.code);
@@ -56,7 +59,7 @@ interface Failure {
   readonly code: ExitCodeValue;
 }
 
-async function runChecks(argv: DoctorOptions): Promise<{ checks: DoctorCheck[]; failure?: Failure }> {
+async function runChecks(argv: DoctorOptions, recording: SessionRecording | undefined): Promise<{ checks: DoctorCheck[]; failure?: Failure }> {
   const checks: DoctorCheck[] = [];
   let failure: Failure | undefined;
   const fail = (check: DoctorCheck, code: ExitCodeValue) => {
@@ -107,7 +110,7 @@ async function runChecks(argv: DoctorOptions): Promise<{ checks: DoctorCheck[]; 
         fail({ check: `card in ${reader.name}`, ok: false, detail: 'no card', fix: 'present a card (or twincard sim insert K)' }, ExitCode.NO_CARD);
         continue;
       }
-      const applet = await appletCheck(service, reader.name);
+      const applet = await appletCheck(service, reader.name, recording);
       if (applet.ok) checks.push(applet);
       else fail(applet, ExitCode.CARD_REFUSED);
     }
@@ -132,7 +135,7 @@ function rootsCheck(argv: DoctorOptions): DoctorCheck {
 }
 
 /** SELECT the twincard applet (shared mode, the card left as it was) and say what answered. */
-async function appletCheck(service: PcscService, reader: string): Promise<DoctorCheck> {
+async function appletCheck(service: PcscService, reader: string, recording: SessionRecording | undefined): Promise<DoctorCheck> {
   const check = `applet in ${reader}`;
   let card;
   try {
@@ -140,8 +143,9 @@ async function appletCheck(service: PcscService, reader: string): Promise<Doctor
   } catch (error) {
     return { check, ok: false, detail: (error as Error).message, fix: 'another program may hold the card exclusively: close it, or tap again' };
   }
+  const recorded = recording?.attach(card, { reader, atr: card.atr });
   try {
-    const info = await new TwincardCard(card).select();
+    const info = await new TwincardCard(recorded ?? card).select();
     return { check, ok: true, detail: `AID ${TWINCARD_AID_HEX}, protocol version ${info.version}, state ${info.state}` };
   } catch (error) {
     if (error instanceof StatusWordError && error.sw === 0x6a82) {
@@ -154,6 +158,7 @@ async function appletCheck(service: PcscService, reader: string): Promise<Doctor
       fix: `this host speaks protocol version ${PROTOCOL_VERSION}: install the matching applet or host (docs/real-cards.md)`,
     };
   } finally {
+    recorded?.detach();
     await card.disconnect('leave').catch(() => undefined);
   }
 }

@@ -5,15 +5,17 @@ import { log } from '../../../src/log.js';
 
 const base: GlobalOptions = { reader: undefined, json: false, trace: undefined, debug: false, wait: 10, record: undefined, verbose: false };
 
-test('--record is accepted on single-card commands and refused elsewhere, never ignored', () => {
-  for (const command of ['info', 'attest', 'create-wallet', 'sign', 'personalize', 'cancel-backup', 'apdu']) {
+test('--record is accepted on every command that talks to a card and refused elsewhere, never ignored', () => {
+  const cardCommands = ['info', 'attest', 'create-wallet', 'sign', 'change-code', 'reset', 'personalize', 'cancel-backup', 'apdu'];
+  for (const command of [...cardCommands, 'backup', 'conformance', 'doctor']) {
     expect(() => checkRecordSupported(command, 'f.apdu')).not.toThrow();
   }
-  for (const command of ['backup', 'conformance', 'readers', 'bench']) {
+  // no APDU reaches a card (readers, sim), or the recorder would be part of what is measured (bench)
+  for (const command of ['readers', 'sim', 'bench', undefined]) {
     expect(() => checkRecordSupported(command, 'f.apdu')).toThrow(UsageError);
   }
   expect(() => checkRecordSupported('info', '')).toThrow('--record needs a file name');
-  expect(() => checkRecordSupported('backup', undefined)).not.toThrow();
+  expect(() => checkRecordSupported('readers', undefined)).not.toThrow();
 });
 
 test('--exchange-timeout: seconds to ms, nonsense refused as a usage error', () => {

@@ -3,7 +3,7 @@
  * replays, strictly everywhere else.
  */
 import { fromHex, toHex } from '../../../src/apdu/index.js';
-import { recordHeader } from '../../../src/cli/session.js';
+import { recordHeader } from '../../../src/cli/record.js';
 import { createExchangeRedactor } from '../../../src/protocol/redaction.js';
 import { parseTranscript, RecordingTransport, ReplayTransport } from '../../../src/readers/index.js';
 
@@ -84,14 +84,13 @@ test('without a redactor the recorder keeps everything (fixtures of sessions wit
   expect(recorder.transcript()).toBe('=> 8020000002AABB\n<= 9000\n');
 });
 
-test('the header names the version, the reader, the ATR and the date, as comments, one line each', () => {
-  const header = recordHeader({ readerName: 'Virtual PCD 00 00\n=> 00', atr: fromHex('3B80800101'), startedAt: new Date('2026-12-01T15:00:00Z') });
+test('the header names the version, the command and the date, as comments, one line each', () => {
+  const header = recordHeader({ command: 'backup\n=> 00', startedAt: new Date('2026-12-01T15:00:00Z') });
   const lines = header.trimEnd().split('\n');
   expect(lines.every((l) => l.startsWith('# '))).toBe(true);
-  expect(lines[0]).toMatch(/^# twincard \d+\.\d+\.\d+\S* session transcript \(--record\)$/);
-  expect(lines[1]).toBe('# reader: Virtual PCD 00 00?=> 00'); // a newline in a reader name cannot forge an exchange
-  expect(lines[2]).toBe('# ATR: 3B80800101');
-  expect(lines[3]).toBe('# date: 2026-12-01T15:00:00.000Z');
+  // a newline in what the header names cannot forge an exchange
+  expect(lines[0]).toMatch(/^# twincard \d+\.\d+\.\d+\S* session transcript \(--record\): backup\?=> 00$/);
+  expect(lines[1]).toBe('# date: 2026-12-01T15:00:00.000Z');
   expect(parseTranscript(header)).toEqual([]);
 });
 
