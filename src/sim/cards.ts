@@ -32,7 +32,8 @@ const POLL_MS = 50;
 /** A Java class name, as the fixture's class loader takes it. */
 const CLASS_NAME = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
 
-function requireRunning(runDir: string, card: number): void {
+/** @throws SimCardNotRunningError when card `card` has no control socket in `runDir` */
+export function requireRunning(runDir: string, card: number): void {
   if (!existsSync(controlSocketPath(runDir, card))) throw new SimCardNotRunningError(runDir, card);
 }
 

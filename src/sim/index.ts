@@ -28,6 +28,7 @@ export {
   installApplet,
   pullCard,
   putCard,
+  requireRunning,
   setCardRoot,
   simCardForReader,
   SimCardNotRunningError,

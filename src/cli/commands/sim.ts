@@ -25,6 +25,7 @@ import {
   installApplet,
   pullCard,
   putCard,
+  requireRunning,
   RootKeyError,
   rootPointHex,
   setCardRoot,
@@ -174,6 +175,7 @@ const wipe: CommandModule<GlobalOptions, SimWipeOptions> = {
     const out = Output.fromEnvironment(argv.json);
     const dir = runDir();
     const k = await cardIndex('wipe', String(argv.card), dir);
+    await simAction('wipe', async () => requireRunning(dir, k));
     if (!argv.force && !(await confirm(`Wipe virtual card ${k} (${simReaderName(k)}): its wallet, id and certificate?`))) {
       throw new CommandFailure('sim wipe: not confirmed (--force skips the question); the card is untouched', ExitCode.USAGE);
     }
