@@ -6,6 +6,7 @@
 //   node scripts/lib/sim-helper.mjs root-hex PEM        the 65-byte root point of a secp256k1 key PEM, hex
 //   node scripts/lib/sim-helper.mjs home RUN CARDS MS   every card of RUN back in its own reader and inserted; waits
 //                                                       until pcscd shows cards 0..CARDS-1, then prints "READER<TAB>ATR"
+//   node scripts/lib/sim-helper.mjs control SOCKET LINE one line to a card's control socket; prints its one answer line
 // Exit 0 when done, 1 with one line on stderr saying what failed, 2 for a wrong command line.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -49,8 +50,12 @@ try {
       for (const r of readers.sort((a, b) => a.name.localeCompare(b.name))) console.log(`${r.name}\t${Buffer.from(r.atr ?? []).toString('hex').toUpperCase()}`);
       break;
     }
+    case 'control':
+      if (args[0] === undefined || args[1] === undefined) usage('control SOCKET LINE');
+      console.log(await sim.exchangeControlLine(args[0], args[1]));
+      break;
     default:
-      usage(`unknown command ${JSON.stringify(command)} (layout, root-hex, home)`);
+      usage(`unknown command ${JSON.stringify(command)} (layout, root-hex, home, control)`);
   }
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error));
