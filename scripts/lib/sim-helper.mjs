@@ -61,3 +61,5 @@ try {
   console.error(error instanceof Error ? error.message : String(error));
   process.exit(1);
 }
+// Explicitly: a PC/SC context closed just after a card event can keep the event loop alive (see src/cli/main.ts).
+process.exit(0);
