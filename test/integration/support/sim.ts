@@ -4,7 +4,7 @@
  * built by the integration project's global setup) so that the tests drive the cards as a person does, and
  * synchronously, as the tests call them between awaits.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -78,7 +78,13 @@ export function simPut(card: number, reader: number): string {
 
 /** Test card `card`'s own answer to its control socket's `status` (`inserted apdus=N port=P root=HEX`, ...). */
 export function simStatus(card: number): string {
-  const doc = JSON.parse(twincardSim(['status', '--json'])) as { cards: { index: number; control: string | null }[] };
+  // Not twincardSim: `sim status` exits 5 when ANY card process is down (another developer's, on a shared sim),
+  // and the document on stdout still says what this card answered.
+  const run = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'sim', 'status', '--json'], {
+    encoding: 'utf8',
+    env: { ...process.env, TWINCARD_RUN_DIR: join(repoRoot, '.run'), TWINCARD_TRACE: '' },
+  });
+  const doc = JSON.parse(run.stdout) as { cards: { index: number; control: string | null }[] };
   const control = doc.cards.find((c) => c.index === card + cardOffset)?.control;
   if (control === undefined || control === null) throw new Error(`virtual card ${card + cardOffset} gives no status (twincard sim status)`);
   return control;
