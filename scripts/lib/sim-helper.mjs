@@ -33,7 +33,9 @@ try {
   switch (command) {
     case 'layout': {
       const cards = count(args[0], 'CARDS');
-      for (const entry of sim.vpcdEntries(cards)) console.log(`entry\t0x${entry.channel.toString(16).toUpperCase()}\t${entry.friendlyName}`);
+      for (const entry of sim.vpcdEntries(cards)) {
+        console.log(`entry\t0x${entry.channel.toString(16).toUpperCase()}\t${entry.friendlyName}`);
+      }
       for (let k = 0; k < cards; k++) console.log(`card\t${k}\t${sim.simReaderPort(k)}`);
       break;
     }
@@ -47,7 +49,9 @@ try {
       const timeoutMs = count(args[2] ?? '20000', 'TIMEOUT_MS');
       await sim.homeAllCards(args[0]);
       const readers = await sim.waitForSimCards(cards, timeoutMs);
-      for (const r of readers.sort((a, b) => a.name.localeCompare(b.name))) console.log(`${r.name}\t${Buffer.from(r.atr ?? []).toString('hex').toUpperCase()}`);
+      for (const r of readers.sort((a, b) => a.name.localeCompare(b.name))) {
+        console.log(`${r.name}\t${Buffer.from(r.atr ?? []).toString('hex').toUpperCase()}`);
+      }
       break;
     }
     case 'control':

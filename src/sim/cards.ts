@@ -48,7 +48,10 @@ async function waitForPresence(runDir: string, card: number, presence: CardPrese
   for (;;) {
     const status = await simCardStatus(runDir, card);
     if (status.presence === presence) return status;
-    if (Date.now() > deadline) throw new SimControlError(`virtual card ${card} did not become ${presence} within ${SETTLE_TIMEOUT_MS} ms (it says ${status.presence})`);
+    if (Date.now() > deadline) {
+      const says = `it says ${status.presence}`;
+      throw new SimControlError(`virtual card ${card} did not become ${presence} within ${SETTLE_TIMEOUT_MS} ms (${says})`);
+    }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
@@ -106,7 +109,9 @@ export async function cardApplet(runDir: string, card: number): Promise<string |
   requireRunning(runDir, card);
   const detail = (await simControl(runDir, card, 'applet')).slice(3);
   if (detail === 'none') return null;
-  if (!CLASS_NAME.test(detail)) throw new SimControlError(`virtual card ${card}: 'applet' answered ${JSON.stringify(detail)}, not a class name`);
+  if (!CLASS_NAME.test(detail)) {
+    throw new SimControlError(`virtual card ${card}: 'applet' answered ${JSON.stringify(detail)}, not a class name`);
+  }
   return detail;
 }
 
@@ -124,7 +129,9 @@ export async function setCardRoot(runDir: string, card: number, root: string): P
 export async function cardRoot(runDir: string, card: number): Promise<string> {
   requireRunning(runDir, card);
   const detail = (await simControl(runDir, card, 'root')).slice(3);
-  if (!/^04[0-9A-F]{128}$/.test(detail)) throw new SimControlError(`virtual card ${card}: 'root' answered ${JSON.stringify(detail)}, not a point`);
+  if (!/^04[0-9A-F]{128}$/.test(detail)) {
+    throw new SimControlError(`virtual card ${card}: 'root' answered ${JSON.stringify(detail)}, not a point`);
+  }
   return detail;
 }
 
@@ -152,7 +159,9 @@ async function occupant(runDir: string, reader: number): Promise<number | null> 
 export async function putCard(runDir: string, card: number, reader: number): Promise<number | null> {
   requireRunning(runDir, card);
   const readers = readerCount(Math.max(-1, ...listCardIndices(runDir)) + 1);
-  if (!Number.isInteger(reader) || reader < 0 || reader >= readers) throw new SimRequestError(`reader ${reader} does not exist: readers are 0..${readers - 1}`);
+  if (!Number.isInteger(reader) || reader < 0 || reader >= readers) {
+    throw new SimRequestError(`reader ${reader} does not exist: readers are 0..${readers - 1}`);
+  }
   const holder = await occupant(runDir, reader);
   if (holder !== null && holder !== card) {
     await simControl(runDir, holder, 'pull');

@@ -31,7 +31,9 @@ export function controlSocketPath(runDir: string, index: number): string {
  * @example await exchangeControlLine('.run/card-0.sock', 'status') // 'inserted apdus=12 port=35963 root=04...'
  */
 export function exchangeControlLine(socketPath: string, line: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<string> {
-  if (line === '' || !PRINTABLE_LINE.test(line)) throw new RangeError(`control command: expected one line of printable text, got ${JSON.stringify(line)}`);
+  if (line === '' || !PRINTABLE_LINE.test(line)) {
+    throw new RangeError(`control command: expected one line of printable text, got ${JSON.stringify(line)}`);
+  }
   const where = `control socket ${socketPath}`;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -50,14 +52,16 @@ export function exchangeControlLine(socketPath: string, line: string, timeoutMs 
     socket.on('connect', () => socket.write(`${line}\n`));
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (received > MAX_ANSWER_BYTES) return finish(new SimControlError(`${where}: answer to '${line}' longer than ${MAX_ANSWER_BYTES} bytes`));
+      if (received > MAX_ANSWER_BYTES) {
+        return finish(new SimControlError(`${where}: answer to '${line}' longer than ${MAX_ANSWER_BYTES} bytes`));
+      }
       chunks.push(chunk);
     });
     socket.on('end', () => {
       try {
         finish(undefined, answerLine(Buffer.concat(chunks), line));
       } catch (error) {
-        finish(error instanceof SimControlError ? new SimControlError(`${where}: ${error.message}`) : new SimControlError(`${where}: ${String(error)}`));
+        finish(new SimControlError(`${where}: ${error instanceof Error ? error.message : String(error)}`));
       }
     });
     socket.on('error', (error) => finish(new SimControlError(`${where}: ${error.message}`)));
@@ -128,19 +132,31 @@ export function parseCardStatus(answer: string): CardControlStatus {
   for (const field of fields) {
     const match = /^(apdus|port|root)=(.*)$/.exec(field);
     const [key, value] = match === null ? [field, ''] : [match[1] as string, match[2] as string];
-    if (key !== 'pull-after-next' && match === null) throw new SimControlError(`status answer ${excerpt(answer)}: unknown field ${excerpt(field)}`);
+    if (key !== 'pull-after-next' && match === null) {
+      throw new SimControlError(`status answer ${excerpt(answer)}: unknown field ${excerpt(field)}`);
+    }
     if (seen.has(key)) throw new SimControlError(`status answer ${excerpt(answer)}: ${key} twice`);
     seen.set(key, value);
   }
   const apdus = seen.get('apdus');
-  if (apdus === undefined || !/^(0|[1-9][0-9]{0,14})$/.test(apdus)) throw new SimControlError(`status answer ${excerpt(answer)}: apdus must be a count`);
+  if (apdus === undefined || !/^(0|[1-9][0-9]{0,14})$/.test(apdus)) {
+    throw new SimControlError(`status answer ${excerpt(answer)}: apdus must be a count`);
+  }
   const port = seen.get('port');
   if (port !== undefined && (!/^[1-9][0-9]{0,4}$/.test(port) || Number(port) > 65535)) {
     throw new SimControlError(`status answer ${excerpt(answer)}: port must be a TCP port 1..65535`);
   }
   const root = seen.get('root');
-  if (root !== undefined && !/^04[0-9A-F]{128}$/.test(root)) throw new SimControlError(`status answer ${excerpt(answer)}: root must be 65 bytes of uppercase hex starting 04`);
-  return { presence, apdus: Number(apdus), port: port === undefined ? null : Number(port), pullAfterNext: seen.has('pull-after-next'), root: root ?? null };
+  if (root !== undefined && !/^04[0-9A-F]{128}$/.test(root)) {
+    throw new SimControlError(`status answer ${excerpt(answer)}: root must be 65 bytes of uppercase hex starting 04`);
+  }
+  return {
+    presence,
+    apdus: Number(apdus),
+    port: port === undefined ? null : Number(port),
+    pullAfterNext: seen.has('pull-after-next'),
+    root: root ?? null,
+  };
 }
 
 /**

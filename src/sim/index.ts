@@ -4,7 +4,16 @@
  * prints; `twincard sim`, the benches and the integration tests all go through it.
  * @module
  */
-export { readerCount, readerOfPort, simReaderName, simReaderPort, vpcdEntries, vpcdEntry, VPCD_BASE_PORT, type VpcdEntry } from './layout.js';
+export {
+  readerCount,
+  readerOfPort,
+  simReaderName,
+  simReaderPort,
+  vpcdEntries,
+  vpcdEntry,
+  VPCD_BASE_PORT,
+  type VpcdEntry,
+} from './layout.js';
 export {
   controlSocketPath,
   exchangeControlLine,

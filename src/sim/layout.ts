@@ -29,7 +29,8 @@ export interface VpcdEntry {
 /** The vpcd entry `index` (0-based). */
 export function vpcdEntry(index: number): VpcdEntry {
   checkIndex('vpcd entry', index);
-  return { index, friendlyName: index === 0 ? 'Virtual PCD' : `Virtual PCD ${index + 1}`, channel: VPCD_BASE_PORT + SLOTS_PER_ENTRY * index };
+  const friendlyName = index === 0 ? 'Virtual PCD' : `Virtual PCD ${index + 1}`;
+  return { index, friendlyName, channel: VPCD_BASE_PORT + SLOTS_PER_ENTRY * index };
 }
 
 /** The entries pcscd needs for `cards` cards (one per two cards). */
@@ -67,5 +68,7 @@ export function readerOfPort(port: number): number | null {
 const MAX_INDEX = 999;
 
 function checkIndex(what: string, index: number): void {
-  if (!Number.isInteger(index) || index < 0 || index > MAX_INDEX) throw new RangeError(`${what} index: expected an integer 0..${MAX_INDEX}, got ${index}`);
+  if (!Number.isInteger(index) || index < 0 || index > MAX_INDEX) {
+    throw new RangeError(`${what} index: expected an integer 0..${MAX_INDEX}, got ${index}`);
+  }
 }

@@ -20,7 +20,8 @@ export function rootPointHex(pemPath: string): string {
   try {
     text = readFileSync(pemPath, 'utf8');
   } catch (error) {
-    throw new RootKeyError(`root ${pemPath}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new RootKeyError(`root ${pemPath}: ${why}`);
   }
   let key: KeyObject;
   try {
@@ -30,7 +31,8 @@ export function rootPointHex(pemPath: string): string {
     throw new RootKeyError(`root ${pemPath}: not a PEM public or private key`);
   }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'secp256k1') {
-    throw new RootKeyError(`root ${pemPath}: not a secp256k1 key (${key.asymmetricKeyType ?? 'unknown'} ${key.asymmetricKeyDetails?.namedCurve ?? ''})`.trimEnd());
+    const kind = `${key.asymmetricKeyType ?? 'unknown'} ${key.asymmetricKeyDetails?.namedCurve ?? ''}`.trimEnd();
+    throw new RootKeyError(`root ${pemPath}: not a secp256k1 key (${kind})`);
   }
   const jwk = key.export({ format: 'jwk' });
   if (jwk.x === undefined || jwk.y === undefined) throw new RootKeyError(`root ${pemPath}: no public point`);

@@ -91,7 +91,7 @@ function verifyPinChecks(): { status: number | null; failed: string[] } {
 
 const appletOf = (k: number) => (JSON.parse(twincard(['sim', 'applet', String(k), '--json']).stdout) as { applet: string | null }).applet;
 
-test('sim applet K CLASS: a broken variant on one card answers differently; wipe without --force refuses; wipe --force puts the reference back', () => {
+test('sim applet K CLASS: a broken variant answers differently; wipe without --force refuses; wipe --force puts the reference back', () => {
   const k = cardOffset;
   try {
     const put = twincard(['sim', 'applet', String(k), BROKEN, '--json']);
@@ -124,7 +124,7 @@ test('sim applet K CLASS: a broken variant on one card answers differently; wipe
 
 test.each([
   [['sim', 'applet', '0', 'not..a.class'], 2, 'not a Java class name'],
-  [['sim', 'applet', '0', 'dev.twincard.broken.NoSuchApplet'], 2, 'applet class not found on the class path: dev.twincard.broken.NoSuchApplet'],
+  [['sim', 'applet', '0', 'dev.twincard.broken.NoSuchApplet'], 2, 'not found on the class path: dev.twincard.broken.NoSuchApplet'],
   [['sim', 'applet', '0', 'java.lang.String'], 2, 'java.lang.String is not a javacard.framework.Applet'],
   [['sim', 'applet', '97', BROKEN], 5, 'card 97 is not running'],
   [['sim', 'wipe', '97', '--force'], 5, 'card 97 is not running'],

@@ -132,7 +132,9 @@ async function simAction<T>(verb: string, action: () => Promise<T>): Promise<T> 
     return await action();
   } catch (error) {
     if (error instanceof SimCardNotRunningError) throw new CommandFailure(`sim ${verb}: ${error.message}`, ExitCode.NO_CARD);
-    if (error instanceof SimRequestError || error instanceof RootKeyError || error instanceof RangeError) throw new UsageError(`sim ${verb}: ${error.message}`);
+    if (error instanceof SimRequestError || error instanceof RootKeyError || error instanceof RangeError) {
+      throw new UsageError(`sim ${verb}: ${error.message}`);
+    }
     if (error instanceof SimControlError) throw new CommandFailure(`sim ${verb}: ${error.message}`, ExitCode.UNEXPECTED);
     throw error;
   }
@@ -144,7 +146,11 @@ const cardPositional = {
   describe: 'card index (0-based, as sim status lists them), or its reader: a name or a unique fragment',
 } as const;
 
-function cardControl(name: 'pull' | 'insert' | 'pull-after-next', describe: string, action: (dir: string, card: number) => Promise<void>): CommandModule<GlobalOptions, SimCardOptions> {
+function cardControl(
+  name: 'pull' | 'insert' | 'pull-after-next',
+  describe: string,
+  action: (dir: string, card: number) => Promise<void>,
+): CommandModule<GlobalOptions, SimCardOptions> {
   return {
     command: `${name} <card>`,
     describe,
@@ -195,7 +201,10 @@ const applet: CommandModule<GlobalOptions, SimAppletOptions> = {
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .positional('card', cardPositional)
-      .positional('class', { type: 'string', describe: 'an Applet class on the fixture\'s class path, e.g. dev.twincard.broken.MacSkippedApplet' })
+      .positional('class', {
+        type: 'string',
+        describe: 'an Applet class on the fixture\'s class path, e.g. dev.twincard.broken.MacSkippedApplet',
+      })
       .example('$0 sim applet 1 dev.twincard.broken.PinNotDecrementedApplet', 'card 1 runs a broken variant')
       .example('$0 sim wipe 1 --force', 'card 1 runs the reference applet again') as unknown as Argv<SimAppletOptions>,
   handler: async (argv: ArgumentsCamelCase<SimAppletOptions>) => {
@@ -204,14 +213,18 @@ const applet: CommandModule<GlobalOptions, SimAppletOptions> = {
     const k = await cardIndex('applet', String(argv.card), dir);
     const wanted = argv.class;
     if (wanted !== undefined) {
-      if (!JAVA_CLASS_NAME.test(wanted)) throw new UsageError(`sim applet ${wanted}: not a Java class name (e.g. dev.twincard.broken.MacSkippedApplet)`);
+      if (!JAVA_CLASS_NAME.test(wanted)) {
+        throw new UsageError(`sim applet ${wanted}: not a Java class name (e.g. dev.twincard.broken.MacSkippedApplet)`);
+      }
       await simAction('applet', async () => {
         try {
           await installApplet(dir, k, wanted);
         } catch (error) {
           // The card's own words: no such class on its class path, or a class that is no Applet. Either is the
           // caller's mistake, and the card was not touched.
-          if (error instanceof SimControlError && /not found on the class path|is not a javacard/.test(error.message)) throw new SimRequestError(error.message);
+          if (error instanceof SimControlError && /not found on the class path|is not a javacard/.test(error.message)) {
+            throw new SimRequestError(error.message);
+          }
           throw error;
         }
       });
@@ -272,10 +285,13 @@ const put: CommandModule<GlobalOptions, SimPutOptions> = {
     if (!/^[0-9]{1,3}$/.test(cardText)) throw new UsageError(`sim put ${cardText}: the card is an index (0-based, as sim status lists them)`);
     const k = Number(cardText);
     const before = await simStatus(dir);
-    if (before.cards.find((c) => c.index === k)?.running !== true) throw new CommandFailure(`sim put: ${new SimCardNotRunningError(dir, k).message}`, ExitCode.NO_CARD);
+    if (before.cards.find((c) => c.index === k)?.running !== true) {
+      throw new CommandFailure(`sim put: ${new SimCardNotRunningError(dir, k).message}`, ExitCode.NO_CARD);
+    }
     const r = readerIndex(String(argv.reader), before.readers.map((reader) => reader.name));
     const displaced = await simAction('put', () => putCard(dir, k, r));
-    out.info(displaced === null ? `card ${k} is in reader ${r} (${simReaderName(r)})` : `card ${k} is in reader ${r} (${simReaderName(r)}); card ${displaced} left it and is in no reader`);
+    const left = displaced === null ? '' : `; card ${displaced} left it and is in no reader`;
+    out.info(`card ${k} is in reader ${r} (${simReaderName(r)})${left}`);
     out.result({ card: k, reader: simReaderName(r), readerIndex: r, action: 'put', displaced });
   },
 };
@@ -321,12 +337,16 @@ export const simCommand: CommandModule<GlobalOptions, GlobalOptions> = {
       .command(down)
       .command(status)
       .command(cardControl('pull', 'Take card K out of its reader (its persistent memory is kept)', pullCard))
-      .command(cardControl('insert', 'Put card K back into the reader it was last in (transient memory cleared, as on power-up)', insertCard))
+      .command(
+        cardControl('insert', 'Put card K back into the reader it was last in (transient memory cleared, as on power-up)', insertCard),
+      )
       .command(put)
       .command(wipe)
       .command(applet)
       .command(root)
-      .command(cardControl('pull-after-next', 'Let card K process the next command, then pull it before the answer arrives', armPullAfterNext))
+      .command(
+        cardControl('pull-after-next', 'Let card K process the next command, then pull it before the answer arrives', armPullAfterNext),
+      )
       .demandCommand(1, 'name a sim command: up, down, status, pull, insert, put, wipe, applet, root, pull-after-next'),
   handler: () => undefined,
 };
@@ -378,7 +398,9 @@ export function checkPrerequisites(ownApplet: boolean, env: NodeJS.ProcessEnv = 
   if (!onPath('java', env)) missing.push({ what: 'java (a Java 17+ runtime)', pkg: 'default-jre-headless' });
   if (!onPath('pcscd', env)) missing.push({ what: 'pcscd', pkg: 'pcscd' });
   if (!existsSync(VPCD_DRIVER)) missing.push({ what: `vpcd (${VPCD_DRIVER})`, pkg: 'vsmartcard-vpcd' });
-  if (ownApplet && !onPath('python3', env)) missing.push({ what: 'python3 (sim.sh looks for --class in the --applet jar)', pkg: 'python3' });
+  if (ownApplet && !onPath('python3', env)) {
+    missing.push({ what: 'python3 (sim.sh looks for --class in the --applet jar)', pkg: 'python3' });
+  }
   if (missing.length > 0) {
     throw new CommandFailure(
       `sim up: missing ${missing.map((m) => m.what).join(', ')}. Install with: sudo apt-get install ${missing.map((m) => m.pkg).join(' ')}`,

@@ -7,7 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exchangeControlLine, MAX_ANSWER_BYTES, parseCardStatus, parseCommandAnswer, simCardStatus, simControl, SimControlError } from '../../../src/sim/index.js';
+import {
+  exchangeControlLine,
+  MAX_ANSWER_BYTES,
+  parseCardStatus,
+  parseCommandAnswer,
+  simCardStatus,
+  simControl,
+  SimControlError,
+} from '../../../src/sim/index.js';
 
 const ROOT = `04${'AB'.repeat(64)}`;
 let dir: string;
@@ -107,7 +115,8 @@ test('a card that answers but keeps the connection open: a timeout (one line, th
 });
 
 test('no socket: SimControlError naming the path', async () => {
-  await expect(exchangeControlLine(join(dir, 'card-9.sock'), 'status')).rejects.toThrow(`control socket ${join(dir, 'card-9.sock')}: connect ENOENT`);
+  const path = join(dir, 'card-9.sock');
+  await expect(exchangeControlLine(path, 'status')).rejects.toThrow(`control socket ${path}: connect ENOENT`);
 });
 
 test('a command that is not one printable line is refused before anything is sent', async () => {
@@ -119,7 +128,9 @@ test('a command that is not one printable line is refused before anything is sen
 
 test('simControl: the card\'s refusal is an error quoting its reason; an answer neither ok nor error is garbage', async () => {
   await card(say('error: applet class not found on the class path: a.B\n'));
-  await expect(simControl(dir, 0, 'applet a.B')).rejects.toThrow("virtual card 0: 'applet a.B' refused: applet class not found on the class path: a.B");
+  await expect(simControl(dir, 0, 'applet a.B')).rejects.toThrow(
+    "virtual card 0: 'applet a.B' refused: applet class not found on the class path: a.B",
+  );
   await new Promise<void>((resolve) => server!.close(() => resolve()));
   server = undefined;
   await card(say('okay then\n'));
