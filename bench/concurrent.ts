@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { ApduChannel, command, fromHex, toHex } from '../src/apdu/index.js';
 import { PcscService } from '../src/readers/index.js';
+import { simReaderName } from '../src/sim/index.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -17,7 +18,6 @@ const option = (name: string, fallback: string) => {
 };
 const n = Number(option('--n', '2000'));
 const cards = Number(option('--cards', '4'));
-const readerFor = (k: number) => `${k < 2 ? 'Virtual PCD' : `Virtual PCD ${Math.floor(k / 2) + 1}`} 00 0${k % 2}`;
 
 const service = PcscService.open();
 let mismatches = 0;
@@ -25,7 +25,7 @@ try {
   const started = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: cards }, async (_, k) => {
-      const card = await service.connect(readerFor(k), { share: 'exclusive', protocol: 'any' });
+      const card = await service.connect(simReaderName(k), { share: 'exclusive', protocol: 'any' });
       const channel = new ApduChannel(card);
       await channel.sendOk(command(0, 0xa4, 4, 0, fromHex('F07477696E63617264FE'), 256));
       for (let i = 0; i < n; i++) {

@@ -18,7 +18,7 @@ export TWINCARD_PIN=246810
 
 run twincard readers
 for k in 0 1 2; do
-  twincard sim wipe "$k" >/dev/null
+  twincard sim wipe "$k" --force >/dev/null
   run twincard personalize --reader "${readers[$k]}" --card-id "$(printf 'DE4D0000000000%02X' $((k + 1)))" --test-manufacturer --force
 done
 run twincard attest --reader "${readers[0]}" --trust-test-root

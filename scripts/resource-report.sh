@@ -48,16 +48,8 @@ say "running the flow: $flow (its output: $run/resource-flow.log)"
 bash -c "$flow" >"$run/resource-flow.log" 2>&1 || flow_status=$?
 [ "$flow_status" = 0 ] || say "the flow failed (exit $flow_status): the figures below cover only what ran before it stopped"
 for sock in "$run"/card-*.sock; do
-  python3 - "$sock" >>"$work/cards.jsonl" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1]); s.sendall(b"resources\n")
-data = b""
-while not data.endswith(b"\n"):
-    chunk = s.recv(65536)
-    if not chunk: break
-    data += chunk
-print(data.decode().strip())
-PY
+  # The control-socket client is src/sim's (dist/), as everywhere else.
+  node "$repo/scripts/lib/sim-helper.mjs" control "$sock" resources >>"$work/cards.jsonl"
 done
 names=$(cd "$repo" && node -e "import('./dist/src/protocol/constants.js').then((m) => console.log(JSON.stringify(m.Ins))).catch(() => console.log('{}'))" 2>/dev/null || echo '{}')
 

@@ -105,4 +105,8 @@ function debugReport(error: unknown): string {
   return lines.join('\n');
 }
 
-process.exitCode = await main(hideBin(process.argv));
+// Exit explicitly, not when the event loop runs dry: pcsclite 1.0.1's CardReader close() races with the reader's
+// status thread. Closed just after a card event, the thread leaves its loop without the last async notification,
+// and its uv_async handle keeps the loop alive for ever: the command has printed its result, and never ends.
+// stdout and stderr are synchronous on Linux pipes and files, so nothing written is lost.
+process.exit(await main(hideBin(process.argv)));

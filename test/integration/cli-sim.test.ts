@@ -110,7 +110,7 @@ test('sim pull READER / insert K: pcscd sees the card leave and come back; reade
 }, 20_000);
 
 test('sim wipe K: the card is factory-fresh', () => {
-  expect(twincard(['sim', 'wipe', String(cardOffset)]).code).toBe(0);
+  expect(twincard(['sim', 'wipe', String(cardOffset), '--force']).code).toBe(0);
   const info = twincard(['info', '--json', '--reader', readerForCard(0)]);
   expect(info.code).toBe(0);
   expect(JSON.parse(info.stdout)).toMatchObject({ state: 'FACTORY', cardId: null });
@@ -133,7 +133,7 @@ test('sim root K PEM: card K reinstalled with another root (protocol.md 6, Insta
     expect(JSON.parse(changed.stdout)).toMatchObject({ card: k, action: 'root', root: pointHex(otherRoot) });
     expect(card(status(), 0)?.root).toBe(pointHex(otherRoot));
     expect(card(status(), 1)?.root).toBe(pointHex(testRoot)); // only card K changed
-    expect(twincard(['sim', 'wipe', String(k)]).code).toBe(0);
+    expect(twincard(['sim', 'wipe', String(k), '--force']).code).toBe(0);
     expect(card(status(), 0)?.root).toBe(pointHex(otherRoot));
     const info = twincard(['info', '--json', '--reader', readerForCard(0)]);
     expect(JSON.parse(info.stdout)).toMatchObject({ state: 'FACTORY' });

@@ -8,7 +8,7 @@ import { jest } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PcscService } from '../../src/readers/index.js';
-import { simControl } from '../../src/cli/sim-control.js';
+import { simControl } from '../../src/sim/index.js';
 import {
   listChecks,
   loadInvalidPointFixture,

@@ -1,4 +1,8 @@
 /**
+ * `twincard sim applet K CLASS` on one card, through pcscd: a broken variant answers differently (the
+ * conformance suite says which check it fails), `sim wipe` refuses without a terminal and without --force (the
+ * variant stays), and `sim wipe --force` puts the reference applet back.
+ *
  * Issue 6's developer path, end to end through pcscd: `twincard sim up --applet their.jar --class NAME --aid HEX`
  * puts a developer's applet on the virtual cards, and `twincard conformance` judges it. Two jars built here,
  * outside the fixture: one whose applet implements the protocol (the reference applet under the developer's
@@ -11,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readerForCard, repoRoot } from './support/sim.js';
+import { cardOffset, readerForCard, repoRoot } from './support/sim.js';
 
 const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 const TWINCARD_AID = 'F07477696E6361726401';
@@ -22,7 +26,8 @@ interface Report {
 }
 
 function twincard(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync('node', [cli, ...args], { encoding: 'utf8', timeout: 180_000 });
+  // stdin ignored: no terminal, as in CI; `sim wipe` must then refuse without --force.
+  return spawnSync('node', [cli, ...args], { encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** A developer's jar: `package com.example`, compiled against the JavaCard API (jCardSim) and the fixture. */
@@ -72,6 +77,63 @@ afterAll(() => {
   // The reference applet back on every card, whatever happened above.
   const restore = twincard(['sim', 'up']);
   expect(restore.status).toBe(0);
+});
+
+const BROKEN = 'dev.twincard.broken.PinNotDecrementedApplet';
+const REFERENCE = 'dev.twincard.applet.TwincardApplet';
+
+/** The verify-pin checks of the conformance suite on test card 0 (exit 0: all pass, 10: one fails). */
+function verifyPinChecks(): { status: number | null; failed: string[] } {
+  const run = twincard(['conformance', '--reader', readerForCard(0), '--destructive', '--sim-reset', '--only', 'verify-pin/', '--json']);
+  const report = JSON.parse(run.stdout) as Report;
+  return { status: run.status, failed: report.results.filter((r) => r.status === 'fail').map((r) => r.id) };
+}
+
+const appletOf = (k: number) => (JSON.parse(twincard(['sim', 'applet', String(k), '--json']).stdout) as { applet: string | null }).applet;
+
+test('sim applet K CLASS: a broken variant answers differently; wipe without --force refuses; wipe --force puts the reference back', () => {
+  const k = cardOffset;
+  try {
+    const put = twincard(['sim', 'applet', String(k), BROKEN, '--json']);
+    expect(put.status).toBe(0);
+    expect(JSON.parse(put.stdout)).toEqual({ card: k, reader: readerForCard(0), action: 'applet', applet: BROKEN });
+    expect(appletOf(k + 1)).toBe(REFERENCE); // only card K changed
+    // Through pcscd, the variant's one fault: a wrong access code costs no try.
+    const broken = verifyPinChecks();
+    expect(broken.status).toBe(10);
+    expect(broken.failed.length).toBeGreaterThan(0);
+    expect(broken.failed.every((id) => id.startsWith('verify-pin/'))).toBe(true);
+
+    // No terminal, no --force: refused before anything reaches the card (the variant is still there).
+    const refused = twincard(['sim', 'wipe', String(k)]);
+    expect(refused.status).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain('sim wipe: not confirmed (--force skips the question); the card is untouched');
+    expect(appletOf(k)).toBe(BROKEN);
+    // sim.sh's verb is the CLI's.
+    const viaScript = spawnSync(join(repoRoot, 'scripts', 'sim.sh'), ['applet', String(k), '--json'], { encoding: 'utf8' });
+    expect(JSON.parse(viaScript.stdout)).toMatchObject({ card: k, action: 'show-applet', applet: BROKEN });
+  } finally {
+    expect(twincard(['sim', 'wipe', String(k), '--force']).status).toBe(0);
+  }
+  expect(appletOf(k)).toBe(REFERENCE);
+  const reference = verifyPinChecks();
+  expect(reference.failed).toEqual([]);
+  expect(reference.status).toBe(0);
+}, 120_000);
+
+test.each([
+  [['sim', 'applet', '0', 'not..a.class'], 2, 'not a Java class name'],
+  [['sim', 'applet', '0', 'dev.twincard.broken.NoSuchApplet'], 2, 'not found on the class path: dev.twincard.broken.NoSuchApplet'],
+  [['sim', 'applet', '0', 'java.lang.String'], 2, 'java.lang.String is not a javacard.framework.Applet'],
+  [['sim', 'applet', '97', BROKEN], 5, 'card 97 is not running'],
+  [['sim', 'wipe', '97', '--force'], 5, 'card 97 is not running'],
+])('%j: exit %i, %s, and the card keeps its applet', (args, code, message) => {
+  const before = appletOf(cardOffset);
+  const run = twincard(args.map((a) => (a === '0' ? String(cardOffset) : a)));
+  expect(run.stderr).toContain(message);
+  expect(run.status).toBe(code);
+  expect(appletOf(cardOffset)).toBe(before);
 });
 
 test('a developer applet that implements the protocol: sim up --applet, then conformance passes every check', () => {

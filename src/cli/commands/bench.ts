@@ -23,8 +23,7 @@ import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
 import { testManufacturerKeyPath } from '../paths.js';
-import { simCardForReader, simControl } from '../sim-control.js';
-import { simStatus } from '../sim-status.js';
+import { simCardForReader, simControl, simStatus } from '../../sim/index.js';
 import { runDir } from './sim.js';
 
 interface BenchOptions extends GlobalOptions {

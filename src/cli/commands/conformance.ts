@@ -24,7 +24,7 @@ import { Output } from '../output.js';
 import { packageRoot, testManufacturerKeyPath } from '../paths.js';
 import { commandRecording } from '../record.js';
 import { openCardSession, traceEnabled, type CardSession } from '../session.js';
-import { simCardForReader, simControl } from '../sim-control.js';
+import { cardApplet, installApplet, simCardForReader, wipeCard } from '../../sim/index.js';
 import { runDir } from './sim.js';
 
 interface ConformanceArgs extends GlobalOptions {
@@ -129,15 +129,14 @@ async function endpoint(session: CardSession, simReset: boolean, note: (text: st
   const dir = runDir();
   const index = simCardForReader(dir, session.readerName);
   if (index === undefined) throw new UsageError(`--sim-reset: ${session.readerName} is not a virtual card of ${dir}`);
-  const running = /^ok ([\w.$]+)$/.exec(await simControl(dir, index, 'applet'))?.[1];
-  const line = running === undefined || running === 'none' ? 'wipe' : `applet ${running}`;
+  const running = await cardApplet(dir, index);
   return {
     transport: session.transport,
     name: session.readerName,
     reset: async () => {
-      await simControl(dir, index, line);
+      await (running === null ? wipeCard(dir, index) : installApplet(dir, index, running));
       // Out of band (no APDU): the transcript says the card changed under it.
-      note(`sim reset of ${session.readerName}: ${line}`);
+      note(`sim reset of ${session.readerName}: ${running === null ? 'wiped' : `applet ${running} installed again`}`);
     },
   };
 }

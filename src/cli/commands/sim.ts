@@ -1,21 +1,43 @@
 /**
- * `twincard sim ...`: the virtual cards as a product feature, a thin command over `scripts/sim.sh` (which
- * owns the processes: pcscd with vpcd readers, one jCardSim JVM per card, PID files in the run folder
- * `TWINCARD_RUN_DIR`, default `<package>/.run`). This module adds what a person needs around it: the
- * prerequisites checked first with the apt command that installs them, a refusal to start next to a pcscd
- * that another run folder (or the system) owns, the developer's own applet, and `status --json`.
+ * `twincard sim ...`: the virtual cards as a product feature. `up` and `down` run `scripts/sim.sh` (which owns
+ * the processes: pcscd with vpcd readers, one jCardSim JVM per card, PID files in the run folder
+ * `TWINCARD_RUN_DIR`, default `<package>/.run`), after what a person needs around it: the prerequisites checked
+ * first with the apt command that installs them, a refusal to start next to a pcscd that another run folder (or
+ * the system) owns, the developer's own applet. Every verb on one card is `src/sim/` (sim.sh's same verbs call
+ * this command); this module only parses, confirms and prints.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { confirm } from '../confirm.js';
 import { CommandFailure, UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
 import { packageRoot, simScriptPath } from '../paths.js';
 import { resolveReader } from '../../readers/index.js';
-import { simReaderName, simStatus, type SimReaderStatus, type SimStatus } from '../sim-status.js';
+import {
+  armPullAfterNext,
+  cardApplet,
+  cardRoot,
+  insertCard,
+  installApplet,
+  pullCard,
+  putCard,
+  requireRunning,
+  RootKeyError,
+  rootPointHex,
+  setCardRoot,
+  SimCardNotRunningError,
+  SimControlError,
+  simReaderName,
+  SimRequestError,
+  simStatus,
+  wipeCard,
+  type SimReaderStatus,
+  type SimStatus,
+} from '../../sim/index.js';
 
 /** Where vsmartcard-vpcd installs its pcscd driver on Debian (scripts/sim.sh loads it from there). */
 export const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
@@ -34,6 +56,14 @@ interface SimRootOptions extends SimCardOptions {
 
 interface SimCardOptions extends GlobalOptions {
   readonly card: string;
+}
+
+interface SimWipeOptions extends SimCardOptions {
+  readonly force: boolean;
+}
+
+interface SimAppletOptions extends SimCardOptions {
+  readonly class: string | undefined;
 }
 
 interface SimPutOptions extends SimCardOptions {
@@ -63,7 +93,7 @@ const up: CommandModule<GlobalOptions, SimUpOptions> = {
   handler: async (argv: ArgumentsCamelCase<SimUpOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const args = ['up', ...upArguments(argv)];
-    checkPrerequisites();
+    checkPrerequisites(argv.applet !== undefined);
     refuseForeignPcscd(runDir());
     await runSimScript(args);
     await reportStatus(out, runDir());
@@ -93,27 +123,119 @@ const status: CommandModule<GlobalOptions, GlobalOptions> = {
   },
 };
 
-function cardControl(name: 'pull' | 'insert' | 'wipe' | 'pull-after-next', describe: string): CommandModule<GlobalOptions, SimCardOptions> {
+/**
+ * Runs one verb on the simulator, turning its errors into the documented exit codes: a card that is not running
+ * exit 5, a bad request exit 2, a card that refuses or does not answer exit 1 with its own words.
+ */
+async function simAction<T>(verb: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if (error instanceof SimCardNotRunningError) throw new CommandFailure(`sim ${verb}: ${error.message}`, ExitCode.NO_CARD);
+    if (error instanceof SimRequestError || error instanceof RootKeyError || error instanceof RangeError) {
+      throw new UsageError(`sim ${verb}: ${error.message}`);
+    }
+    if (error instanceof SimControlError) throw new CommandFailure(`sim ${verb}: ${error.message}`, ExitCode.UNEXPECTED);
+    throw error;
+  }
+}
+
+const cardPositional = {
+  type: 'string',
+  demandOption: true,
+  describe: 'card index (0-based, as sim status lists them), or its reader: a name or a unique fragment',
+} as const;
+
+function cardControl(
+  name: 'pull' | 'insert' | 'pull-after-next',
+  describe: string,
+  action: (dir: string, card: number) => Promise<void>,
+): CommandModule<GlobalOptions, SimCardOptions> {
   return {
     command: `${name} <card>`,
     describe,
-    builder: (yargs: Argv<GlobalOptions>) =>
-      yargs.positional('card', {
-        type: 'string',
-        demandOption: true,
-        describe: 'card index (0-based, as sim status lists them), or its reader: a name or a unique fragment',
-      }) as unknown as Argv<SimCardOptions>,
+    builder: (yargs: Argv<GlobalOptions>) => yargs.positional('card', cardPositional) as unknown as Argv<SimCardOptions>,
     handler: async (argv: ArgumentsCamelCase<SimCardOptions>) => {
       const out = Output.fromEnvironment(argv.json);
-      const k = await cardIndex(name, String(argv.card), runDir());
-      if (!existsSync(join(runDir(), `card-${k}.sock`))) {
-        throw new CommandFailure(`sim ${name}: card ${k} is not running in ${runDir()} (twincard sim status lists the cards)`, ExitCode.NO_CARD);
-      }
-      await runSimScript([name, String(k)]);
+      const dir = runDir();
+      const k = await cardIndex(name, String(argv.card), dir);
+      await simAction(name, () => action(dir, k));
       out.result({ card: k, reader: simReaderName(k), action: name });
     },
   };
 }
+
+/**
+ * `sim wipe K`: factory-fresh, everything on the card gone (wallet, id, certificate). Destructive, so it asks
+ * first; without a terminal only `--force` wipes (like `reset`).
+ */
+const wipe: CommandModule<GlobalOptions, SimWipeOptions> = {
+  command: 'wipe <card>',
+  describe: 'Make card K factory-fresh (state FACTORY; the sim\'s applet, the root it has); asks first, --force does not',
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .positional('card', cardPositional)
+      .option('force', { type: 'boolean', default: false, describe: 'wipe without asking (needed without a terminal)' })
+      .example('$0 sim wipe 2 --force', 'for scripts') as unknown as Argv<SimWipeOptions>,
+  handler: async (argv: ArgumentsCamelCase<SimWipeOptions>) => {
+    const out = Output.fromEnvironment(argv.json);
+    const dir = runDir();
+    const k = await cardIndex('wipe', String(argv.card), dir);
+    await simAction('wipe', async () => requireRunning(dir, k));
+    if (!argv.force && !(await confirm(`Wipe virtual card ${k} (${simReaderName(k)}): its wallet, id and certificate?`))) {
+      throw new CommandFailure('sim wipe: not confirmed (--force skips the question); the card is untouched', ExitCode.USAGE);
+    }
+    await simAction('wipe', () => wipeCard(dir, k));
+    out.result({ card: k, reader: simReaderName(k), action: 'wipe' });
+  },
+};
+
+/**
+ * `sim applet K [CLASS]`: card K wiped with another applet class under the twincard AID (the conformance suite's
+ * broken variants `dev.twincard.broken.*` are on the fixture's class path); no CLASS: which one it runs.
+ * `sim wipe K` puts the sim's own applet back.
+ */
+const applet: CommandModule<GlobalOptions, SimAppletOptions> = {
+  command: 'applet <card> [class]',
+  describe: 'Wipe card K and install CLASS under the twincard AID instead (no CLASS: show which class it runs)',
+  builder: (yargs: Argv<GlobalOptions>) =>
+    yargs
+      .positional('card', cardPositional)
+      .positional('class', {
+        type: 'string',
+        describe: 'an Applet class on the fixture\'s class path, e.g. dev.twincard.broken.MacSkippedApplet',
+      })
+      .example('$0 sim applet 1 dev.twincard.broken.PinNotDecrementedApplet', 'card 1 runs a broken variant')
+      .example('$0 sim wipe 1 --force', 'card 1 runs the reference applet again') as unknown as Argv<SimAppletOptions>,
+  handler: async (argv: ArgumentsCamelCase<SimAppletOptions>) => {
+    const out = Output.fromEnvironment(argv.json);
+    const dir = runDir();
+    const k = await cardIndex('applet', String(argv.card), dir);
+    const wanted = argv.class;
+    if (wanted !== undefined) {
+      if (!JAVA_CLASS_NAME.test(wanted)) {
+        throw new UsageError(`sim applet ${wanted}: not a Java class name (e.g. dev.twincard.broken.MacSkippedApplet)`);
+      }
+      await simAction('applet', async () => {
+        try {
+          await installApplet(dir, k, wanted);
+        } catch (error) {
+          // The card's own words: no such class on its class path, or a class that is no Applet. Either is the
+          // caller's mistake, and the card was not touched.
+          if (error instanceof SimControlError && /not found on the class path|is not a javacard/.test(error.message)) {
+            throw new SimRequestError(error.message);
+          }
+          throw error;
+        }
+      });
+    }
+    const running = await simAction('applet', () => cardApplet(dir, k));
+    out.info(`card ${k} (${simReaderName(k)}) runs ${running ?? 'no applet'} under the twincard AID`);
+    out.result({ card: k, reader: simReaderName(k), action: wanted === undefined ? 'show-applet' : 'applet', applet: running });
+  },
+};
+
+const JAVA_CLASS_NAME = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
 
 /**
  * `sim root K [PEM]`: card K wiped and installed again with another manufacturer root (docs/protocol.md
@@ -125,22 +247,18 @@ const root: CommandModule<GlobalOptions, SimRootOptions> = {
   describe: 'Wipe card K and install it again with the root public key in PEM (no PEM: show its root)',
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
-      .positional('card', { type: 'string', demandOption: true, describe: 'card index (0-based, as sim status lists them)' })
+      .positional('card', cardPositional)
       .positional('pem', { type: 'string', describe: 'a secp256k1 public (or private) key PEM' })
       .example('$0 sim root 2 fixtures/test-manufacturer/other-public-key.pem', 'card 2 trusts the other TEST root') as unknown as Argv<SimRootOptions>,
   handler: async (argv: ArgumentsCamelCase<SimRootOptions>) => {
     const out = Output.fromEnvironment(argv.json);
-    const k = await cardIndex('root', String(argv.card), runDir());
-    if (!existsSync(join(runDir(), `card-${k}.sock`))) {
-      throw new CommandFailure(`sim root: card ${k} is not running in ${runDir()} (twincard sim status lists the cards)`, ExitCode.NO_CARD);
-    }
-    if (argv.pem !== undefined) {
-      const pem = resolve(argv.pem);
-      if (!existsSync(pem) || !statSync(pem).isFile()) throw new UsageError(`sim root ${argv.pem}: no such file`);
-      await runSimScript(['root', String(k), pem]);
-    }
-    const card = (await simStatus(runDir())).cards.find((c) => c.index === k);
-    out.result({ card: k, reader: simReaderName(k), action: argv.pem === undefined ? 'show-root' : 'root', root: card?.root ?? null });
+    const dir = runDir();
+    const k = await cardIndex('root', String(argv.card), dir);
+    const pem = argv.pem;
+    if (pem !== undefined) await simAction('root', () => setCardRoot(dir, k, rootPointHex(resolve(pem))));
+    const now = await simAction('root', () => cardRoot(dir, k));
+    out.info(`card ${k} root ${now}`);
+    out.result({ card: k, reader: simReaderName(k), action: pem === undefined ? 'show-root' : 'root', root: now });
   },
 };
 
@@ -163,17 +281,18 @@ const put: CommandModule<GlobalOptions, SimPutOptions> = {
   handler: async (argv: ArgumentsCamelCase<SimPutOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const dir = runDir();
-    const before = await simStatus(dir);
     const cardText = String(argv.card);
     if (!/^[0-9]{1,3}$/.test(cardText)) throw new UsageError(`sim put ${cardText}: the card is an index (0-based, as sim status lists them)`);
     const k = Number(cardText);
+    const before = await simStatus(dir);
     if (before.cards.find((c) => c.index === k)?.running !== true) {
-      throw new CommandFailure(`sim put: card ${k} is not running in ${dir} (twincard sim status lists the cards)`, ExitCode.NO_CARD);
+      throw new CommandFailure(`sim put: ${new SimCardNotRunningError(dir, k).message}`, ExitCode.NO_CARD);
     }
     const r = readerIndex(String(argv.reader), before.readers.map((reader) => reader.name));
-    const displaced = before.readers[r]?.card ?? null;
-    await runSimScript(['put', String(k), String(r)]);
-    out.result({ card: k, reader: simReaderName(r), readerIndex: r, action: 'put', displaced: displaced === k ? null : displaced });
+    const displaced = await simAction('put', () => putCard(dir, k, r));
+    const left = displaced === null ? '' : `; card ${displaced} left it and is in no reader`;
+    out.info(`card ${k} is in reader ${r} (${simReaderName(r)})${left}`);
+    out.result({ card: k, reader: simReaderName(r), readerIndex: r, action: 'put', displaced });
   },
 };
 
@@ -211,19 +330,24 @@ async function cardIndex(command: string, text: string, dir: string): Promise<nu
 
 export const simCommand: CommandModule<GlobalOptions, GlobalOptions> = {
   command: 'sim <command>',
-  describe: 'Virtual cards: pcscd + jCardSim cards in vpcd reader slots (up, down, status, pull, insert, put, wipe, root)',
+  describe: 'Virtual cards: pcscd + jCardSim cards in vpcd reader slots (up, down, status, pull, insert, put, wipe, applet, root)',
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .command(up)
       .command(down)
       .command(status)
-      .command(cardControl('pull', 'Take card K out of its reader (its persistent memory is kept)'))
-      .command(cardControl('insert', 'Put card K back into the reader it was last in (transient memory cleared, as on power-up)'))
+      .command(cardControl('pull', 'Take card K out of its reader (its persistent memory is kept)', pullCard))
+      .command(
+        cardControl('insert', 'Put card K back into the reader it was last in (transient memory cleared, as on power-up)', insertCard),
+      )
       .command(put)
-      .command(cardControl('wipe', 'Make card K factory-fresh (state FACTORY), with the root it has'))
+      .command(wipe)
+      .command(applet)
       .command(root)
-      .command(cardControl('pull-after-next', 'Let card K process the next command, then pull it before the answer arrives'))
-      .demandCommand(1, 'name a sim command: up, down, status, pull, insert, put, wipe, root'),
+      .command(
+        cardControl('pull-after-next', 'Let card K process the next command, then pull it before the answer arrives', armPullAfterNext),
+      )
+      .demandCommand(1, 'name a sim command: up, down, status, pull, insert, put, wipe, applet, root, pull-after-next'),
   handler: () => undefined,
 };
 
@@ -269,12 +393,14 @@ function onPath(program: string, env: NodeJS.ProcessEnv = process.env): boolean 
  * Everything `sim up` needs, checked before anything starts; one message listing all that is missing and
  * the one apt-get line that installs it.
  */
-export function checkPrerequisites(env: NodeJS.ProcessEnv = process.env): void {
+export function checkPrerequisites(ownApplet: boolean, env: NodeJS.ProcessEnv = process.env): void {
   const missing: { what: string; pkg: string }[] = [];
   if (!onPath('java', env)) missing.push({ what: 'java (a Java 17+ runtime)', pkg: 'default-jre-headless' });
   if (!onPath('pcscd', env)) missing.push({ what: 'pcscd', pkg: 'pcscd' });
   if (!existsSync(VPCD_DRIVER)) missing.push({ what: `vpcd (${VPCD_DRIVER})`, pkg: 'vsmartcard-vpcd' });
-  if (!onPath('python3', env)) missing.push({ what: 'python3 (drives the cards\' control sockets)', pkg: 'python3' });
+  if (ownApplet && !onPath('python3', env)) {
+    missing.push({ what: 'python3 (sim.sh looks for --class in the --applet jar)', pkg: 'python3' });
+  }
   if (missing.length > 0) {
     throw new CommandFailure(
       `sim up: missing ${missing.map((m) => m.what).join(', ')}. Install with: sudo apt-get install ${missing.map((m) => m.pkg).join(' ')}`,

@@ -1,11 +1,14 @@
 /**
  * The integration tests' handle on the virtual cards started by `scripts/sim.sh up` (the test command does
- * that before jest): reader names by card index, and the pull/insert controls.
+ * that before jest): reader names by card index (src/sim), and the card verbs, run as `twincard sim ...` (dist/,
+ * built by the integration project's global setup) so that the tests drive the cards as a person does, and
+ * synchronously, as the tests call them between awaits.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { simReaderName } from '../../../src/sim/index.js';
 
 /** The checkout: the nearest folder up from here with scripts/sim.sh (from test/ under jest, or dist/test/ when compiled). */
 export const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
@@ -30,51 +33,59 @@ function parseCardOffset(value: string | undefined): number {
   return Number(value);
 }
 
-/** Test card k is virtual card offset+k, in slot K%2 of vpcd entry K/2; entries after the first are named "Virtual PCD <n>". */
+/** The reader test card k starts in: virtual card offset+k's own reader. */
 export function readerForCard(k: number): string {
-  const card = k + cardOffset;
-  const entry = Math.floor(card / 2);
-  return `${entry === 0 ? 'Virtual PCD' : `Virtual PCD ${entry + 1}`} 00 0${card % 2}`;
+  return simReaderName(k + cardOffset);
+}
+
+/** `twincard sim ARGS` on the shared run folder (`<repo>/.run`, as sim.sh up made it); its stdout. Throws on a non-zero exit. */
+function twincardSim(args: readonly string[]): string {
+  return execFileSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'sim', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, TWINCARD_RUN_DIR: join(repoRoot, '.run'), TWINCARD_TRACE: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
 }
 
 export type SimControl = 'pull' | 'insert' | 'pull-after-next' | 'wipe';
 
+/** `twincard sim COMMAND K` on test card `card` (wipe with --force: there is no terminal to ask). */
 export function sim(command: SimControl, card: number): string {
-  return execFileSync(join(repoRoot, 'scripts', 'sim.sh'), [command, String(card + cardOffset)], { encoding: 'utf8' }).trim();
+  return twincardSim([command, String(card + cardOffset), ...(command === 'wipe' ? ['--force'] : [])]);
 }
 
 /**
- * `sim.sh root K PEM`: test card `card` wiped and installed again with PEM's public key as its manufacturer root
+ * `twincard sim root K PEM`: test card `card` wiped and installed again with PEM's public key as its manufacturer root
  * (protocol.md 6, Installation). Put it back with {@link TEST_ROOT_PEM} when done, or the next test meets a card
  * that refuses the TEST manufacturer.
  */
 export function simRoot(card: number, pem: string): void {
-  execFileSync(join(repoRoot, 'scripts', 'sim.sh'), ['root', String(card + cardOffset), pem], { encoding: 'utf8' });
+  twincardSim(['root', String(card + cardOffset), pem]);
 }
 
 /** The TEST manufacturer's public key, every test card's root after `sim.sh up`. */
 export const TEST_ROOT_PEM = join(repoRoot, 'fixtures', 'test-manufacturer', 'public-key.pem');
 
 /**
- * Puts test card `card` into the reader of test card `reader` (`sim.sh put`): the card there leaves it and is in
+ * Puts test card `card` into the reader of test card `reader` (`twincard sim put`): the card there leaves it and is in
  * no reader until put somewhere; pcscd has seen the removal, then the insertion, when this returns. One reader,
  * cards swapped by hand: `simPut(1, 0)` then `simPut(0, 0)`. Put each card back in its own reader when done
  * (`simPut(k, k)`), or the next test finds a reader empty (`sim.sh up` also puts every card home).
  */
 export function simPut(card: number, reader: number): string {
-  return execFileSync(join(repoRoot, 'scripts', 'sim.sh'), ['put', String(card + cardOffset), String(reader + cardOffset)], {
-    encoding: 'utf8',
-  }).trim();
+  return twincardSim(['put', String(card + cardOffset), String(reader + cardOffset)]);
 }
 
+/** Test card `card`'s own answer to its control socket's `status` (`inserted apdus=N port=P root=HEX`, ...). */
 export function simStatus(card: number): string {
-  return execFileSync('python3', ['-c', CONTROL_SNIPPET, join(repoRoot, '.run', `card-${card + cardOffset}.sock`), 'status'], {
+  // Not twincardSim: `sim status` exits 5 when ANY card process is down (another developer's, on a shared sim),
+  // and the document on stdout still says what this card answered.
+  const run = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'sim', 'status', '--json'], {
     encoding: 'utf8',
-  }).trim();
+    env: { ...process.env, TWINCARD_RUN_DIR: join(repoRoot, '.run'), TWINCARD_TRACE: '' },
+  });
+  const doc = JSON.parse(run.stdout) as { cards: { index: number; control: string | null }[] };
+  const control = doc.cards.find((c) => c.index === card + cardOffset)?.control;
+  if (control === undefined || control === null) throw new Error(`virtual card ${card + cardOffset} gives no status (twincard sim status)`);
+  return control;
 }
-
-const CONTROL_SNIPPET = `
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall((sys.argv[2] + "\\n").encode())
-print(s.recv(4096).decode().strip())
-`;

@@ -1,16 +1,14 @@
 /**
- * `twincard sim status`, read-only: what `scripts/sim.sh up` started in a run folder (PID files, control
+ * The simulator's state, read-only: what `scripts/sim.sh up` started in a run folder (PID files, control
  * sockets) and whether pcscd shows each card. Nothing here starts, stops or changes anything; the only
- * thing sent anywhere is the control socket's `status` query.
+ * things sent anywhere are the control socket's `status` and `applet` queries.
  * @module
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { PcscService } from '../readers/index.js';
-
-/** vpcd's first port; an entry with CHANNELID P serves readers on P and P+1 (scripts/sim.sh). */
-export const VPCD_BASE_PORT = 35963;
+import { controlSocketPath, exchangeControlLine, parseCardStatus, parseCommandAnswer, type CardControlStatus } from './control.js';
+import { readerCount, readerOfPort, simReaderName, simReaderPort } from './layout.js';
 
 export interface SimCardStatus {
   readonly index: number;
@@ -54,12 +52,6 @@ export interface SimStatus {
   readonly ok: boolean;
 }
 
-/** Reader name of virtual card k: slot k%2 of vpcd entry k/2; entries after the first are "Virtual PCD <n>". */
-export function simReaderName(k: number): string {
-  const entry = Math.floor(k / 2);
-  return `${entry === 0 ? 'Virtual PCD' : `Virtual PCD ${entry + 1}`} 00 0${k % 2}`;
-}
-
 export async function simStatus(runDir: string): Promise<SimStatus> {
   const pcscdPid = readPid(join(runDir, 'pcscd.pid'));
   const pcscdRunning = pcscdPid !== null && isAlive(pcscdPid);
@@ -69,30 +61,29 @@ export async function simStatus(runDir: string): Promise<SimStatus> {
     indices.map(async (index): Promise<SimCardStatus> => {
       const pid = readPid(join(runDir, `card-${index}.pid`));
       const running = pid !== null && isAlive(pid);
-      const reader = simReaderName(index);
-      const control = running ? await controlQuery(join(runDir, `card-${index}.sock`), 'status') : null;
-      const inReader = control === null ? null : readerFromControl(control, index);
+      const control = running ? await controlQuery(runDir, index, 'status') : null;
+      const parsed = control === null ? null : statusOrNull(control);
+      const inReader = parsed === null ? null : readerOfStatus(parsed, index);
       return {
         index,
         pid,
         running,
-        port: VPCD_BASE_PORT + index,
-        reader,
+        port: simReaderPort(index),
+        reader: simReaderName(index),
         inReader,
         control,
-        applet: running ? appletName(await controlQuery(join(runDir, `card-${index}.sock`), 'applet')) : null,
+        applet: running ? appletName(await controlQuery(runDir, index, 'applet')) : null,
         present: present === null ? null : inReader !== null && present.has(simReaderName(inReader)),
-        root: control === null ? null : rootFromControl(control),
+        root: parsed?.root ?? null,
       };
     }),
   );
-  const readerCount = indices.length === 0 ? 0 : (Math.floor(Math.max(...indices) / 2) + 1) * 2;
-  const readers = Array.from({ length: readerCount }, (_, index): SimReaderStatus => {
+  const readers = Array.from({ length: indices.length === 0 ? 0 : readerCount(Math.max(...indices) + 1) }, (_, index): SimReaderStatus => {
     const name = simReaderName(index);
     return {
       index,
       name,
-      port: VPCD_BASE_PORT + index,
+      port: simReaderPort(index),
       card: cards.find((c) => c.inReader === index)?.index ?? null,
       present: present === null ? null : present.has(name),
     };
@@ -149,47 +140,40 @@ function readApplets(runDir: string): string[] {
 }
 
 /**
- * The reader a card's `status` answer puts it in: `inserted|inserting ... port=P` -> P - base port; `pulled` ->
- * null. A card process older than `sim put` names no port: it is in its own reader.
+ * The reader a card's `status` puts it in: inserted or inserting into port P -> the reader on P; pulled -> null.
+ * A card process older than `sim put` names no port: it is in its own reader.
  */
-export function readerFromControl(answer: string, index: number): number | null {
-  if (!/^(inserted|inserting)\b/.test(answer)) return null;
-  const port = /\bport=([0-9]{1,5})\b/.exec(answer)?.[1];
-  if (port === undefined) return index;
-  const reader = Number(port) - VPCD_BASE_PORT;
-  return reader >= 0 ? reader : null;
+export function readerOfStatus(status: CardControlStatus, index: number): number | null {
+  if (status.presence === 'pulled') return null;
+  return status.port === null ? index : readerOfPort(status.port);
 }
 
-/** The `root=HEX` of a card's `status` answer (65 bytes, 04 || X || Y), or null. */
-export function rootFromControl(answer: string): string | null {
-  return /\broot=(04[0-9A-F]{128})\b/.exec(answer)?.[1] ?? null;
+function statusOrNull(answer: string): CardControlStatus | null {
+  try {
+    return parseCardStatus(answer);
+  } catch {
+    return null;
+  }
 }
 
-/** `ok some.Class` -> `some.Class`; `ok none`, an error or no answer -> null. */
+/** `ok some.Class` -> `some.Class`; `ok none`, an error, garbage or no answer -> null. */
 function appletName(answer: string | null): string | null {
-  const match = answer === null ? null : /^ok ([\w.$]+)$/.exec(answer);
-  return match?.[1] === undefined || match[1] === 'none' ? null : match[1];
+  if (answer === null) return null;
+  try {
+    const parsed = parseCommandAnswer(answer);
+    return parsed.ok && /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(parsed.detail) && parsed.detail !== 'none' ? parsed.detail : null;
+  } catch {
+    return null;
+  }
 }
 
-/** One answer line from a card's control socket to a read-only query, null when none comes within 2 s. */
-function controlQuery(socketPath: string, query: 'status' | 'applet'): Promise<string | null> {
-  return new Promise((resolve) => {
-    let answer = '';
-    const socket = createConnection({ path: socketPath });
-    const done = (value: string | null) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(value);
-    };
-    const timer = setTimeout(() => done(null), 2000);
-    socket.on('connect', () => socket.write(`${query}\n`));
-    socket.on('data', (chunk) => {
-      answer += chunk.toString('utf8');
-      if (answer.includes('\n')) done(answer.trim());
-    });
-    socket.on('error', () => done(null));
-    socket.on('end', () => done(answer === '' ? null : answer.trim()));
-  });
+/** One answer line to a read-only query, null when the card gives none within 2 s (status reports, never fails). */
+async function controlQuery(runDir: string, index: number, query: 'status' | 'applet'): Promise<string | null> {
+  try {
+    return await exchangeControlLine(controlSocketPath(runDir, index), query, 2000);
+  } catch {
+    return null;
+  }
 }
 
 /** Names of the readers in which pcscd reports a card; null when pcscd cannot be asked. */
