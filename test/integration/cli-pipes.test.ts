@@ -92,7 +92,8 @@ describe('commands without a card', () => {
     expect(doc.readers).toContainEqual(expect.objectContaining({ name: readerForCard(1), card: true }));
   });
 
-  test('sim status --json: the document alone on stdout', () => {
+  test('sim status: the table on stdout (pcscd, each card, each reader); --json the document alone on stdout', () => {
+    expectPlainResult(twincard(['sim', 'status']), [/^pcscd +running \(pid \d+\)$/m, /^card 0 +pid \d+/m, /^reader 0 /m]);
     const doc = expectJsonResult<{ pcscd: { running: boolean } }>(twincard(['sim', 'status', '--json']));
     expect(doc.pcscd.running).toBe(true);
   });

@@ -230,7 +230,7 @@ const applet: CommandModule<GlobalOptions, SimAppletOptions> = {
       });
     }
     const running = await simAction('applet', () => cardApplet(dir, k));
-    out.info(`card ${k} (${simReaderName(k)}) runs ${running ?? 'no applet'} under the twincard AID`);
+    out.print(`card ${k} (${simReaderName(k)}) runs ${running ?? 'no applet'} under the twincard AID`);
     out.result({ card: k, reader: simReaderName(k), action: wanted === undefined ? 'show-applet' : 'applet', applet: running });
   },
 };
@@ -257,7 +257,7 @@ const root: CommandModule<GlobalOptions, SimRootOptions> = {
     const pem = argv.pem;
     if (pem !== undefined) await simAction('root', () => setCardRoot(dir, k, rootPointHex(resolve(pem))));
     const now = await simAction('root', () => cardRoot(dir, k));
-    out.info(`card ${k} root ${now}`);
+    out.print(`card ${k} root ${now}`);
     out.result({ card: k, reader: simReaderName(k), action: pem === undefined ? 'show-root' : 'root', root: now });
   },
 };
@@ -291,7 +291,7 @@ const put: CommandModule<GlobalOptions, SimPutOptions> = {
     const r = readerIndex(String(argv.reader), before.readers.map((reader) => reader.name));
     const displaced = await simAction('put', () => putCard(dir, k, r));
     const left = displaced === null ? '' : `; card ${displaced} left it and is in no reader`;
-    out.info(`card ${k} is in reader ${r} (${simReaderName(r)})${left}`);
+    out.print(`card ${k} is in reader ${r} (${simReaderName(r)})${left}`);
     out.result({ card: k, reader: simReaderName(r), readerIndex: r, action: 'put', displaced });
   },
 };
@@ -483,18 +483,18 @@ function runSimScript(args: readonly string[]): Promise<void> {
 
 async function reportStatus(out: Output, dir: string): Promise<SimStatus> {
   const current = await simStatus(dir);
-  out.info(`run folder ${current.runDir}`);
-  out.info(`pcscd      ${current.pcscd.running ? `running (pid ${current.pcscd.pid})` : 'not running'}`);
-  if (current.applets.length > 0) out.info(`applets    ${current.applets.join(', ')}`);
+  out.print(`run folder ${current.runDir}`);
+  out.print(`pcscd      ${current.pcscd.running ? `running (pid ${current.pcscd.pid})` : 'not running'}`);
+  if (current.applets.length > 0) out.print(`applets    ${current.applets.join(', ')}`);
   for (const card of current.cards) {
     const seen = card.present === null ? '' : card.present ? '  pcscd: card present' : '  pcscd: no card';
     const applet = card.applet === null ? '' : `  applet ${card.applet}`;
     const where = card.inReader === null ? 'in no reader' : `in reader ${card.inReader} (${simReaderName(card.inReader)})`;
-    out.info(`card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid}` : 'dead'}  ${where}  ${card.control ?? '-'}${seen}${applet}`);
+    out.print(`card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid}` : 'dead'}  ${where}  ${card.control ?? '-'}${seen}${applet}`);
   }
   for (const reader of current.readers) {
     const seen = reader.present === null ? '' : reader.present ? '  pcscd: card present' : '  pcscd: no card';
-    out.info(`reader ${String(reader.index).padEnd(3)} ${reader.name.padEnd(22)} ${reader.card === null ? 'no card' : `card ${reader.card}`}${seen}`);
+    out.print(`reader ${String(reader.index).padEnd(3)} ${reader.name.padEnd(22)} ${reader.card === null ? 'no card' : `card ${reader.card}`}${seen}`);
   }
   out.result(current);
   return current;
