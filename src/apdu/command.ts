@@ -80,7 +80,7 @@ export function command(
 export type LengthEncoding = 'auto' | 'short' | 'extended';
 
 /** Whether a command fits the short form. */
-export function fitsShort(cmd: CommandApdu): boolean {
+function fitsShort(cmd: CommandApdu): boolean {
   return cmd.data.length <= SHORT_MAX_DATA && cmd.ne <= SHORT_MAX_NE;
 }
 

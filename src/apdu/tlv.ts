@@ -31,9 +31,9 @@ export interface Tlv {
 }
 
 /** Longest BER length this module reads or writes: three length bytes (`83 xx xx xx`). */
-export const BER_MAX_LENGTH = 0xffffff;
+const BER_MAX_LENGTH = 0xffffff;
 /** Longest protocol TLV value: two length bytes (`82 xx xx`). */
-export const PROTOCOL_MAX_LENGTH = 0xffff;
+const PROTOCOL_MAX_LENGTH = 0xffff;
 
 // ---------------------------------------------------------------------------------------------
 // Lengths (shared)

@@ -18,7 +18,7 @@ export function table(rows: readonly (readonly string[])[]): string[] {
 }
 
 /** `median/p95` of counts, or the value alone when every sample was the same. */
-export function spread(s: Summary): string {
+function spread(s: Summary): string {
   return s.min === s.max ? String(s.median) : `${s.median}/${s.p95}`;
 }
 

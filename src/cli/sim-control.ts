@@ -7,7 +7,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { listCardIndices, simReaderName } from './sim-status.js';
 
-export class SimControlError extends Error {
+class SimControlError extends Error {
   override readonly name = 'SimControlError';
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PcscService } from '../readers/index.js';
 
 /** vpcd's first port; an entry with CHANNELID P serves readers on P and P+1 (scripts/sim.sh). */
-export const VPCD_BASE_PORT = 35963;
+const VPCD_BASE_PORT = 35963;
 
 export interface SimCardStatus {
   readonly index: number;
@@ -152,7 +152,7 @@ function readApplets(runDir: string): string[] {
  * The reader a card's `status` answer puts it in: `inserted|inserting ... port=P` -> P - base port; `pulled` ->
  * null. A card process older than `sim put` names no port: it is in its own reader.
  */
-export function readerFromControl(answer: string, index: number): number | null {
+function readerFromControl(answer: string, index: number): number | null {
   if (!/^(inserted|inserting)\b/.test(answer)) return null;
   const port = /\bport=([0-9]{1,5})\b/.exec(answer)?.[1];
   if (port === undefined) return index;
@@ -161,7 +161,7 @@ export function readerFromControl(answer: string, index: number): number | null 
 }
 
 /** The `root=HEX` of a card's `status` answer (65 bytes, 04 || X || Y), or null. */
-export function rootFromControl(answer: string): string | null {
+function rootFromControl(answer: string): string | null {
   return /\broot=(04[0-9A-F]{128})\b/.exec(answer)?.[1] ?? null;
 }
 

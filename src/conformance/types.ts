@@ -88,14 +88,3 @@ export interface ConformanceReport {
 export class NotApplicable extends Error {
   override readonly name = 'NotApplicable';
 }
-
-/** Thrown inside a check when the card did something the protocol does not allow. */
-export class CheckFailed extends Error {
-  override readonly name = 'CheckFailed';
-  constructor(
-    readonly expected: string,
-    readonly actual: string,
-  ) {
-    super(`expected ${expected}, got ${actual}`);
-  }
-}

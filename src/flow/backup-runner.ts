@@ -16,7 +16,6 @@
  * The runner never prints: callers subscribe to events.
  * @module
  */
-import { toHex } from '../apdu/index.js';
 import {
   describeRole,
   runStep,
@@ -92,8 +91,6 @@ export interface BackupRunOptions {
 export class TooManyLostCardsError extends Error {
   override readonly name = 'TooManyLostCardsError';
 }
-
-export { completedSteps, totalSteps };
 
 /**
  * The sentence a person reads for a step: which tap of how many, which card, and what it is.
@@ -248,9 +245,4 @@ function wantedIds(journal: BackupJournal, step: NextStep): Pick<CardRequest, 'w
     case 'done':
       return { unwantedCardIds: [] };
   }
-}
-
-/** For messages: `0102030405060708`. */
-export function cardLabel(cardId: Uint8Array): string {
-  return toHex(cardId);
 }

@@ -130,7 +130,7 @@ export class WalletBlobError extends Error {
 }
 
 /** `0102030405060708` style, for naming cards in messages. */
-export function cardIdHex(cardId: Uint8Array): string {
+function cardIdHex(cardId: Uint8Array): string {
   return toHex(cardId);
 }
 

@@ -11,8 +11,8 @@ import { Size } from './constants.js';
 import { checkPrivateKey, describeType, equalBytes, publicKeyOf, validatePublicKey, zeroize } from './crypto.js';
 import { KeyFormatError } from './errors.js';
 
-export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
-export const OID_SECP256K1 = '1.3.132.0.10';
+const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+const OID_SECP256K1 = '1.3.132.0.10';
 
 /** Curves people are likely to hand us by mistake, for the error message. */
 const KNOWN_CURVES: Readonly<Record<string, string>> = Object.freeze({

@@ -10,7 +10,7 @@
 import { ExchangeRedactor, toHex, type ApduTransport } from '../apdu/index.js';
 
 /** The marker of one redacted byte in a transcript line. */
-export const REDACTED_BYTE = '..';
+const REDACTED_BYTE = '..';
 
 export interface Exchange {
   readonly line: number;

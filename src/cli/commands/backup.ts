@@ -57,7 +57,7 @@ export function defaultJournalPath(env: NodeJS.ProcessEnv = process.env): string
 }
 
 /** The test hook's name (see the module comment). */
-export const CRASH_HOOK_ENV = 'TWINCARD_TEST_CRASH_AFTER_STEP';
+const CRASH_HOOK_ENV = 'TWINCARD_TEST_CRASH_AFTER_STEP';
 
 export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
   command: 'backup',

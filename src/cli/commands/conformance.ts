@@ -36,7 +36,7 @@ interface ConformanceArgs extends GlobalOptions {
 }
 
 /** The Wycheproof invalid-point fixture shipped with the package. */
-export function invalidPointFixturePath(): string {
+function invalidPointFixturePath(): string {
   return join(packageRoot(), 'fixtures', 'wycheproof', 'ecdh_secp256k1_invalid_points.json');
 }
 

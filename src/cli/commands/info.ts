@@ -44,7 +44,7 @@ export const infoCommand: CommandModule<GlobalOptions, GlobalOptions> = {
   },
 };
 
-export function infoDocument(reader: string, info: CardInfo): InfoDocument {
+function infoDocument(reader: string, info: CardInfo): InfoDocument {
   return {
     reader,
     version: info.version,

@@ -18,7 +18,7 @@ import { resolveReader } from '../../readers/index.js';
 import { simReaderName, simStatus, type SimReaderStatus, type SimStatus } from '../sim-status.js';
 
 /** Where vsmartcard-vpcd installs its pcscd driver on Debian (scripts/sim.sh loads it from there). */
-export const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
+const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
 
 interface SimUpOptions extends GlobalOptions {
   readonly cards: number | undefined;
@@ -269,7 +269,7 @@ function onPath(program: string, env: NodeJS.ProcessEnv = process.env): boolean 
  * Everything `sim up` needs, checked before anything starts; one message listing all that is missing and
  * the one apt-get line that installs it.
  */
-export function checkPrerequisites(env: NodeJS.ProcessEnv = process.env): void {
+function checkPrerequisites(env: NodeJS.ProcessEnv = process.env): void {
   const missing: { what: string; pkg: string }[] = [];
   if (!onPath('java', env)) missing.push({ what: 'java (a Java 17+ runtime)', pkg: 'default-jre-headless' });
   if (!onPath('pcscd', env)) missing.push({ what: 'pcscd', pkg: 'pcscd' });
@@ -291,7 +291,7 @@ export function checkPrerequisites(env: NodeJS.ProcessEnv = process.env): void {
  * pcscd is a machine-wide singleton (one /run/pcscd socket): a `sim up` for one run folder must never start
  * a second pcscd, nor adopt one that another run folder or the system started. Read-only: /proc is only read.
  */
-export function refuseForeignPcscd(dir: string): void {
+function refuseForeignPcscd(dir: string): void {
   const ours = readPidFile(join(dir, 'pcscd.pid'));
   const foreign = pcscdProcesses().filter((pid) => pid !== ours);
   if (foreign.length > 0) {

@@ -34,7 +34,7 @@ export interface Check extends CheckInfo {
   run(ctx: CheckContext): Promise<Verdict>;
 }
 
-export function swHex(sw: number): string {
+function swHex(sw: number): string {
   return sw < 0 ? 'no status word' : sw.toString(16).toUpperCase().padStart(4, '0');
 }
 
@@ -79,7 +79,7 @@ export class Expect {
 }
 
 /** The fields of two READ answers that differ, described. */
-export function diffInfo(a: ReadInfo, b: ReadInfo): string[] {
+function diffInfo(a: ReadInfo, b: ReadInfo): string[] {
   const diffs: string[] = [];
   const bytes = (x?: Uint8Array, y?: Uint8Array) => (x === undefined ? y === undefined : y !== undefined && equalBytes(x, y));
   if (a.state !== b.state) diffs.push(`state ${a.state} -> ${b.state}`);

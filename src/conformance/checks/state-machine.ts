@@ -24,7 +24,7 @@ export const REFUSED: Readonly<Record<Target, readonly ProtocolCommand[]>> = {
 };
 
 /** What reaching each state takes, for the report. */
-export const STATE_NEEDS: Readonly<Record<Target, readonly Need[]>> = {
+const STATE_NEEDS: Readonly<Record<Target, readonly Need[]>> = {
   FACTORY: ['factory-card'],
   BLANK: ['fresh-card'],
   WALLET: ['fresh-card'],

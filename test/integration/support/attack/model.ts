@@ -127,7 +127,8 @@ export function resetToBlank(c: CardModel): void {
 }
 
 export const expectedPrepare = (c: CardModel): number => (c.state === 'BLANK' || c.state === 'BACKUP_PENDING' ? SW.OK : SW.CONDITIONS);
-export const expectedCancel = expectedPrepare;
+// BACKUP_CANCEL is accepted in the same states as BACKUP_PREPARE (docs/protocol.md, the table of section 4).
+export const expectedCancel = (c: CardModel): number => expectedPrepare(c);
 export const expectedCreateWallet = (c: CardModel): number => (c.state === 'BLANK' ? SW.OK : SW.CONDITIONS);
 
 /**

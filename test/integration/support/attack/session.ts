@@ -12,7 +12,7 @@ import { command, type CommandApdu } from '../../../../src/apdu/index.js';
 import { verifyMessageSignature } from '../../../../src/protocol/crypto.js';
 
 /** Section 1.4 and 2.1, as the document spells them. */
-export const SESSION = Object.freeze({
+const SESSION = Object.freeze({
   INS_OPEN: 0x70,
   CLA_PLAIN: 0x80,
   CLA_WRAPPED: 0x84,
@@ -173,7 +173,7 @@ export class AttackSession {
 }
 
 /** ISO/IEC 9797-1 method 2: 80 then zeros to a whole block, always 1..16 bytes added. */
-export function isoPad(payload: Uint8Array): Uint8Array {
+function isoPad(payload: Uint8Array): Uint8Array {
   const out = new Uint8Array((Math.floor(payload.length / BLOCK) + 1) * BLOCK);
   out.set(payload);
   out[payload.length] = 0x80;

@@ -30,9 +30,9 @@ export const INS = Object.freeze({
   PERSO_COMMIT: 0xf2,
 } as const);
 
-// Tags, states, the version 1 backup INS values, the AID and the version: the conformance suite's own reading of
+// Tags, state names and the version 1 backup INS values: the conformance suite's own reading of
 // the document (src/conformance/wire.ts), which is independent of src/protocol as these tests must be.
-export { AID, PROTOCOL_VERSION, STATES, TAG, V1_BACKUP_INS, type State };
+export { TAG, V1_BACKUP_INS, type State };
 
 /** Section 6: the words a version 2 card may answer. */
 export const SW = Object.freeze({
