@@ -92,7 +92,9 @@ try {
         service,
         readers: group,
         cardIds: group.map((_, role) => benchCardId(kind === '1+1' ? 1 : 2, round + warmup, role)),
-        wipe: async (reader) => void (await simControl(runDir, readerCard.get(reader)!, 'wipe')),
+        wipe: async (reader) => {
+          await simControl(runDir, readerCard.get(reader)!, 'wipe');
+        },
         manufacturer,
         pin,
       });

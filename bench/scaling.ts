@@ -70,7 +70,9 @@ try {
     const options: Omit<BenchOptions, 'rounds'> = {
       service,
       groups,
-      wipe: async (reader) => void (await simControl(runDir, cardOfReader.get(reader)!, 'wipe')),
+      wipe: async (reader) => {
+        await simControl(runDir, cardOfReader.get(reader)!, 'wipe');
+      },
       manufacturer,
       roots: trustedRoots({ trustTestRoot: true }),
       pin,

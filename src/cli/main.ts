@@ -22,7 +22,7 @@ import { signCommand } from './commands/sign.js';
 import { simCommand } from './commands/sim.js';
 import { describeError, exitCodeFor, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
-import { checkRecordSupported, printLibraryLog, type GlobalOptions } from './global-options.js';
+import { checkRecordSupported, printLibraryLog } from './global-options.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   const debug = argv.includes('--debug');
@@ -44,7 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'library log (PC/SC events) on stderr' })
       .middleware((args) => {
         checkRecordSupported(args._[0], args['record']);
-        printLibraryLog(args['verbose'] === true, (line) => process.stderr.write(`${line}\n`));
+        printLibraryLog(args['verbose'], (line) => process.stderr.write(`${line}\n`));
       })
       .command(readersCommand)
       .command(apduCommand)

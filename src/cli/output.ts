@@ -18,6 +18,8 @@ export class Output {
   ) {}
 
   static fromEnvironment(json: boolean): Output {
+    // isTTY is undefined, not false, when stderr is not a terminal, though @types/node types it boolean.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- see above
     const color = process.stderr.isTTY === true && (process.env['NO_COLOR'] ?? '') === '';
     return new Output({ json, color });
   }

@@ -188,7 +188,7 @@ function readFromTerminal(terminal: PinTerminal, prompt: string): Promise<Uint8A
       }
     };
     const onEnd = () => finish(new PinInputError('cancelled', 'access code entry cancelled (end of input)'));
-    const onData = (chunk: Buffer | string) => {
+    const onData = (chunk: Buffer | string): void => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
       try {
         for (const byte of bytes) {

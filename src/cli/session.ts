@@ -94,6 +94,7 @@ async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Prom
 }
 
 /** Reader names come from the PC/SC stack: keep them on their comment line. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const oneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]/g, '?');
 
 /**

@@ -202,6 +202,8 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
       });
     } catch (error) {
       if (error instanceof WrongCardError) {
+        // Read by the finally below, which `continue` runs (ESLint's rule does not follow finally).
+        // eslint-disable-next-line no-useless-assignment -- see above
         outcome = 'refused';
         if (error.cardId !== undefined) presented.identified(error.cardId);
         emit({ type: 'card-refused', where: presented.where, reason: error.reason, message: error.message });

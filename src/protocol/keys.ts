@@ -258,7 +258,7 @@ function parseDer(der: Uint8Array, what: string): unknown {
   if (!(der instanceof Uint8Array)) throw new TypeError(`${what}: expected Uint8Array, got ${describeType(der)}`);
   const parsed = fromBER(der, { maxDepth: 8, maxNodes: 64 });
   if (parsed.offset === -1) {
-    const problem = 'error' in parsed.result ? String(parsed.result.error) : 'unparseable';
+    const problem = 'error' in parsed.result ? parsed.result.error : 'unparseable';
     throw new KeyFormatError(what, `ASN.1 error: ${problem}`);
   }
   if (parsed.offset !== der.length) throw new KeyFormatError(what, `${der.length - parsed.offset} trailing bytes after the DER`);

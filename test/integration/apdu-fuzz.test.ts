@@ -282,7 +282,7 @@ test(`seeded fuzz (${RANDOM_APDUS} random and mutated APDUs to the loopback, ${M
     expect([...cases.keys()].sort()).toEqual(['1', '2E', '2S', '3E', '3S', '4E', '4S', 'malformed']);
     expect(fuzzMs).toBeLessThan(60_000);
   } catch (error) {
-    throw new Error(`fuzz seed ${seed} (TWINCARD_FUZZ_SEED=${seed} to replay): ${(error as Error).message}`);
+    throw new Error(`fuzz seed ${seed} (TWINCARD_FUZZ_SEED=${seed} to replay): ${(error as Error).message}`, { cause: error });
   } finally {
     await card.close();
   }

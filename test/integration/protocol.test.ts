@@ -16,7 +16,7 @@ import { attest } from '../../src/protocol/attestation.js';
 import type { CardInfo, PrepareOffer, SealedExport, TwincardCard } from '../../src/protocol/card.js';
 import { issueCertificate, parseCertificate } from '../../src/protocol/certificate.js';
 import { IsoSw, Tag, TwincardSw } from '../../src/protocol/constants.js';
-import { isValidPublicKey, publicKeyOf, signMessage, verifyMessageSignature } from '../../src/protocol/crypto.js';
+import { isValidPublicKey, signMessage, verifyMessageSignature } from '../../src/protocol/crypto.js';
 import { CardRefusedError, PinBlockedError, WrongPinError } from '../../src/protocol/errors.js';
 import { personalize } from '../../src/protocol/factory.js';
 import { keyPairFromPem } from '../../src/protocol/keys.js';
@@ -321,7 +321,7 @@ describe('the on-card point check (section 1)', () => {
   }
 
   test('valid points pass it (then the signature, made for another EB, fails: 9A03)', async () => {
-    const points = [...Array(12)].map(() => secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), false));
+    const points = Array.from({ length: 12 }, () => secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), false));
     points.push(secp256k1.Point.BASE.toBytes(false), secp256k1.Point.BASE.negate().toBytes(false));
     for (const point of points) expect([toHex(point), (await exportTo(point)).toString(16)]).toEqual([toHex(point), '9a03']);
     expect(await p.card.read()).toMatchObject({ state: 'WALLET', backupCount: 0 });
@@ -340,7 +340,7 @@ describe('the on-card point check (section 1)', () => {
     const withPrefix = (prefix: number): Uint8Array => Uint8Array.from([prefix, ...g.toBytes(false).slice(1)]);
     const random = (): InstanceType<typeof secp256k1.Point> =>
       secp256k1.Point.fromBytes(secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), false));
-    const bad: Uint8Array[] = [...Array(10)].map(() => offCurve(random().toBytes(false)));
+    const bad: Uint8Array[] = Array.from({ length: 10 }, () => offCurve(random().toBytes(false)));
     bad.push(enc(g.x, 0n), enc(0n, 0n), enc(p256 - 1n, p256 - 1n), enc(p256, g.y), withPrefix(0x06), withPrefix(0x05), withPrefix(0x00));
     // A coordinate plus p names the same point modulo p but is not a field element: only the x < p and y < p
     // checks catch it. p is within 2^33 of 2^256, so take the curve points with the smallest x and y.

@@ -56,7 +56,7 @@ export const cancelBackupCommand: CommandModule<GlobalOptions, CancelOptions> = 
         default: false,
         describe: 'cancel even a card the primary has already sealed a blob for (the primary counts it for ever: a lost slot)',
       })
-      .example('$0 cancel-backup --reader "PCD 00 01"', 'the backup card is blank again; the backup goes on with another') as unknown as Argv<CancelOptions>,
+      .example('$0 cancel-backup --reader "PCD 00 01"', 'the backup card is blank again; the backup goes on with another'),
   handler: async (argv: ArgumentsCamelCase<CancelOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const journalPath = resolve(argv.journal ?? defaultJournalPath());

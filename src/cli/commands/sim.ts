@@ -59,7 +59,7 @@ const up: CommandModule<GlobalOptions, SimUpOptions> = {
         describe: 'a secp256k1 public key PEM: the manufacturer root every card is installed with (default the TEST key)',
       })
       .example('$0 sim up --cards 4', 'four cards with the reference applet')
-      .example('$0 sim up --applet my.jar --class com.example.Wallet --aid F07477696E6361726401', 'your applet') as unknown as Argv<SimUpOptions>,
+      .example('$0 sim up --applet my.jar --class com.example.Wallet --aid F07477696E6361726401', 'your applet'),
   handler: async (argv: ArgumentsCamelCase<SimUpOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const args = ['up', ...upArguments(argv)];
@@ -102,10 +102,10 @@ function cardControl(name: 'pull' | 'insert' | 'wipe' | 'pull-after-next', descr
         type: 'string',
         demandOption: true,
         describe: 'card index (0-based, as sim status lists them), or its reader: a name or a unique fragment',
-      }) as unknown as Argv<SimCardOptions>,
+      }),
     handler: async (argv: ArgumentsCamelCase<SimCardOptions>) => {
       const out = Output.fromEnvironment(argv.json);
-      const k = await cardIndex(name, String(argv.card), runDir());
+      const k = await cardIndex(name, argv.card, runDir());
       if (!existsSync(join(runDir(), `card-${k}.sock`))) {
         throw new CommandFailure(`sim ${name}: card ${k} is not running in ${runDir()} (twincard sim status lists the cards)`, ExitCode.NO_CARD);
       }
@@ -127,10 +127,10 @@ const root: CommandModule<GlobalOptions, SimRootOptions> = {
     yargs
       .positional('card', { type: 'string', demandOption: true, describe: 'card index (0-based, as sim status lists them)' })
       .positional('pem', { type: 'string', describe: 'a secp256k1 public (or private) key PEM' })
-      .example('$0 sim root 2 fixtures/test-manufacturer/other-public-key.pem', 'card 2 trusts the other TEST root') as unknown as Argv<SimRootOptions>,
+      .example('$0 sim root 2 fixtures/test-manufacturer/other-public-key.pem', 'card 2 trusts the other TEST root'),
   handler: async (argv: ArgumentsCamelCase<SimRootOptions>) => {
     const out = Output.fromEnvironment(argv.json);
-    const k = await cardIndex('root', String(argv.card), runDir());
+    const k = await cardIndex('root', argv.card, runDir());
     if (!existsSync(join(runDir(), `card-${k}.sock`))) {
       throw new CommandFailure(`sim root: card ${k} is not running in ${runDir()} (twincard sim status lists the cards)`, ExitCode.NO_CARD);
     }
@@ -159,18 +159,18 @@ const put: CommandModule<GlobalOptions, SimPutOptions> = {
         demandOption: true,
         describe: 'reader index (0-based, as sim status lists them), or a reader name or unique fragment',
       })
-      .example('$0 sim put 1 0', 'card 1 into reader 0; the card that was there is in no reader') as unknown as Argv<SimPutOptions>,
+      .example('$0 sim put 1 0', 'card 1 into reader 0; the card that was there is in no reader'),
   handler: async (argv: ArgumentsCamelCase<SimPutOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const dir = runDir();
     const before = await simStatus(dir);
-    const cardText = String(argv.card);
+    const cardText = argv.card;
     if (!/^[0-9]{1,3}$/.test(cardText)) throw new UsageError(`sim put ${cardText}: the card is an index (0-based, as sim status lists them)`);
     const k = Number(cardText);
     if (before.cards.find((c) => c.index === k)?.running !== true) {
       throw new CommandFailure(`sim put: card ${k} is not running in ${dir} (twincard sim status lists the cards)`, ExitCode.NO_CARD);
     }
-    const r = readerIndex(String(argv.reader), before.readers.map((reader) => reader.name));
+    const r = readerIndex(argv.reader, before.readers.map((reader) => reader.name));
     const displaced = before.readers[r]?.card ?? null;
     await runSimScript(['put', String(k), String(r)]);
     out.result({ card: k, reader: simReaderName(r), readerIndex: r, action: 'put', displaced: displaced === k ? null : displaced });
@@ -237,11 +237,11 @@ function upArguments(argv: SimUpOptions): string[] {
   if (applet.some((v) => v !== undefined)) {
     if (applet.some((v) => v === undefined)) throw new UsageError('--applet, --class and --aid go together: the jar, the applet class in it, and its AID');
     const jar = resolve(argv.applet as string);
-    if (!existsSync(jar) || !statSync(jar).isFile()) throw new UsageError(`--applet ${argv.applet}: no such file`);
+    if (!existsSync(jar) || !statSync(jar).isFile()) throw new UsageError(`--applet ${argv.applet!}: no such file`);
     if (!/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(argv.class as string)) {
-      throw new UsageError(`--class ${argv.class}: not a Java class name (e.g. com.example.WalletApplet)`);
+      throw new UsageError(`--class ${argv.class!}: not a Java class name (e.g. com.example.WalletApplet)`);
     }
-    if (!/^([0-9A-Fa-f]{2}){5,16}$/.test(argv.aid as string)) throw new UsageError(`--aid ${argv.aid}: an AID is 5..16 bytes of hex`);
+    if (!/^([0-9A-Fa-f]{2}){5,16}$/.test(argv.aid as string)) throw new UsageError(`--aid ${argv.aid!}: an AID is 5..16 bytes of hex`);
     args.push('--applet', jar, '--class', argv.class as string, '--aid', (argv.aid as string).toUpperCase());
   }
   if (argv.root !== undefined) {
@@ -350,7 +350,7 @@ function runSimScript(args: readonly string[]): Promise<void> {
     child.on('error', (error) => reject(new CommandFailure(`cannot run ${simScriptPath()}: ${error.message}`, ExitCode.UNEXPECTED)));
     child.on('exit', (code, signal) => {
       if (code === 0) resolvePromise();
-      else reject(new CommandFailure(`sim ${args[0]} failed (${signal ?? `exit ${code}`}): see the lines above`, ExitCode.UNEXPECTED));
+      else reject(new CommandFailure(`sim ${args[0]!} failed (${signal ?? `exit ${String(code)}`}): see the lines above`, ExitCode.UNEXPECTED));
     });
   });
 }
@@ -358,13 +358,13 @@ function runSimScript(args: readonly string[]): Promise<void> {
 async function reportStatus(out: Output, dir: string): Promise<SimStatus> {
   const current = await simStatus(dir);
   out.info(`run folder ${current.runDir}`);
-  out.info(`pcscd      ${current.pcscd.running ? `running (pid ${current.pcscd.pid})` : 'not running'}`);
+  out.info(`pcscd      ${current.pcscd.running ? `running (pid ${current.pcscd.pid ?? '?'})` : 'not running'}`);
   if (current.applets.length > 0) out.info(`applets    ${current.applets.join(', ')}`);
   for (const card of current.cards) {
     const seen = card.present === null ? '' : card.present ? '  pcscd: card present' : '  pcscd: no card';
     const applet = card.applet === null ? '' : `  applet ${card.applet}`;
     const where = card.inReader === null ? 'in no reader' : `in reader ${card.inReader} (${simReaderName(card.inReader)})`;
-    out.info(`card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid}` : 'dead'}  ${where}  ${card.control ?? '-'}${seen}${applet}`);
+    out.info(`card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid ?? '?'}` : 'dead'}  ${where}  ${card.control ?? '-'}${seen}${applet}`);
   }
   for (const reader of current.readers) {
     const seen = reader.present === null ? '' : reader.present ? '  pcscd: card present' : '  pcscd: no card';

@@ -86,7 +86,7 @@ export function persoChecks(): Check[] {
         const p = await personalize(ctx.dut, m);
         const certificate = encodeCertificate({ cardId: ctx.dut.cardId, identityPublicKey: p.identity, attestationPublicKey: p.attestation, signature: p.signature });
         const info = await ctx.dut.snapshot();
-        e.that(info.state === 'BLANK' && info.certificate !== undefined && equalBytes(info.certificate, certificate), 'BLANK with the certificate committed', `${info.state}`);
+        e.that(info.state === 'BLANK' && info.certificate !== undefined && equalBytes(info.certificate, certificate), 'BLANK with the certificate committed', info.state);
         e.sw(await ctx.dut.send(CLA, Ins.PERSO_GENERATE, randomBytes(8), 256), IsoSw.CONDITIONS_NOT_SATISFIED);
         await e.unchanged(ctx.dut, info);
       },

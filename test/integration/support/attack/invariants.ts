@@ -27,7 +27,7 @@ const EXPORTED_STATES = new Set(['BACKUP_EXPORTING', 'BACKED_UP']);
 /** Every violation found, each a sentence naming the cards; empty when I1 and I2 hold. */
 export function invariantViolations({ views, received, retired, previous }: InvariantInput): string[] {
   const problems: string[] = [];
-  const idOf = (k: number): string => (views[k]?.cardId ? toHex(views[k]!.cardId!) : `card ${k} (no id)`);
+  const idOf = (k: number): string => (views[k]?.cardId ? toHex(views[k].cardId) : `card ${k} (no id)`);
   const creators = new Map<string, number>();
   views.forEach((v, k) => {
     if (v.origin === 'created' && v.walletPublicKey) creators.set(toHex(v.walletPublicKey), k);
