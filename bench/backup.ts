@@ -176,20 +176,27 @@ const doc = {
 
 const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}x`);
 say('');
-say(`backup benchmark: ${rounds} rounds (after ${warmup} warm-up) of 1+1 and 1+2 on ${readers.join(' | ')}, fresh cards each round (median / p95, ms)`);
+say(`backup benchmark: ${rounds} rounds (after ${warmup} warm-up) of 1+1 and ` +
+  `1+2 on ${readers.join(' | ')}, fresh cards each round (median / p95, ms)`);
 for (const r of [one, two]) {
   say('');
-  say(`${r.kind}: wall ${ms(r.wallMs.median)} / ${ms(r.wallMs.p95)} ms; ${r.apdus.median} APDUs (${r.commands.median} commands, ${r.chainBlocks.median} chain blocks, ${r.getResponses.median} GET RESPONSE), ` +
+  say(`${r.kind}: wall ${ms(r.wallMs.median)} / ${ms(r.wallMs.p95)} ms; ${r.apdus.median} APDUs ` +
+    `(${r.commands.median} commands, ${r.chainBlocks.median} chain blocks, ${r.getResponses.median} GET RESPONSE), ` +
     `${r.bytesOut.median} bytes out, ${r.bytesIn.median} bytes in`);
   for (const line of stepTable(r.steps, (c) => String(c.median), ['APDUs', 'out', 'in'])) say(`  ${line}`);
-  say(`  host CPU ${ms(r.hostCpuMs.median)} ms (user ${ms(r.hostCpuUserMs.median)}, system ${ms(r.hostCpuSystemMs.median)}): host crypto ${ms(r.hostCryptoCpuMs.median)}, the rest ${ms(r.hostOtherCpuMs.median)}`);
-  say(`  card JVMs CPU ${ms(r.cardJvmCpuMs.median)} ms (all three cards), pcscd CPU ${ms(r.pcscdCpuMs.median)} ms (10 ms ticks: mean ${ms(r.pcscdCpuMs.mean)})`);
-  say(`  transport only (same ${r.transport.apdus.median} APDUs, same sizes, loopback applet): ${ms(r.transport.ms.median)} / ${ms(r.transport.ms.p95)} ms; ` +
+  say(`  host CPU ${ms(r.hostCpuMs.median)} ms (user ${ms(r.hostCpuUserMs.median)}, system ${ms(r.hostCpuSystemMs.median)}): ` +
+    `host crypto ${ms(r.hostCryptoCpuMs.median)}, the rest ${ms(r.hostOtherCpuMs.median)}`);
+  say(`  card JVMs CPU ${ms(r.cardJvmCpuMs.median)} ms (all three cards), pcscd CPU ` +
+    `${ms(r.pcscdCpuMs.median)} ms (10 ms ticks: mean ${ms(r.pcscdCpuMs.mean)})`);
+  say(`  transport only (same ${r.transport.apdus.median} APDUs, same sizes, loopback ` +
+    `applet): ${ms(r.transport.ms.median)} / ${ms(r.transport.ms.p95)} ms; ` +
     `in-APDU time / transport ${x(r.transport.inApduOverTransport)}, wall / transport ${x(r.transport.wallOverTransport)}`);
 }
 say('');
 say('(phases, medians: connect = to the card until its first APDU; APDUs ms = inside transmit; host = between APDUs:');
-say(' parsing, certificate and signature checks, the checkpoints (claim, each blob); after = the last answer checked, the journal saved with fsync;');
+say(' parsing, certificate and signature checks, the checkpoints (claim, each ' +
+  'blob); after = the last answer checked, the journal saved with fsync;');
 say(' release = disconnect + reset)');
-say(`1+2 over 1+1: wall ${x(doc.twoOverOne.wallMs)}, APDUs ${x(doc.twoOverOne.apdus)}, bytes ${x(doc.twoOverOne.bytes)}, host CPU ${x(doc.twoOverOne.hostCpuMs)}, in-APDU time ${x(doc.twoOverOne.inApduMs)}`);
+say(`1+2 over 1+1: wall ${x(doc.twoOverOne.wallMs)}, APDUs ${x(doc.twoOverOne.apdus)}, bytes ` +
+  `${x(doc.twoOverOne.bytes)}, host CPU ${x(doc.twoOverOne.hostCpuMs)}, in-APDU time ${x(doc.twoOverOne.inApduMs)}`);
 if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

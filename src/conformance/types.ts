@@ -52,7 +52,10 @@ export interface CheckInfo {
   readonly id: string;
   readonly title: string;
   readonly category: Category;
-  /** Changes the card's persistent state irreversibly (personalizes it, creates or imports a wallet, blocks its PIN): needs `--destructive`. */
+  /**
+   * Changes the card's persistent state irreversibly (personalizes it, creates or imports a wallet, blocks its PIN):
+   * needs `--destructive`.
+   */
   readonly destructive: boolean;
   readonly needs: readonly Need[];
 }

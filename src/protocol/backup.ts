@@ -412,7 +412,8 @@ async function exportPrimary(journal: BackupJournal, card: TwincardCard, context
   if (!exact) {
     throw fail(
       'BACKUP_CARDS_MISMATCH',
-      `after BACKUP_FINALIZE it is ${after.state} and counts ${finalized} backup card(s) (${after.backupCardIds.map(toHex).join(', ') || 'none'}), ` +
+      `after BACKUP_FINALIZE it is ${after.state} and counts ${finalized} backup ` +
+        `card(s) (${after.backupCardIds.map(toHex).join(', ') || 'none'}), ` +
         `this backup has ${count} (${expected.map(toHex).join(', ')})` +
         (after.backupCardIds.length > count ? ': someone else exported from it' : ''),
     );

@@ -171,7 +171,8 @@ export class SessionKeyNotCertifiedError extends Error {
 
   constructor(cardId: Uint8Array) {
     super(
-      `OPEN_SESSION: the session signature does not verify under the certified attestation key of card ${cardIdHex(cardId)}: the card is not genuine`,
+      `OPEN_SESSION: the session signature does not verify under the certified ` +
+        `attestation key of card ${cardIdHex(cardId)}: the card is not genuine`,
     );
     this.name = 'SessionKeyNotCertifiedError';
     this.cardId = cardId.slice();

@@ -516,7 +516,8 @@ class Import extends Step<Reply & { walletPublicKey?: Uint8Array; result?: numbe
     if (result !== 0) return problems;
     // I3: the blob's seal names this card and the EB of its latest BACKUP_PREPARE not followed by a cancel.
     if (toHex(x.sealed.offer.backupId) !== card.id || card.eb === undefined || toHex(x.sealed.offer.eb) !== card.eb) {
-      problems.push(`I3: card ${this.k} imported a blob sealed to ${toHex(x.sealed.offer.backupId)}/EB ${toHex(x.sealed.offer.eb).slice(0, 16)}..., its current EB is ${String(card.eb?.slice(0, 16))}`);
+      problems.push(`I3: card ${this.k} imported a blob sealed to ${toHex(x.sealed.offer.backupId)}/EB ` +
+        `${toHex(x.sealed.offer.eb).slice(0, 16)}..., its current EB is ${String(card.eb?.slice(0, 16))}`);
     }
     card.state = 'BACKED_UP';
     card.origin = 'imported';
@@ -592,7 +593,8 @@ test(`random command sequences from a host that knows the code keep I1-I3 (seed 
     );
   } finally {
     console.log(
-      `backup-model: ${runsStarted} runs (shrinking included), ${commandsRun} commands, ${host.apdus - apdusBefore} APDUs, ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
+      `backup-model: ${runsStarted} runs (shrinking included), ${commandsRun} commands, ` +
+        `${host.apdus - apdusBefore} APDUs, ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
         [...outcomes].sort(([a], [b]) => a.localeCompare(b)).map(([what, n]) => `  ${what}: ${n}`).join('\n'),
     );
   }

@@ -297,7 +297,8 @@ describe('a card from the factory to a signature', () => {
 });
 
 describe('cards that are not what they claim', () => {
-  test('a card installed with the OTHER root: personalized with --manufacturer-key, refused by a host that trusts only TEST (exit 6, no session opened); --root that key trusts it', () => {
+  test('a card installed with the OTHER root: personalized with --manufacturer-key, refused by ' +
+    'a host that trusts only TEST (exit 6, no session opened); --root that key trusts it', () => {
     simRoot(1, OTHER_PUBLIC);
     try {
       const wrongKey = twincard(['personalize', '--card-id', toHex(testCardId(1, 'OTHR')), '--test-manufacturer', ...on(1)]);

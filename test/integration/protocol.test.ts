@@ -174,7 +174,8 @@ describe('personalization and attestation', () => {
     }
   });
 
-  test('PERSO_COMMIT refuses a manufacturer signature over something else, or by another manufacturer than its installed root (9A01)', async () => {
+  test('PERSO_COMMIT refuses a manufacturer signature over something ' +
+    'else, or by another manufacturer than its installed root (9A01)', async () => {
     const q = await openCardFresh(3);
     await q.card.select();
     const keys = await q.card.persoGenerate(testCardId(3));
@@ -425,7 +426,8 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
     await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, signature: certSignature }));
   });
 
-  test('BACKUP_EXPORT refuses an EB off the curve (9A04); a certified key off the curve only fails its signature (9A01, 9A03); its own certificate (9A09)', async () => {
+  test('BACKUP_EXPORT refuses an EB off the curve (9A04); a certified key off the ' +
+    'curve only fails its signature (9A01, 9A03); its own certificate (9A09)', async () => {
     await refusedUnchanged(p, SW.POINT_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: offCurve(o1.ephemeralKey) }));
     // Section 1: certified keys are not curve-checked. Changed in the certificate, the manufacturer signature fails
     // (9A01, checked first); certified as such by the manufacturer, the prepare signature cannot verify (9A03).

@@ -47,7 +47,8 @@ export const attestCommand: CommandModule<GlobalOptions, AttestOptions> = {
     const doc = attestDocument(readerName, verdict);
     out.result(doc);
     if (verdict.genuine) {
-      out.emphasis(`GENUINE: card ${toHex(verdict.cardId)} (${verdict.state}) answered a fresh challenge with a key certified by ${verdict.root.label}`);
+      out.emphasis(`GENUINE: card ${toHex(verdict.cardId)} (${verdict.state}) answered ` +
+        `a fresh challenge with a key certified by ${verdict.root.label}`);
       if (verdict.root.test) {
         out.info('warning: that is the TEST manufacturer, whose private key is published: this card is a test card, not proven hardware');
       }

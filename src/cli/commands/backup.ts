@@ -141,7 +141,8 @@ async function backup(argv: BackupOptions, out: Output, journalPath: string, roo
     out.info(
       bench
         ? `backup to ${journal.backupCount} card(s), bench mode: ${readers.length} readers, no prompts`
-        : `backup to ${journal.backupCount} card(s) on ${readers.join(', ')}: ${totalSteps(journal.backupCount)} taps, the backup cards first`,
+        : `backup to ${journal.backupCount} card(s) on ${readers.join(', ')}: ` +
+          `${totalSteps(journal.backupCount)} taps, the backup cards first`,
     );
     if (!argv.resume) {
       // Saved before the first tap: it claims the path (a second `twincard backup` refuses) and makes

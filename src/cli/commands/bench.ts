@@ -49,7 +49,9 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
       .option('readers', {
         type: 'string',
         array: true,
-        describe: 'one group: its readers comma-separated, the primary first (names, indexes or fragments); repeat per group. Default: the sim\'s cards in order',
+        describe:
+          'one group: its readers comma-separated, the primary first (names, indexes or fragments); repeat per group. ' +
+          "Default: the sim's cards in order",
       })
       .option('virtual', {
         type: 'boolean',

@@ -81,7 +81,8 @@ export const cancelBackupCommand: CommandModule<GlobalOptions, CancelOptions> = 
       const result: CancelDocument = { ...doc, cardId: toHex(doc.cardId), journal: journalOutcome };
       out.emphasis(
         result.cancelled
-          ? `card ${result.cardId} is BLANK again: the ephemeral key it was prepared with is gone, and no blob sealed to it can ever be imported`
+          ? `card ${result.cardId} is BLANK again: the ephemeral key it was ` +
+            `prepared with is gone, and no blob sealed to it can ever be imported`
           : `card ${result.cardId} is BLANK: nothing to cancel`,
       );
       if (journalOutcome === 'card-dropped') out.info(`dropped it from the backup in ${journalPath}: \`twincard backup --resume\` asks for another blank card`);
@@ -108,7 +109,8 @@ export function cancellable(info: CardInfo, journal: BackupJournal | undefined, 
     case 'BACKUP_PENDING':
       break;
     case 'WALLET':
-      throw refuse(`${label} is a primary (WALLET) with no backup under way: in protocol v2 a primary keeps nothing of a backup until a blob leaves it, so there is nothing to cancel`);
+      throw refuse(`${label} is a primary (WALLET) with no backup under way: in protocol v2 a primary ` +
+        `keeps nothing of a backup until a blob leaves it, so there is nothing to cancel`);
     case 'BACKUP_EXPORTING':
       throw refuse(
         `${label} is a primary that has already exported (BACKUP_EXPORTING, ${info.backupCount} backup card(s) counted): ` +

@@ -76,7 +76,8 @@ export const personalizeCommand: CommandModule<GlobalOptions, PersonalizeOptions
         perso: await personalize(card, cardId, manufacturer),
       }));
       out.emphasis(
-        `card ${toHex(result.perso.cardId)} personalized: FACTORY -> BLANK, certified by ${isTest ? 'the TEST manufacturer' : `the manufacturer key of ${keyPath}`}`,
+        `card ${toHex(result.perso.cardId)} personalized: FACTORY -> BLANK, certified ` +
+          `by ${isTest ? 'the TEST manufacturer' : `the manufacturer key of ${keyPath}`}`,
       );
       out.info(`identity key    ${toHex(result.perso.identityPublicKey)}`);
       out.info(`attestation key ${toHex(result.perso.attestationPublicKey)}`);

@@ -364,11 +364,13 @@ async function reportStatus(out: Output, dir: string): Promise<SimStatus> {
     const seen = card.present === null ? '' : card.present ? '  pcscd: card present' : '  pcscd: no card';
     const applet = card.applet === null ? '' : `  applet ${card.applet}`;
     const where = card.inReader === null ? 'in no reader' : `in reader ${card.inReader} (${simReaderName(card.inReader)})`;
-    out.info(`card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid ?? '?'}` : 'dead'}  ${where}  ${card.control ?? '-'}${seen}${applet}`);
+    out.info(`card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid ?? '?'}` : 'dead'} ` +
+      ` ${where}  ${card.control ?? '-'}${seen}${applet}`);
   }
   for (const reader of current.readers) {
     const seen = reader.present === null ? '' : reader.present ? '  pcscd: card present' : '  pcscd: no card';
-    out.info(`reader ${String(reader.index).padEnd(3)} ${reader.name.padEnd(22)} ${reader.card === null ? 'no card' : `card ${reader.card}`}${seen}`);
+    out.info(`reader ${String(reader.index).padEnd(3)} ${reader.name.padEnd(22)} ` +
+      `${reader.card === null ? 'no card' : `card ${reader.card}`}${seen}`);
   }
   out.result(current);
   return current;

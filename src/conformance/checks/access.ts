@@ -53,7 +53,8 @@ export function accessChecks(): Check[] {
       },
     ),
     check(
-      { id: 'change-code/format', title: 'CHANGE_ACCESS_CODE with a new code of 3 or 17 bytes, a current code of 3 bytes, the fields swapped or a trailing byte: 6A80 each, no try spent', category: 'tlv', destructive: false, needs: ['fresh-card'] },
+      { id: 'change-code/format', title: 'CHANGE_ACCESS_CODE with a new code of 3 or 17 bytes, a current code of ' +
+        '3 bytes, the fields swapped or a trailing byte: 6A80 each, no try spent', category: 'tlv', destructive: false, needs: ['fresh-card'] },
       async (ctx, e) => {
         const before = await ctx.reach('WALLET');
         const bad = [
@@ -68,7 +69,8 @@ export function accessChecks(): Check[] {
       },
     ),
     check(
-      { id: 'change-code/answer', title: 'CHANGE_ACCESS_CODE after a wrong VERIFY_PIN: 9000, tries back to 5, the verification cleared (SIGN 6982); the old code is then 63C4 and the new one verifies; changed back', category: 'access-code', destructive: true, needs: ['fresh-card'] },
+      { id: 'change-code/answer', title: 'CHANGE_ACCESS_CODE after a wrong VERIFY_PIN: 9000, tries back to 5, the verification ' +
+        'cleared (SIGN 6982); the old code is then 63C4 and the new one verifies; changed back', category: 'access-code', destructive: true, needs: ['fresh-card'] },
       async (ctx, e) => {
         const before = await ctx.reach('WALLET');
         await ctx.dut.openSession();
@@ -106,7 +108,8 @@ export function accessChecks(): Check[] {
       },
     ),
     check(
-      { id: 'reset/wallet', title: 'RESET on a WALLET card (one signature made): 9000; BLANK with the same id and certificate, no wallet, counter 0, 5 tries; SIGN then 6985', category: 'wallet', destructive: true, needs: ['fresh-card'] },
+      { id: 'reset/wallet', title: 'RESET on a WALLET card (one signature made): 9000; BLANK with the same ' +
+        'id and certificate, no wallet, counter 0, 5 tries; SIGN then 6985', category: 'wallet', destructive: true, needs: ['fresh-card'] },
       (ctx, e) => resetFrom(ctx, e, 'WALLET'),
     ),
     check(

@@ -121,7 +121,10 @@ export function needManufacturer(ctx: CheckContext): KeyPair {
   return ctx.manufacturer;
 }
 
-/** A software peer: certified by the TEST key when the card trusts it, else by a random key (for checks the card must refuse before the certificate matters). */
+/**
+ * A software peer: certified by the TEST key when the card trusts it, else by a random key (for checks the card
+ * must refuse before the certificate matters).
+ */
 export function somePeer(ctx: CheckContext): SoftCard {
   return SoftCard.create(ctx.manufacturer ?? randomKeyPair());
 }

@@ -78,7 +78,8 @@ export function peerChecks(): Check[] {
       },
     ),
     check(
-      { id: 'peer/stale-eb', title: 'the peer prepares, cancels and prepares again; the card exports to the OLD EB (it cannot tell): the peer refuses that blob with 9A03 and stays BACKUP_PENDING', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
+      { id: 'peer/stale-eb', title: 'the peer prepares, cancels and prepares again; the card exports to the OLD EB ' +
+        '(it cannot tell): the peer refuses that blob with 9A03 and stays BACKUP_PENDING', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
       async (ctx, e) => {
         const peer = needPeer(ctx);
         const p = await ctx.reach('WALLET');
@@ -95,7 +96,8 @@ export function peerChecks(): Check[] {
       },
     ),
     check(
-      { id: 'peer/backup-to-peer', title: 'a full backup to the peer (prepare, export, finalize, import): the peer holds the same wallet key, origin 02, and signs with the same access code; the card names it', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
+      { id: 'peer/backup-to-peer', title: 'a full backup to the peer (prepare, export, finalize, import): the peer holds the ' +
+        'same wallet key, origin 02, and signs with the same access code; the card names it', category: 'peer', destructive: true, needs: ['peer-card', 'fresh-card'] },
       async (ctx, e) => {
         const peer = needPeer(ctx);
         const p = await ctx.reach('WALLET');
