@@ -92,7 +92,9 @@ try {
         service,
         readers: group,
         cardIds: group.map((_, role) => benchCardId(kind === '1+1' ? 1 : 2, round + warmup, role)),
-        wipe: async (reader) => void (await simControl(runDir, readerCard.get(reader)!, 'wipe')),
+        wipe: async (reader) => {
+          await simControl(runDir, readerCard.get(reader)!, 'wipe');
+        },
         manufacturer,
         pin,
       });
@@ -185,10 +187,12 @@ const doc = {
 };
 
 say('');
-say(`backup benchmark: ${rounds} rounds (after ${warmup} warm-up) of 1+1 and 1+2 on ${readers.join(' | ')}, fresh cards each round (median / p95, ms)`);
+say(`backup benchmark: ${rounds} rounds (after ${warmup} warm-up) of 1+1 and ` +
+  `1+2 on ${readers.join(' | ')}, fresh cards each round (median / p95, ms)`);
 for (const r of [one, two]) {
   say('');
-  say(`${r.kind}: wall ${ms(r.wallMs.median)} / ${ms(r.wallMs.p95)} ms; ${r.apdus.median} APDUs (${r.commands.median} commands, ${r.chainBlocks.median} chain blocks, ${r.getResponses.median} GET RESPONSE), ` +
+  say(`${r.kind}: wall ${ms(r.wallMs.median)} / ${ms(r.wallMs.p95)} ms; ${r.apdus.median} APDUs ` +
+    `(${r.commands.median} commands, ${r.chainBlocks.median} chain blocks, ${r.getResponses.median} GET RESPONSE), ` +
     `${r.bytesOut.median} bytes out, ${r.bytesIn.median} bytes in`);
   for (const line of stepTable(r.steps, (c) => String(c.median), ['APDUs', 'out', 'in'])) say(`  ${line}`);
   const perStep = r.stepsOverTransport.map((t) => [t.step, ms(t.transportMs.median), x(t.inApduOverTransport), x(t.wallOverTransport)]);
@@ -200,7 +204,9 @@ for (const r of [one, two]) {
 }
 say('');
 say('(phases, medians: connect = to the card until its first APDU; APDUs ms = inside transmit; host = between APDUs:');
-say(' parsing, certificate and signature checks, the checkpoints (claim, each blob); after = the last answer checked, the journal saved with fsync;');
+say(' parsing, certificate and signature checks, the checkpoints (claim, each ' +
+  'blob); after = the last answer checked, the journal saved with fsync;');
 say(' release = disconnect + reset)');
-say(`1+2 over 1+1: wall ${x(doc.twoOverOne.wallMs)}, APDUs ${x(doc.twoOverOne.apdus)}, bytes ${x(doc.twoOverOne.bytes)}, host CPU ${x(doc.twoOverOne.hostCpuMs)}, in-APDU time ${x(doc.twoOverOne.inApduMs)}`);
+say(`1+2 over 1+1: wall ${x(doc.twoOverOne.wallMs)}, APDUs ${x(doc.twoOverOne.apdus)}, bytes ` +
+  `${x(doc.twoOverOne.bytes)}, host CPU ${x(doc.twoOverOne.hostCpuMs)}, in-APDU time ${x(doc.twoOverOne.inApduMs)}`);
 if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

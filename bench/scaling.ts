@@ -69,7 +69,9 @@ try {
     const options: Omit<BenchOptions, 'rounds'> = {
       service,
       groups,
-      wipe: async (reader) => void (await simControl(runDir, cardOfReader.get(reader)!, 'wipe')),
+      wipe: async (reader) => {
+        await simControl(runDir, cardOfReader.get(reader)!, 'wipe');
+      },
       manufacturer,
       roots: trustedRoots({ trustTestRoot: true }),
       pin,
@@ -135,7 +137,8 @@ const rows = reports.map((r, i) => ({
   apdusPerBackup: r.summary.apdus?.median ?? null,
 }));
 say('');
-say(`scaling: 1+${backupCount} backups, ${rounds} rounds per K (after ${warmup} warm-up), fresh virtual cards each round; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'})`);
+say(`scaling: 1+${backupCount} backups, ${rounds} rounds per K (after ${warmup} warm-up), fresh ` +
+  `virtual cards each round; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'})`);
 for (const line of table([
   ['K', 'backups', 'failed', 'backups/s', 'x K=1', 'wall median ms', 'wall p95 ms', 'CPU ms/backup: node', 'pcscd', 'cards', 'machine busy'],
   ...rows.map((r) => [
@@ -154,7 +157,11 @@ for (const line of table([
 ])) say(`  ${line}`);
 if (json) {
   process.stdout.write(
-    `${JSON.stringify({ benchmark: 'scaling', date: new Date().toISOString(), cpus: availableParallelism(), backupCount, rounds, warmup, results: rows, reports }, null, 2)}\n`,
+    `${JSON.stringify(
+      { benchmark: 'scaling', date: new Date().toISOString(), cpus: availableParallelism(), backupCount, rounds, warmup, results: rows, reports },
+      null,
+      2,
+    )}\n`,
   );
 }
 process.exitCode = reports.some((r) => r.failures.length > 0) ? 1 : 0;

@@ -15,6 +15,8 @@ stop_sim() { if [ "$started_sim" = 1 ]; then scripts/sim.sh down || true; fi; }
 trap stop_sim EXIT
 
 npx tsc -p tsconfig.json --noEmit
+# Lint (typescript-eslint, Prettier's layout, no dead exports) before any card is started: a lint error fails CI.
+npm run --silent lint
 scripts/sim.sh up
 jest=(node --experimental-vm-modules node_modules/jest/bin/jest.js)
 results=$(mktemp -d)

@@ -9,7 +9,8 @@ import { isBytes } from '@noble/hashes/utils.js';
 export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  // An object may have no constructor (Object.create(null)), whatever its declared type says.
+  if (typeof value === 'object') return (value as { constructor?: { name: string } }).constructor?.name ?? 'object';
   return typeof value;
 }
 

@@ -80,6 +80,7 @@ export class ApduChannel {
 
   /** @throws TypeError / RangeError for a transport without transmit() or options out of range. */
   constructor(transport: ApduTransport, options: ChannelOptions = {}) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for untyped callers
     if (typeof transport !== 'object' || transport === null || typeof transport.transmit !== 'function') {
       throw new TypeError(`ApduChannel: transport must have transmit(), got ${describeType(transport)}`);
     }
@@ -128,6 +129,7 @@ export class ApduChannel {
   }
 
   async #send(unchecked: CommandApdu): Promise<ResponseApdu> {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for untyped callers
     if (typeof unchecked !== 'object' || unchecked === null) {
       throw new TypeError(`ApduChannel.send: expected a CommandApdu, got ${describeType(unchecked)}`);
     }

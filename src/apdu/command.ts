@@ -80,7 +80,7 @@ export function command(
 export type LengthEncoding = 'auto' | 'short' | 'extended';
 
 /** Whether a command fits the short form. */
-export function fitsShort(cmd: CommandApdu): boolean {
+function fitsShort(cmd: CommandApdu): boolean {
   return cmd.data.length <= SHORT_MAX_DATA && cmd.ne <= SHORT_MAX_NE;
 }
 
@@ -93,10 +93,12 @@ export function fitsShort(cmd: CommandApdu): boolean {
  *   // '00A4040008A00000015100000000'
  */
 export function encodeCommand(cmd: CommandApdu, encoding: LengthEncoding = 'auto'): Uint8Array {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for untyped callers
   if (typeof cmd !== 'object' || cmd === null) {
     throw new TypeError(`encodeCommand: expected a CommandApdu, got ${describeType(cmd)}`);
   }
   const { cla, ins, p1, p2, data, ne } = command(cmd.cla, cmd.ins, cmd.p1, cmd.p2, cmd.data, cmd.ne);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for untyped callers
   if (encoding !== 'auto' && encoding !== 'short' && encoding !== 'extended') {
     throw new TypeError(`encodeCommand: encoding must be 'auto', 'short' or 'extended', got ${String(encoding)}`);
   }

@@ -37,7 +37,7 @@ export function fromHex(hex: string): Uint8Array {
     position = at + group.length;
     if (group.length === 0) continue;
     if (!HEX_DIGITS.test(group)) {
-      const bad = [...group].findIndex((c) => !/[0-9a-fA-F]/.test(c));
+      const bad = group.search(/[^0-9a-fA-F]/);
       throw new RangeError(
         `fromHex: non-hex character ${JSON.stringify(group[bad])} at index ${at + bad}`,
       );

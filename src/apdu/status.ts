@@ -83,7 +83,8 @@ export const ISO_STATUS_WORDS: StatusTable = freezeMap(
  * @example extendStatusTable(ISO_STATUS_WORDS, { 0x9a01: { name: 'CERT_INVALID', meaning: 'certificate invalid' } })
  */
 export function extendStatusTable(base: StatusTable, extra: Record<number, StatusWordInfo>): StatusTable {
-  if (!(base instanceof Map)) throw new TypeError(`extendStatusTable: base must be a Map, got ${describeType(base)}`);
+  if (!((base as unknown) instanceof Map)) throw new TypeError(`extendStatusTable: base must be a Map, got ${describeType(base)}`);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for untyped callers
   if (typeof extra !== 'object' || extra === null) {
     throw new TypeError(`extendStatusTable: extra must be an object, got ${describeType(extra)}`);
   }
@@ -91,6 +92,7 @@ export function extendStatusTable(base: StatusTable, extra: Record<number, Statu
   for (const [key, info] of Object.entries(extra)) {
     const sw = checkInt(`extendStatusTable: status word ${key}`, Number(key), 0, 0xffff);
     const where = `extendStatusTable: ${hexNumber(sw, 4)}`;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for untyped callers
     if (typeof info !== 'object' || info === null) throw new TypeError(`${where}: expected { name, meaning }`);
     if (typeof info.name !== 'string' || info.name.length === 0) throw new TypeError(`${where}: name must be a non-empty string`);
     if (typeof info.meaning !== 'string' || info.meaning.length === 0) {

@@ -31,9 +31,9 @@ export interface Tlv {
 }
 
 /** Longest BER length this module reads or writes: three length bytes (`83 xx xx xx`). */
-export const BER_MAX_LENGTH = 0xffffff;
+const BER_MAX_LENGTH = 0xffffff;
 /** Longest protocol TLV value: two length bytes (`82 xx xx`). */
-export const PROTOCOL_MAX_LENGTH = 0xffff;
+const PROTOCOL_MAX_LENGTH = 0xffff;
 
 // ---------------------------------------------------------------------------------------------
 // Lengths (shared)
@@ -119,7 +119,7 @@ function berTagBytes(tag: number): number[] {
   try {
     parsed = readBerTag(Uint8Array.from(out), 0);
   } catch (e) {
-    throw new RangeError(`tag ${hexTag(tag)} is not a valid BER tag: ${(e as Error).message}`);
+    throw new RangeError(`tag ${hexTag(tag)} is not a valid BER tag: ${(e as Error).message}`, { cause: e });
   }
   if (parsed[1] !== out.length) {
     throw new RangeError(`tag ${hexTag(tag)} is not a valid BER tag: its first ${parsed[1]} bytes already form a tag`);
@@ -221,7 +221,8 @@ export function encodeProtocolTlv(tag: number, value: Uint8Array): Uint8Array {
  * @example toHex(encodeProtocolTlvs([[1, Uint8Array.of(1)], [3, Uint8Array.of(2)]])) // '010101030102'
  */
 export function encodeProtocolTlvs(items: ReadonlyArray<readonly [number, Uint8Array]>): Uint8Array {
-  if (!Array.isArray(items)) throw new TypeError(`encodeProtocolTlvs: expected an array, got ${describeType(items)}`);
+  const unchecked: unknown = items;
+  if (!Array.isArray(unchecked)) throw new TypeError(`encodeProtocolTlvs: expected an array, got ${describeType(items)}`);
   return concatBytes(...items.map(([tag, value]) => encodeProtocolTlv(tag, value)));
 }
 
@@ -264,6 +265,7 @@ export class TlvRecord {
    *   `ordered`) a tag out of order; all prefixed with `what`.
    */
   static parse(bytes: Uint8Array, opts: TlvRecordOptions): TlvRecord {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for untyped callers
     if (typeof opts !== 'object' || opts === null || !Array.isArray(opts.allowed) || typeof opts.what !== 'string') {
       throw new TypeError('TlvRecord.parse: opts must be { allowed: number[], what: string }');
     }

@@ -29,10 +29,10 @@ import type { PcscService } from '../readers/index.js';
 import { ApduLedger, sumExchanges, type ApduTotals, type ExchangeRecord } from './apdu-ledger.js';
 
 /** The loopback applet of the fixture (not part of the protocol): AID and its "send N bytes" command. */
-export const LOOPBACK_AID = Uint8Array.from([0xf0, 0x74, 0x77, 0x69, 0x6e, 0x63, 0x61, 0x72, 0x64, 0xfe]);
+const LOOPBACK_AID = Uint8Array.from([0xf0, 0x74, 0x77, 0x69, 0x6e, 0x63, 0x61, 0x72, 0x64, 0xfe]);
 const LOOPBACK_INS_SEND_N = 0x02;
 
-export { stepLabel, stepLabels };
+export { stepLabels };
 
 export interface StepMeasurement extends ApduTotals {
   readonly step: string;

@@ -18,7 +18,7 @@ export function table(rows: readonly (readonly string[])[]): string[] {
 }
 
 /** `median/p95` of counts, or the value alone when every sample was the same. */
-export function spread(s: Summary): string {
+function spread(s: Summary): string {
   return s.min === s.max ? String(s.median) : `${s.median}/${s.p95}`;
 }
 
@@ -47,19 +47,23 @@ export function renderBench(report: BenchReport): string[] {
   const { summary } = report;
   const lines: string[] = [];
   lines.push(
-    `bench: ${report.pairs} group(s) of ${report.backupCount + 1} readers in parallel, ${report.rounds} round(s), 1+${report.backupCount} backups`,
+    `bench: ${report.pairs} group(s) of ${report.backupCount + 1} readers in ` +
+      `parallel, ${report.rounds} round(s), 1+${report.backupCount} backups`,
   );
   report.groups.forEach((g, i) => lines.push(`  group ${i + 1}: ${g.join(' | ')}`));
   if (summary.steps.length > 0) {
     lines.push('', '(ms: median, and p95 of the step; its phases are medians. Counts that varied: median/p95)');
     lines.push(...stepTable(summary.steps, spread, ['APDUs', 'bytes out', 'bytes in']));
-    lines.push('  connect: to the card, until its first APDU; host: between APDUs (checks, checkpoint); after: the last answer checked and the journal saved (fsync); release: disconnect + reset');
+    lines.push('  connect: to the card, until its first APDU; host: between APDUs (checks, checkpoint); ' +
+      'after: the last answer checked and the journal saved (fsync); release: disconnect + reset');
   }
   lines.push('');
   if (summary.wallMs !== null) {
-    lines.push(`backup wall time     median ${ms(summary.wallMs.median)} ms, p95 ${ms(summary.wallMs.p95)} ms (min ${ms(summary.wallMs.min)}, max ${ms(summary.wallMs.max)})`);
+    lines.push(`backup wall time     median ${ms(summary.wallMs.median)} ms, p95 ${ms(summary.wallMs.p95)} ` +
+      `ms (min ${ms(summary.wallMs.min)}, max ${ms(summary.wallMs.max)})`);
     lines.push(
-      `APDUs per backup     ${spread(summary.apdus!)} (${spread(summary.commands!)} commands, ${spread(summary.chainBlocks!)} chain blocks, ${spread(summary.getResponses!)} GET RESPONSE); ` +
+      `APDUs per backup     ${spread(summary.apdus!)} (${spread(summary.commands!)} commands, ` +
+        `${spread(summary.chainBlocks!)} chain blocks, ${spread(summary.getResponses!)} GET RESPONSE); ` +
         `bytes out ${spread(summary.bytesOut!)}, in ${spread(summary.bytesIn!)}`,
     );
     lines.push(`time inside APDUs    median ${ms(summary.transmitMs!.median)} ms per backup`);
@@ -71,7 +75,8 @@ export function renderBench(report: BenchReport): string[] {
     );
   }
   lines.push(
-    `throughput           ${summary.throughput.toFixed(2)} backups/s (${summary.succeeded} ok, ${summary.failed} failed, of ${summary.attempted}; ${summary.backupSeconds.toFixed(2)} s of backups)`,
+    `throughput           ${summary.throughput.toFixed(2)} backups/s (${summary.succeeded} ok, ` +
+      `${summary.failed} failed, of ${summary.attempted}; ${summary.backupSeconds.toFixed(2)} s of backups)`,
   );
   for (const f of report.failures) {
     lines.push(`FAILED round ${f.round + 1} group ${f.group + 1} ${f.phase}${f.step !== undefined ? ` at ${f.step}` : ''}: ${f.error}`);

@@ -53,7 +53,7 @@ async function main(argv: readonly string[]): Promise<number> {
       .middleware((args) => {
         if (args['version'] === true && args._.length > 0) throw new UsageError(`--version takes no command: twincard --version, not twincard ${String(args._[0])} --version`);
         checkRecordSupported(args._[0], args['record']);
-        printLibraryLog(args['verbose'] === true, (line) => process.stderr.write(`${line}\n`));
+        printLibraryLog(args['verbose'], (line) => process.stderr.write(`${line}\n`));
       })
       .command(readersCommand)
       .command(apduCommand)

@@ -21,8 +21,8 @@ import { open } from 'node:fs/promises';
 import { timingSafeEqual } from 'node:crypto';
 
 /** Bounds of the access code, in bytes (section 5). */
-export const PIN_MIN_BYTES = 4;
-export const PIN_MAX_BYTES = 16;
+const PIN_MIN_BYTES = 4;
+const PIN_MAX_BYTES = 16;
 
 /** Most bytes read from a PIN file: a PIN file is one short line, not a place to stream a disk from. */
 const PIN_FILE_MAX_BYTES = 4096;
@@ -106,7 +106,7 @@ export async function readPin(options: ReadPinOptions = {}): Promise<Uint8Array>
  * @param source names where it came from, for the message (never the code itself)
  * @throws PinInputError problem 'length'
  */
-export function checkPin(pin: Uint8Array, source: string): Uint8Array {
+function checkPin(pin: Uint8Array, source: string): Uint8Array {
   if (pin.length < PIN_MIN_BYTES || pin.length > PIN_MAX_BYTES) {
     const length = pin.length;
     pin.fill(0);
@@ -188,7 +188,7 @@ function readFromTerminal(terminal: PinTerminal, prompt: string): Promise<Uint8A
       }
     };
     const onEnd = () => finish(new PinInputError('cancelled', 'access code entry cancelled (end of input)'));
-    const onData = (chunk: Buffer | string) => {
+    const onData = (chunk: Buffer | string): void => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
       try {
         for (const byte of bytes) {

@@ -117,5 +117,5 @@ export function withTrustOptions<T>(yargs: Argv<T>): Argv<T> {
       type: 'string',
       array: true,
       describe: 'also trust this manufacturer public key (PEM SubjectPublicKeyInfo, secp256k1); repeatable',
-    }) as unknown as Argv<T>;
+    });
 }

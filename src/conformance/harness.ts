@@ -256,7 +256,7 @@ export function certifiedBy(info: ReadInfo, manufacturer: KeyPair): boolean {
   }
 }
 
-export function targetOf(info: ReadInfo): Target {
+function targetOf(info: ReadInfo): Target {
   if (info.state === 'BACKED_UP') return info.walletOrigin === 'imported' ? 'BACKED_UP_BACKUP' : 'BACKED_UP_PRIMARY';
   return info.state;
 }

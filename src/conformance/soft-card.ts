@@ -24,7 +24,7 @@ export function randomKeyPair(): KeyPair {
 }
 
 /** A card id no real card of the suite has: ASCII "SOFT" then 4 random bytes. */
-export function softCardId(): Uint8Array {
+function softCardId(): Uint8Array {
   return concatBytes(utf8ToBytes('SOFT'), randomBytes(4));
 }
 
@@ -85,7 +85,7 @@ export function transportKeys(z: Uint8Array, t: Transcript): { enc: Uint8Array; 
  * Primary role: a blob under the transport key of (eP, EB) holding `plaintext`. `header` overrides the
  * 17-byte header (misdirected blobs); the MAC always covers what is sent.
  */
-export function sealRawBlob(o: { readonly ep: KeyPair; readonly transcript: Transcript; readonly plaintext: Uint8Array; readonly header?: Uint8Array }): Uint8Array {
+function sealRawBlob(o: { readonly ep: KeyPair; readonly transcript: Transcript; readonly plaintext: Uint8Array; readonly header?: Uint8Array }): Uint8Array {
   const z = sharedSecretX(o.ep.privateKey, o.transcript.eb, 'EB');
   const keys = transportKeys(z, o.transcript);
   const header = o.header ?? concatBytes(Uint8Array.of(BLOB_VERSION), o.transcript.primaryId, o.transcript.backupId);

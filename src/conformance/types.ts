@@ -52,7 +52,10 @@ export interface CheckInfo {
   readonly id: string;
   readonly title: string;
   readonly category: Category;
-  /** Changes the card's persistent state irreversibly (personalizes it, creates or imports a wallet, blocks its PIN): needs `--destructive`. */
+  /**
+   * Changes the card's persistent state irreversibly (personalizes it, creates or imports a wallet, blocks its PIN):
+   * needs `--destructive`.
+   */
   readonly destructive: boolean;
   readonly needs: readonly Need[];
 }
@@ -87,15 +90,4 @@ export interface ConformanceReport {
 /** Thrown inside a check that cannot run here (missing card, key or permission): reported, never passed. */
 export class NotApplicable extends Error {
   override readonly name = 'NotApplicable';
-}
-
-/** Thrown inside a check when the card did something the protocol does not allow. */
-export class CheckFailed extends Error {
-  override readonly name = 'CheckFailed';
-  constructor(
-    readonly expected: string,
-    readonly actual: string,
-  ) {
-    super(`expected ${expected}, got ${actual}`);
-  }
 }

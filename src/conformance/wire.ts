@@ -126,7 +126,7 @@ export const BLOB_VERSION = 0x02;
 /** Section 1.3's sizes. */
 export const BlobSize = Object.freeze({ HEADER: 17, IV: 16, CIPHERTEXT: 128, TAG: 32, TOTAL: 193 } as const);
 
-export const MAX_BACKUPS = 2;
+const MAX_BACKUPS = 2;
 
 /** Backup prepare: prefix ‖ backup id ‖ EB. */
 export function prepareMessage(backupId: Uint8Array, eb: Uint8Array): Uint8Array {
@@ -139,7 +139,7 @@ export function sealMessage(primaryId: Uint8Array, backupId: Uint8Array, eb: Uin
 }
 
 /** Certificate format (section 4). */
-export const CERT_VERSION = 0x02;
+const CERT_VERSION = 0x02;
 
 /** Section 4's certificate, split. */
 export interface CertificateV2 {

@@ -16,7 +16,6 @@
  * The runner never prints: callers subscribe to events.
  * @module
  */
-import { toHex } from '../apdu/index.js';
 import {
   describeRole,
   runStep,
@@ -92,8 +91,6 @@ export interface BackupRunOptions {
 export class TooManyLostCardsError extends Error {
   override readonly name = 'TooManyLostCardsError';
 }
-
-export { completedSteps, totalSteps };
 
 /**
  * The sentence a person reads for a step: which tap of how many, which card, and what it is.
@@ -205,6 +202,8 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
       });
     } catch (error) {
       if (error instanceof WrongCardError) {
+        // Read by the finally below, which `continue` runs (ESLint's rule does not follow finally).
+        // eslint-disable-next-line no-useless-assignment -- see above
         outcome = 'refused';
         if (error.cardId !== undefined) presented.identified(error.cardId);
         emit({ type: 'card-refused', where: presented.where, reason: error.reason, message: error.message });
@@ -248,9 +247,4 @@ function wantedIds(journal: BackupJournal, step: NextStep): Pick<CardRequest, 'w
     case 'done':
       return { unwantedCardIds: [] };
   }
-}
-
-/** For messages: `0102030405060708`. */
-export function cardLabel(cardId: Uint8Array): string {
-  return toHex(cardId);
 }

@@ -247,6 +247,8 @@ export class PcscCardSource implements CardSource {
       const onAbort = () => {
         clearTimeout(timer);
         for (const off of offs) off();
+        // The contract: reject with the signal's own reason, as signal.throwIfAborted() does.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- see above
         reject(signal?.reason);
       };
       const timer = setTimeout(done, Number.isFinite(ms) ? ms : 2 ** 31 - 1);

@@ -22,8 +22,8 @@ import {
 import { Size } from '../protocol/constants.js';
 import { writeFileAtomic } from './atomic-file.js';
 
-export const JOURNAL_FORMAT = 'twincard-backup-journal';
-export const JOURNAL_VERSION = 2;
+const JOURNAL_FORMAT = 'twincard-backup-journal';
+const JOURNAL_VERSION = 2;
 
 const SIGNATURE = { min: Size.SIGNATURE_MIN, max: Size.SIGNATURE_MAX } as const;
 const CERTIFICATE = { min: Size.CERTIFICATE_MIN, max: Size.CERTIFICATE_MAX } as const;

@@ -54,7 +54,6 @@ export interface ImportedBackupCard extends Omit<SealedBackupCard, 'stage'> {
 }
 
 export type BackupRecord = ClaimedBackupCard | PreparedBackupCard | SealedBackupCard | ImportedBackupCard;
-export type BackupStage = BackupRecord['stage'];
 /** The records that hold an EB. */
 export type PreparedOrLater = Exclude<BackupRecord, ClaimedBackupCard>;
 /** The records that hold a sealed blob. */

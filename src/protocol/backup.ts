@@ -171,7 +171,7 @@ export class BackupCardError extends Error {
 }
 
 /** The step needs the access code and none was given (a programming error of the caller). */
-export class PinRequiredError extends Error {
+class PinRequiredError extends Error {
   override readonly name = 'PinRequiredError';
 }
 
@@ -194,11 +194,6 @@ export interface StepResult {
   readonly role: CardRole;
   readonly cardId: Uint8Array;
   readonly journal: BackupJournal;
-}
-
-/** Whether a step needs the access code: only the primary's. */
-export function stepNeedsPin(step: NextStep): boolean {
-  return step.kind === 'export-primary';
 }
 
 /**
@@ -232,7 +227,7 @@ export async function runStep(journal: BackupJournal, card: TwincardCard, contex
 }
 
 /** Backup card i, blank: claim it (saved), then BACKUP_PREPARE: its EB, signed by its identity key. */
-export async function prepareBackup(journal: BackupJournal, index: number, card: TwincardCard, context: StepContext): Promise<StepResult> {
+async function prepareBackup(journal: BackupJournal, index: number, card: TwincardCard, context: StepContext): Promise<StepResult> {
   const count = journal.backupCount;
   const step: StepLabel = `prepare-backup-${slotNumber(index)}`;
   const role: CardRole = { kind: 'backup', index };
@@ -304,7 +299,7 @@ export async function prepareBackup(journal: BackupJournal, index: number, card:
  * The primary, once: a blob per backup card (each saved as it arrives), then BACKUP_FINALIZE, then
  * READ to check that the primary's backup cards are exactly this journal's.
  */
-export async function exportPrimary(journal: BackupJournal, card: TwincardCard, context: StepContext): Promise<StepResult> {
+async function exportPrimary(journal: BackupJournal, card: TwincardCard, context: StepContext): Promise<StepResult> {
   const step: StepLabel = 'export-primary';
   const role: CardRole = { kind: 'primary' };
   const count = journal.backupCount;
@@ -417,7 +412,8 @@ export async function exportPrimary(journal: BackupJournal, card: TwincardCard, 
   if (!exact) {
     throw fail(
       'BACKUP_CARDS_MISMATCH',
-      `after BACKUP_FINALIZE it is ${after.state} and counts ${finalized} backup card(s) (${after.backupCardIds.map(toHex).join(', ') || 'none'}), ` +
+      `after BACKUP_FINALIZE it is ${after.state} and counts ${finalized} backup ` +
+        `card(s) (${after.backupCardIds.map(toHex).join(', ') || 'none'}), ` +
         `this backup has ${count} (${expected.map(toHex).join(', ')})` +
         (after.backupCardIds.length > count ? ': someone else exported from it' : ''),
     );
@@ -426,7 +422,7 @@ export async function exportPrimary(journal: BackupJournal, card: TwincardCard, 
 }
 
 /** Backup card i (any order): BACKUP_IMPORT of the blob sealed to it. */
-export async function importBackup(journal: BackupJournal, card: TwincardCard, context: StepContext): Promise<StepResult> {
+async function importBackup(journal: BackupJournal, card: TwincardCard, context: StepContext): Promise<StepResult> {
   const primary = journal.primary;
   if (primary?.stage !== 'finalized') throw new Error('import: the primary is not finalized yet');
   const count = journal.backupCount;

@@ -270,7 +270,7 @@ export class TwincardCard {
       if (exported !== backupCount > 0) {
         throw new MalformedResponseError(
           'READ',
-          `BACKUP_COUNT is ${backupCount} in state ${state}${state === 'BACKED_UP' ? ` (wallet ${walletOrigin})` : ''}`,
+          `BACKUP_COUNT is ${backupCount} in state ${state}${state === 'BACKED_UP' ? ` (wallet ${walletOrigin ?? 'origin absent'})` : ''}`,
         );
       }
       const backupCardIds = readBackupCardIds(r, backupCount, cardId);

@@ -115,5 +115,5 @@ export function findCertificateRoot(certificate: Certificate, roots: readonly Tr
 
 /** 65 bytes starting `04` (the size is the TLV parser's check): the SEC1 form, not the curve. */
 function checkUncompressed(key: Uint8Array, what: string): void {
-  if (key[0] !== 0x04) throw new CertificateFormatError(`${what}: expected SEC1 uncompressed (04), got first byte ${key[0]}`);
+  if (key[0] !== 0x04) throw new CertificateFormatError(`${what}: expected SEC1 uncompressed (04), got first byte ${key[0] ?? 'none'}`);
 }

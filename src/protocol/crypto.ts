@@ -32,7 +32,8 @@ export interface SignatureValues {
 export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  // An object may have no constructor (Object.create(null)), whatever its declared type says.
+  if (typeof value === 'object') return (value as { constructor?: { name: string } }).constructor?.name ?? 'object';
   return typeof value;
 }
 
@@ -147,7 +148,7 @@ export function parseDerSignature(der: Uint8Array, what = 'signature'): Signatur
   // One node more than a signature has, so a third INTEGER gets its own message below.
   const parsed = fromBER(der, { maxDepth: 2, maxNodes: 4 });
   if (parsed.offset === -1) {
-    const problem = 'error' in parsed.result ? String(parsed.result.error) : 'unparseable';
+    const problem = 'error' in parsed.result ? parsed.result.error : 'unparseable';
     throw new SignatureFormatError(what, `ASN.1 error: ${problem}`);
   }
   if (parsed.offset !== der.length) {

@@ -130,7 +130,7 @@ export class WalletBlobError extends Error {
 }
 
 /** `0102030405060708` style, for naming cards in messages. */
-export function cardIdHex(cardId: Uint8Array): string {
+function cardIdHex(cardId: Uint8Array): string {
   return toHex(cardId);
 }
 
@@ -171,7 +171,8 @@ export class SessionKeyNotCertifiedError extends Error {
 
   constructor(cardId: Uint8Array) {
     super(
-      `OPEN_SESSION: the session signature does not verify under the certified attestation key of card ${cardIdHex(cardId)}: the card is not genuine`,
+      `OPEN_SESSION: the session signature does not verify under the certified ` +
+        `attestation key of card ${cardIdHex(cardId)}: the card is not genuine`,
     );
     this.name = 'SessionKeyNotCertifiedError';
     this.cardId = cardId.slice();

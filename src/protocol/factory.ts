@@ -1,8 +1,9 @@
 /**
  * Personalization, playing the factory (docs/protocol.md sections 4 and 6): PERSO_GENERATE makes the
  * card's identity and attestation keys, the manufacturer signs the certificate message, PERSO_COMMIT
- * sends the signature only (the card checks it under the root it was installed with). Used to turn the FACTORY-state virtual cards into BLANK ones
- * with the TEST manufacturer key; a real factory runs the same steps with its key in an HSM.
+ * sends the signature only (the card checks it under the root it was installed with). Used to turn the
+ * FACTORY-state virtual cards into BLANK ones with the TEST manufacturer key; a real factory runs the same
+ * steps with its key in an HSM.
  * @module
  */
 import { certificateFieldsMessage, encodeCertificate } from './certificate.js';

@@ -11,8 +11,8 @@ import { Size } from './constants.js';
 import { checkPrivateKey, describeType, equalBytes, publicKeyOf, validatePublicKey, zeroize } from './crypto.js';
 import { KeyFormatError } from './errors.js';
 
-export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
-export const OID_SECP256K1 = '1.3.132.0.10';
+const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+const OID_SECP256K1 = '1.3.132.0.10';
 
 /** Curves people are likely to hand us by mistake, for the error message. */
 const KNOWN_CURVES: Readonly<Record<string, string>> = Object.freeze({
@@ -258,7 +258,7 @@ function parseDer(der: Uint8Array, what: string): unknown {
   if (!(der instanceof Uint8Array)) throw new TypeError(`${what}: expected Uint8Array, got ${describeType(der)}`);
   const parsed = fromBER(der, { maxDepth: 8, maxNodes: 64 });
   if (parsed.offset === -1) {
-    const problem = 'error' in parsed.result ? String(parsed.result.error) : 'unparseable';
+    const problem = 'error' in parsed.result ? parsed.result.error : 'unparseable';
     throw new KeyFormatError(what, `ASN.1 error: ${problem}`);
   }
   if (parsed.offset !== der.length) throw new KeyFormatError(what, `${der.length - parsed.offset} trailing bytes after the DER`);

@@ -31,7 +31,7 @@ htiDCCydSxusbULL0SDdsBqzaxCVtrwJLuEmFijVh2yALLFM5pDfrg==
 `;
 
 /** Production manufacturer roots built into the host. Empty until a real manufacturer exists. */
-export const PRODUCTION_ROOTS: readonly TrustedRoot[] = Object.freeze([]);
+const PRODUCTION_ROOTS: readonly TrustedRoot[] = Object.freeze([]);
 
 /**
  * A trusted root from a `PUBLIC KEY` PEM (SubjectPublicKeyInfo, id-ecPublicKey, secp256k1).

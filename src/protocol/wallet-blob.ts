@@ -56,8 +56,6 @@ export interface WalletSecret {
 
 const OKM_LENGTH = 64;
 const PLAINTEXT_PIN_OFFSET = Size.PRIVATE_KEY + Size.PUBLIC_KEY; // 97: the PIN length byte
-const PIN_FIELD = 16;
-const PLAINTEXT_PAD_OFFSET = PLAINTEXT_PIN_OFFSET + 1 + PIN_FIELD; // 114: 14 zero bytes to 128
 
 /**
  * `P.id || B.id || EP || EB` (146 bytes), the KDF's info: binding the keys to this exact export.
@@ -230,6 +228,7 @@ export function openWalletBlob(
 }
 
 function checkKeys(keys: TransportKeys): void {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for untyped callers
   if (typeof keys !== 'object' || keys === null) throw new TypeError('transport keys: expected { encryptionKey, macKey }');
   checkLength('K_enc', keys.encryptionKey, 32);
   checkLength('K_mac', keys.macKey, 32);

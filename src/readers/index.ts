@@ -2,16 +2,12 @@
  * Transports: PC/SC over pcsclite (the library's only I/O), reader selection, the APDU trace.
  * @module
  */
-export { CardWaitTimeoutError, PcscError, ReaderSelectionError, toPcscError, type PcscErrorKind } from './errors.js';
+export { CardWaitTimeoutError, PcscError, ReaderSelectionError, toPcscError } from './errors.js';
 export {
   PcscCard,
   PcscService,
-  type ConnectOptions,
-  type Disposition,
-  type ProtocolChoice,
   type ReaderEvent,
   type ReaderState,
-  type ShareMode,
 } from './pcsc.js';
 export { resolveReader } from './select.js';
 export { formatTraceCommand, formatTraceResponse, TracingTransport } from './trace.js';

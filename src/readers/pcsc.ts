@@ -290,7 +290,8 @@ export class PcscCard implements ApduTransport {
           // vpcd (and some readers) report success with no bytes when the card went away mid-command:
           // a response without SW1 SW2 is a broken exchange, not an answer.
           reject(new PcscError(
-            `transmit to ${this.reader}: the card answered ${data.length} bytes, no status word: the exchange broke off (card moved away?)`,
+            `transmit to ${this.reader}: the card answered ${data.length} ` +
+              `bytes, no status word: the exchange broke off (card moved away?)`,
             0x80100016,
             'transaction-failed',
           ));

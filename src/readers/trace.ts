@@ -39,7 +39,7 @@ export class TracingTransport implements ApduTransport {
 }
 
 /** `80200000 06 [redacted 6 bytes]`: header, Lc, data (or its length), Le, as sent. */
-export function formatTraceCommand(view: CommandView): string {
+function formatTraceCommand(view: CommandView): string {
   const { apdu } = view;
   if (view.malformed) {
     const shown = toHex(apdu.subarray(0, Math.min(4, apdu.length)));
@@ -57,7 +57,7 @@ export function formatTraceCommand(view: CommandView): string {
 }
 
 /** `[redacted 256 bytes] 61xx`, with the status word's name when it is neither 9000 nor 61xx. */
-export function formatTraceResponse(view: ResponseView): string {
+function formatTraceResponse(view: ResponseView): string {
   const { bytes } = view;
   if (bytes.length < 2) return `${toHex(bytes)} (malformed: under 2 bytes)`;
   const sw = (bytes[bytes.length - 2]! << 8) | bytes[bytes.length - 1]!;

@@ -10,7 +10,7 @@
 import { ExchangeRedactor, toHex, type ApduTransport } from '../apdu/index.js';
 
 /** The marker of one redacted byte in a transcript line. */
-export const REDACTED_BYTE = '..';
+const REDACTED_BYTE = '..';
 
 export interface Exchange {
   readonly line: number;
@@ -145,6 +145,7 @@ export class RecordingTransport implements ApduTransport {
       response = await this.inner.transmit(apdu);
     } catch (error) {
       // Kept for the bug report, as a comment: a replay has no answer to give for it.
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
       const reason = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).replace(/[\u0000-\u001f\u007f]/g, ' ');
       this.#emit([`# => ${commandLine}`, `# no answer: ${reason}`]);
       throw error;

@@ -195,7 +195,8 @@ async function readAnswer(card: RawCard): Promise<{ bytes: string; sent: number 
   return { bytes: toHex(all), sent };
 }
 
-test(`seeded fuzz (${RANDOM_APDUS} random and mutated APDUs to the loopback, ${MALFORMED_TO_TWINCARD} malformed to the twincard applet): allowed SWs only, the card never dies, nothing persistent moves`, async () => {
+test(`seeded fuzz (${RANDOM_APDUS} random and mutated APDUs to the loopback, ${MALFORMED_TO_TWINCARD} ` +
+  `malformed to the twincard applet): allowed SWs only, the card never dies, nothing persistent moves`, async () => {
   const service = PcscService.open();
   try {
     const personalized = await freshBlankCard(service, K, testCardId(K, 'FUZZ'));
@@ -247,7 +248,8 @@ test(`seeded fuzz (${RANDOM_APDUS} random and mutated APDUs to the loopback, ${M
       const answer = await send(command);
       if (answer === undefined) continue;
       const status = sw(answer);
-      const where = `#${i} ${toHex(command).slice(0, 80)}${command.length > 40 ? `... (${command.length} bytes)` : ''} [${expected.kind}]`;
+      const shown = toHex(command).slice(0, 80) + (command.length > 40 ? `... (${command.length} bytes)` : '');
+      const where = `#${i} ${shown} [${expected.kind}]`;
       if (answer.length < 2) failures.push(`${where}: answer ${toHex(answer)} has no status word`);
       else if (expected.kind === 'malformed' && (status !== 0x6700 || answer.length !== 2)) failures.push(`${where}: malformed, answered ${toHex(answer)}, not 6700`);
       else if (expected.kind !== 'malformed' && !allowedForWellFormed(status) && !knownExtendedSendBytesFailure(command, expected.kind, status)) {
@@ -282,13 +284,14 @@ test(`seeded fuzz (${RANDOM_APDUS} random and mutated APDUs to the loopback, ${M
     expect([...cases.keys()].sort()).toEqual(['1', '2E', '2S', '3E', '3S', '4E', '4S', 'malformed']);
     expect(fuzzMs).toBeLessThan(60_000);
   } catch (error) {
-    throw new Error(`fuzz seed ${seed} (TWINCARD_FUZZ_SEED=${seed} to replay): ${(error as Error).message}`);
+    throw new Error(`fuzz seed ${seed} (TWINCARD_FUZZ_SEED=${seed} to replay): ${(error as Error).message}`, { cause: error });
   } finally {
     await card.close();
   }
 }, 120_000);
 
-test('the two commands that used to break the virtual card: 80 20 4F 88 00 F6 is 6700 (the JVM lived), a 261-byte case 4S is echoed whole', async () => {
+test('the two commands that used to break the virtual card: 80 20 4F 88 ' +
+  '00 F6 is 6700 (the JVM lived), a 261-byte case 4S is echoed whole', async () => {
   const pid = cardPid();
   const card = await openRawCard(readerForCard(K));
   try {

@@ -35,7 +35,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
   await host?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
   service?.close();
 });
 
@@ -201,7 +203,8 @@ test("a blob for B1 offered to B2: 9A06 (and B2's own EB does not help)", async 
   expect(sw(await host.import(B1, forB1))).toBe('9000');
 });
 
-test('a blob replayed to a card that imported: 17 01 01 only for the identical blob, else 6985; an imported card never exports', async () => {
+test('a blob replayed to a card that imported: 17 01 01 only for ' +
+  'the identical blob, else 6985; an imported card never exports', async () => {
   await unlockPrimary();
   const o1 = await host.offer(B1);
   const o2 = await host.offer(B2);
@@ -282,7 +285,8 @@ test('a stale EB and signature from an earlier prepare, exported: counted, and t
   expect(summary(await host.read(B2))).toEqual({ state: 'WALLET', count: 0, ids: [] });
 });
 
-test('RESET: refused while exporting; a finalized primary and its clone may go blank, and a reset card gets the wallet again only by a counted export', async () => {
+test('RESET: refused while exporting; a finalized primary and its clone may go ' +
+  'blank, and a reset card gets the wallet again only by a counted export', async () => {
   await unlockPrimary();
   const o1 = await host.offer(B1);
   expect(sw(await host.import(B1, await host.exported(P, o1)))).toBe('9000');

@@ -128,7 +128,7 @@ test('Ctrl-C while waiting for a card: exit 9, the journal kept; --resume on a b
   // While it waits it holds the journal: a second process on the same journal is turned away.
   const meanwhile = twincard([...benchArgs(journal), '--resume']);
   expect(meanwhile.code).toBe(2);
-  expect(meanwhile.stderr).toContain(`another twincard backup (pid ${child.pid}) is using`);
+  expect(meanwhile.stderr).toContain(`another twincard backup (pid ${String(child.pid)}) is using`);
   child.kill('SIGINT');
   expect(await exited).toBe(9);
   expect(stderr).toContain('refused: ');

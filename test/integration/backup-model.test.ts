@@ -109,7 +109,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
   await host?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
   service?.close();
 });
 
@@ -210,7 +212,7 @@ class Select extends Step<Reply & { state?: State }> {
   protected apply(m: Model, _sw: number, reply: (Reply & { state?: State }) | undefined): string[] {
     const card = m.cards[this.k]!;
     card.verified = false;
-    return reply?.state === card.state ? [] : [`SELECT on card ${this.k} says ${reply?.state}, the model ${card.state}`];
+    return reply?.state === card.state ? [] : [`SELECT on card ${this.k} says ${String(reply?.state)}, the model ${card.state}`];
   }
 }
 
@@ -365,7 +367,7 @@ class Sign extends Step<Reply & { signature?: Uint8Array; counter?: number }> {
     const card = m.cards[this.k]!;
     card.signCounter += 1;
     const problems: string[] = [];
-    if (reply!.counter !== card.signCounter) problems.push(`SIGN on card ${this.k}: counter ${reply!.counter}, expected ${card.signCounter}`);
+    if (reply!.counter !== card.signCounter) problems.push(`SIGN on card ${this.k}: counter ${String(reply!.counter)}, expected ${card.signCounter}`);
     const key = fromHex(card.walletPublicKey!);
     if (checkWalletSignature(reply!.signature!, DIGEST, key) === undefined) {
       problems.push(`SIGN on card ${this.k}: the signature does not verify under the wallet key the card reports`);
@@ -477,7 +479,7 @@ class Finalize extends Step<Reply & { count?: number }> {
     const card = m.cards[this.k]!;
     card.state = 'BACKED_UP';
     const count = card.backupIds.length;
-    return reply === undefined || reply.count === count ? [] : [`BACKUP_FINALIZE on card ${this.k} answered count ${reply.count}, recorded ${count}`];
+    return reply === undefined || reply.count === count ? [] : [`BACKUP_FINALIZE on card ${this.k} answered count ${String(reply.count)}, recorded ${count}`];
   }
 }
 
@@ -508,13 +510,14 @@ class Import extends Step<Reply & { walletPublicKey?: Uint8Array; result?: numbe
     const { result } = expectedImport(card, x);
     const problems: string[] = [];
     if (reply !== undefined) {
-      if (reply.result !== result) problems.push(`BACKUP_IMPORT on card ${this.k}: IMPORT_RESULT ${reply.result}, the document says ${result}`);
+      if (reply.result !== result) problems.push(`BACKUP_IMPORT on card ${this.k}: IMPORT_RESULT ${String(reply.result)}, the document says ${String(result)}`);
       if (toHex(reply.walletPublicKey!) !== x.walletPublicKey) problems.push(`BACKUP_IMPORT on card ${this.k}: a wallet key that is not the exporter's`);
     }
     if (result !== 0) return problems;
     // I3: the blob's seal names this card and the EB of its latest BACKUP_PREPARE not followed by a cancel.
     if (toHex(x.sealed.offer.backupId) !== card.id || card.eb === undefined || toHex(x.sealed.offer.eb) !== card.eb) {
-      problems.push(`I3: card ${this.k} imported a blob sealed to ${toHex(x.sealed.offer.backupId)}/EB ${toHex(x.sealed.offer.eb).slice(0, 16)}..., its current EB is ${card.eb?.slice(0, 16)}`);
+      problems.push(`I3: card ${this.k} imported a blob sealed to ${toHex(x.sealed.offer.backupId)}/EB ` +
+        `${toHex(x.sealed.offer.eb).slice(0, 16)}..., its current EB is ${String(card.eb?.slice(0, 16))}`);
     }
     card.state = 'BACKED_UP';
     card.origin = 'imported';
@@ -586,11 +589,12 @@ test(`random command sequences from a host that knows the code keep I1-I3 (seed 
   try {
     await fc.assert(
       fc.asyncProperty(fc.commands([step], { maxCommands: MAX_COMMANDS, size: 'max' }), (cmds) => fc.asyncModelRun(setup, cmds)),
-      { seed: SEED, numRuns: RUNS, endOnFailure: false, verbose: 1 },
+      { seed: SEED, numRuns: RUNS, endOnFailure: false, verbose: fc.VerbosityLevel.Verbose },
     );
   } finally {
     console.log(
-      `backup-model: ${runsStarted} runs (shrinking included), ${commandsRun} commands, ${host.apdus - apdusBefore} APDUs, ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
+      `backup-model: ${runsStarted} runs (shrinking included), ${commandsRun} commands, ` +
+        `${host.apdus - apdusBefore} APDUs, ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
         [...outcomes].sort(([a], [b]) => a.localeCompare(b)).map(([what, n]) => `  ${what}: ${n}`).join('\n'),
     );
   }

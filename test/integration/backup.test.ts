@@ -25,7 +25,6 @@ import { trustedRoots } from '../../src/protocol/roots.js';
 import { PcscService } from '../../src/readers/index.js';
 import {
   cardIdFor,
-  control,
   expectBackedUp,
   freshCards,
   HookedTransport,

@@ -107,7 +107,8 @@ test('cancel-backup on a primary: nothing to cancel in v2, and for an exporting 
   expect((await readCard(service, 0)).state).toBe('WALLET');
 });
 
-test('cancel-backup refuses a card the journal holds a sealed blob for, unless --force; an unsealed one is dropped and the backup goes on', async () => {
+test('cancel-backup refuses a card the journal holds a sealed blob for, ' +
+  'unless --force; an unsealed one is dropped and the backup goes on', async () => {
   const wallet = await freshCards(service, [0, 1, 2, 3], 0);
   const path = join(dir, 'journal.json');
   let journal = await step(newJournal(2), path, 1);
@@ -178,7 +179,7 @@ test('cancel-backup refuses a card the journal holds a sealed blob for, unless -
   expect(primary.backupCardIds.map(toHex)).toEqual([toHex((await readCard(service, 1)).cardId!), toHex((await readCard(service, 3)).cardId!)]);
 });
 
-test('cancel-backup before the primary\'s step: BLANK again, no --force needed; again: nothing to cancel; the last card removes the journal', async () => {
+test("cancel-backup before the primary's step: BLANK again, no --force needed; " + 'again: nothing to cancel; the last card removes the journal', async () => {
   await freshCards(service, [1], 0);
   const path = join(dir, 'single.json');
   await step(newJournal(2), path, 1); // backup card 1 of 2 prepared: the next step is backup card 2's

@@ -12,8 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../../src/apdu/index.js';
 import { parseDerSignature, publicKeyOf } from '../../src/protocol/crypto.js';
-import { personalize } from '../../src/protocol/factory.js';
-import { publicKeyToPem } from '../../src/protocol/keys.js';
 import { PcscService } from '../../src/readers/index.js';
 import { insertCard, openSessionOn, pullCard } from './support/backup-cards.js';
 import { openCard, testCardId } from './support/cards.js';
@@ -45,6 +43,8 @@ function twincard(args: readonly string[], extra: NodeJS.ProcessEnv = {}) {
 }
 
 const on = (k: number) => ['--reader', readerForCard(k)];
+// The type argument names the document the test expects; the assertions check it.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- see above
 const json = <T>(stdout: string): T => JSON.parse(stdout) as T;
 
 interface Info {
@@ -297,7 +297,8 @@ describe('a card from the factory to a signature', () => {
 });
 
 describe('cards that are not what they claim', () => {
-  test('a card installed with the OTHER root: personalized with --manufacturer-key, refused by a host that trusts only TEST (exit 6, no session opened); --root that key trusts it', () => {
+  test('a card installed with the OTHER root: personalized with --manufacturer-key, refused by ' +
+    'a host that trusts only TEST (exit 6, no session opened); --root that key trusts it', () => {
     simRoot(1, OTHER_PUBLIC);
     try {
       const wrongKey = twincard(['personalize', '--card-id', toHex(testCardId(1, 'OTHR')), '--test-manufacturer', '--force', ...on(1)]);
@@ -351,7 +352,7 @@ describe('waiting for a card', () => {
           stderr += d.toString();
           if (stderr.includes('Present a card')) resolve();
         });
-        void exited.then((code) => reject(new Error(`exited ${code} without prompting: ${stderr}`)));
+        void exited.then((code) => reject(new Error(`exited ${String(code)} without prompting: ${stderr}`)));
       });
       await prompted;
       // Like a person, tap again if the reader did not see the card (insertCard: a known pcscd/vpcd miss).

@@ -237,7 +237,8 @@ public class HelloApplet extends Applet {
   return jar;
 }
 
-test('sim.sh up --applet: a class missing from the jar is refused before a running sim would be stopped; a real one passes the checks', () => {
+test('sim.sh up --applet: a class missing from the jar is refused before ' +
+  'a running sim would be stopped; a real one passes the checks', () => {
   const jar = buildDeveloperJar(join(otherRun, 'dev'));
   const run = (cls: string) =>
     spawnSync(join(repoRoot, 'scripts', 'sim.sh'), ['up', '--applet', jar, '--class', cls, '--aid', 'F000000001'], {

@@ -59,8 +59,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await install(undefined).catch(() => undefined); // leave card 0 with the reference applet
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
   await dut?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
   await peer?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
   service?.close();
 });
 

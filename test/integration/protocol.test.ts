@@ -16,7 +16,7 @@ import { attest } from '../../src/protocol/attestation.js';
 import type { CardInfo, PrepareOffer, SealedExport, TwincardCard } from '../../src/protocol/card.js';
 import { issueCertificate, parseCertificate } from '../../src/protocol/certificate.js';
 import { IsoSw, Tag, TwincardSw } from '../../src/protocol/constants.js';
-import { isValidPublicKey, publicKeyOf, signMessage, verifyMessageSignature } from '../../src/protocol/crypto.js';
+import { isValidPublicKey, signMessage, verifyMessageSignature } from '../../src/protocol/crypto.js';
 import { CardRefusedError, PinBlockedError, WrongPinError } from '../../src/protocol/errors.js';
 import { personalize } from '../../src/protocol/factory.js';
 import { keyPairFromPem } from '../../src/protocol/keys.js';
@@ -174,7 +174,8 @@ describe('personalization and attestation', () => {
     }
   });
 
-  test('PERSO_COMMIT refuses a manufacturer signature over something else, or by another manufacturer than its installed root (9A01)', async () => {
+  test('PERSO_COMMIT refuses a manufacturer signature over something ' +
+    'else, or by another manufacturer than its installed root (9A01)', async () => {
     const q = await openCardFresh(3);
     await q.card.select();
     const keys = await q.card.persoGenerate(testCardId(3));
@@ -321,7 +322,7 @@ describe('the on-card point check (section 1)', () => {
   }
 
   test('valid points pass it (then the signature, made for another EB, fails: 9A03)', async () => {
-    const points = [...Array(12)].map(() => secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), false));
+    const points = Array.from({ length: 12 }, () => secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), false));
     points.push(secp256k1.Point.BASE.toBytes(false), secp256k1.Point.BASE.negate().toBytes(false));
     for (const point of points) expect([toHex(point), formatSw(await exportTo(point))]).toEqual([toHex(point), '9A03']);
     expect(await p.card.read()).toMatchObject({ state: 'WALLET', backupCount: 0 });
@@ -340,7 +341,7 @@ describe('the on-card point check (section 1)', () => {
     const withPrefix = (prefix: number): Uint8Array => Uint8Array.from([prefix, ...g.toBytes(false).slice(1)]);
     const random = (): InstanceType<typeof secp256k1.Point> =>
       secp256k1.Point.fromBytes(secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), false));
-    const bad: Uint8Array[] = [...Array(10)].map(() => offCurve(random().toBytes(false)));
+    const bad: Uint8Array[] = Array.from({ length: 10 }, () => offCurve(random().toBytes(false)));
     bad.push(enc(g.x, 0n), enc(0n, 0n), enc(p256 - 1n, p256 - 1n), enc(p256, g.y), withPrefix(0x06), withPrefix(0x05), withPrefix(0x00));
     // A coordinate plus p names the same point modulo p but is not a field element: only the x < p and y < p
     // checks catch it. p is within 2^33 of 2^256, so take the curve points with the smallest x and y.
@@ -425,7 +426,8 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
     await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, signature: certSignature }));
   });
 
-  test('BACKUP_EXPORT refuses an EB off the curve (9A04); a certified key off the curve only fails its signature (9A01, 9A03); its own certificate (9A09)', async () => {
+  test('BACKUP_EXPORT refuses an EB off the curve (9A04); a certified key off the ' +
+    'curve only fails its signature (9A01, 9A03); its own certificate (9A09)', async () => {
     await refusedUnchanged(p, SW.POINT_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: offCurve(o1.ephemeralKey) }));
     // Section 1: certified keys are not curve-checked. Changed in the certificate, the manufacturer signature fails
     // (9A01, checked first); certified as such by the manufacturer, the prepare signature cannot verify (9A03).

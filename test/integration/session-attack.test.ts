@@ -67,7 +67,9 @@ beforeAll(async () => {
 afterAll(async () => {
   // `wipe` keeps a card's root: the OTHER root must not outlive this file.
   if (otherRootInstalled) for (const k of [B2, B3]) installRoot(k, TEST_ROOT_PEM);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
   await host?.close();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when beforeAll failed
   service?.close();
 });
 

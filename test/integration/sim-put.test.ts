@@ -148,7 +148,8 @@ test('sim insert of the displaced card is refused while another card holds its r
   expect(await cardIdIn(readerForCard(0))).toEqual({ cardId: idB, state: 'BLANK' });
 });
 
-test('sim put 0 0: card A back in reader 0 (B leaves it), read through pcscd; sim put of the card already there is a fresh tap', async () => {
+test('sim put 0 0: card A back in reader 0 (B leaves it), read ' +
+  'through pcscd; sim put of the card already there is a fresh tap', async () => {
   const back = await twincard(['sim', 'put', String(cardOffset), readerForCard(0), '--json']);
   expect(back.code).toBe(0);
   expect(JSON.parse(back.stdout)).toMatchObject({ card: cardOffset, readerIndex: cardOffset, displaced: cardOffset + 1 });

@@ -24,7 +24,7 @@ export const apduCommand: CommandModule<GlobalOptions, ApduOptions> = {
         default: false,
         describe: 'send exactly these bytes: no GET RESPONSE, no Le correction, no chaining',
       })
-      .example('$0 apdu 00A4040009F07477696E63617264FE00 800200000000 --trace', 'SELECT the loopback applet, then ask for 512 bytes') as unknown as Argv<ApduOptions>,
+      .example('$0 apdu 00A4040009F07477696E63617264FE00 800200000000 --trace', 'SELECT the loopback applet, then ask for 512 bytes'),
   handler: async (argv: ArgumentsCamelCase<ApduOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     // Parse everything before touching the card: a typo must not leave half the APDUs sent.

@@ -58,7 +58,7 @@ export const attestCommand: CommandModule<GlobalOptions, AttestOptions> = {
   },
 };
 
-export function attestDocument(reader: string, verdict: AttestationResult): AttestDocument {
+function attestDocument(reader: string, verdict: AttestationResult): AttestDocument {
   if (verdict.genuine) {
     return {
       reader,

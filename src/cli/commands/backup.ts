@@ -161,7 +161,8 @@ async function backup(
     out.info(
       bench
         ? `backup to ${journal.backupCount} card(s), bench mode: ${readers.length} readers, no prompts`
-        : `backup to ${journal.backupCount} card(s) on ${readers[0]}: ${totalSteps(journal.backupCount)} taps, the backup cards first`,
+        : `backup to ${journal.backupCount} card(s) on ${readers.join(', ')}: ` +
+          `${totalSteps(journal.backupCount)} taps, the backup cards first`,
     );
     if (!argv.resume) {
       // Saved before the first tap: it claims the path (a second `twincard backup` refuses) and makes
@@ -212,6 +213,8 @@ async function backup(
     if (!argv.resume && !createdJournal) throw error;
     // A new backup refused before any card changed (a bench without the right cards, a card that is
     // not genuine): there is nothing to resume, so no journal is left to trip the next attempt.
+    // progressed is set in the event callback, which TypeScript's narrowing does not follow.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above
     if (createdJournal && !progressed && isRefusal(error)) {
       await rm(journalPath, { force: true });
       throw classify(error, (message) => `${message}\nnothing was changed on any card; no journal kept`);

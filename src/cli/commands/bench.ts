@@ -48,7 +48,9 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
       .option('readers', {
         type: 'string',
         array: true,
-        describe: 'one group: its readers comma-separated, the primary first (names, indexes or fragments); repeat per group. Default: the sim\'s cards in order',
+        describe:
+          'one group: its readers comma-separated, the primary first (names, indexes or fragments); repeat per group. ' +
+          "Default: the sim's cards in order",
       })
       .option('virtual', {
         type: 'boolean',
@@ -56,14 +58,14 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
         describe: 'required: the cards are the simulator\'s; wipe them every round and personalize them with the TEST manufacturer key',
       })
       .example('$0 bench --virtual --pairs 2 --rounds 20', 'two groups of three sim cards, 20 rounds')
-      .example('$0 bench --virtual --readers "PCD 00 00,PCD 00 01,PCD 2 00 00" --rounds 5 --json', 'one group named') as unknown as Argv<BenchOptions>,
+      .example('$0 bench --virtual --readers "PCD 00 00,PCD 00 01,PCD 2 00 00" --rounds 5 --json', 'one group named'),
   handler: async (argv: ArgumentsCamelCase<BenchOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     if (!argv.virtual) {
       throw new UsageError('bench wipes and re-personalizes every card it uses each round: pass --virtual to say they are the simulator\'s cards');
     }
     const named = argv.readers !== undefined && argv.readers.length > 0;
-    const pairs = positiveInteger('--pairs', argv.pairs ?? (named ? argv.readers!.length : 1), 64);
+    const pairs = positiveInteger('--pairs', argv.pairs ?? (named ? argv.readers.length : 1), 64);
     const rounds = positiveInteger('--rounds', argv.rounds, 100_000);
     if (argv.reader !== undefined) throw new UsageError('bench takes reader groups: --readers PRIMARY,BACKUP1,BACKUP2 (repeat per group), not --reader');
     if (!(argv.wait > 0)) throw new UsageError(`--wait: seconds, more than 0, not ${argv.wait}`);
@@ -84,7 +86,7 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
     try {
       const available = (await service.waitForReaders({ timeoutMs: 2000 })).map((r) => r.name);
       const groups = named
-        ? namedGroups(argv.readers!, available, size, pairs)
+        ? namedGroups(argv.readers, available, size, pairs)
         : await simGroups(dir, pairs, size);
       const cardOf = new Map<string, number>();
       for (const reader of groups.flat()) {
@@ -171,7 +173,7 @@ function rerunWithThreadPool(threads: number): Promise<number> {
     child.on('exit', (code, signal) => {
       process.off('SIGINT', forward);
       process.off('SIGTERM', forward);
-      resolve(code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0)));
+      resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
     });
   });
 }

@@ -56,7 +56,7 @@ export const cancelBackupCommand: CommandModule<GlobalOptions, CancelOptions> = 
         default: false,
         describe: 'cancel even a card the primary has already sealed a blob for (the primary counts it for ever: a lost slot)',
       })
-      .example('$0 cancel-backup --reader "PCD 00 01"', 'the backup card is blank again; the backup goes on with another') as unknown as Argv<CancelOptions>,
+      .example('$0 cancel-backup --reader "PCD 00 01"', 'the backup card is blank again; the backup goes on with another'),
   handler: async (argv: ArgumentsCamelCase<CancelOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const journalPath = resolve(argv.journal ?? defaultJournalPath());
@@ -81,7 +81,8 @@ export const cancelBackupCommand: CommandModule<GlobalOptions, CancelOptions> = 
       const result: CancelDocument = { ...doc, cardId: toHex(doc.cardId), journal: journalOutcome };
       out.printEmphasis(
         result.cancelled
-          ? `card ${result.cardId} is BLANK again: the ephemeral key it was prepared with is gone, and no blob sealed to it can ever be imported`
+          ? `card ${result.cardId} is BLANK again: the ephemeral key it was ` +
+            `prepared with is gone, and no blob sealed to it can ever be imported`
           : `card ${result.cardId} is BLANK: nothing to cancel`,
       );
       if (journalOutcome === 'card-dropped') out.print(`dropped it from the backup in ${journalPath}: \`twincard backup --resume\` asks for another blank card`);
@@ -108,7 +109,8 @@ export function cancellable(info: CardInfo, journal: BackupJournal | undefined, 
     case 'BACKUP_PENDING':
       break;
     case 'WALLET':
-      throw refuse(`${label} is a primary (WALLET) with no backup under way: in protocol v2 a primary keeps nothing of a backup until a blob leaves it, so there is nothing to cancel`);
+      throw refuse(`${label} is a primary (WALLET) with no backup under way: in protocol v2 a primary ` +
+        `keeps nothing of a backup until a blob leaves it, so there is nothing to cancel`);
     case 'BACKUP_EXPORTING':
       throw refuse(
         `${label} is a primary that has already exported (BACKUP_EXPORTING, ${info.backupCount} backup card(s) counted): ` +

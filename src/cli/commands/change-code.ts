@@ -82,7 +82,7 @@ export const changeCodeCommand: CommandModule<GlobalOptions, ChangeCodeOptions> 
           unchanged.push(id);
           continue;
         }
-        out.emphasis(`Present card ${id} (take card ${changed[changed.length - 1]} away)`);
+        out.emphasis(`Present card ${id} (take card ${changed[changed.length - 1]!} away)`);
         await withCardNamed(argv, out, other, (card) => changeOn(card, roots, out, current, next as Uint8Array, other));
         changed.push(id);
       }

@@ -44,7 +44,7 @@ export const infoCommand: CommandModule<GlobalOptions, GlobalOptions> = {
   },
 };
 
-export function infoDocument(reader: string, info: CardInfo): InfoDocument {
+function infoDocument(reader: string, info: CardInfo): InfoDocument {
   return {
     reader,
     version: info.version,
@@ -63,6 +63,7 @@ export function infoDocument(reader: string, info: CardInfo): InfoDocument {
 
 function describeInfo(doc: InfoDocument): string[] {
   const hasWallet = doc.walletPublicKey !== null;
+  const tries = hasWallet ? `${doc.pinTriesLeft} of ${Size.PIN_TRIES} tries left${doc.pinTriesLeft === 0 ? ' (BLOCKED)' : ''}` : '(none set)';
   return [
     `reader        ${doc.reader}`,
     `card id       ${doc.cardId ?? '(none: not personalized)'}`,
@@ -71,7 +72,7 @@ function describeInfo(doc: InfoDocument): string[] {
     ...(hasWallet
       ? [`wallet origin ${doc.walletOrigin === 'created' ? 'created on this card' : `imported from primary card ${doc.primaryId ?? '?'}`}`]
       : []),
-    `access code   ${hasWallet ? `${doc.pinTriesLeft} of ${Size.PIN_TRIES} tries left${doc.pinTriesLeft === 0 ? ' (BLOCKED)' : ''}` : '(none set)'}`,
+    `access code   ${tries}`,
     `signatures    ${doc.signCounter}`,
     `backup cards  ${describeBackups(doc)}`,
   ];

@@ -69,7 +69,8 @@ export const signCommand: CommandModule<GlobalOptions, SignOptions> = {
         if (info.walletPublicKey === undefined) throw new WrongStateError('sign', info.state, ['WALLET', 'BACKUP_EXPORTING', 'BACKED_UP']);
         if (expected !== undefined && !equalBytes(expected, info.walletPublicKey)) {
           throw new CommandFailure(
-            `sign: this card holds wallet ${toHex(info.walletPublicKey)}, not the expected ${toHex(expected)}; the access code was not sent`,
+            `sign: this card holds wallet ${toHex(info.walletPublicKey)}, not ` +
+              `the expected ${toHex(expected)}; the access code was not sent`,
             ExitCode.UNEXPECTED,
           );
         }

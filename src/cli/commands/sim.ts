@@ -40,7 +40,7 @@ import {
 } from '../../sim/index.js';
 
 /** Where vsmartcard-vpcd installs its pcscd driver on Debian (scripts/sim.sh loads it from there). */
-export const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
+const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
 
 interface SimUpOptions extends GlobalOptions {
   readonly cards: number | undefined;
@@ -89,7 +89,7 @@ const up: CommandModule<GlobalOptions, SimUpOptions> = {
         describe: 'a secp256k1 public key PEM: the manufacturer root every card is installed with (default the TEST key)',
       })
       .example('$0 sim up --cards 4', 'four cards with the reference applet')
-      .example('$0 sim up --applet my.jar --class com.example.Wallet --aid F07477696E6361726401', 'your applet') as unknown as Argv<SimUpOptions>,
+      .example('$0 sim up --applet my.jar --class com.example.Wallet --aid F07477696E6361726401', 'your applet'),
   handler: async (argv: ArgumentsCamelCase<SimUpOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const args = ['up', ...upArguments(argv)];
@@ -249,7 +249,7 @@ const root: CommandModule<GlobalOptions, SimRootOptions> = {
     yargs
       .positional('card', cardPositional)
       .positional('pem', { type: 'string', describe: 'a secp256k1 public (or private) key PEM' })
-      .example('$0 sim root 2 fixtures/test-manufacturer/other-public-key.pem', 'card 2 trusts the other TEST root') as unknown as Argv<SimRootOptions>,
+      .example('$0 sim root 2 fixtures/test-manufacturer/other-public-key.pem', 'card 2 trusts the other TEST root'),
   handler: async (argv: ArgumentsCamelCase<SimRootOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const dir = runDir();
@@ -277,7 +277,7 @@ const put: CommandModule<GlobalOptions, SimPutOptions> = {
         demandOption: true,
         describe: 'reader index (0-based, as sim status lists them), or a reader name or unique fragment',
       })
-      .example('$0 sim put 1 0', 'card 1 into reader 0; the card that was there is in no reader') as unknown as Argv<SimPutOptions>,
+      .example('$0 sim put 1 0', 'card 1 into reader 0; the card that was there is in no reader'),
   handler: async (argv: ArgumentsCamelCase<SimPutOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const dir = runDir();
@@ -361,11 +361,11 @@ function upArguments(argv: SimUpOptions): string[] {
   if (applet.some((v) => v !== undefined)) {
     if (applet.some((v) => v === undefined)) throw new UsageError('--applet, --class and --aid go together: the jar, the applet class in it, and its AID');
     const jar = resolve(argv.applet as string);
-    if (!existsSync(jar) || !statSync(jar).isFile()) throw new UsageError(`--applet ${argv.applet}: no such file`);
+    if (!existsSync(jar) || !statSync(jar).isFile()) throw new UsageError(`--applet ${argv.applet!}: no such file`);
     if (!/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(argv.class as string)) {
-      throw new UsageError(`--class ${argv.class}: not a Java class name (e.g. com.example.WalletApplet)`);
+      throw new UsageError(`--class ${argv.class!}: not a Java class name (e.g. com.example.WalletApplet)`);
     }
-    if (!/^([0-9A-Fa-f]{2}){5,16}$/.test(argv.aid as string)) throw new UsageError(`--aid ${argv.aid}: an AID is 5..16 bytes of hex`);
+    if (!/^([0-9A-Fa-f]{2}){5,16}$/.test(argv.aid as string)) throw new UsageError(`--aid ${argv.aid!}: an AID is 5..16 bytes of hex`);
     args.push('--applet', jar, '--class', argv.class as string, '--aid', (argv.aid as string).toUpperCase());
   }
   if (argv.root !== undefined) {
@@ -417,7 +417,7 @@ export function checkPrerequisites(ownApplet: boolean, env: NodeJS.ProcessEnv = 
  * pcscd is a machine-wide singleton (one /run/pcscd socket): a `sim up` for one run folder must never start
  * a second pcscd, nor adopt one that another run folder or the system started. Read-only: /proc is only read.
  */
-export function refuseForeignPcscd(dir: string): void {
+function refuseForeignPcscd(dir: string): void {
   const ours = readPidFile(join(dir, 'pcscd.pid'));
   const foreign = pcscdProcesses().filter((pid) => pid !== ours);
   if (foreign.length > 0) {
@@ -476,7 +476,7 @@ function runSimScript(args: readonly string[]): Promise<void> {
     child.on('error', (error) => reject(new CommandFailure(`cannot run ${simScriptPath()}: ${error.message}`, ExitCode.UNEXPECTED)));
     child.on('exit', (code, signal) => {
       if (code === 0) resolvePromise();
-      else reject(new CommandFailure(`sim ${args[0]} failed (${signal ?? `exit ${code}`}): see the lines above`, ExitCode.UNEXPECTED));
+      else reject(new CommandFailure(`sim ${args[0]!} failed (${signal ?? `exit ${String(code)}`}): see the lines above`, ExitCode.UNEXPECTED));
     });
   });
 }

@@ -68,7 +68,8 @@ export function accessChecks(): Check[] {
       },
     ),
     check(
-      { id: 'change-code/answer', title: 'CHANGE_ACCESS_CODE after a wrong VERIFY_PIN: 9000, tries back to 5, the verification cleared (SIGN 6982); the old code is then 63C4 and the new one verifies; changed back', category: 'access-code', destructive: true, needs: ['fresh-card'] },
+      { id: 'change-code/answer', title: 'CHANGE_ACCESS_CODE after a wrong VERIFY_PIN: 9000, tries back to 5, the verification ' +
+        'cleared (SIGN 6982); the old code is then 63C4 and the new one verifies; changed back', category: 'access-code', destructive: true, needs: ['fresh-card'] },
       async (ctx, e) => {
         const before = await ctx.reach('WALLET');
         await ctx.dut.openSession();
@@ -102,7 +103,8 @@ export function accessChecks(): Check[] {
       { from: 'WALLET', sends: () => [3, 17].map((n) => ({ ins: Ins.RESET, data: new Uint8Array(n).fill(0x39) })), want: Sw.WRONG_LENGTH },
     ),
     check(
-      { id: 'reset/wallet', title: 'RESET on a WALLET card (one signature made): 9000; BLANK with the same id and certificate, no wallet, counter 0, 5 tries; SIGN then 6985', category: 'wallet', destructive: true, needs: ['fresh-card'] },
+      { id: 'reset/wallet', title: 'RESET on a WALLET card (one signature made): 9000; BLANK with the same ' +
+        'id and certificate, no wallet, counter 0, 5 tries; SIGN then 6985', category: 'wallet', destructive: true, needs: ['fresh-card'] },
       (ctx, e) => resetFrom(ctx, e, 'WALLET'),
     ),
     check(

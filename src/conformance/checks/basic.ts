@@ -106,7 +106,8 @@ export function basicChecks(): Check[] {
       },
     ),
     check(
-      { id: 'attest/answer', title: 'ATTEST signs "TWINCARD:ATTEST1" || id || challenge (16 and 32 bytes) under the certified ATTESTATION key, and not under the identity key', category: 'attestation', destructive: false },
+      { id: 'attest/answer', title: 'ATTEST signs "TWINCARD:ATTEST1" || id || challenge (16 and 32 bytes) ' +
+        'under the certified ATTESTATION key, and not under the identity key', category: 'attestation', destructive: false },
       async (ctx, e) => {
         const dut = ctx.dut;
         const info = await personalized(ctx);

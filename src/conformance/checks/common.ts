@@ -78,7 +78,7 @@ export class Expect {
 }
 
 /** The fields of two READ answers that differ, described. */
-export function diffInfo(a: ReadInfo, b: ReadInfo): string[] {
+function diffInfo(a: ReadInfo, b: ReadInfo): string[] {
   const diffs: string[] = [];
   const bytes = (x?: Uint8Array, y?: Uint8Array) => (x === undefined ? y === undefined : y !== undefined && equalBytes(x, y));
   if (a.state !== b.state) diffs.push(`state ${a.state} -> ${b.state}`);
@@ -120,7 +120,10 @@ export function needManufacturer(ctx: CheckContext): KeyPair {
   return ctx.manufacturer;
 }
 
-/** A software peer: certified by the TEST key when the card trusts it, else by a random key (for checks the card must refuse before the certificate matters). */
+/**
+ * A software peer: certified by the TEST key when the card trusts it, else by a random key (for checks the card
+ * must refuse before the certificate matters).
+ */
 export function somePeer(ctx: CheckContext): SoftCard {
   return SoftCard.create(ctx.manufacturer ?? randomKeyPair());
 }

@@ -236,7 +236,8 @@ export function exportChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
     ),
     ...certPoints.map(({ name, point }) =>
       check(
-        { id: `invalid-point/certificate-key/${name}`, title: `BACKUP_EXPORT with a certificate (signed by the manufacturer) whose identity key is ${name}: 9A03 (certified keys are not curve-checked; the prepare signature cannot verify)`, category: 'invalid-point', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
+        { id: `invalid-point/certificate-key/${name}`, title: `BACKUP_EXPORT with a certificate (signed by the manufacturer) whose identity key is ` +
+          `${name}: 9A03 (certified keys are not curve-checked; the prepare signature cannot verify)`, category: 'invalid-point', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
         (ctx, e) => {
           const m = needManufacturer(ctx);
           const id = randomBytes(8);
@@ -251,7 +252,8 @@ export function exportChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
 
     // ----------------------------------------------------------------- exports that go through
     check(
-      { id: 'export/answer', title: 'BACKUP_EXPORT to a certified backup card: EP, a seal signature over P.id || B.id || EB || EP, a blob the backup card opens with the wallet key READ shows; WALLET -> BACKUP_EXPORTING naming the card', category: 'export', destructive: true, needs: ['fresh-card', 'test-manufacturer'] },
+      { id: 'export/answer', title: 'BACKUP_EXPORT to a certified backup card: EP, a seal signature over P.id || B.id || EB || EP, a blob ' +
+        'the backup card opens with the wallet key READ shows; WALLET -> BACKUP_EXPORTING naming the card', category: 'export', destructive: true, needs: ['fresh-card', 'test-manufacturer'] },
       async (ctx, e) => {
         const before = await ctx.reach('WALLET');
         const b = newBackup(ctx);
@@ -320,7 +322,8 @@ export function exportChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
 
     // ----------------------------------------------------------------- I2: nothing lowers the record
     check(
-      { id: 'invariant/i2-exporting', title: 'I2 on a primary a blob has left: CANCEL, PREPARE, IMPORT, CREATE_WALLET, PERSO_GENERATE and BACKUP_ABORT (5E) with the code verified are refused; re-export keeps the count; READ names the cards after every step', category: 'invariant', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
+      { id: 'invariant/i2-exporting', title: 'I2 on a primary a blob has left: CANCEL, PREPARE, IMPORT, CREATE_WALLET, PERSO_GENERATE and BACKUP_ABORT ' +
+        '(5E) with the code verified are refused; re-export keeps the count; READ names the cards after every step', category: 'invariant', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
       async (ctx, e) => {
         const before = await ctx.reach('BACKUP_EXPORTING');
         await i2Sequence(ctx, e, before);
@@ -372,7 +375,8 @@ export function exportChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
       },
     ),
     check(
-      { id: 'invariant/i2-backed-up', title: 'I2 and I4 on a finalized primary: CANCEL, PREPARE, IMPORT, CREATE_WALLET, PERSO_GENERATE, BACKUP_ABORT (5E) and EXPORT with the code verified are refused; FINALIZE again keeps the count; READ names the cards after every step', category: 'invariant', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
+      { id: 'invariant/i2-backed-up', title: 'I2 and I4 on a finalized primary: CANCEL, PREPARE, IMPORT, CREATE_WALLET, PERSO_GENERATE, BACKUP_ABORT (5E) and ' +
+        'EXPORT with the code verified are refused; FINALIZE again keeps the count; READ names the cards after every step', category: 'invariant', destructive: false, needs: ['fresh-card', 'test-manufacturer'] },
       async (ctx, e) => {
         const before = await ctx.reach('BACKED_UP_PRIMARY');
         await i2Sequence(ctx, e, before);

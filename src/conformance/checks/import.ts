@@ -213,7 +213,8 @@ export function importChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
 
     // ----------------------------------------------------------------- the import, its repeat, a second blob
     check(
-      { id: 'import/answer', title: "BACKUP_IMPORT of a good export: 05 41 <wallet key> 17 01 00; BACKED_UP, origin 02, PRIMARY_ID the primary's; the card signs with the primary's wallet key and access code", category: 'import', destructive: true, needs: ['fresh-card', 'test-manufacturer'] },
+      { id: 'import/answer', title: "BACKUP_IMPORT of a good export: 05 41 <wallet key> 17 01 00; BACKED_UP, origin 02, " +
+        "PRIMARY_ID the primary's; the card signs with the primary's wallet key and access code", category: 'import', destructive: true, needs: ['fresh-card', 'test-manufacturer'] },
       async (ctx, e) => {
         const primary = SoftCard.create(needManufacturer(ctx));
         const before = await ctx.reach('BACKUP_PENDING');

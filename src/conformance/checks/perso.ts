@@ -29,7 +29,8 @@ async function commitRefused(ctx: CheckContext, e: Expect, make: (keys: Generate
 export function persoChecks(): Check[] {
   return [
     check(
-      { id: 'perso/commit-before-generate', title: 'PERSO_COMMIT on a FACTORY card before PERSO_GENERATE: 6985 (a card that cannot be reset is taken to be as the factory delivered it)', category: 'personalization', destructive: false, needs: ['factory-card'] },
+      { id: 'perso/commit-before-generate', title: 'PERSO_COMMIT on a FACTORY card before PERSO_GENERATE: 6985 (a card ' +
+        'that cannot be reset is taken to be as the factory delivered it)', category: 'personalization', destructive: false, needs: ['factory-card'] },
       async (ctx, e) => {
         const before = await ctx.reach('FACTORY', { fresh: true });
         e.sw(await ctx.dut.send(CLA, Ins.PERSO_COMMIT, commitData(signMessage(randomBytes(8), randomKeyPair().privateKey))), IsoSw.CONDITIONS_NOT_SATISFIED);
@@ -45,7 +46,8 @@ export function persoChecks(): Check[] {
       },
     ),
     check(
-      { id: 'perso/generate-again', title: 'PERSO_GENERATE twice: two different identity keys and two different attestation keys (0A 41 .. 0E 41 ..), the four all distinct; still FACTORY', category: 'personalization', destructive: true, needs: ['factory-card'] },
+      { id: 'perso/generate-again', title: 'PERSO_GENERATE twice: two different identity keys and two different ' +
+        'attestation keys (0A 41 .. 0E 41 ..), the four all distinct; still FACTORY', category: 'personalization', destructive: true, needs: ['factory-card'] },
       async (ctx, e) => {
         await ctx.reach('FACTORY');
         ctx.dut.known.pristine = false;
@@ -79,14 +81,15 @@ export function persoChecks(): Check[] {
       (ctx, e) => commitRefused(ctx, e, (k) => Uint8Array.of(...commitData(signMessage(certificateMessage(ctx.dut.cardId, k.identity, k.attestation), needManufacturer(ctx).privateKey)), 0), IsoSw.WRONG_DATA),
     ),
     check(
-      { id: 'perso/answer', title: 'personalization with the TEST manufacturer: BLANK, the certificate READ shows is format 02 with both keys and the signature committed; PERSO_GENERATE is then 6985', category: 'personalization', destructive: true, needs: ['factory-card', 'test-manufacturer'] },
+      { id: 'perso/answer', title: 'personalization with the TEST manufacturer: BLANK, the certificate READ shows is ' +
+        'format 02 with both keys and the signature committed; PERSO_GENERATE is then 6985', category: 'personalization', destructive: true, needs: ['factory-card', 'test-manufacturer'] },
       async (ctx, e) => {
         await ctx.reach('FACTORY');
         const m = needManufacturer(ctx);
         const p = await personalize(ctx.dut, m);
         const certificate = encodeCertificate({ cardId: ctx.dut.cardId, identityPublicKey: p.identity, attestationPublicKey: p.attestation, signature: p.signature });
         const info = await ctx.dut.snapshot();
-        e.that(info.state === 'BLANK' && info.certificate !== undefined && equalBytes(info.certificate, certificate), 'BLANK with the certificate committed', `${info.state}`);
+        e.that(info.state === 'BLANK' && info.certificate !== undefined && equalBytes(info.certificate, certificate), 'BLANK with the certificate committed', info.state);
         e.sw(await ctx.dut.send(CLA, Ins.PERSO_GENERATE, randomBytes(8), 256), IsoSw.CONDITIONS_NOT_SATISFIED);
         await e.unchanged(ctx.dut, info);
       },

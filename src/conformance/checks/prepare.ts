@@ -31,7 +31,8 @@ export function prepareChecks(): Check[] {
       },
     ),
     check(
-      { id: 'prepare/answer', title: 'BACKUP_PREPARE: 13 41 EB 14 LL <signature over "TWINCARD:PREP-B2" || B.id || EB under the certified key>; BLANK -> BACKUP_PENDING, nothing else changed', category: 'backup-card', destructive: true, needs: ['fresh-card'] },
+      { id: 'prepare/answer', title: 'BACKUP_PREPARE: 13 41 EB 14 LL <signature over "TWINCARD:PREP-B2" || B.id || ' +
+        'EB under the certified key>; BLANK -> BACKUP_PENDING, nothing else changed', category: 'backup-card', destructive: true, needs: ['fresh-card'] },
       async (ctx, e) => {
         const before = await ctx.reach('BLANK');
         const r = await ctx.dut.cmd(Ins.BACKUP_PREPARE);

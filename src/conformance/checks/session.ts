@@ -80,7 +80,8 @@ function malformedPoint(point: Uint8Array): boolean {
 /** One secure-messaging fault on a SIGN in a verified session: 6988, then the session is closed. */
 function smFault(id: string, title: string, faults: (session: HostSession) => WrapFaults): Check {
   return check(
-    { id: `session/sm/${id}`, title: `a wrapped SIGN with ${title}, the code verified in the session: 6988; the next correct command 6988 too; in a new session SIGN is 6982; nothing changed`, category: 'session', destructive: false, needs: ['fresh-card'] },
+    { id: `session/sm/${id}`, title: `a wrapped SIGN with ${title}, the code verified in the session: 6988; the ` +
+      `next correct command 6988 too; in a new session SIGN is 6982; nothing changed`, category: 'session', destructive: false, needs: ['fresh-card'] },
     async (ctx, e) => {
       const { before, session } = await verifiedSession(ctx);
       e.sw(await sendWrappedData(ctx.dut, Ins.SIGN, wrapData(session, Ins.SIGN, randomBytes(32), faults(session)), 256), Sw.SECURE_MESSAGING);
@@ -97,7 +98,8 @@ export function sessionChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
   const ehPoints = [...edges, ...invalidPoints.slice(0, 3).map((p) => ({ name: `wycheproof-${p.tcId}`, point: p.point }))];
   const checks: Check[] = [
     check(
-      { id: 'session/open/answer', title: 'OPEN_SESSION: 1A 41 EC (a valid point, new each time) and a signature over "TWINCARD:SESS-C2" || id || EH || EC that verifies under the certified ATTESTATION key and not under the identity key; nothing changed', category: 'session', destructive: false },
+      { id: 'session/open/answer', title: 'OPEN_SESSION: 1A 41 EC (a valid point, new each time) and a signature over "TWINCARD:SESS-C2" || id || EH ' +
+        '|| EC that verifies under the certified ATTESTATION key and not under the identity key; nothing changed', category: 'session', destructive: false },
       async (ctx, e) => {
         const info = await personalized(ctx);
         const ecs: Uint8Array[] = [];
@@ -163,7 +165,8 @@ export function sessionChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
         ),
     ),
     check(
-      { id: 'session/open/replaces', title: 'a new OPEN_SESSION replaces the open one: a correct command in the old session is 6988, and the new one holds no verification (SIGN 6982)', category: 'session', destructive: false, needs: ['fresh-card'] },
+      { id: 'session/open/replaces', title: 'a new OPEN_SESSION replaces the open one: a correct command in the ' +
+        'old session is 6988, and the new one holds no verification (SIGN 6982)', category: 'session', destructive: false, needs: ['fresh-card'] },
       async (ctx, e) => {
         const { before, session: a } = await verifiedSession(ctx);
         const b = await ctx.dut.openSession();
@@ -232,7 +235,8 @@ export function sessionChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
     smFault('padding-after-80', 'a correct MAC over a plaintext padded 80 01 00..', () => ({ padded: concatBytes(randomBytes(32), Uint8Array.of(0x80, 0x01), new Uint8Array(14)) })),
     smFault('padding-too-long', 'a correct MAC, the digest then 80 and 31 zero bytes (padding longer than a block)', () => ({ padded: concatBytes(randomBytes(16), Uint8Array.of(0x80), new Uint8Array(31)) })),
     check(
-      { id: 'session/sm/replay-same-session', title: 'a wrapped SIGN sent twice in its session (the same bytes): 9000, then 6988; the counter counted one signature; the session is closed', category: 'session', destructive: false, needs: ['fresh-card'] },
+      { id: 'session/sm/replay-same-session', title: 'a wrapped SIGN sent twice in its session (the same bytes): 9000, ' +
+        'then 6988; the counter counted one signature; the session is closed', category: 'session', destructive: false, needs: ['fresh-card'] },
       async (ctx, e) => {
         const { before, session } = await verifiedSession(ctx);
         const data = wrapData(session, Ins.SIGN, randomBytes(32));
@@ -245,7 +249,8 @@ export function sessionChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
       },
     ),
     check(
-      { id: 'session/sm/replay-new-session', title: "a wrapped VERIFY_PIN recorded in session A replayed as the first command of session B: 6988, B closed (SIGN in a new session 6982), nothing changed", category: 'session', destructive: false, needs: ['fresh-card'] },
+      { id: 'session/sm/replay-new-session', title: 'a wrapped VERIFY_PIN recorded in session A replayed as the first command of session B: 6988, B closed ' +
+        '(SIGN in a new session 6982), nothing changed', category: 'session', destructive: false, needs: ['fresh-card'] },
       async (ctx, e) => {
         const before = await ctx.reach('WALLET');
         const a = await ctx.dut.openSession();

@@ -24,7 +24,7 @@ export const REFUSED: Readonly<Record<Target, readonly ProtocolCommand[]>> = {
 };
 
 /** What reaching each state takes, for the report. */
-export const STATE_NEEDS: Readonly<Record<Target, readonly Need[]>> = {
+const STATE_NEEDS: Readonly<Record<Target, readonly Need[]>> = {
   FACTORY: ['factory-card'],
   BLANK: ['fresh-card'],
   WALLET: ['fresh-card'],
@@ -48,7 +48,8 @@ export function stateMachineChecks(): Check[] {
         check(
           {
             id: `state/${kebab(target)}/${kebab(name)}`,
-            title: `${name}${how}${other} in ${target}: ${want === Sw.SECURE_MESSAGING ? '6988 (no session can be open)' : '6985'}, nothing changed`,
+            title: `${name}${how}${other} in ${target}: ` +
+              `${want === Sw.SECURE_MESSAGING ? '6988 (no session can be open)' : '6985'}, nothing changed`,
             category: 'state-machine',
             destructive: false,
             needs: STATE_NEEDS[target],
@@ -85,7 +86,8 @@ export function stateMachineChecks(): Check[] {
       check(
         {
           id: `state/${kebab(target)}/select-read-attest`,
-          title: `SELECT and READ in ${target}${target === 'FACTORY' ? '' : ', and ATTEST verifying under the certified attestation key'}: allowed, nothing changed`,
+          title: `SELECT and READ in ${target}${target === 'FACTORY' ? '' : ', and ATTEST verifying under the certified attestation key'}: ` +
+            `allowed, nothing changed`,
           category: 'state-machine',
           destructive: false,
           needs: STATE_NEEDS[target],

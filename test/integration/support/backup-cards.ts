@@ -17,7 +17,7 @@ import { PcscService } from '../../../src/readers/index.js';
 import { cardOffset, readerForCard, repoRoot } from './sim.js';
 
 export const PIN = new TextEncoder().encode('246810');
-export const DIGEST = sha256(new TextEncoder().encode('twincard backup test: one wallet on three cards'));
+const DIGEST = sha256(new TextEncoder().encode('twincard backup test: one wallet on three cards'));
 
 const manufacturer = keyPairFromPem(readFileSync(join(repoRoot, 'fixtures', 'test-manufacturer', 'private-key.pem'), 'utf8'));
 

@@ -26,7 +26,7 @@ export function testCardId(k: number, prefix = 'TEST'): Uint8Array {
 export interface OpenCard {
   readonly card: TwincardCard;
   readonly pcsc: PcscCard;
-  close(): Promise<void>;
+  readonly close: () => Promise<void>;
 }
 
 /** Connects to test card k (exclusive, T=any) and wraps it; the caller selects. */

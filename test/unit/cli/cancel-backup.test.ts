@@ -19,10 +19,10 @@ const point = (fill: number) => Uint8Array.of(0x04, ...bytes(64, fill));
 const B1 = bytes(8, 0x11);
 const B2 = bytes(8, 0x22);
 const P = bytes(8, 0x33);
-const info = (state: CardStateName, cardId: Uint8Array | undefined = B1, backupCount = 0): CardInfo => ({
+const info = (state: CardStateName, cardId: Uint8Array | null = B1, backupCount = 0): CardInfo => ({
   version: 2,
   state,
-  ...(cardId && { cardId }),
+  ...(cardId === null ? {} : { cardId }),
   pinTriesLeft: 5,
   signCounter: 0,
   backupCount,
@@ -88,7 +88,7 @@ describe('which card cancel-backup cancels', () => {
   });
 
   test('a FACTORY card: nothing to cancel', () => {
-    expect(refusal(() => cancellable(info('FACTORY', undefined), undefined, true))).toContain('not personalized (FACTORY)');
+    expect(refusal(() => cancellable(info('FACTORY', null), undefined, true))).toContain('not personalized (FACTORY)');
   });
 });
 

@@ -1,4 +1,7 @@
-/** The global options this branch adds: --record is refused where it cannot be honoured, --exchange-timeout is checked, --verbose prints the library log. */
+/**
+ * The global options this branch adds: --record is refused where it cannot be honoured, --exchange-timeout is
+ * checked, --verbose prints the library log.
+ */
 import { UsageError } from '../../../src/cli/errors.js';
 import { checkRecordSupported, exchangeTimeoutMs, printLibraryLog, type GlobalOptions } from '../../../src/cli/global-options.js';
 import { log } from '../../../src/log.js';

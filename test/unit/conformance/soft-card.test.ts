@@ -44,10 +44,10 @@ test('section 8.7: the backup card opens the example blob to d_W and the PIN; on
 });
 
 test('section 8.5: the prepare and seal signatures verify over the suite\'s messages', () => {
-  const prepare = fromHex('3044022001E5AE83F2395683E9A60DC39AC15E6C4F5B163740B128DAE441C33097BE0049022070DF7DEF58E67D78D2C2AA485358BED8FFFCF0235731C07D3BACBF99D0EE174C');
+  const prepare = fromHex('3044022001E5AE83F2395683E9A60DC39AC15E6C4F5B163740B128DAE441C33097BE00' + '49022070DF7DEF58E67D78D2C2AA485358BED8FFFCF0235731C07D3BACBF99D0EE174C');
   expect(verifyMessageSignature(prepare, prepareMessage(B_ID, eB.publicKey), publicKeyOf(key('d_B')))).toBe(true);
   expect(verifyMessageSignature(prepare, prepareMessage(P_ID, eB.publicKey), publicKeyOf(key('d_B')))).toBe(false);
-  const seal = fromHex('30440220223252C50CBCFB350C1AB0F4BD9B4CE992ED5CFED015C5EFDAAF4DA314538F5302200EB833B1BD5F49EA2662903B3CF36109078979A4812AD94B1959165EC6C8118C');
+  const seal = fromHex('30440220223252C50CBCFB350C1AB0F4BD9B4CE992ED5CFED015C5EFDAAF4DA314538F' + '5302200EB833B1BD5F49EA2662903B3CF36109078979A4812AD94B1959165EC6C8118C');
   expect(verifyMessageSignature(seal, sealMessage(P_ID, B_ID, eB.publicKey, EP), publicKeyOf(key('d_P')))).toBe(true);
   expect(verifyMessageSignature(seal, sealMessage(P_ID, B_ID, EP, eB.publicKey), publicKeyOf(key('d_P')))).toBe(false);
 });

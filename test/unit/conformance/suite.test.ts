@@ -18,7 +18,8 @@ test('every id is kebab-case with / between levels, unique, and the suite is 370
   expect(new Set(checks.map((c) => c.id)).size).toBe(checks.length);
 });
 
-test('section 3: 59 refusals across the 7 states (BACKED_UP split by origin), each a state/<state>/<command> check, and v1 INS 50..5E in every state', () => {
+test('section 3: 59 refusals across the 7 states (BACKED_UP split by origin), ' +
+  'each a state/<state>/<command> check, and v1 INS 50..5E in every state', () => {
   const ids = new Set(listChecks(points).map((c) => c.id));
   let n = 0;
   for (const [state, commands] of Object.entries(REFUSED)) {
@@ -44,7 +45,8 @@ test('section 3: 59 refusals across the 7 states (BACKED_UP split by origin), ea
   expect(Object.entries(REFUSED).filter(([, c]) => c.includes('OPEN_SESSION')).map(([s]) => s)).toEqual(['FACTORY']);
 });
 
-test('no version 1 check is left; one Wycheproof point = one check for EB (export) and one for EP (import); destructive checks say so', () => {
+test('no version 1 check is left; one Wycheproof point = one check for ' +
+  'EB (export) and one for EP (import); destructive checks say so', () => {
   const checks = listChecks(points);
   const ids = checks.map((c) => c.id);
   expect(ids.filter((id) => /link|abort|export-wallet|import-wallet|backup-start|finalize-backup|relinked/.test(id))).toEqual([]);

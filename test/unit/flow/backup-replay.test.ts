@@ -165,7 +165,7 @@ describe('the runner replaying a recorded 1+2 backup with wrong cards and a lost
       if (card.lostCommand === undefined) card.replay.assertDone();
       else expect(card.replay.replayed).toBe(card.exchanges);
     }
-    expect(source.outcomes).toEqual(FILES.map((f) => `${f.slice(0, 8)} ${/-(used|refused|lost)\.apdu$/.exec(f)![1]}`));
+    expect(source.outcomes).toEqual(FILES.map((f) => `${f.slice(0, 8)} ${/-(used|refused|lost)\.apdu$/.exec(f)![1]!}`));
   });
 
   test('wrong cards are refused with their reason, after SELECT and READ only', () => {

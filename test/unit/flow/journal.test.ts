@@ -63,6 +63,9 @@ describe('nextStep walks section 7 of the protocol: backup cards, the primary on
 
 describe('parseJournal refuses damaged or edited files, naming the field', () => {
   const good = JSON.parse(serializeJournal(j([sealed(9), prepared(10)], primary('exporting')))) as Record<string, unknown>;
+  // Each case vandalises the file's JSON as a hostile editor would: untyped on purpose.
+  /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access,
+    @typescript-eslint/no-unsafe-return -- see above */
   const edit = (f: (j: any) => void): string => {
     const copy = structuredClone(good);
     f(copy);
@@ -83,7 +86,9 @@ describe('parseJournal refuses damaged or edited files, naming the field', () =>
     ['too many cards', edit((x) => (x.backupCount = 1)), /journal.backups: 2 cards for a backup to 1/],
     ['same card twice', edit((x) => (x.backups[1].cardId = x.primary.cardId)), /the same card id appears twice/],
     ['a blob without a primary', edit((x) => delete x.primary), /journal.primary: missing, though a blob was sealed/],
-    ['a primary without a blob', edit((x) => (x.backups[0] = { ...x.backups[1], cardId: '0909090909090909' }) && (x.backups[0].stage = 'prepared')), /journal.primary: recorded, though no blob was sealed/],
+    ['a primary without a blob', edit((x) => {
+      x.backups[0] = { ...x.backups[1], cardId: '0909090909090909', stage: 'prepared' };
+    }), /journal.primary: recorded, though no blob was sealed/],
     ['finalized early', edit((x) => (x.primary.stage = 'finalized')), /finalized before every backup card had its blob/],
     ['imported before finalize', edit((x) => (x.backups[0].stage = 'imported')), /a card imported before the primary was finalized/],
     ['backup count 3', edit((x) => (x.backupCount = 3)), /backupCount: expected 1 or 2/],
@@ -91,6 +96,8 @@ describe('parseJournal refuses damaged or edited files, naming the field', () =>
     expect(() => parseJournal(text)).toThrow(JournalError);
     expect(() => parseJournal(text)).toThrow(message);
   });
+  /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access,
+    @typescript-eslint/no-unsafe-return */
 
   test('a version 1 journal: v1 backups cannot be resumed, and what to do', () => {
     const v1 = JSON.stringify({ format: 'twincard-backup-journal', version: 1, backupCount: 1, createdAt: '2026-11-25T09:00:00.000Z', backups: [] });

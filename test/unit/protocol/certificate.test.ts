@@ -101,10 +101,9 @@ describe('parseCertificate', () => {
 
 describe('findCertificateRoot', () => {
   const testRoot = testManufacturerRoot();
-  const otherRoot = rootFromPem(
-    `-----BEGIN PUBLIC KEY-----\n${Buffer.from(fromHex('3056301006072A8648CE3D020106052B8104000A034200' + toHex(publicKeyOf(fromHex('22'.repeat(32)))))).toString('base64')}\n-----END PUBLIC KEY-----\n`,
-    'other',
-  );
+  // An SPKI DER header for a secp256k1 key, then the uncompressed point.
+  const otherSpki = fromHex('3056301006072A8648CE3D020106052B8104000A034200' + toHex(publicKeyOf(fromHex('22'.repeat(32)))));
+  const otherRoot = rootFromPem(`-----BEGIN PUBLIC KEY-----\n${Buffer.from(otherSpki).toString('base64')}\n-----END PUBLIC KEY-----\n`, 'other');
 
   test('finds the root that signed it, among others', () => {
     expect(findCertificateRoot(parseCertificate(cert), [otherRoot, testRoot])).toBe(testRoot);

@@ -49,7 +49,7 @@ function parseExamples(markdown: string): Map<string, Uint8Array> {
         values.set(name, hex);
         current = name;
       } else if (more && current !== undefined) {
-        values.set(current, values.get(current) + (more[1] ?? ''));
+        values.set(current, (values.get(current) ?? '') + (more[1] ?? ''));
       } else {
         throw new Error(`docs/protocol.md: unreadable line in a twincard-example block: ${JSON.stringify(line)}`);
       }

@@ -130,7 +130,7 @@ describe('SubjectPublicKeyInfo', () => {
 
 describe('PEM armour', () => {
   test('skips explanatory text and other blocks', () => {
-    const text = `Test root\n-----BEGIN EC PARAMETERS-----\nBgUrgQQACg==\n-----END EC PARAMETERS-----\n${TEST_MANUFACTURER_ROOT_PEM}trailer\n`;
+    const text = `Test root\n-----BEGIN EC PARAMETERS-----\nBgUrgQQACg==\n-----END EC PARAMETERS-----\n` + `${TEST_MANUFACTURER_ROOT_PEM}trailer\n`;
     expect(toHex(publicKeyFromPem(text))).toBe(TEST_Q);
   });
 

@@ -89,7 +89,7 @@ function attackCardId(k: number): Uint8Array {
 }
 
 /** A failure of the card to follow the document that is not a status word (a bad signature, a wrong header). */
-export class CardMisbehaved extends Error {
+class CardMisbehaved extends Error {
   override readonly name = 'CardMisbehaved';
 }
 

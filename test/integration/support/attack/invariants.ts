@@ -27,7 +27,7 @@ const EXPORTED_STATES = new Set(['BACKUP_EXPORTING', 'BACKED_UP']);
 /** Every violation found, each a sentence naming the cards; empty when I1 and I2 hold. */
 export function invariantViolations({ views, received, retired, previous }: InvariantInput): string[] {
   const problems: string[] = [];
-  const idOf = (k: number): string => (views[k]?.cardId ? toHex(views[k]!.cardId!) : `card ${k} (no id)`);
+  const idOf = (k: number): string => (views[k]?.cardId ? toHex(views[k].cardId) : `card ${k} (no id)`);
   const creators = new Map<string, number>();
   views.forEach((v, k) => {
     if (v.origin === 'created' && v.walletPublicKey) creators.set(toHex(v.walletPublicKey), k);
@@ -52,7 +52,8 @@ export function invariantViolations({ views, received, retired, previous }: Inva
       if (ks.length > 2) problems.push(`I1: ${ks.length} cards (${ks.join(', ')}) hold the wallet of reset primary ${record.primaryId}`);
       for (const k of ks) {
         if (!record.backupCardIds.includes(idOf(k))) {
-          problems.push(`I1/I2: card ${k} (${idOf(k)}) holds the wallet of reset primary ${record.primaryId}, whose final record was [${record.backupCardIds.join(', ')}]`);
+          problems.push(`I1/I2: card ${k} (${idOf(k)}) holds the wallet of reset primary ` +
+            `${record.primaryId}, whose final record was [${record.backupCardIds.join(', ')}]`);
         }
         const claimed = views[k]!.primaryId;
         if (claimed === undefined || toHex(claimed) !== record.primaryId) problems.push(`card ${k} holds reset primary ${record.primaryId}'s wallet but names primary ${claimed ? toHex(claimed) : 'none'}`);
@@ -63,7 +64,8 @@ export function invariantViolations({ views, received, retired, previous }: Inva
     if (ks.length > 2) problems.push(`I1: ${ks.length} cards (${ks.join(', ')}) besides primary ${creator} hold its wallet`);
     for (const k of ks) {
       if (!primary.backupCardIds.includes(idOf(k))) {
-        problems.push(`I1/I2: card ${k} (${idOf(k)}) holds primary ${creator}'s wallet but the primary's BACKUP_CARD_IDS is [${primary.backupCardIds.join(', ')}]`);
+        problems.push(`I1/I2: card ${k} (${idOf(k)}) holds primary ${creator}'s wallet but ` +
+          `the primary's BACKUP_CARD_IDS is [${primary.backupCardIds.join(', ')}]`);
       }
       const claimed = views[k]!.primaryId;
       if (claimed === undefined || toHex(claimed) !== idOf(creator)) {
