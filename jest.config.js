@@ -3,10 +3,7 @@
  * pcsclite -> pcscd -> vpcd -> jCardSim). Native ESM because @noble/* and asn1js ship ESM only.
  * @type {import('jest').Config}
  */
-const tsJest = [
-  'ts-jest',
-  { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } },
-];
+const tsJest = ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }];
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },

@@ -103,7 +103,8 @@ try {
       const side1 = sideCpu();
       const transport = await replayOnLoopback(service, m.exchanges);
       const cryptoMs = hostCryptoCpuMs(m.journal, roots);
-      if (round >= 0) samples[kind].push({ m, cryptoMs, transport, cardCpuMs: side1.cards - side0.cards, pcscdCpuMs: side1.pcscd - side0.pcscd });
+      if (round >= 0)
+        samples[kind].push({ m, cryptoMs, transport, cardCpuMs: side1.cards - side0.cards, pcscdCpuMs: side1.pcscd - side0.pcscd });
     }
     if (round < 0) {
       say(`warm-up round ${round + warmup + 1}/${warmup}`);
@@ -127,7 +128,12 @@ function report(kind: '1+1' | '1+2') {
   const inApdus = of((s) => s.m.totals.transmitMs);
   const transport = of((s) => s.transport.transmitMs);
   const labels = stepLabels(kind === '1+1' ? 1 : 2);
-  const steps = labels.map((step) => summarizeStep(step, list.map((s) => s.m.steps.find((x) => x.step === step)!)));
+  const steps = labels.map((step) =>
+    summarizeStep(
+      step,
+      list.map((s) => s.m.steps.find((x) => x.step === step)!),
+    ),
+  );
   /** Each step against its own APDUs on the loopback applet, in the same rounds (ratios of medians). */
   const stepsOverTransport = steps.map((step) => {
     const stepTransport = of((s) => s.transport.transmitMsByStep[step.step] ?? 0);
@@ -187,26 +193,40 @@ const doc = {
 };
 
 say('');
-say(`backup benchmark: ${rounds} rounds (after ${warmup} warm-up) of 1+1 and ` +
-  `1+2 on ${readers.join(' | ')}, fresh cards each round (median / p95, ms)`);
+say(
+  `backup benchmark: ${rounds} rounds (after ${warmup} warm-up) of 1+1 and ` +
+    `1+2 on ${readers.join(' | ')}, fresh cards each round (median / p95, ms)`,
+);
 for (const r of [one, two]) {
   say('');
-  say(`${r.kind}: wall ${ms(r.wallMs.median)} / ${ms(r.wallMs.p95)} ms; ${r.apdus.median} APDUs ` +
-    `(${r.commands.median} commands, ${r.chainBlocks.median} chain blocks, ${r.getResponses.median} GET RESPONSE), ` +
-    `${r.bytesOut.median} bytes out, ${r.bytesIn.median} bytes in`);
+  say(
+    `${r.kind}: wall ${ms(r.wallMs.median)} / ${ms(r.wallMs.p95)} ms; ${r.apdus.median} APDUs ` +
+      `(${r.commands.median} commands, ${r.chainBlocks.median} chain blocks, ${r.getResponses.median} GET RESPONSE), ` +
+      `${r.bytesOut.median} bytes out, ${r.bytesIn.median} bytes in`,
+  );
   for (const line of stepTable(r.steps, (c) => String(c.median), ['APDUs', 'out', 'in'])) say(`  ${line}`);
   const perStep = r.stepsOverTransport.map((t) => [t.step, ms(t.transportMs.median), x(t.inApduOverTransport), x(t.wallOverTransport)]);
   for (const line of table([['step', 'transport only ms', 'APDUs / transport', 'step / transport'], ...perStep])) say(`  ${line}`);
-  say(`  host CPU ${ms(r.hostCpuMs.median)} ms (user ${ms(r.hostCpuUserMs.median)}, system ${ms(r.hostCpuSystemMs.median)}): host crypto ${ms(r.hostCryptoCpuMs.median)}, the rest ${ms(r.hostOtherCpuMs.median)}`);
-  say(`  card JVMs CPU ${ms(r.cardJvmCpuMs.median)} ms (all three cards), pcscd CPU ${ms(r.pcscdCpuMs.median)} ms (10 ms ticks: mean ${ms(r.pcscdCpuMs.mean)})`);
-  say(`  transport only (same ${r.transport.apdus.median} APDUs, same sizes, loopback applet): ${ms(r.transport.ms.median)} / ${ms(r.transport.ms.p95)} ms; ` +
-    `in-APDU time / transport ${x(r.transport.inApduOverTransport)}, wall / transport ${x(r.transport.wallOverTransport)}`);
+  say(
+    `  host CPU ${ms(r.hostCpuMs.median)} ms (user ${ms(r.hostCpuUserMs.median)}, system ${ms(r.hostCpuSystemMs.median)}): host crypto ${ms(r.hostCryptoCpuMs.median)}, the rest ${ms(r.hostOtherCpuMs.median)}`,
+  );
+  say(
+    `  card JVMs CPU ${ms(r.cardJvmCpuMs.median)} ms (all three cards), pcscd CPU ${ms(r.pcscdCpuMs.median)} ms (10 ms ticks: mean ${ms(r.pcscdCpuMs.mean)})`,
+  );
+  say(
+    `  transport only (same ${r.transport.apdus.median} APDUs, same sizes, loopback applet): ${ms(r.transport.ms.median)} / ${ms(r.transport.ms.p95)} ms; ` +
+      `in-APDU time / transport ${x(r.transport.inApduOverTransport)}, wall / transport ${x(r.transport.wallOverTransport)}`,
+  );
 }
 say('');
 say('(phases, medians: connect = to the card until its first APDU; APDUs ms = inside transmit; host = between APDUs:');
-say(' parsing, certificate and signature checks, the checkpoints (claim, each ' +
-  'blob); after = the last answer checked, the journal saved with fsync;');
+say(
+  ' parsing, certificate and signature checks, the checkpoints (claim, each ' +
+    'blob); after = the last answer checked, the journal saved with fsync;',
+);
 say(' release = disconnect + reset)');
-say(`1+2 over 1+1: wall ${x(doc.twoOverOne.wallMs)}, APDUs ${x(doc.twoOverOne.apdus)}, bytes ` +
-  `${x(doc.twoOverOne.bytes)}, host CPU ${x(doc.twoOverOne.hostCpuMs)}, in-APDU time ${x(doc.twoOverOne.inApduMs)}`);
+say(
+  `1+2 over 1+1: wall ${x(doc.twoOverOne.wallMs)}, APDUs ${x(doc.twoOverOne.apdus)}, bytes ` +
+    `${x(doc.twoOverOne.bytes)}, host CPU ${x(doc.twoOverOne.hostCpuMs)}, in-APDU time ${x(doc.twoOverOne.inApduMs)}`,
+);
 if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

@@ -35,7 +35,8 @@ const warmup = Number(option('--warmup', '1'));
 const first = Number(option('--first', '0'));
 const backupCount = Number(option('--backups', '2'));
 const json = args.includes('--json');
-if (ks.some((k) => !Number.isInteger(k) || k < 1) || ks[0] !== 1) throw new Error('--ks: positive integers, the first one 1 (the baseline)');
+if (ks.some((k) => !Number.isInteger(k) || k < 1) || ks[0] !== 1)
+  throw new Error('--ks: positive integers, the first one 1 (the baseline)');
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds: a positive integer');
 if (!Number.isInteger(warmup) || warmup < 0) throw new Error('--warmup: a whole number of rounds');
 if (backupCount !== 1 && backupCount !== 2) throw new Error('--backups: 1 or 2');
@@ -76,7 +77,8 @@ try {
       roots: trustedRoots({ trustTestRoot: true }),
       pin,
       onProgress: (event) => {
-        if (event.type === 'failure') say(`  FAILED round ${event.failure.round + 1} group ${event.failure.group + 1}: ${event.failure.error}`);
+        if (event.type === 'failure')
+          say(`  FAILED round ${event.failure.round + 1} group ${event.failure.group + 1}: ${event.failure.error}`);
       },
     };
     if (warmup > 0) await runBench({ ...options, rounds: warmup });
@@ -137,10 +139,24 @@ const rows = reports.map((r, i) => ({
   apdusPerBackup: r.summary.apdus?.median ?? null,
 }));
 say('');
-say(`scaling: 1+${backupCount} backups, ${rounds} rounds per K (after ${warmup} warm-up), fresh ` +
-  `virtual cards each round; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'})`);
+say(
+  `scaling: 1+${backupCount} backups, ${rounds} rounds per K (after ${warmup} warm-up), fresh ` +
+    `virtual cards each round; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'})`,
+);
 for (const line of table([
-  ['K', 'backups', 'failed', 'backups/s', 'x K=1', 'wall median ms', 'wall p95 ms', 'CPU ms/backup: node', 'pcscd', 'cards', 'machine busy'],
+  [
+    'K',
+    'backups',
+    'failed',
+    'backups/s',
+    'x K=1',
+    'wall median ms',
+    'wall p95 ms',
+    'CPU ms/backup: node',
+    'pcscd',
+    'cards',
+    'machine busy',
+  ],
   ...rows.map((r) => [
     String(r.k),
     String(r.backups),
@@ -154,11 +170,21 @@ for (const line of table([
     ms(r.cpuPerBackupMs.cards),
     Number.isNaN(r.machineCpuBusy) ? '-' : `${(100 * r.machineCpuBusy).toFixed(0)}%`,
   ]),
-])) say(`  ${line}`);
+]))
+  say(`  ${line}`);
 if (json) {
   process.stdout.write(
     `${JSON.stringify(
-      { benchmark: 'scaling', date: new Date().toISOString(), cpus: availableParallelism(), backupCount, rounds, warmup, results: rows, reports },
+      {
+        benchmark: 'scaling',
+        date: new Date().toISOString(),
+        cpus: availableParallelism(),
+        backupCount,
+        rounds,
+        warmup,
+        results: rows,
+        reports,
+      },
       null,
       2,
     )}\n`,

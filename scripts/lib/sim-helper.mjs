@@ -50,7 +50,11 @@ try {
       await sim.homeAllCards(args[0]);
       const readers = await sim.waitForSimCards(cards, timeoutMs);
       for (const r of readers.sort((a, b) => a.name.localeCompare(b.name))) {
-        console.log(`${r.name}\t${Buffer.from(r.atr ?? []).toString('hex').toUpperCase()}`);
+        console.log(
+          `${r.name}\t${Buffer.from(r.atr ?? [])
+            .toString('hex')
+            .toUpperCase()}`,
+        );
       }
       break;
     }

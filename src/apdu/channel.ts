@@ -6,15 +6,7 @@
  * @module
  */
 import { checkInt, describeType, hexNumber } from './_checks.js';
-import {
-  command,
-  encodeCommand,
-  INS_GET_RESPONSE,
-  MAX_COMMAND_DATA,
-  SHORT_MAX_DATA,
-  SHORT_MAX_NE,
-  type CommandApdu,
-} from './command.js';
+import { command, encodeCommand, INS_GET_RESPONSE, MAX_COMMAND_DATA, SHORT_MAX_DATA, SHORT_MAX_NE, type CommandApdu } from './command.js';
 import { parseResponse, sw1, sw2, SW_OK, type ResponseApdu } from './response.js';
 import { StatusWordError, type StatusTable } from './status.js';
 import { concatBytes } from '@noble/hashes/utils.js';
@@ -41,9 +33,7 @@ export class ResponseChainError extends Error {
   /** GET RESPONSE commands sent before giving up. */
   readonly getResponses: number;
   constructor(getResponses: number, lastSw: number) {
-    super(
-      `response chaining did not end: still ${hexNumber(lastSw, 4)} after ${getResponses} GET RESPONSE commands`,
-    );
+    super(`response chaining did not end: still ${hexNumber(lastSw, 4)} after ${getResponses} GET RESPONSE commands`);
     this.name = 'ResponseChainError';
     this.getResponses = getResponses;
   }
@@ -176,9 +166,7 @@ export class ApduChannel {
   }
 
   async #transmit(cmd: CommandApdu): Promise<ResponseApdu> {
-    const apdu = this.#extended
-      ? encodeCommand(cmd, 'auto')
-      : encodeCommand({ ...cmd, ne: Math.min(cmd.ne, SHORT_MAX_NE) }, 'short');
+    const apdu = this.#extended ? encodeCommand(cmd, 'auto') : encodeCommand({ ...cmd, ne: Math.min(cmd.ne, SHORT_MAX_NE) }, 'short');
     try {
       return parseResponse(await this.#transport.transmit(apdu));
     } finally {

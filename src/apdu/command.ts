@@ -59,14 +59,7 @@ export const INS_GET_RESPONSE = 0xc0;
  *   is out of range.
  * @example command(0x00, 0xa4, 0x04, 0x00, fromHex('A000000151000000'), 256) // SELECT by AID
  */
-export function command(
-  cla: number,
-  ins: number,
-  p1: number,
-  p2: number,
-  data: Uint8Array = new Uint8Array(0),
-  ne = 0,
-): CommandApdu {
+export function command(cla: number, ins: number, p1: number, p2: number, data: Uint8Array = new Uint8Array(0), ne = 0): CommandApdu {
   checkInt('cla', cla, 0, 0xff);
   checkInt('ins', ins, 0, 0xff);
   checkInt('p1', p1, 0, 0xff);
@@ -105,9 +98,7 @@ export function encodeCommand(cmd: CommandApdu, encoding: LengthEncoding = 'auto
   const nc = data.length;
   const short = fitsShort(cmd);
   if (encoding === 'short' && !short) {
-    throw new RangeError(
-      `encodeCommand: short APDU carries Nc <= ${SHORT_MAX_DATA} and Ne <= ${SHORT_MAX_NE}, got Nc=${nc}, Ne=${ne}`,
-    );
+    throw new RangeError(`encodeCommand: short APDU carries Nc <= ${SHORT_MAX_DATA} and Ne <= ${SHORT_MAX_NE}, got Nc=${nc}, Ne=${ne}`);
   }
   const extended = encoding === 'extended' || (encoding === 'auto' && !short);
   if (nc === 0 && ne === 0) return Uint8Array.of(cla, ins, p1, p2);
@@ -164,10 +155,7 @@ export function decodeCommand(bytes: Uint8Array): DecodedCommand {
       const le = at(end);
       return make(4, false, bytes.subarray(5, end), le === 0 ? 256 : le);
     }
-    throw new ApduFormatError(
-      `command APDU: ${n - end - 1} trailing bytes after short Lc=${lc}, data and Le`,
-      end + 1,
-    );
+    throw new ApduFormatError(`command APDU: ${n - end - 1} trailing bytes after short Lc=${lc}, data and Le`, end + 1);
   }
 
   // B1 = 00 with more bytes after it: an extended length (short Lc = 00 does not exist).
@@ -196,8 +184,5 @@ export function decodeCommand(bytes: Uint8Array): DecodedCommand {
     const le = (at(end) << 8) | at(end + 1);
     return make(4, true, bytes.subarray(7, end), le === 0 ? 65536 : le);
   }
-  throw new ApduFormatError(
-    `command APDU: ${n - end - 2} trailing bytes after extended Lc=${lc}, data and Le`,
-    end + 2,
-  );
+  throw new ApduFormatError(`command APDU: ${n - end - 2} trailing bytes after extended Lc=${lc}, data and Le`, end + 2);
 }

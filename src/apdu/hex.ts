@@ -38,14 +38,11 @@ export function fromHex(hex: string): Uint8Array {
     if (group.length === 0) continue;
     if (!HEX_DIGITS.test(group)) {
       const bad = group.search(/[^0-9a-fA-F]/);
-      throw new RangeError(
-        `fromHex: non-hex character ${JSON.stringify(group[bad])} at index ${at + bad}`,
-      );
+      throw new RangeError(`fromHex: non-hex character ${JSON.stringify(group[bad])} at index ${at + bad}`);
     }
     if (group.length % 2 !== 0) {
       throw new RangeError(
-        `fromHex: odd number of hex digits in ${JSON.stringify(group)} at index ${at} ` +
-          '(separators are allowed between bytes only)',
+        `fromHex: odd number of hex digits in ${JSON.stringify(group)} at index ${at} ` + '(separators are allowed between bytes only)',
       );
     }
     groups.push(group);

@@ -4,37 +4,11 @@
  * @module
  */
 export { toHex, fromHex } from './hex.js';
-export {
-  ApduFormatError,
-  command,
-  decodeCommand,
-  encodeCommand,
-  INS_GET_RESPONSE,
-  type CommandApdu,
-} from './command.js';
+export { ApduFormatError, command, decodeCommand, encodeCommand, INS_GET_RESPONSE, type CommandApdu } from './command.js';
 export { encodeResponse, SW_OK, type ResponseApdu } from './response.js';
-export {
-  describeStatus,
-  formatSw,
-  extendStatusTable,
-  ISO_STATUS_WORDS,
-  statusName,
-  StatusWordError,
-  type StatusTable,
-} from './status.js';
-export {
-  decodeProtocolTlv,
-  encodeProtocolTlvs,
-  TlvError,
-  TlvRecord,
-  type LengthSpec,
-} from './tlv.js';
-export {
-  ApduChannel,
-  ConcurrentExchangeError,
-  type ApduTransport,
-  type ChannelOptions,
-} from './channel.js';
+export { describeStatus, formatSw, extendStatusTable, ISO_STATUS_WORDS, statusName, StatusWordError, type StatusTable } from './status.js';
+export { decodeProtocolTlv, encodeProtocolTlvs, TlvError, TlvRecord, type LengthSpec } from './tlv.js';
+export { ApduChannel, ConcurrentExchangeError, ResponseChainError, type ApduTransport, type ChannelOptions } from './channel.js';
 export {
   describeCommand,
   ExchangeRedactor,

@@ -71,9 +71,7 @@ const iso: Array<[number, string, string]> = [
 ];
 
 /** The ISO 7816-4 status words with a fixed value (patterns such as 61xx are handled by the functions). */
-export const ISO_STATUS_WORDS: StatusTable = freezeMap(
-  new Map(iso.map(([sw, name, meaning]) => [sw, Object.freeze({ name, meaning })])),
-);
+export const ISO_STATUS_WORDS: StatusTable = freezeMap(new Map(iso.map(([sw, name, meaning]) => [sw, Object.freeze({ name, meaning })])));
 
 /**
  * A new table with `extra` added to `base`; an entry in `extra` replaces the base entry for the same

@@ -49,10 +49,7 @@ function readLength(bytes: Uint8Array, offset: number, maxLengthBytes: number): 
   if (first === 0x80) throw new TlvError('indefinite length (80) is not allowed', offset);
   const count = first & 0x7f;
   if (count > maxLengthBytes) {
-    throw new TlvError(
-      `length field ${hexByte(first)} announces ${count} length bytes, at most ${maxLengthBytes} supported`,
-      offset,
-    );
+    throw new TlvError(`length field ${hexByte(first)} announces ${count} length bytes, at most ${maxLengthBytes} supported`, offset);
   }
   if (offset + 1 + count > bytes.length) {
     throw new TlvError(`truncated TLV: length needs ${count} more bytes, got ${bytes.length - offset - 1}`, offset);

@@ -295,9 +295,15 @@ export async function replayOnLoopback(service: PcscService, exchanges: readonly
       const card = await service.connect(reader, { share: 'exclusive', protocol: 'any' });
       cards.set(reader, card);
       const selected = await card.transmit(encodeCommand(command(0x00, 0xa4, 0x04, 0x00, LOOPBACK_AID, 256), 'short'));
-      if (swOf(selected) !== 0x9000) throw new Error(`${reader}: the loopback applet is not on this card (SELECT answered ${formatSw(swOf(selected))})`);
+      if (swOf(selected) !== 0x9000)
+        throw new Error(`${reader}: the loopback applet is not on this card (SELECT answered ${formatSw(swOf(selected))})`);
     }
-    const shaped = exchanges.map((e) => ({ reader: e.reader, step: e.step, apdu: loopbackApdu(e.commandBytes, e.responseBytes), expected: e.responseBytes }));
+    const shaped = exchanges.map((e) => ({
+      reader: e.reader,
+      step: e.step,
+      apdu: loopbackApdu(e.commandBytes, e.responseBytes),
+      expected: e.responseBytes,
+    }));
     const transmitMsByStep: Record<string, number> = {};
     let transmitMs = 0;
     let bytesOut = 0;
@@ -310,7 +316,9 @@ export async function replayOnLoopback(service: PcscService, exchanges: readonly
       transmitMs += dt;
       transmitMsByStep[step] = (transmitMsByStep[step] ?? 0) + dt;
       if (swOf(response) !== 0x9000 || response.length !== expected) {
-        throw new Error(`${reader}: loopback answered ${response.length} bytes SW ${formatSw(swOf(response))}, expected ${expected} bytes 9000`);
+        throw new Error(
+          `${reader}: loopback answered ${response.length} bytes SW ${formatSw(swOf(response))}, expected ${expected} bytes 9000`,
+        );
       }
       bytesOut += apdu.length;
       bytesIn += response.length;
@@ -336,7 +344,13 @@ export function loopbackApdu(commandBytes: number, responseBytes: number): Uint8
   else if (commandBytes === 5) [dataLength, withLe] = [0, true];
   else if (n === 0) [dataLength, withLe] = [commandBytes - 5, false];
   else [dataLength, withLe] = [commandBytes - 6, true];
-  if (!Number.isInteger(commandBytes) || commandBytes < 4 || dataLength > 255 || (commandBytes > 5 && dataLength < 1) || (n > 0 && !withLe)) {
+  if (
+    !Number.isInteger(commandBytes) ||
+    commandBytes < 4 ||
+    dataLength > 255 ||
+    (commandBytes > 5 && dataLength < 1) ||
+    (n > 0 && !withLe)
+  ) {
     throw new RangeError(`loopback: no short APDU of ${commandBytes} bytes asks for ${n} response bytes`);
   }
   const apdu = new Uint8Array(commandBytes);

@@ -14,7 +14,12 @@ export function ms(value: number): string {
 export function table(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** `median/p95` of counts, or the value alone when every sample was the same. */
@@ -23,7 +28,11 @@ function spread(s: Summary): string {
 }
 
 /** The per-step table: the step's time and its phases (medians), then its wire counts as `count` shows them. */
-export function stepTable(steps: readonly StepSummary[], count: (s: Summary) => string, countHeaders: readonly [string, string, string]): string[] {
+export function stepTable(
+  steps: readonly StepSummary[],
+  count: (s: Summary) => string,
+  countHeaders: readonly [string, string, string],
+): string[] {
   return table([
     ['step', 'median', 'p95', 'connect', 'APDUs ms', 'host', 'after', 'release', ...countHeaders],
     ...steps.map((s) => [
@@ -54,13 +63,17 @@ export function renderBench(report: BenchReport): string[] {
   if (summary.steps.length > 0) {
     lines.push('', '(ms: median, and p95 of the step; its phases are medians. Counts that varied: median/p95)');
     lines.push(...stepTable(summary.steps, spread, ['APDUs', 'bytes out', 'bytes in']));
-    lines.push('  connect: to the card, until its first APDU; host: between APDUs (checks, checkpoint); ' +
-      'after: the last answer checked and the journal saved (fsync); release: disconnect + reset');
+    lines.push(
+      '  connect: to the card, until its first APDU; host: between APDUs (checks, checkpoint); ' +
+        'after: the last answer checked and the journal saved (fsync); release: disconnect + reset',
+    );
   }
   lines.push('');
   if (summary.wallMs !== null) {
-    lines.push(`backup wall time     median ${ms(summary.wallMs.median)} ms, p95 ${ms(summary.wallMs.p95)} ` +
-      `ms (min ${ms(summary.wallMs.min)}, max ${ms(summary.wallMs.max)})`);
+    lines.push(
+      `backup wall time     median ${ms(summary.wallMs.median)} ms, p95 ${ms(summary.wallMs.p95)} ` +
+        `ms (min ${ms(summary.wallMs.min)}, max ${ms(summary.wallMs.max)})`,
+    );
     lines.push(
       `APDUs per backup     ${spread(summary.apdus!)} (${spread(summary.commands!)} commands, ` +
         `${spread(summary.chainBlocks!)} chain blocks, ${spread(summary.getResponses!)} GET RESPONSE); ` +

@@ -189,7 +189,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             return m;
           } catch (error) {
             const step = error instanceof BenchBackupError ? error.step : undefined;
-            fail({ round, group, phase: 'backup', ...(step !== undefined && { step }), error: describe(error instanceof BenchBackupError ? error.cause : error) });
+            fail({
+              round,
+              group,
+              phase: 'backup',
+              ...(step !== undefined && { step }),
+              error: describe(error instanceof BenchBackupError ? error.cause : error),
+            });
             return undefined;
           }
         }),
@@ -283,4 +289,3 @@ export function benchCardId(group: number, round: number, role: number): Uint8Ar
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
-

@@ -14,7 +14,10 @@ export interface ConfirmTerminal {
  * Asks `question [y/N]`; only `y` or `yes` (any case) is a yes.
  * @returns false without a terminal, on end of input, or for any other answer.
  */
-export async function confirm(question: string, terminal: ConfirmTerminal = { input: process.stdin, output: process.stderr }): Promise<boolean> {
+export async function confirm(
+  question: string,
+  terminal: ConfirmTerminal = { input: process.stdin, output: process.stderr },
+): Promise<boolean> {
   if (terminal.input.isTTY !== true) return false;
   const rl = createInterface({ input: terminal.input, output: terminal.output, terminal: true });
   try {

@@ -35,7 +35,11 @@ export class UsageError extends Error {
  */
 export class CommandFailure extends Error {
   override readonly name = 'CommandFailure';
-  constructor(message: string, readonly exitCode: ExitCodeValue, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCodeValue,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -92,7 +96,8 @@ function baseExitCode(error: unknown): ExitCodeValue {
   // Every card present was refused (bench mode): the message says what each one was.
   if (error instanceof NoMatchingCardError) return error.refusals.length > 0 ? ExitCode.CARD_REFUSED : ExitCode.NO_CARD;
   if (error instanceof ReaderSelectionError) return ExitCode.NO_READER;
-  if (error instanceof CardWaitTimeoutError || error instanceof ExchangeTimeoutError || error instanceof TooManyLostCardsError) return ExitCode.NO_CARD;
+  if (error instanceof CardWaitTimeoutError || error instanceof ExchangeTimeoutError || error instanceof TooManyLostCardsError)
+    return ExitCode.NO_CARD;
   if (error instanceof PcscError) return pcscExitCode(error);
   // ConcurrentExchangeError, SessionClosedError, PinRequiredError and anything else: a bug, said as it is.
   return ExitCode.UNEXPECTED;

@@ -73,6 +73,8 @@ export function checkRecordSupported(command: string | number | undefined, recor
   if (record === undefined) return;
   if (typeof record !== 'string' || record === '') throw new UsageError('--record needs a file name');
   if (!RECORDING_COMMANDS.has(String(command))) {
-    throw new UsageError(`--record is for the commands that talk to a card (${[...RECORDING_COMMANDS].join(', ')}), not ${String(command)}`);
+    throw new UsageError(
+      `--record is for the commands that talk to a card (${[...RECORDING_COMMANDS].join(', ')}), not ${String(command)}`,
+    );
   }
 }

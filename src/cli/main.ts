@@ -44,14 +44,20 @@ async function main(argv: readonly string[]): Promise<number> {
       .option('wait', { type: 'number', default: 10, describe: 'seconds to wait for a card' })
       .option('record', {
         type: 'string',
-        describe: 'save every card exchange of this run to FILE as one redacted, replayable transcript (also when it fails; a resumed backup writes its own)',
+        describe:
+          'save every card exchange of this run to FILE as one redacted, replayable transcript (also when it fails; a resumed backup writes its own)',
       })
-      .option('exchange-timeout', { type: 'number', default: 30, describe: 'seconds one APDU exchange may take (a stuck reader ends in an error)' })
+      .option('exchange-timeout', {
+        type: 'number',
+        default: 30,
+        describe: 'seconds one APDU exchange may take (a stuck reader ends in an error)',
+      })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'library log (PC/SC events) on stderr' })
       // Ours rather than yargs' built-in: it honours --json, and -v is --verbose already (so -V, as gp has).
       .option('version', { alias: 'V', type: 'boolean', default: false, describe: 'print the version (and the card protocol) and exit' })
       .middleware((args) => {
-        if (args['version'] === true && args._.length > 0) throw new UsageError(`--version takes no command: twincard --version, not twincard ${String(args._[0])} --version`);
+        if (args['version'] === true && args._.length > 0)
+          throw new UsageError(`--version takes no command: twincard --version, not twincard ${String(args._[0])} --version`);
         checkRecordSupported(args._[0], args['record']);
         printLibraryLog(args['verbose'], (line) => process.stderr.write(`${line}\n`));
       })

@@ -122,7 +122,10 @@ async function readPinFile(path: string): Promise<Uint8Array> {
     // file is fine, the mode of the target is what is checked.
     handle = await open(path, fsConstants.O_RDONLY);
   } catch (error) {
-    throw new PinInputError('file', `--pin-file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'cannot open'}: ${(error as Error).message}`);
+    throw new PinInputError(
+      'file',
+      `--pin-file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'cannot open'}: ${(error as Error).message}`,
+    );
   }
   const buffer = Buffer.alloc(PIN_FILE_MAX_BYTES + 1);
   try {

@@ -34,7 +34,12 @@ export function testRootWarning(cardId: Uint8Array): string {
  * SELECT, READ, the certificate checks; nothing else is sent. Exit 6 (not genuine) when they fail.
  * @param what the command, for messages
  */
-export async function readVerifiedCard(card: TwincardCard, roots: readonly TrustedRoot[], out: Output, what: string): Promise<VerifiedCard> {
+export async function readVerifiedCard(
+  card: TwincardCard,
+  roots: readonly TrustedRoot[],
+  out: Output,
+  what: string,
+): Promise<VerifiedCard> {
   await card.select();
   const info = await card.read();
   const check = verifyCardCertificate(info, roots);
@@ -62,7 +67,12 @@ export async function openVerifiedSession(card: TwincardCard, verified: Verified
 }
 
 /** {@link readVerifiedCard} then {@link openVerifiedSession}. */
-export async function verifyAndOpenSession(card: TwincardCard, roots: readonly TrustedRoot[], out: Output, what: string): Promise<VerifiedCard> {
+export async function verifyAndOpenSession(
+  card: TwincardCard,
+  roots: readonly TrustedRoot[],
+  out: Output,
+  what: string,
+): Promise<VerifiedCard> {
   const verified = await readVerifiedCard(card, roots, out, what);
   await openVerifiedSession(card, verified, what);
   return verified;

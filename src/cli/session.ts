@@ -3,7 +3,15 @@
  * a deadline on every exchange, optionally wrapped in the APDU trace and recorded (`--record FILE`) as a
  * redacted transcript. Closing it always lets the process exit.
  */
-import { ApduChannel, DEFAULT_EXCHANGE_TIMEOUT_MS, ExchangeTimeoutError, TimeoutTransport, toHex, type ApduTransport, type ExchangeRedactor } from '../apdu/index.js';
+import {
+  ApduChannel,
+  DEFAULT_EXCHANGE_TIMEOUT_MS,
+  ExchangeTimeoutError,
+  TimeoutTransport,
+  toHex,
+  type ApduTransport,
+  type ExchangeRedactor,
+} from '../apdu/index.js';
 import { PcscService, resolveReader, TracingTransport, type PcscCard } from '../readers/index.js';
 import type { CommandRecording } from './record.js';
 import { cliTraceRedactor } from './trace-redactor.js';
@@ -65,7 +73,11 @@ export async function openCardSession(options: CardSessionOptions): Promise<Card
       async close() {
         try {
           // A wedged reader may not answer the disconnect either: the same deadline as an exchange.
-          await withDeadline(card.disconnect('reset'), options.exchangeTimeoutMs ?? DEFAULT_EXCHANGE_TIMEOUT_MS, `disconnect from ${readerName}`);
+          await withDeadline(
+            card.disconnect('reset'),
+            options.exchangeTimeoutMs ?? DEFAULT_EXCHANGE_TIMEOUT_MS,
+            `disconnect from ${readerName}`,
+          );
           if (options.trace) options.traceSink(`# disconnect ${readerName}`);
         } finally {
           service.close();

@@ -55,7 +55,9 @@ export function loadTrustedRoots(options: TrustOptions = {}): readonly TrustedRo
     try {
       const root = rootFromPem(pem, file);
       // The TEST key stays a test root whichever way it was trusted, so verdicts keep warning about it.
-      return equalBytes(root.publicKey, testManufacturerRoot().publicKey) ? rootFromPem(pem, `${file} (the TEST manufacturer)`, { test: true }) : root;
+      return equalBytes(root.publicKey, testManufacturerRoot().publicKey)
+        ? rootFromPem(pem, `${file} (the TEST manufacturer)`, { test: true })
+        : root;
     } catch (error) {
       throw new UsageError(`--root ${file}: ${(error as Error).message}`);
     }
@@ -93,7 +95,8 @@ export function readTrustConfig(env: NodeJS.ProcessEnv = process.env): TrustConf
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`config ${path}: expected a JSON object`);
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    if (key !== 'trustTestRoot' && key !== 'roots') throw new UsageError(`config ${path}: unknown key ${JSON.stringify(key)} (trustTestRoot, roots)`);
+    if (key !== 'trustTestRoot' && key !== 'roots')
+      throw new UsageError(`config ${path}: unknown key ${JSON.stringify(key)} (trustTestRoot, roots)`);
   }
   const trustTestRoot = record['trustTestRoot'] ?? false;
   if (typeof trustTestRoot !== 'boolean') throw new UsageError(`config ${path}: "trustTestRoot" must be true or false`);

@@ -11,10 +11,42 @@ import { ApduChannel, command, encodeProtocolTlvs, type ApduTransport, type Resp
 import { equalBytes, signMessage, verifyMessageSignature } from '../protocol/crypto.js';
 import type { KeyPair } from '../protocol/keys.js';
 import { CheckRecorder } from './recorder.js';
-import { bogusSession, deriveSession, hostEphemeral, openSessionData, parseSessionAnswer, sessionSignatureVerifies, wrapData, type HostSession, type WrapFaults } from './session.js';
-import { plaintextBytes, randomKeyPair, randomWallet, SoftCard, wellFormedPlaintext, type PrepareOffer, type SealedExport, type Wallet } from './soft-card.js';
+import {
+  bogusSession,
+  deriveSession,
+  hostEphemeral,
+  openSessionData,
+  parseSessionAnswer,
+  sessionSignatureVerifies,
+  wrapData,
+  type HostSession,
+  type WrapFaults,
+} from './session.js';
+import {
+  plaintextBytes,
+  randomKeyPair,
+  randomWallet,
+  SoftCard,
+  wellFormedPlaintext,
+  type PrepareOffer,
+  type SealedExport,
+  type Wallet,
+} from './soft-card.js';
 import { NotApplicable, type Exchange } from './types.js';
-import { AID, CardAnswerError, certificateMessage, CLA_WRAPPED, Ins, parseCertificate, parseRead, parseSelect, Sw, Tag, WRAPPED_ONLY, type ReadInfo } from './wire.js';
+import {
+  AID,
+  CardAnswerError,
+  certificateMessage,
+  CLA_WRAPPED,
+  Ins,
+  parseCertificate,
+  parseRead,
+  parseSelect,
+  Sw,
+  Tag,
+  WRAPPED_ONLY,
+  type ReadInfo,
+} from './wire.js';
 
 /** The states a check can ask for; BACKED_UP is split by the card's role. */
 export type Target = 'FACTORY' | 'BLANK' | 'WALLET' | 'BACKUP_EXPORTING' | 'BACKUP_PENDING' | 'BACKED_UP_PRIMARY' | 'BACKED_UP_BACKUP';
@@ -192,12 +224,21 @@ export class CardUnderTest {
 
 /** BACKUP_EXPORT's data field: `04 cert ‖ 13 41 EB ‖ 14 LL signature`. */
 export function exportData(o: PrepareOffer): Uint8Array {
-  return encodeProtocolTlvs([[Tag.CERTIFICATE, o.certificate], [Tag.BACKUP_EPHEMERAL_KEY, o.eb], [Tag.PREPARE_SIGNATURE, o.signature]]);
+  return encodeProtocolTlvs([
+    [Tag.CERTIFICATE, o.certificate],
+    [Tag.BACKUP_EPHEMERAL_KEY, o.eb],
+    [Tag.PREPARE_SIGNATURE, o.signature],
+  ]);
 }
 
 /** BACKUP_IMPORT's data field: `04 cert ‖ 11 41 EP ‖ 12 LL seal ‖ 15 81 C1 blob`. */
 export function importData(s: SealedExport): Uint8Array {
-  return encodeProtocolTlvs([[Tag.CERTIFICATE, s.certificate], [Tag.PRIMARY_EPHEMERAL_KEY, s.ep], [Tag.SEAL_SIGNATURE, s.signature], [Tag.WALLET_BLOB, s.blob]]);
+  return encodeProtocolTlvs([
+    [Tag.CERTIFICATE, s.certificate],
+    [Tag.PRIMARY_EPHEMERAL_KEY, s.ep],
+    [Tag.SEAL_SIGNATURE, s.signature],
+    [Tag.WALLET_BLOB, s.blob],
+  ]);
 }
 
 /** BACKUP_EXPORT's answer, split: `11 41 EP ‖ 12 LL seal ‖ 15 81 C1 blob`, or undefined when it is not that. */
@@ -250,7 +291,11 @@ export function certifiedBy(info: ReadInfo, manufacturer: KeyPair): boolean {
   if (info.certificate === undefined) return false;
   try {
     const cert = parseCertificate(info.certificate);
-    return verifyMessageSignature(cert.signature, certificateMessage(cert.cardId, cert.identityPublicKey, cert.attestationPublicKey), manufacturer.publicKey);
+    return verifyMessageSignature(
+      cert.signature,
+      certificateMessage(cert.cardId, cert.identityPublicKey, cert.attestationPublicKey),
+      manufacturer.publicKey,
+    );
   } catch {
     return false;
   }
@@ -287,7 +332,9 @@ export async function reach(dut: CardUnderTest, target: Target, ctx: ReachContex
     // A card an earlier check broke (READ no longer parses) is only any use again after a reset; the check
     // that broke it has already failed.
     if (!ctx.destructive || !dut.canReset) {
-      throw new NotApplicable(`the card no longer answers SELECT and READ as the protocol says (${(error as Error).message}), and cannot be reset`);
+      throw new NotApplicable(
+        `the card no longer answers SELECT and READ as the protocol says (${(error as Error).message}), and cannot be reset`,
+      );
     }
     await dut.reset();
     info = await dut.snapshot();
@@ -298,13 +345,15 @@ export async function reach(dut: CardUnderTest, target: Target, ctx: ReachContex
   }
   if (!usable(dut, info, target, fresh)) {
     if (!ctx.destructive) {
-      const why = targetOf(info) === target
-        ? `needs the card in ${target} as the suite set it up (it is ${target}, but the suite does not know its access code or peers)`
-        : `needs the card in ${target} (it is ${targetOf(info)})`;
+      const why =
+        targetOf(info) === target
+          ? `needs the card in ${target} as the suite set it up (it is ${target}, but the suite does not know its access code or peers)`
+          : `needs the card in ${target} (it is ${targetOf(info)})`;
       throw new NotApplicable(`${why}; --destructive lets the suite set cards up`);
     }
     if (!PATH[target].includes(targetOf(info)) || !knownEnough(dut, info, target, fresh)) {
-      if (!dut.canReset) throw new NotApplicable(`needs a card it can bring to ${target}: this one is ${targetOf(info)} and cannot be reset`);
+      if (!dut.canReset)
+        throw new NotApplicable(`needs a card it can bring to ${target}: this one is ${targetOf(info)} and cannot be reset`);
       await dut.reset();
       info = await dut.snapshot();
     }
@@ -330,7 +379,12 @@ function knownEnough(dut: CardUnderTest, info: ReadInfo, target: Target, fresh: 
     case 'WALLET':
       return k.pin !== undefined && info.pinTriesLeft > 0;
     case 'BACKUP_EXPORTING':
-      return k.pin !== undefined && info.pinTriesLeft > 0 && k.exportedTo !== undefined && !(fresh && target === 'BACKUP_EXPORTING' && info.backupCount !== 1);
+      return (
+        k.pin !== undefined &&
+        info.pinTriesLeft > 0 &&
+        k.exportedTo !== undefined &&
+        !(fresh && target === 'BACKUP_EXPORTING' && info.backupCount !== 1)
+      );
     case 'BACKED_UP_PRIMARY':
       return k.pin !== undefined && info.pinTriesLeft > 0 && k.exportedTo !== undefined;
     case 'BACKED_UP_BACKUP':
@@ -351,7 +405,8 @@ async function walk(dut: CardUnderTest, start: ReadInfo, target: Target, ctx: Re
     const after = await dut.snapshot();
     // A step the card answered 9000 to but that left it where it was (e.g. an export it did not record) is a
     // fault of the card: say which, rather than repeat it.
-    if (targetOf(after) === here && next !== here) throw new Error(`set-up: ${next === 'BACKUP_EXPORTING' ? 'BACKUP_EXPORT' : next} was accepted but the card is still ${here}`);
+    if (targetOf(after) === here && next !== here)
+      throw new Error(`set-up: ${next === 'BACKUP_EXPORTING' ? 'BACKUP_EXPORT' : next} was accepted but the card is still ${here}`);
     info = after;
   }
   throw new Error(`set-up: the card is ${targetOf(info)}, not ${target}, after the protocol's steps`);
@@ -366,7 +421,14 @@ function needManufacturer(ctx: ReachContext, why: string): KeyPair {
 
 /** PERSO_GENERATE's answer, split: `0A 41 <identity key> ‖ 0E 41 <attestation key>`, or undefined. */
 export function parseGenerateAnswer(data: Uint8Array): { identity: Uint8Array; attestation: Uint8Array } | undefined {
-  if (data.length !== 134 || data[0] !== Tag.IDENTITY_PUBLIC_KEY || data[1] !== 0x41 || data[67] !== Tag.ATTESTATION_PUBLIC_KEY || data[68] !== 0x41) return undefined;
+  if (
+    data.length !== 134 ||
+    data[0] !== Tag.IDENTITY_PUBLIC_KEY ||
+    data[1] !== 0x41 ||
+    data[67] !== Tag.ATTESTATION_PUBLIC_KEY ||
+    data[68] !== 0x41
+  )
+    return undefined;
   return { identity: data.slice(2, 67), attestation: data.slice(69) };
 }
 
@@ -388,7 +450,10 @@ export function commitData(signature: Uint8Array): Uint8Array {
  * Personalizes a FACTORY card (PERSO_GENERATE, the factory's signature over id ‖ both keys, PERSO_COMMIT);
  * the card accepts it only when `manufacturer` is the root it was installed with.
  */
-export async function personalize(dut: CardUnderTest, manufacturer: KeyPair): Promise<{ identity: Uint8Array; attestation: Uint8Array; signature: Uint8Array }> {
+export async function personalize(
+  dut: CardUnderTest,
+  manufacturer: KeyPair,
+): Promise<{ identity: Uint8Array; attestation: Uint8Array; signature: Uint8Array }> {
   const keys = await generate(dut);
   const signature = signMessage(certificateMessage(dut.cardId, keys.identity, keys.attestation), manufacturer.privateKey);
   await dut.expectOk('PERSO_COMMIT', Ins.PERSO_COMMIT, commitData(signature));

@@ -21,7 +21,8 @@ export class CheckRecorder implements ApduTransport {
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
     const command = describeCommand(this.#redactor.command(apdu));
     const response = await this.#inner.transmit(apdu);
-    const sw = response.length >= 2 ? formatSw((response[response.length - 2]! << 8) | response[response.length - 1]!) : `?${toHex(response)}`;
+    const sw =
+      response.length >= 2 ? formatSw((response[response.length - 2]! << 8) | response[response.length - 1]!) : `?${toHex(response)}`;
     this.#log.push({ command, sw, responseBytes: Math.max(0, response.length - 2) });
     return response;
   }

@@ -30,8 +30,10 @@ export function renderResult(r: CheckResult, options: { verbose?: boolean; width
 
 export function summaryLine(report: ConformanceReport): string {
   const s = report.summary;
-  return `${s.total} checks: ${s.passed} passed, ${s.failed} failed, ${s.notApplicable} ` +
-    `not applicable (${(report.durationMs / 1000).toFixed(1)} s)`;
+  return (
+    `${s.total} checks: ${s.passed} passed, ${s.failed} failed, ${s.notApplicable} ` +
+    `not applicable (${(report.durationMs / 1000).toFixed(1)} s)`
+  );
 }
 
 /** The `--json` document: the report with a format version and the verdict. */

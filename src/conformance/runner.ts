@@ -40,10 +40,15 @@ const PEER_ID = Uint8Array.of(0x43, 0x4f, 0x4e, 0x46, 0, 0, 0, 2);
 
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceReport> {
   const started = performance.now();
-  const dut = new CardUnderTest({ transport: options.card.transport, cardId: DUT_ID, ...(options.card.reset && { reset: options.card.reset }) });
-  const peer = options.peer === undefined
-    ? undefined
-    : new CardUnderTest({ transport: options.peer.transport, cardId: PEER_ID, ...(options.peer.reset && { reset: options.peer.reset }) });
+  const dut = new CardUnderTest({
+    transport: options.card.transport,
+    cardId: DUT_ID,
+    ...(options.card.reset && { reset: options.card.reset }),
+  });
+  const peer =
+    options.peer === undefined
+      ? undefined
+      : new CardUnderTest({ transport: options.peer.transport, cardId: PEER_ID, ...(options.peer.reset && { reset: options.peer.reset }) });
 
   // A card whose READ does not parse still gets its table (select/answer and read/answer fail and say why);
   // only a reader or card that cannot be talked to at all ends the run with an error.
@@ -57,9 +62,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const resettable = options.destructive && options.card.reset !== undefined;
   // The card trusts the TEST key if its certificate is signed by it, or if the suite personalizes it (a FACTORY
   // card, or an unreadable one the suite will reset).
-  const trusted = key !== undefined && (first === undefined
-    ? resettable
-    : certifiedBy(first, key) || (options.destructive && first.state === 'FACTORY'));
+  const trusted =
+    key !== undefined && (first === undefined ? resettable : certifiedBy(first, key) || (options.destructive && first.state === 'FACTORY'));
   const reachContext: ReachContext = {
     destructive: options.destructive,
     manufacturer: trusted ? key : undefined,
@@ -91,7 +95,14 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       dut.recorder.clear();
       try {
         const v = await c.run(ctx);
-        result = { ...info, status: v.pass ? 'pass' : 'fail', expected: v.expected, actual: v.actual, sent: [...dut.log], durationMs: performance.now() - t0 };
+        result = {
+          ...info,
+          status: v.pass ? 'pass' : 'fail',
+          expected: v.expected,
+          actual: v.actual,
+          sent: [...dut.log],
+          durationMs: performance.now() - t0,
+        };
       } catch (error) {
         const na = error instanceof NotApplicable;
         result = {

@@ -40,7 +40,13 @@ export function parseSessionAnswer(data: Uint8Array): { ec: Uint8Array; signatur
 }
 
 /** Whether `signature` verifies over the session message under `key` (false for a malformed one). */
-export function sessionSignatureVerifies(signature: Uint8Array, cardId: Uint8Array, eh: Uint8Array, ec: Uint8Array, key: Uint8Array): boolean {
+export function sessionSignatureVerifies(
+  signature: Uint8Array,
+  cardId: Uint8Array,
+  eh: Uint8Array,
+  ec: Uint8Array,
+  key: Uint8Array,
+): boolean {
   try {
     return verifyMessageSignature(signature, sessionMessage(cardId, eh, ec), key);
   } catch {

@@ -13,9 +13,27 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { constantTimeEqual, equalBytes, isValidPublicKey, publicKeyOf, SECP256K1_N, sharedSecretX, signMessage, zeroize } from '../protocol/crypto.js';
+import {
+  constantTimeEqual,
+  equalBytes,
+  isValidPublicKey,
+  publicKeyOf,
+  SECP256K1_N,
+  sharedSecretX,
+  signMessage,
+  zeroize,
+} from '../protocol/crypto.js';
 import type { KeyPair } from '../protocol/keys.js';
-import { attestationMessage, BLOB_VERSION, BlobSize, certificateMessage, encodeCertificate, Prefix, prepareMessage, sealMessage } from './wire.js';
+import {
+  attestationMessage,
+  BLOB_VERSION,
+  BlobSize,
+  certificateMessage,
+  encodeCertificate,
+  Prefix,
+  prepareMessage,
+  sealMessage,
+} from './wire.js';
 
 /** A fresh random secp256k1 key pair. */
 export function randomKeyPair(): KeyPair {
@@ -85,7 +103,12 @@ export function transportKeys(z: Uint8Array, t: Transcript): { enc: Uint8Array; 
  * Primary role: a blob under the transport key of (eP, EB) holding `plaintext`. `header` overrides the
  * 17-byte header (misdirected blobs); the MAC always covers what is sent.
  */
-function sealRawBlob(o: { readonly ep: KeyPair; readonly transcript: Transcript; readonly plaintext: Uint8Array; readonly header?: Uint8Array }): Uint8Array {
+function sealRawBlob(o: {
+  readonly ep: KeyPair;
+  readonly transcript: Transcript;
+  readonly plaintext: Uint8Array;
+  readonly header?: Uint8Array;
+}): Uint8Array {
   const z = sharedSecretX(o.ep.privateKey, o.transcript.eb, 'EB');
   const keys = transportKeys(z, o.transcript);
   const header = o.header ?? concatBytes(Uint8Array.of(BLOB_VERSION), o.transcript.primaryId, o.transcript.backupId);
@@ -106,14 +129,16 @@ function sealRawBlob(o: { readonly ep: KeyPair; readonly transcript: Transcript;
 export function openBlob(blob: Uint8Array, eb: KeyPair, t: Transcript): Wallet {
   if (blob.length !== BlobSize.TOTAL) throw new Error(`blob: ${blob.length} bytes, not 193`);
   const header = blob.subarray(0, BlobSize.HEADER);
-  if (!equalBytes(header, concatBytes(Uint8Array.of(BLOB_VERSION), t.primaryId, t.backupId))) throw new Error('blob: the header is not 02 ‖ P.id ‖ B.id');
+  if (!equalBytes(header, concatBytes(Uint8Array.of(BLOB_VERSION), t.primaryId, t.backupId)))
+    throw new Error('blob: the header is not 02 ‖ P.id ‖ B.id');
   const iv = blob.subarray(17, 33);
   const ct = blob.subarray(33, 161);
   const tag = blob.subarray(161);
   const z = sharedSecretX(eb.privateKey, t.ep, 'EP');
   const keys = transportKeys(z, t);
   try {
-    if (!constantTimeEqual(hmac(sha256, keys.mac, blob.subarray(0, 161)), tag)) throw new Error('blob: the tag does not verify under the transport key');
+    if (!constantTimeEqual(hmac(sha256, keys.mac, blob.subarray(0, 161)), tag))
+      throw new Error('blob: the tag does not verify under the transport key');
     const decipher = createDecipheriv('aes-256-cbc', keys.enc, iv).setAutoPadding(false);
     const p = concatBytes(decipher.update(ct), decipher.final());
     try {
@@ -170,14 +195,24 @@ export class SoftCard {
   static create(manufacturer: KeyPair, cardId: Uint8Array = softCardId()): SoftCard {
     const identity = randomKeyPair();
     const attestation = randomKeyPair();
-    return new SoftCard(cardId, identity, attestation, SoftCard.certificateFor(cardId, identity.publicKey, manufacturer, attestation.publicKey));
+    return new SoftCard(
+      cardId,
+      identity,
+      attestation,
+      SoftCard.certificateFor(cardId, identity.publicKey, manufacturer, attestation.publicKey),
+    );
   }
 
   /**
    * A format 02 certificate signed by `manufacturer` over ANY keys, even invalid points: what a hostile
    * factory would issue (section 4).
    */
-  static certificateFor(cardId: Uint8Array, identityPublicKey: Uint8Array, manufacturer: KeyPair, attestationPublicKey: Uint8Array = randomKeyPair().publicKey): Uint8Array {
+  static certificateFor(
+    cardId: Uint8Array,
+    identityPublicKey: Uint8Array,
+    manufacturer: KeyPair,
+    attestationPublicKey: Uint8Array = randomKeyPair().publicKey,
+  ): Uint8Array {
     const signature = signMessage(certificateMessage(cardId, identityPublicKey, attestationPublicKey), manufacturer.privateKey);
     return encodeCertificate({ cardId, identityPublicKey, attestationPublicKey, signature });
   }
@@ -196,7 +231,12 @@ export class SoftCard {
     const transcript = { primaryId: this.cardId, backupId, ep: ep.publicKey, eb };
     const blob = sealRawBlob({ ep, transcript, plaintext, ...(header && { header }) });
     zeroize(ep.privateKey);
-    return { certificate: this.certificate, ep: ep.publicKey, signature: signMessage(sealMessage(this.cardId, backupId, eb, ep.publicKey), this.identity.privateKey), blob };
+    return {
+      certificate: this.certificate,
+      ep: ep.publicKey,
+      signature: signMessage(sealMessage(this.cardId, backupId, eb, ep.publicKey), this.identity.privateKey),
+      blob,
+    };
   }
 
   /**

@@ -22,21 +22,101 @@ import type { InvalidPoint } from './wycheproof.js';
 
 /** Where each check goes: the first pattern it matches decides its place. */
 const ORDER: readonly string[] = [
-  'select/', 'read/', 'header/cla', 'header/ins', 'header/order-cla', 'header/order-ins', 'header/order-p1p2', 'header/p1p2/', 'tlv/lc-mismatch', 'tlv/chain-then-other-command',
-  'state/factory/', 'perso/commit-before-generate', 'perso/generate-id-length', 'perso/generate-again', 'perso/commit-', 'perso/answer', 'attest/', 'order/session/form-before-session', 'session/open/answer', 'session/open/length',
+  'select/',
+  'read/',
+  'header/cla',
+  'header/ins',
+  'header/order-cla',
+  'header/order-ins',
+  'header/order-p1p2',
+  'header/p1p2/',
+  'tlv/lc-mismatch',
+  'tlv/chain-then-other-command',
+  'state/factory/',
+  'perso/commit-before-generate',
+  'perso/generate-id-length',
+  'perso/generate-again',
+  'perso/commit-',
+  'perso/answer',
+  'attest/',
+  'order/session/form-before-session',
+  'session/open/answer',
+  'session/open/length',
   // the card as a backup card
-  'state/blank/', 'order/session/form-before-state', 'order/session/session-before-state', 'header/order-state-before-data', 'create-wallet/pin-length', 'prepare/data-refused', 'cancel/in-blank', 'prepare/answer', 'prepare/retry',
-  'state/backup-pending/', 'cancel/data-refused', 'tlv/backup-import/', 'tlv/chained', 'import/untrusted', 'import/tampered-certificate', 'import/same-card',
-  'import/header', 'import/other', 'import/stale-eb', 'import/seal-', 'import/tampered-', 'import/blob-for', 'import/blob-invalid/', 'order/import/', 'invalid-point/import-ep/',
-  'cancel/answer', 'import/answer', 'state/backed-up-backup/', 'import/retry', 'import/second-blob', 'invariant/i5',
+  'state/blank/',
+  'order/session/form-before-state',
+  'order/session/session-before-state',
+  'header/order-state-before-data',
+  'create-wallet/pin-length',
+  'prepare/data-refused',
+  'cancel/in-blank',
+  'prepare/answer',
+  'prepare/retry',
+  'state/backup-pending/',
+  'cancel/data-refused',
+  'tlv/backup-import/',
+  'tlv/chained',
+  'import/untrusted',
+  'import/tampered-certificate',
+  'import/same-card',
+  'import/header',
+  'import/other',
+  'import/stale-eb',
+  'import/seal-',
+  'import/tampered-',
+  'import/blob-for',
+  'import/blob-invalid/',
+  'order/import/',
+  'invalid-point/import-ep/',
+  'cancel/answer',
+  'import/answer',
+  'state/backed-up-backup/',
+  'import/retry',
+  'import/second-blob',
+  'invariant/i5',
   // the card as the primary
-  'create-wallet/answer', 'state/wallet/', 'sign/', 'session/', 'order/session/', 'change-code/', 'reset/wrong-code', 'reset/code-length', 'verify-pin/length', 'verify-pin/wrong', 'verify-pin/cleared', 'export/without-pin', 'finalize/in-wallet',
-  'tlv/backup-export/', 'export/untrusted', 'export/tampered', 'export/same-card', 'export/prepare-', 'order/export/pin', 'order/export/format', 'order/export/point-before-certificate',
-  'order/export/certificate', 'invalid-point/export-eb/', 'invalid-point/certificate-key/',
-  'export/answer', 'state/backup-exporting/', 'export/to-recorded-card', 'finalize/without-pin', 'invariant/i2-exporting', 'export/second-card', 'export/third-card',
-  'export/recorded-card-when-full', 'order/export/signature-before-count', 'order/export/point-before-count',
-  'finalize/answer', 'state/backed-up-primary/', 'finalize/retry', 'finalize/export-after', 'invariant/i2-backed-up',
-  'reset/backed-up-primary', 'reset/wallet', 'reset/backed-up-backup',
+  'create-wallet/answer',
+  'state/wallet/',
+  'sign/',
+  'session/',
+  'order/session/',
+  'change-code/',
+  'reset/wrong-code',
+  'reset/code-length',
+  'verify-pin/length',
+  'verify-pin/wrong',
+  'verify-pin/cleared',
+  'export/without-pin',
+  'finalize/in-wallet',
+  'tlv/backup-export/',
+  'export/untrusted',
+  'export/tampered',
+  'export/same-card',
+  'export/prepare-',
+  'order/export/pin',
+  'order/export/format',
+  'order/export/point-before-certificate',
+  'order/export/certificate',
+  'invalid-point/export-eb/',
+  'invalid-point/certificate-key/',
+  'export/answer',
+  'state/backup-exporting/',
+  'export/to-recorded-card',
+  'finalize/without-pin',
+  'invariant/i2-exporting',
+  'export/second-card',
+  'export/third-card',
+  'export/recorded-card-when-full',
+  'order/export/signature-before-count',
+  'order/export/point-before-count',
+  'finalize/answer',
+  'state/backed-up-primary/',
+  'finalize/retry',
+  'finalize/export-after',
+  'invariant/i2-backed-up',
+  'reset/backed-up-primary',
+  'reset/wallet',
+  'reset/backed-up-backup',
   'verify-pin/brute-force',
   'peer/',
 ];
@@ -59,7 +139,8 @@ export function buildSuite(invalidPoints: readonly InvalidPoint[]): Check[] {
   const ids = new Set<string>();
   for (const c of all) {
     if (ids.has(c.id)) throw new Error(`conformance suite: duplicate check id ${c.id}`);
-    if (!/^[a-z0-9]+(-[a-z0-9]+)*(\/[a-z0-9]+(-[a-z0-9]+)*)+$/.test(c.id)) throw new Error(`conformance suite: check id ${c.id} is not kebab-case/kebab-case`);
+    if (!/^[a-z0-9]+(-[a-z0-9]+)*(\/[a-z0-9]+(-[a-z0-9]+)*)+$/.test(c.id))
+      throw new Error(`conformance suite: check id ${c.id} is not kebab-case/kebab-case`);
     ids.add(c.id);
   }
   const rank = (id: string) => {
@@ -68,7 +149,10 @@ export function buildSuite(invalidPoints: readonly InvalidPoint[]): Check[] {
     return i;
   };
   // Array.prototype.sort is stable: within one place, checks keep the order their module gave them.
-  return all.map((c) => ({ c, r: rank(c.id) })).sort((a, b) => a.r - b.r).map(({ c }) => c);
+  return all
+    .map((c) => ({ c, r: rank(c.id) }))
+    .sort((a, b) => a.r - b.r)
+    .map(({ c }) => c);
 }
 
 /** The catalogue: what `twincard conformance --list` prints and docs/conformance.md lists. */
@@ -82,9 +166,20 @@ export function listChecks(invalidPoints: readonly InvalidPoint[]): CheckInfo[] 
  */
 export function matchesOnly(id: string, only: string | undefined): boolean {
   if (only === undefined || only.trim() === '') return true;
-  return only.split(',').map((p) => p.trim()).filter((p) => p !== '').some((pattern) => {
-    if (!pattern.includes('*')) return id.startsWith(pattern);
-    const re = new RegExp('^' + pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
-    return re.test(id);
-  });
+  return only
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+    .some((pattern) => {
+      if (!pattern.includes('*')) return id.startsWith(pattern);
+      const re = new RegExp(
+        '^' +
+          pattern
+            .split('*')
+            .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+            .join('.*') +
+          '$',
+      );
+      return re.test(id);
+    });
 }

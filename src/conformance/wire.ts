@@ -39,7 +39,13 @@ export const Ins = Object.freeze({
 
 /** Section 1.4: the commands accepted wrapped only (plain: 6987); every other one is plain only (wrapped: 6882). */
 export const WRAPPED_ONLY: ReadonlySet<number> = new Set<number>([
-  Ins.VERIFY_PIN, Ins.CREATE_WALLET, Ins.CHANGE_ACCESS_CODE, Ins.RESET, Ins.SIGN, Ins.BACKUP_EXPORT, Ins.BACKUP_FINALIZE,
+  Ins.VERIFY_PIN,
+  Ins.CREATE_WALLET,
+  Ins.CHANGE_ACCESS_CODE,
+  Ins.RESET,
+  Ins.SIGN,
+  Ins.BACKUP_EXPORT,
+  Ins.BACKUP_FINALIZE,
 ]);
 
 /** CLA of a wrapped command (section 1.4); a chained block sets 0x10 as well. */
@@ -160,10 +166,14 @@ export function certificateMessage(cardId: Uint8Array, identityPublicKey: Uint8A
  */
 export function encodeCertificate(c: CertificateV2): Uint8Array {
   return concatBytes(
-    Uint8Array.of(Tag.CERT_VERSION, 1, CERT_VERSION, Tag.CARD_ID, c.cardId.length), c.cardId,
-    Uint8Array.of(Tag.IDENTITY_PUBLIC_KEY, c.identityPublicKey.length), c.identityPublicKey,
-    Uint8Array.of(Tag.ATTESTATION_PUBLIC_KEY, c.attestationPublicKey.length), c.attestationPublicKey,
-    Uint8Array.of(Tag.SIGNATURE, c.signature.length), c.signature,
+    Uint8Array.of(Tag.CERT_VERSION, 1, CERT_VERSION, Tag.CARD_ID, c.cardId.length),
+    c.cardId,
+    Uint8Array.of(Tag.IDENTITY_PUBLIC_KEY, c.identityPublicKey.length),
+    c.identityPublicKey,
+    Uint8Array.of(Tag.ATTESTATION_PUBLIC_KEY, c.attestationPublicKey.length),
+    c.attestationPublicKey,
+    Uint8Array.of(Tag.SIGNATURE, c.signature.length),
+    c.signature,
   );
 }
 
@@ -175,8 +185,11 @@ export function encodeCertificate(c: CertificateV2): Uint8Array {
 export function parseCertificate(bytes: Uint8Array): CertificateV2 {
   const fields = decode(bytes, 'certificate');
   const want: readonly [number, number, number, string][] = [
-    [Tag.CERT_VERSION, 1, 1, 'CERT_VERSION'], [Tag.CARD_ID, 8, 8, 'CARD_ID'], [Tag.IDENTITY_PUBLIC_KEY, 65, 65, 'IDENTITY_PUBLIC_KEY'],
-    [Tag.ATTESTATION_PUBLIC_KEY, 65, 65, 'ATTESTATION_PUBLIC_KEY'], [Tag.SIGNATURE, 8, 72, 'SIGNATURE'],
+    [Tag.CERT_VERSION, 1, 1, 'CERT_VERSION'],
+    [Tag.CARD_ID, 8, 8, 'CARD_ID'],
+    [Tag.IDENTITY_PUBLIC_KEY, 65, 65, 'IDENTITY_PUBLIC_KEY'],
+    [Tag.ATTESTATION_PUBLIC_KEY, 65, 65, 'ATTESTATION_PUBLIC_KEY'],
+    [Tag.SIGNATURE, 8, 72, 'SIGNATURE'],
   ];
   if (fields.length !== want.length) throw new ReadFormatError(`certificate: ${fields.length} fields, not 5`);
   want.forEach(([tag, min, max, name], k) => {
@@ -185,7 +198,12 @@ export function parseCertificate(bytes: Uint8Array): CertificateV2 {
     if (f.value.length < min || f.value.length > max) throw new ReadFormatError(`certificate: ${name} is ${f.value.length} bytes`);
   });
   if (fields[0]!.value[0] !== CERT_VERSION) throw new ReadFormatError(`certificate: format ${hex(fields[0]!.value[0]!)}, not 02`);
-  return { cardId: fields[1]!.value, identityPublicKey: fields[2]!.value, attestationPublicKey: fields[3]!.value, signature: fields[4]!.value };
+  return {
+    cardId: fields[1]!.value,
+    identityPublicKey: fields[2]!.value,
+    attestationPublicKey: fields[3]!.value,
+    signature: fields[4]!.value,
+  };
 }
 
 /** Session (section 1.1): prefix ‖ card id ‖ EH ‖ EC, signed by the attestation key. */
@@ -240,7 +258,8 @@ const WALLET_STATES: ReadonlySet<StateName> = new Set(['WALLET', 'BACKUP_EXPORTI
 /** SELECT's answer: `01 01 02 ‖ 03 01 <state>`. */
 export function parseSelect(data: Uint8Array): { version: number; state: StateName } {
   const fields = decode(data, 'SELECT');
-  if (fields.length !== 2 || fields[0]!.tag !== Tag.VERSION || fields[1]!.tag !== Tag.STATE) throw new ReadFormatError('SELECT: expected exactly VERSION and STATE');
+  if (fields.length !== 2 || fields[0]!.tag !== Tag.VERSION || fields[1]!.tag !== Tag.STATE)
+    throw new ReadFormatError('SELECT: expected exactly VERSION and STATE');
   return { version: version(fields[0]!.value, 'SELECT'), state: state(fields[1]!.value, 'SELECT') };
 }
 
@@ -274,9 +293,11 @@ export function parseRead(data: Uint8Array): ReadInfo {
   const originByte = take(Tag.WALLET_ORIGIN, hasWallet, 1, 'WALLET_ORIGIN')?.[0];
   if (originByte !== undefined && originByte !== 1 && originByte !== 2) throw new ReadFormatError(`READ: WALLET_ORIGIN ${hex(originByte)}`);
   const walletOrigin = originByte === undefined ? undefined : originByte === 1 ? 'created' : 'imported';
-  if (walletPublicKey !== undefined && !isValidPublicKey(walletPublicKey)) throw new ReadFormatError('READ: the wallet public key is not a valid point');
+  if (walletPublicKey !== undefined && !isValidPublicKey(walletPublicKey))
+    throw new ReadFormatError('READ: the wallet public key is not a valid point');
   if (s === 'WALLET' && walletOrigin !== 'created') throw new ReadFormatError('READ: a WALLET card whose wallet was not created on it');
-  if (s === 'BACKUP_EXPORTING' && walletOrigin !== 'created') throw new ReadFormatError('READ: a BACKUP_EXPORTING card whose wallet was imported');
+  if (s === 'BACKUP_EXPORTING' && walletOrigin !== 'created')
+    throw new ReadFormatError('READ: a BACKUP_EXPORTING card whose wallet was imported');
   const primaryId = take(Tag.PRIMARY_ID, walletOrigin === 'imported', 8, 'PRIMARY_ID');
   const tries = take(Tag.PIN_TRIES_LEFT, true, 1, 'PIN_TRIES_LEFT')![0]!;
   if (tries > 5) throw new ReadFormatError(`READ: PIN_TRIES_LEFT ${tries}`);

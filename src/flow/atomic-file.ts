@@ -12,11 +12,7 @@ export interface AtomicWriteOptions {
   readonly mode?: number;
 }
 
-export async function writeFileAtomic(
-  path: string,
-  content: Uint8Array | string,
-  options: AtomicWriteOptions = {},
-): Promise<void> {
+export async function writeFileAtomic(path: string, content: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
   const directory = dirname(path);
   // Same directory as the target: rename(2) is only atomic within one file system.
   const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);

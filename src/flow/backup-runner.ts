@@ -173,7 +173,10 @@ export async function runBackup(journal: BackupJournal, options: BackupRunOption
     }
     let outcome: 'used' | 'refused' | 'lost' = 'used';
     try {
-      const card = new TwincardCard(presented.transport, options.sessionRandom === undefined ? {} : { sessionRandom: options.sessionRandom });
+      const card = new TwincardCard(
+        presented.transport,
+        options.sessionRandom === undefined ? {} : { sessionRandom: options.sessionRandom },
+      );
       const result = await runStep(current, card, {
         roots: options.roots,
         pin: options.pin,

@@ -195,7 +195,10 @@ export class PcscCardSource implements CardSource {
     try {
       card = await this.#service.connect(reader, { share: 'exclusive', protocol: 'any' });
     } catch (error) {
-      if (error instanceof PcscError && (error.kind === 'no-card' || error.kind === 'card-removed' || error.kind === 'unpowered' || error.kind === 'unresponsive')) {
+      if (
+        error instanceof PcscError &&
+        (error.kind === 'no-card' || error.kind === 'card-removed' || error.kind === 'unpowered' || error.kind === 'unresponsive')
+      ) {
         this.#slots.set(reader, { offered: false, lostAt: Date.now() });
         return undefined;
       }

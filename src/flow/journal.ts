@@ -81,7 +81,8 @@ export function parseJournal(text: string): BackupJournal {
   }
   const top = record(raw, 'journal', ['format', 'version', 'backupCount', 'createdAt', 'backups', 'primary']);
   if (top['format'] !== JOURNAL_FORMAT) throw new JournalError(`journal.format: expected "${JOURNAL_FORMAT}"`);
-  if (top['version'] !== JOURNAL_VERSION) throw new JournalError(`journal.version: expected ${JOURNAL_VERSION}, got ${JSON.stringify(top['version'])}`);
+  if (top['version'] !== JOURNAL_VERSION)
+    throw new JournalError(`journal.version: expected ${JOURNAL_VERSION}, got ${JSON.stringify(top['version'])}`);
   const backupCount = top['backupCount'];
   if (backupCount !== 1 && backupCount !== 2) throw new JournalError('journal.backupCount: expected 1 or 2');
   const createdAt = top['createdAt'];

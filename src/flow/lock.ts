@@ -135,7 +135,10 @@ async function takeOver(lockPath: string, identity: string): Promise<void> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     // Another taker is removing it: give it a moment (or clear a claim a crash left) and look again.
-    const age = await stat(claim).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(claim).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     if (age > CLAIM_STALE_MS) await unlink(claim).catch(() => undefined);
     else await new Promise((resolve) => setTimeout(resolve, 10));
     return;

@@ -171,7 +171,7 @@ export class BackupCardError extends Error {
 }
 
 /** The step needs the access code and none was given (a programming error of the caller). */
-class PinRequiredError extends Error {
+export class PinRequiredError extends Error {
   override readonly name = 'PinRequiredError';
 }
 
@@ -241,7 +241,11 @@ async function prepareBackup(journal: BackupJournal, index: number, card: Twinca
   }
   const known = slotOf(journal, cardId);
   if (known >= 0 && known !== index) {
-    throw new WrongCardError('SAME_BACKUP_TWICE', `this is backup card ${known + 1} again (card ${id}); tap another blank card for ${wanted}`, info);
+    throw new WrongCardError(
+      'SAME_BACKUP_TWICE',
+      `this is backup card ${known + 1} again (card ${id}); tap another blank card for ${wanted}`,
+      info,
+    );
   }
   const claimedHere = known === index;
   switch (info.state) {
@@ -272,7 +276,14 @@ async function prepareBackup(journal: BackupJournal, index: number, card: Twinca
   const certificate = checkCertificate(info, cardId, context.roots, step, role, count);
   const claimed = journal.backups[index];
   if (claimedHere && claimed !== undefined && !equalBytes(claimed.certificate, certificate.encoded)) {
-    throw new BackupCardError('CARD_DIVERGED', step, role, cardId, count, 'its certificate differs from the one recorded when it was claimed');
+    throw new BackupCardError(
+      'CARD_DIVERGED',
+      step,
+      role,
+      cardId,
+      count,
+      'its certificate differs from the one recorded when it was claimed',
+    );
   }
   context.onRecognised?.(step, role, cardId, isTestCard(info, context.roots));
   let current = journal;
@@ -282,8 +293,17 @@ async function prepareBackup(journal: BackupJournal, index: number, card: Twinca
     await context.checkpoint(current, 'claimed');
   }
   const offer = await card.backupPrepare();
-  if (!verifyMessageSignature(offer.signature, prepareMessage(cardId, offer.ephemeralKey), certificate.identityPublicKey, 'prepare signature')) {
-    throw new BackupCardError('PREPARE_SIGNATURE_INVALID', step, role, cardId, count, 'its prepare signature does not verify under its certified identity key');
+  if (
+    !verifyMessageSignature(offer.signature, prepareMessage(cardId, offer.ephemeralKey), certificate.identityPublicKey, 'prepare signature')
+  ) {
+    throw new BackupCardError(
+      'PREPARE_SIGNATURE_INVALID',
+      step,
+      role,
+      cardId,
+      count,
+      'its prepare signature does not verify under its certified identity key',
+    );
   }
   const prepared: BackupRecord = {
     stage: 'prepared',
@@ -349,8 +369,10 @@ async function exportPrimary(journal: BackupJournal, card: TwincardCard, context
   const walletPublicKey = info.walletPublicKey;
   if (walletPublicKey === undefined) throw fail('CARD_DIVERGED', `it reports no wallet key in state ${info.state}`);
   if (recorded !== undefined) {
-    if (!equalBytes(recorded.certificate, certificate.encoded)) throw fail('CARD_DIVERGED', 'its certificate differs from the one recorded at its first export');
-    if (!equalBytes(recorded.walletPublicKey, walletPublicKey)) throw fail('CARD_DIVERGED', 'its wallet key differs from the one recorded at its first export');
+    if (!equalBytes(recorded.certificate, certificate.encoded))
+      throw fail('CARD_DIVERGED', 'its certificate differs from the one recorded at its first export');
+    if (!equalBytes(recorded.walletPublicKey, walletPublicKey))
+      throw fail('CARD_DIVERGED', 'its wallet key differs from the one recorded at its first export');
   }
   const unknown = info.backupCardIds.filter((b) => !backups.some((r) => equalBytes(r.cardId, b)));
   if (unknown.length > 0) {
@@ -364,7 +386,10 @@ async function exportPrimary(journal: BackupJournal, card: TwincardCard, context
   }
   const missing = backups.filter((r) => isSealed(r) && !info.backupCardIds.some((b) => equalBytes(r.cardId, b)));
   if (missing.length > 0) {
-    throw fail('CARD_DIVERGED', `this journal holds a blob it sealed for card(s) ${missing.map((r) => toHex(r.cardId)).join(', ')}, but it does not count them`);
+    throw fail(
+      'CARD_DIVERGED',
+      `this journal holds a blob it sealed for card(s) ${missing.map((r) => toHex(r.cardId)).join(', ')}, but it does not count them`,
+    );
   }
   if (info.state === 'BACKED_UP' && !backups.every(isSealed)) {
     throw fail(
@@ -396,7 +421,8 @@ async function exportPrimary(journal: BackupJournal, card: TwincardCard, context
     });
     const sealed: SealedBlob = { ephemeralKey: exported.ephemeralKey, sealSignature: exported.signature, blob: exported.blob };
     const fault = sealFault(certificate, backup, sealed);
-    if (fault !== undefined) throw fail(fault.fault, `its answer for backup card ${index + 1} (card ${toHex(backup.cardId)}): ${fault.problem}`);
+    if (fault !== undefined)
+      throw fail(fault.fault, `its answer for backup card ${index + 1} (card ${toHex(backup.cardId)}): ${fault.problem}`);
     current = { ...withSlot(current, index, { ...backup, stage: 'sealed', sealed }), primary };
     // The primary counts this card from now on: the blob must survive whatever happens next.
     await context.checkpoint(current, `exported-${slotNumber(index)}`);
@@ -450,7 +476,11 @@ async function importBackup(journal: BackupJournal, card: TwincardCard, context:
   if (info.certificate === undefined || !equalBytes(info.certificate, backup.certificate)) {
     throw fail('CARD_DIVERGED', 'its certificate differs from the one recorded when it was prepared');
   }
-  const repeat = info.state === 'BACKED_UP' && info.walletOrigin === 'imported' && info.primaryId !== undefined && equalBytes(info.primaryId, primary.cardId);
+  const repeat =
+    info.state === 'BACKED_UP' &&
+    info.walletOrigin === 'imported' &&
+    info.primaryId !== undefined &&
+    equalBytes(info.primaryId, primary.cardId);
   if (info.state === 'BLANK') {
     throw fail(
       'CARD_DIVERGED',
@@ -469,7 +499,10 @@ async function importBackup(journal: BackupJournal, card: TwincardCard, context:
     blob: backup.sealed.blob,
   });
   if (!equalBytes(outcome.walletPublicKey, primary.walletPublicKey)) {
-    throw fail('WALLET_KEY_MISMATCH', `it reports wallet key ${toHex(outcome.walletPublicKey)}, the primary's is ${toHex(primary.walletPublicKey)}`);
+    throw fail(
+      'WALLET_KEY_MISMATCH',
+      `it reports wallet key ${toHex(outcome.walletPublicKey)}, the primary's is ${toHex(primary.walletPublicKey)}`,
+    );
   }
   return { step, role, cardId, journal: withSlot(journal, index, { ...backup, stage: 'imported' }) };
 }
@@ -490,9 +523,12 @@ export function verifyJournal(journal: BackupJournal, roots: readonly TrustedRoo
       if (e instanceof CertificateFormatError) throw new JournalError(`${where}.certificate: ${e.message}`);
       throw e;
     }
-    if (!equalBytes(certificate.cardId, cardId)) throw new JournalError(`${where}.certificate: it is for card ${toHex(certificate.cardId)}`);
+    if (!equalBytes(certificate.cardId, cardId))
+      throw new JournalError(`${where}.certificate: it is for card ${toHex(certificate.cardId)}`);
     if (findCertificateRoot(certificate, roots) === undefined) {
-      throw new JournalError(`${where}.certificate: no trusted root signed it${roots.length === 0 ? ' (no root is trusted: --trust-test-root?)' : ''}`);
+      throw new JournalError(
+        `${where}.certificate: no trusted root signed it${roots.length === 0 ? ' (no root is trusted: --trust-test-root?)' : ''}`,
+      );
     }
     return certificate;
   };
@@ -507,7 +543,14 @@ export function verifyJournal(journal: BackupJournal, roots: readonly TrustedRoo
     const certificate = certified(backup.certificate, backup.cardId, where);
     if (!isPrepared(backup)) return;
     point(backup.ephemeralKey, `${where}.ephemeralKey`);
-    if (!journalSignatureVerifies(backup.prepareSignature, prepareMessage(backup.cardId, backup.ephemeralKey), certificate, `${where}.prepareSignature`)) {
+    if (
+      !journalSignatureVerifies(
+        backup.prepareSignature,
+        prepareMessage(backup.cardId, backup.ephemeralKey),
+        certificate,
+        `${where}.prepareSignature`,
+      )
+    ) {
       throw new JournalError(`${where}.prepareSignature: does not verify`);
     }
     if (!isSealed(backup)) return;
@@ -539,7 +582,7 @@ function sealFault(
 ): { readonly fault: BackupFault; readonly problem: string } | undefined {
   const message = sealMessage(primary.cardId, backup.cardId, backup.ephemeralKey, sealed.ephemeralKey);
   if (!verifyMessageSignature(sealed.sealSignature, message, primary.identityPublicKey, 'seal signature')) {
-    return { fault: 'SEAL_SIGNATURE_INVALID', problem: 'the seal signature does not verify under the primary\'s certified identity key' };
+    return { fault: 'SEAL_SIGNATURE_INVALID', problem: "the seal signature does not verify under the primary's certified identity key" };
   }
   const problem = walletBlobHeaderProblem(parseWalletBlobHeader(sealed.blob), { primaryId: primary.cardId, backupId: backup.cardId });
   return problem === undefined ? undefined : { fault: 'BLOB_HEADER_MISMATCH', problem: `the blob's ${problem}` };
@@ -582,13 +625,25 @@ function requirePin(context: StepContext, step: StepLabel): Uint8Array {
 function isTestCard(info: CardInfo, roots: readonly TrustedRoot[]): boolean {
   if (info.certificate === undefined) return false;
   try {
-    return findCertificateRoot(parseCertificate(info.certificate), roots.filter((r) => !r.test)) === undefined;
+    return (
+      findCertificateRoot(
+        parseCertificate(info.certificate),
+        roots.filter((r) => !r.test),
+      ) === undefined
+    );
   } catch {
     return false;
   }
 }
 
-function checkCertificate(info: CardInfo, cardId: Uint8Array, roots: readonly TrustedRoot[], step: StepLabel, role: CardRole, count: number): Certificate {
+function checkCertificate(
+  info: CardInfo,
+  cardId: Uint8Array,
+  roots: readonly TrustedRoot[],
+  step: StepLabel,
+  role: CardRole,
+  count: number,
+): Certificate {
   const fail = (fault: BackupFault, problem: string) => new BackupCardError(fault, step, role, cardId, count, problem);
   if (info.certificate === undefined) throw fail('CERTIFICATE_MALFORMED', 'it reports no certificate');
   let certificate: Certificate;

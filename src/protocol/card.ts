@@ -253,7 +253,7 @@ export class TwincardCard {
       const walletOrigin = originByte === undefined ? undefined : checkOrigin(originByte[0] as number, state);
       const primaryId = presence(Tag.PRIMARY_ID, 'PRIMARY_ID', walletOrigin === 'imported', Size.CARD_ID);
       if (primaryId !== undefined && cardId !== undefined && equalBytes(primaryId, cardId)) {
-        throw new MalformedResponseError('READ', 'PRIMARY_ID is the card\'s own id');
+        throw new MalformedResponseError('READ', "PRIMARY_ID is the card's own id");
       }
       const pinTriesLeft = r.required(Tag.PIN_TRIES_LEFT, 1)[0] as number;
       if (pinTriesLeft > Size.PIN_TRIES) {
@@ -558,7 +558,8 @@ export class TwincardCard {
     const session = this.#session;
     if (session === undefined || !session.open) throw new SessionClosedError(`${name}: ${new SessionClosedError().message}`);
     const iv = this.#random?.(Size.SESSION_IV);
-    const wrapped = iv === undefined ? session.wrap({ ins, p1: 0x00, p2: 0x00 }, payload) : session.wrap({ ins, p1: 0x00, p2: 0x00 }, payload, iv);
+    const wrapped =
+      iv === undefined ? session.wrap({ ins, p1: 0x00, p2: 0x00 }, payload) : session.wrap({ ins, p1: 0x00, p2: 0x00 }, payload, iv);
     const cmd = command(CLA_WRAPPED, ins, 0x00, 0x00, wrapped, ne);
     try {
       return await this.#send(name, cmd);

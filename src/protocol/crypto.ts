@@ -186,7 +186,10 @@ function integerValue(item: unknown, name: 'r' | 's', what: string): bigint {
  * @example toHex(encodeDerSignature({ r: 1n, s: 1n })) // '3006020101020101'
  */
 export function encodeDerSignature({ r, s }: SignatureValues): Uint8Array {
-  for (const [name, v] of [['r', r], ['s', s]] as const) {
+  for (const [name, v] of [
+    ['r', r],
+    ['s', s],
+  ] as const) {
     if (typeof v !== 'bigint') throw new TypeError(`${name}: expected bigint, got ${describeType(v)}`);
     if (v < 1n || v >= SECP256K1_N) throw new RangeError(`${name}: not in 1..n-1`);
   }
@@ -235,12 +238,7 @@ export function signMessage(message: Uint8Array, privateKey: Uint8Array): Uint8A
  * @throws SignatureFormatError for a signature that is not strict DER; InvalidPointError for an
  *   invalid public key (both are faults of the sender, which the caller names).
  */
-export function verifyMessageSignature(
-  der: Uint8Array,
-  message: Uint8Array,
-  publicKey: Uint8Array,
-  what = 'signature',
-): boolean {
+export function verifyMessageSignature(der: Uint8Array, message: Uint8Array, publicKey: Uint8Array, what = 'signature'): boolean {
   const values = parseDerSignature(der, what);
   validatePublicKey(publicKey, `${what}: signer's public key`);
   if (!isBytes(message)) throw new TypeError(`message: expected Uint8Array, got ${describeType(message)}`);

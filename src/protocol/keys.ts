@@ -79,7 +79,10 @@ export function decodePem(text: string, labels: readonly string[], what = 'PEM')
 }
 
 function decodeBase64(body: string, what: string): Uint8Array {
-  const lines = body.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = body
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   for (const line of lines) {
     if (!BASE64_LINE.test(line)) throw new KeyFormatError(what, 'invalid base64 (or PEM headers, which are not supported)');
   }

@@ -13,15 +13,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { BLOB_VERSION, prefixBytes, Size } from './constants.js';
-import {
-  checkLength,
-  checkPrivateKey,
-  constantTimeEqual,
-  equalBytes,
-  SECP256K1_N,
-  validatePublicKey,
-  zeroize,
-} from './crypto.js';
+import { checkLength, checkPrivateKey, constantTimeEqual, equalBytes, SECP256K1_N, validatePublicKey, zeroize } from './crypto.js';
 import { WalletBlobError } from './errors.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
 import { toHex } from '../apdu/index.js';

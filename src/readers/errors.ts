@@ -59,11 +59,7 @@ export function toPcscError(error: unknown, operation: string): PcscError {
   const known = KINDS.get(code);
   const hex = `0x${code.toString(16).toUpperCase().padStart(8, '0')}`;
   const detail = text.replace(/\s*\(0x[0-9a-fA-F]+\)\s*$/, '').trim();
-  return new PcscError(
-    `${operation}: ${detail} (${hex})${known === undefined ? '' : `: ${known.advice}`}`,
-    code,
-    known?.kind ?? 'other',
-  );
+  return new PcscError(`${operation}: ${detail} (${hex})${known === undefined ? '' : `: ${known.advice}`}`, code, known?.kind ?? 'other');
 }
 
 /** No reader, none matching the selector, or several matching. */
@@ -81,7 +77,10 @@ export class ReaderSelectionError extends Error {
 /** Nothing was presented (or no reader appeared) in the time given. */
 export class CardWaitTimeoutError extends Error {
   override readonly name = 'CardWaitTimeoutError';
-  constructor(readonly reader: string, readonly timeoutMs: number) {
+  constructor(
+    readonly reader: string,
+    readonly timeoutMs: number,
+  ) {
     super(`no card in ${JSON.stringify(reader)} after ${(timeoutMs / 1000).toFixed(1)} s: present a card`);
   }
 }

@@ -87,8 +87,7 @@ export class PcscService {
    * @returns the readers ([] if none appeared in time)
    */
   async waitForReaders(options: { timeoutMs: number }): Promise<ReaderState[]> {
-    const settled = () =>
-      this.#readers.size > 0 && [...this.#readers.values()].every((t) => t.status !== undefined);
+    const settled = () => this.#readers.size > 0 && [...this.#readers.values()].every((t) => t.status !== undefined);
     if (!settled()) {
       await this.#until(settled, options.timeoutMs, ['reader-added', 'card-inserted', 'card-removed', 'status']);
     }
@@ -124,9 +123,11 @@ export class PcscService {
     const r = tracked.reader;
     const share = options.share === 'shared' ? r.SCARD_SHARE_SHARED : r.SCARD_SHARE_EXCLUSIVE;
     const protocol =
-      options.protocol === 't0' ? r.SCARD_PROTOCOL_T0
-      : options.protocol === 't1' ? r.SCARD_PROTOCOL_T1
-      : r.SCARD_PROTOCOL_T0 | r.SCARD_PROTOCOL_T1;
+      options.protocol === 't0'
+        ? r.SCARD_PROTOCOL_T0
+        : options.protocol === 't1'
+          ? r.SCARD_PROTOCOL_T1
+          : r.SCARD_PROTOCOL_T0 | r.SCARD_PROTOCOL_T1;
     if (r.connected) {
       // The binding keeps one handle per reader and answers connect() on a connected handle with no
       // protocol at all; a handle left behind by a card that was pulled must be dropped first.
@@ -184,9 +185,10 @@ export class PcscService {
     reader.on('status', (status: ReaderStatus) => {
       const present = (status.state & reader.SCARD_STATE_PRESENT) !== 0 && (status.state & reader.SCARD_STATE_MUTE) === 0;
       const before = tracked.status?.present;
-      tracked.status = present && status.atr !== undefined && status.atr.length > 0
-        ? { present: true, atr: new Uint8Array(status.atr) }
-        : { present: false };
+      tracked.status =
+        present && status.atr !== undefined && status.atr.length > 0
+          ? { present: true, atr: new Uint8Array(status.atr) }
+          : { present: false };
       const state = snapshot(reader.name, tracked);
       if (present && before !== true) this.#emit('card-inserted', state);
       if (!present && before === true) this.#emit('card-removed', state);
@@ -232,7 +234,11 @@ export class PcscCard implements ApduTransport {
   readonly #protocol: number;
   #busy = false;
 
-  constructor(reader: CardReader, readonly atr: Uint8Array, protocol: number) {
+  constructor(
+    reader: CardReader,
+    readonly atr: Uint8Array,
+    protocol: number,
+  ) {
     this.#reader = reader;
     this.#protocol = protocol;
   }
@@ -270,10 +276,13 @@ export class PcscCard implements ApduTransport {
   async disconnect(disposition: Disposition): Promise<void> {
     const r = this.#reader;
     const code =
-      disposition === 'leave' ? r.SCARD_LEAVE_CARD
-      : disposition === 'reset' ? r.SCARD_RESET_CARD
-      : disposition === 'unpower' ? r.SCARD_UNPOWER_CARD
-      : r.SCARD_EJECT_CARD;
+      disposition === 'leave'
+        ? r.SCARD_LEAVE_CARD
+        : disposition === 'reset'
+          ? r.SCARD_RESET_CARD
+          : disposition === 'unpower'
+            ? r.SCARD_UNPOWER_CARD
+            : r.SCARD_EJECT_CARD;
     await new Promise<void>((resolve, reject) => {
       r.disconnect(code, (error) => (error ? reject(toPcscError(error, `disconnect from ${r.name}`)) : resolve()));
     });
@@ -289,12 +298,14 @@ export class PcscCard implements ApduTransport {
         } else if (data.length < 2) {
           // vpcd (and some readers) report success with no bytes when the card went away mid-command:
           // a response without SW1 SW2 is a broken exchange, not an answer.
-          reject(new PcscError(
-            `transmit to ${this.reader}: the card answered ${data.length} ` +
-              `bytes, no status word: the exchange broke off (card moved away?)`,
-            0x80100016,
-            'transaction-failed',
-          ));
+          reject(
+            new PcscError(
+              `transmit to ${this.reader}: the card answered ${data.length} ` +
+                `bytes, no status word: the exchange broke off (card moved away?)`,
+              0x80100016,
+              'transaction-failed',
+            ),
+          );
         } else {
           resolve(new Uint8Array(data));
         }

@@ -6,15 +6,7 @@
  * The protocol layer supplies an {@link ExchangeRedactor} so secret fields (PINs, key blobs) print as their
  * length only (`[redacted 6 bytes]`); it also follows chains and GET RESPONSE continuations.
  */
-import {
-  ExchangeRedactor,
-  formatSw,
-  statusName,
-  toHex,
-  type ApduTransport,
-  type CommandView,
-  type ResponseView,
-} from '../apdu/index.js';
+import { ExchangeRedactor, formatSw, statusName, toHex, type ApduTransport, type CommandView, type ResponseView } from '../apdu/index.js';
 
 export class TracingTransport implements ApduTransport {
   readonly #redactor: ExchangeRedactor;
@@ -48,7 +40,9 @@ function formatTraceCommand(view: CommandView): string {
   const parts = [toHex(apdu.subarray(0, 4))];
   if (view.dataLength > 0) {
     parts.push(toHex(apdu.subarray(4, view.dataOffset)));
-    const data = view.hideData ? `[redacted ${view.dataLength} bytes]` : toHex(apdu.subarray(view.dataOffset, view.dataOffset + view.dataLength));
+    const data = view.hideData
+      ? `[redacted ${view.dataLength} bytes]`
+      : toHex(apdu.subarray(view.dataOffset, view.dataOffset + view.dataLength));
     parts.push(view.wrapped ? `[wrapped] ${data}` : data);
   }
   const le = apdu.subarray(view.dataLength > 0 ? view.dataOffset + view.dataLength : 4);
@@ -61,7 +55,8 @@ function formatTraceResponse(view: ResponseView): string {
   const { bytes } = view;
   if (bytes.length < 2) return `${toHex(bytes)} (malformed: under 2 bytes)`;
   const sw = (bytes[bytes.length - 2]! << 8) | bytes[bytes.length - 1]!;
-  const data = view.dataLength === 0 ? '' : view.hideData ? `[redacted ${view.dataLength} bytes] ` : `${toHex(bytes.subarray(0, view.dataLength))} `;
+  const data =
+    view.dataLength === 0 ? '' : view.hideData ? `[redacted ${view.dataLength} bytes] ` : `${toHex(bytes.subarray(0, view.dataLength))} `;
   const named = sw === 0x9000 || sw >> 8 === 0x61 ? formatSw(sw) : `${formatSw(sw)} (${statusName(sw)})`;
   return `${data}${named}`;
 }

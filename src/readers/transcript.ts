@@ -132,7 +132,11 @@ export class RecordingTransport implements ApduTransport {
    * @param sink where the lines of each exchange go, together, once it ended (a file of several cards);
    *   without one they are kept here, for {@link transcript}.
    */
-  constructor(private readonly inner: ApduTransport, redactor?: ExchangeRedactor, sink?: (lines: readonly string[]) => void) {
+  constructor(
+    private readonly inner: ApduTransport,
+    redactor?: ExchangeRedactor,
+    sink?: (lines: readonly string[]) => void,
+  ) {
     this.#redactor = redactor;
     this.#sink = sink;
   }

@@ -246,7 +246,12 @@ export async function waitForSimCards(cards: number, timeoutMs: number): Promise
   const service = PcscService.open();
   try {
     const missing = () => {
-      const present = new Set(service.readers().filter((r) => r.cardPresent).map((r) => r.name));
+      const present = new Set(
+        service
+          .readers()
+          .filter((r) => r.cardPresent)
+          .map((r) => r.name),
+      );
       return wanted.filter((name) => !present.has(name));
     };
     await service.waitForReaders({ timeoutMs });
@@ -258,10 +263,13 @@ export async function waitForSimCards(cards: number, timeoutMs: number): Promise
           clearTimeout(timer);
           resolve();
         });
-        const timer = setTimeout(() => {
-          off();
-          resolve();
-        }, Math.min(500, Math.max(0, deadline - Date.now())));
+        const timer = setTimeout(
+          () => {
+            off();
+            resolve();
+          },
+          Math.min(500, Math.max(0, deadline - Date.now())),
+        );
       });
     }
     const still = missing();

@@ -133,7 +133,9 @@ function isAlive(pid: number): boolean {
 
 function readApplets(runDir: string): string[] {
   try {
-    return readFileSync(join(runDir, 'applets'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    return readFileSync(join(runDir, 'applets'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
   } catch {
     return [];
   }

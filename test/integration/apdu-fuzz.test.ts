@@ -195,116 +195,128 @@ async function readAnswer(card: RawCard): Promise<{ bytes: string; sent: number 
   return { bytes: toHex(all), sent };
 }
 
-test(`seeded fuzz (${RANDOM_APDUS} random and mutated APDUs to the loopback, ${MALFORMED_TO_TWINCARD} ` +
-  `malformed to the twincard applet): allowed SWs only, the card never dies, nothing persistent moves`, async () => {
-  const service = PcscService.open();
-  try {
-    const personalized = await freshBlankCard(service, K, testCardId(K, 'FUZZ'));
-    await personalized.close();
-  } finally {
-    service.close();
-  }
-  const pid = cardPid();
-  const apdusBefore = apduCount();
-  const fuzz = new Fuzzer(seed);
-  const failures: string[] = [];
-  const cases = new Map<ApduCase, number>();
-  let sent = 0;
-  const card = await openRawCard(readerForCard(K));
-  try {
-    const send = async (command: Uint8Array): Promise<Uint8Array | undefined> => {
-      try {
-        const answer = await card.transmit(command);
-        sent++;
-        return answer;
-      } catch (error) {
-        // pcsc-lite refuses a command shorter than CLA INS P1 P2 itself (winscard.c: "Must at least send a 4 bytes
-        // APDU", SCARD_E_INVALID_PARAMETER): it never reaches a card. Any other transmit error is a failure.
-        const message = (error as Error).message;
-        if (command.length < 4 && /0x80100004/i.test(message)) return undefined;
-        failures.push(`${toHex(command)}: PC/SC error ${message}`);
-        return undefined;
-      }
-    };
-    const twincard = async () => {
-      expect(sw((await send(selectApdu(TWINCARD_AID))) ?? new Uint8Array())).toBe(0x9000);
-      const read = await readAnswer(card);
-      sent += read.sent;
-      return read.bytes;
-    };
-    const readBefore = await twincard();
-    expect(readBefore).toContain(toHex(testCardId(K, 'FUZZ')));
-
-    expect(sw((await send(selectApdu(LOOPBACK_AID))) ?? new Uint8Array())).toBe(0x9000);
-    const counter = async () => Number.parseInt(toHex(((await send(fromHex('8006000002'))) ?? new Uint8Array()).slice(0, 2)), 16);
-    const counterBefore = await counter();
-
-    const started = Date.now();
-    for (let i = 0; i < RANDOM_APDUS; i++) {
-      let command = fuzz.next();
-      while (excluded(command)) command = fuzz.next();
-      const expected = caseOf(command);
-      cases.set(expected.kind, (cases.get(expected.kind) ?? 0) + 1);
-      const answer = await send(command);
-      if (answer === undefined) continue;
-      const status = sw(answer);
-      const shown = toHex(command).slice(0, 80) + (command.length > 40 ? `... (${command.length} bytes)` : '');
-      const where = `#${i} ${shown} [${expected.kind}]`;
-      if (answer.length < 2) failures.push(`${where}: answer ${toHex(answer)} has no status word`);
-      else if (expected.kind === 'malformed' && (status !== 0x6700 || answer.length !== 2)) failures.push(`${where}: malformed, answered ${toHex(answer)}, not 6700`);
-      else if (expected.kind !== 'malformed' && !allowedForWellFormed(status) && !knownExtendedSendBytesFailure(command, expected.kind, status)) {
-        failures.push(`${where}: answered SW ${formatSw(status)}`);
-      }
-      else if (command[0] === 0x80 && command[1] === 0x01 && status === 0x9000) {
-        // ECHO: the data back, as much as Ne allows: proof the applet got the command as sent (case 4S of 261 bytes too).
-        const dataAt = expected.kind.endsWith('E') ? 7 : 5;
-        const data = command.slice(dataAt, dataAt + expected.nc).slice(0, expected.ne);
-        if (toHex(answer.slice(0, -2)) !== toHex(data)) failures.push(`${where}: echo answered ${toHex(answer).slice(0, 80)}`);
-      }
-      if (failures.length >= 10) break;
+test(
+  `seeded fuzz (${RANDOM_APDUS} random and mutated APDUs to the loopback, ${MALFORMED_TO_TWINCARD} ` +
+    `malformed to the twincard applet): allowed SWs only, the card never dies, nothing persistent moves`,
+  async () => {
+    const service = PcscService.open();
+    try {
+      const personalized = await freshBlankCard(service, K, testCardId(K, 'FUZZ'));
+      await personalized.close();
+    } finally {
+      service.close();
     }
-    const fuzzMs = Date.now() - started;
-    expect(await counter()).toBe(counterBefore + 1); // only this test's two reads moved it
+    const pid = cardPid();
+    const apdusBefore = apduCount();
+    const fuzz = new Fuzzer(seed);
+    const failures: string[] = [];
+    const cases = new Map<ApduCase, number>();
+    let sent = 0;
+    const card = await openRawCard(readerForCard(K));
+    try {
+      const send = async (command: Uint8Array): Promise<Uint8Array | undefined> => {
+        try {
+          const answer = await card.transmit(command);
+          sent++;
+          return answer;
+        } catch (error) {
+          // pcsc-lite refuses a command shorter than CLA INS P1 P2 itself (winscard.c: "Must at least send a 4 bytes
+          // APDU", SCARD_E_INVALID_PARAMETER): it never reaches a card. Any other transmit error is a failure.
+          const message = (error as Error).message;
+          if (command.length < 4 && /0x80100004/i.test(message)) return undefined;
+          failures.push(`${toHex(command)}: PC/SC error ${message}`);
+          return undefined;
+        }
+      };
+      const twincard = async () => {
+        expect(sw((await send(selectApdu(TWINCARD_AID))) ?? new Uint8Array())).toBe(0x9000);
+        const read = await readAnswer(card);
+        sent += read.sent;
+        return read.bytes;
+      };
+      const readBefore = await twincard();
+      expect(readBefore).toContain(toHex(testCardId(K, 'FUZZ')));
 
-    // The twincard applet behind malformed commands only: each one 6700, never reaching it.
-    const readAfterSelect = await twincard();
-    expect(readAfterSelect).toBe(readBefore);
-    for (let i = 0; i < MALFORMED_TO_TWINCARD; i++) {
-      const command = fuzz.malformed();
-      if (caseOf(command).kind !== 'malformed' || excluded(command)) continue;
-      const answer = await send(command);
-      if (answer !== undefined && toHex(answer) !== '6700') failures.push(`twincard ${toHex(command).slice(0, 80)}: answered ${toHex(answer)}`);
+      expect(sw((await send(selectApdu(LOOPBACK_AID))) ?? new Uint8Array())).toBe(0x9000);
+      const counter = async () => Number.parseInt(toHex(((await send(fromHex('8006000002'))) ?? new Uint8Array()).slice(0, 2)), 16);
+      const counterBefore = await counter();
+
+      const started = Date.now();
+      for (let i = 0; i < RANDOM_APDUS; i++) {
+        let command = fuzz.next();
+        while (excluded(command)) command = fuzz.next();
+        const expected = caseOf(command);
+        cases.set(expected.kind, (cases.get(expected.kind) ?? 0) + 1);
+        const answer = await send(command);
+        if (answer === undefined) continue;
+        const status = sw(answer);
+        const shown = toHex(command).slice(0, 80) + (command.length > 40 ? `... (${command.length} bytes)` : '');
+        const where = `#${i} ${shown} [${expected.kind}]`;
+        if (answer.length < 2) failures.push(`${where}: answer ${toHex(answer)} has no status word`);
+        else if (expected.kind === 'malformed' && (status !== 0x6700 || answer.length !== 2))
+          failures.push(`${where}: malformed, answered ${toHex(answer)}, not 6700`);
+        else if (
+          expected.kind !== 'malformed' &&
+          !allowedForWellFormed(status) &&
+          !knownExtendedSendBytesFailure(command, expected.kind, status)
+        ) {
+          failures.push(`${where}: answered SW ${formatSw(status)}`);
+        } else if (command[0] === 0x80 && command[1] === 0x01 && status === 0x9000) {
+          // ECHO: the data back, as much as Ne allows: proof the applet got the command as sent (case 4S of 261 bytes too).
+          const dataAt = expected.kind.endsWith('E') ? 7 : 5;
+          const data = command.slice(dataAt, dataAt + expected.nc).slice(0, expected.ne);
+          if (toHex(answer.slice(0, -2)) !== toHex(data)) failures.push(`${where}: echo answered ${toHex(answer).slice(0, 80)}`);
+        }
+        if (failures.length >= 10) break;
+      }
+      const fuzzMs = Date.now() - started;
+      expect(await counter()).toBe(counterBefore + 1); // only this test's two reads moved it
+
+      // The twincard applet behind malformed commands only: each one 6700, never reaching it.
+      const readAfterSelect = await twincard();
+      expect(readAfterSelect).toBe(readBefore);
+      for (let i = 0; i < MALFORMED_TO_TWINCARD; i++) {
+        const command = fuzz.malformed();
+        if (caseOf(command).kind !== 'malformed' || excluded(command)) continue;
+        const answer = await send(command);
+        if (answer !== undefined && toHex(answer) !== '6700')
+          failures.push(`twincard ${toHex(command).slice(0, 80)}: answered ${toHex(answer)}`);
+      }
+      expect(await readAnswer(card).then((r) => ((sent += r.sent), r.bytes))).toBe(readBefore);
+
+      if (failures.length > 0) throw new Error(`fuzz seed ${seed} (TWINCARD_FUZZ_SEED=${seed} to replay):\n${failures.join('\n')}`);
+      expect(cardPid()).toBe(pid); // the same JVM: it never died and was never restarted
+      expect(simStatus(K)).toMatch(/^inserted /);
+      expect(apduCount() - apdusBefore).toBe(sent); // every APDU reached the card and was counted
+      expect([...cases.keys()].sort()).toEqual(['1', '2E', '2S', '3E', '3S', '4E', '4S', 'malformed']);
+      expect(fuzzMs).toBeLessThan(60_000);
+    } catch (error) {
+      throw new Error(`fuzz seed ${seed} (TWINCARD_FUZZ_SEED=${seed} to replay): ${(error as Error).message}`, { cause: error });
+    } finally {
+      await card.close();
     }
-    expect(await readAnswer(card).then((r) => ((sent += r.sent), r.bytes))).toBe(readBefore);
+  },
+  120_000,
+);
 
-    if (failures.length > 0) throw new Error(`fuzz seed ${seed} (TWINCARD_FUZZ_SEED=${seed} to replay):\n${failures.join('\n')}`);
-    expect(cardPid()).toBe(pid); // the same JVM: it never died and was never restarted
+test(
+  'the two commands that used to break the virtual card: 80 20 4F 88 ' +
+    '00 F6 is 6700 (the JVM lived), a 261-byte case 4S is echoed whole',
+  async () => {
+    const pid = cardPid();
+    const card = await openRawCard(readerForCard(K));
+    try {
+      expect(toHex(await card.transmit(fromHex('80204F8800F6')))).toBe('6700');
+      expect(sw(await card.transmit(selectApdu(LOOPBACK_AID)))).toBe(0x9000);
+      const data = Uint8Array.from({ length: 255 }, (_, i) => (i * 7) & 0xff);
+      const command = Uint8Array.from([0x80, 0x01, 0x00, 0x00, 0xff, ...data, 0x00]);
+      expect(command.length).toBe(261);
+      const answer = await card.transmit(command);
+      expect(toHex(answer)).toBe(`${toHex(data)}9000`);
+    } finally {
+      await card.close();
+    }
+    expect(cardPid()).toBe(pid);
     expect(simStatus(K)).toMatch(/^inserted /);
-    expect(apduCount() - apdusBefore).toBe(sent); // every APDU reached the card and was counted
-    expect([...cases.keys()].sort()).toEqual(['1', '2E', '2S', '3E', '3S', '4E', '4S', 'malformed']);
-    expect(fuzzMs).toBeLessThan(60_000);
-  } catch (error) {
-    throw new Error(`fuzz seed ${seed} (TWINCARD_FUZZ_SEED=${seed} to replay): ${(error as Error).message}`, { cause: error });
-  } finally {
-    await card.close();
-  }
-}, 120_000);
-
-test('the two commands that used to break the virtual card: 80 20 4F 88 ' +
-  '00 F6 is 6700 (the JVM lived), a 261-byte case 4S is echoed whole', async () => {
-  const pid = cardPid();
-  const card = await openRawCard(readerForCard(K));
-  try {
-    expect(toHex(await card.transmit(fromHex('80204F8800F6')))).toBe('6700');
-    expect(sw(await card.transmit(selectApdu(LOOPBACK_AID)))).toBe(0x9000);
-    const data = Uint8Array.from({ length: 255 }, (_, i) => (i * 7) & 0xff);
-    const command = Uint8Array.from([0x80, 0x01, 0x00, 0x00, 0xff, ...data, 0x00]);
-    expect(command.length).toBe(261);
-    const answer = await card.transmit(command);
-    expect(toHex(answer)).toBe(`${toHex(data)}9000`);
-  } finally {
-    await card.close();
-  }
-  expect(cardPid()).toBe(pid);
-  expect(simStatus(K)).toMatch(/^inserted /);
-});
+  },
+);

@@ -48,7 +48,6 @@ beforeEach(async () => {
 /** I1 and I2 on the cards' own READs; on failure the message carries the whole transcript. */
 afterEach(() => host.assertInvariants());
 
-
 async function unlockPrimary(): Promise<void> {
   expect(sw(await host.select(P))).toBe('9000');
   expect(sw(await host.verifyPin(P, PIN))).toBe('9000');
@@ -96,7 +95,11 @@ test('the version 1 attack, replayed in version 2 terms: the stale EB is sealed 
   // v1: P: LINK_BACKUP(B, EB_b), EXPORT_WALLET(B); B: IMPORT_WALLET.
   const blob = await host.exported(P, ebB);
   const imported = await host.import(B1, blob);
-  expect({ sw: sw(imported), result: imported.result, key: toHex(imported.walletPublicKey!) }).toEqual({ sw: '9000', result: 0, key: toHex(wallet) });
+  expect({ sw: sw(imported), result: imported.result, key: toHex(imported.walletPublicKey!) }).toEqual({
+    sw: '9000',
+    result: 0,
+    key: toHex(wallet),
+  });
   // v1: P: LINK_BACKUP(B, EB_a) (the stale signature cleared the exported mark), BACKUP_ABORT -> WALLET, count 0.
   const stale = await host.export(P, ebA);
   expect(sw(stale)).toBe('9000'); // a recorded card may be exported to again: counted, not a new slot
@@ -203,28 +206,34 @@ test("a blob for B1 offered to B2: 9A06 (and B2's own EB does not help)", async 
   expect(sw(await host.import(B1, forB1))).toBe('9000');
 });
 
-test('a blob replayed to a card that imported: 17 01 01 only for ' +
-  'the identical blob, else 6985; an imported card never exports', async () => {
-  await unlockPrimary();
-  const o1 = await host.offer(B1);
-  const o2 = await host.offer(B2);
-  const first = await host.exported(P, o1);
-  const second = await host.exported(P, o1); // same card, new EP: a different blob
-  const forB2 = await host.exported(P, o2);
-  expect((await host.import(B1, first)).result).toBe(0);
-  const replay = await host.import(B1, first);
-  expect({ sw: sw(replay), result: replay.result, key: toHex(replay.walletPublicKey!) }).toEqual({ sw: '9000', result: 1, key: toHex(wallet) });
-  expect(sw(await host.import(B1, second))).toBe('6985');
-  expect(sw(await host.import(B1, forB2))).toBe('6985');
-  // I5: B1 holds the wallet with the same access code; it cannot export it nor finalize.
-  const o3 = await host.offer(B3);
-  expect(sw(await host.select(B1))).toBe('9000');
-  expect(sw(await host.verifyPin(B1, PIN))).toBe('9000');
-  expect(sw(await host.export(B1, o3))).toBe('6985');
-  expect(sw(await host.finalize(B1))).toBe('6985');
-  expect(sw(await host.sign(B1, sha256(new TextEncoder().encode('a clone signs'))))).toBe('9000');
-  expect(summary(await host.read(B1))).toEqual({ state: 'BACKED_UP', count: 0, ids: [] });
-});
+test(
+  'a blob replayed to a card that imported: 17 01 01 only for ' + 'the identical blob, else 6985; an imported card never exports',
+  async () => {
+    await unlockPrimary();
+    const o1 = await host.offer(B1);
+    const o2 = await host.offer(B2);
+    const first = await host.exported(P, o1);
+    const second = await host.exported(P, o1); // same card, new EP: a different blob
+    const forB2 = await host.exported(P, o2);
+    expect((await host.import(B1, first)).result).toBe(0);
+    const replay = await host.import(B1, first);
+    expect({ sw: sw(replay), result: replay.result, key: toHex(replay.walletPublicKey!) }).toEqual({
+      sw: '9000',
+      result: 1,
+      key: toHex(wallet),
+    });
+    expect(sw(await host.import(B1, second))).toBe('6985');
+    expect(sw(await host.import(B1, forB2))).toBe('6985');
+    // I5: B1 holds the wallet with the same access code; it cannot export it nor finalize.
+    const o3 = await host.offer(B3);
+    expect(sw(await host.select(B1))).toBe('9000');
+    expect(sw(await host.verifyPin(B1, PIN))).toBe('9000');
+    expect(sw(await host.export(B1, o3))).toBe('6985');
+    expect(sw(await host.finalize(B1))).toBe('6985');
+    expect(sw(await host.sign(B1, sha256(new TextEncoder().encode('a clone signs'))))).toBe('9000');
+    expect(summary(await host.read(B1))).toEqual({ state: 'BACKED_UP', count: 0, ids: [] });
+  },
+);
 
 test('a torn export (the card ran it, the answer was lost): after reinsertion the primary names the card', async () => {
   await unlockPrimary();
@@ -285,35 +294,43 @@ test('a stale EB and signature from an earlier prepare, exported: counted, and t
   expect(summary(await host.read(B2))).toEqual({ state: 'WALLET', count: 0, ids: [] });
 });
 
-test('RESET: refused while exporting; a finalized primary and its clone may go ' +
-  'blank, and a reset card gets the wallet again only by a counted export', async () => {
-  await unlockPrimary();
-  const o1 = await host.offer(B1);
-  expect(sw(await host.import(B1, await host.exported(P, o1)))).toBe('9000');
-  // The clone resets itself (its code came in the blob): blank again, the same genuine card.
-  expect(sw(await host.select(B1))).toBe('9000');
-  expect(sw(await host.resetCard(B1, PIN))).toBe('9000');
-  const blank = await host.read(B1);
-  expect({ state: blank.state, id: toHex(blank.cardId!), wallet: blank.walletPublicKey, primary: blank.primaryId, count: blank.signCounter })
-    .toEqual({ state: 'BLANK', id: id(B1), wallet: undefined, primary: undefined, count: 0 });
-  // It may become a backup card again, but only through an export the primary records (B1 is recorded already).
-  const again = await host.offer(B1);
-  expect(toHex(again.eb)).not.toBe(toHex(o1.eb));
-  expect(sw(await host.select(P))).toBe('9000');
-  expect(sw(await host.resetCard(P, PIN))).toBe('6985'); // BACKUP_EXPORTING: the record first
-  expect(sw(await host.verifyPin(P, PIN))).toBe('9000');
-  expect(sw(await host.import(B1, await host.exported(P, again)))).toBe('9000');
-  expect(summary(await host.read(P))).toEqual({ state: 'BACKUP_EXPORTING', count: 1, ids: [id(B1)] });
-  expect((await host.finalize(P)).count).toBe(1);
-  // The finalized primary goes blank: its record goes with its wallet; B1's copy stays counted against it.
-  expect(sw(await host.resetCard(P, PIN))).toBe('9000');
-  expect(summary(await host.read(P))).toEqual({ state: 'BLANK', count: 0, ids: [] });
-  // The blank former primary cannot take the wallet back from anything the host kept: no blob names it.
-  const former = await host.offer(P);
-  expect(sw(await host.select(B1))).toBe('9000');
-  expect(sw(await host.verifyPin(B1, PIN))).toBe('9000');
-  expect(sw(await host.export(B1, former))).toBe('6985'); // I5: the clone never exports, whatever its code
-});
+test(
+  'RESET: refused while exporting; a finalized primary and its clone may go ' +
+    'blank, and a reset card gets the wallet again only by a counted export',
+  async () => {
+    await unlockPrimary();
+    const o1 = await host.offer(B1);
+    expect(sw(await host.import(B1, await host.exported(P, o1)))).toBe('9000');
+    // The clone resets itself (its code came in the blob): blank again, the same genuine card.
+    expect(sw(await host.select(B1))).toBe('9000');
+    expect(sw(await host.resetCard(B1, PIN))).toBe('9000');
+    const blank = await host.read(B1);
+    expect({
+      state: blank.state,
+      id: toHex(blank.cardId!),
+      wallet: blank.walletPublicKey,
+      primary: blank.primaryId,
+      count: blank.signCounter,
+    }).toEqual({ state: 'BLANK', id: id(B1), wallet: undefined, primary: undefined, count: 0 });
+    // It may become a backup card again, but only through an export the primary records (B1 is recorded already).
+    const again = await host.offer(B1);
+    expect(toHex(again.eb)).not.toBe(toHex(o1.eb));
+    expect(sw(await host.select(P))).toBe('9000');
+    expect(sw(await host.resetCard(P, PIN))).toBe('6985'); // BACKUP_EXPORTING: the record first
+    expect(sw(await host.verifyPin(P, PIN))).toBe('9000');
+    expect(sw(await host.import(B1, await host.exported(P, again)))).toBe('9000');
+    expect(summary(await host.read(P))).toEqual({ state: 'BACKUP_EXPORTING', count: 1, ids: [id(B1)] });
+    expect((await host.finalize(P)).count).toBe(1);
+    // The finalized primary goes blank: its record goes with its wallet; B1's copy stays counted against it.
+    expect(sw(await host.resetCard(P, PIN))).toBe('9000');
+    expect(summary(await host.read(P))).toEqual({ state: 'BLANK', count: 0, ids: [] });
+    // The blank former primary cannot take the wallet back from anything the host kept: no blob names it.
+    const former = await host.offer(P);
+    expect(sw(await host.select(B1))).toBe('9000');
+    expect(sw(await host.verifyPin(B1, PIN))).toBe('9000');
+    expect(sw(await host.export(B1, former))).toBe('6985'); // I5: the clone never exports, whatever its code
+  },
+);
 
 test('CHANGE_ACCESS_CODE: one card only, the old code is refused after it, the verification must be made again', async () => {
   const next = new TextEncoder().encode('97531024');

@@ -112,7 +112,19 @@ test('Ctrl-C while waiting for a card: exit 9, the journal kept; --resume on a b
   // One reader (tap mode) holding the primary: refused as backup card 1, then the CLI waits for a tap.
   const child = spawn(
     process.execPath,
-    [CLI, 'backup', '--reader', readerForCard(0), '--trust-test-root', '--pin-env', 'TWINCARD_TEST_BACKUP_PIN', '--journal', journal, '--backups', '2'],
+    [
+      CLI,
+      'backup',
+      '--reader',
+      readerForCard(0),
+      '--trust-test-root',
+      '--pin-env',
+      'TWINCARD_TEST_BACKUP_PIN',
+      '--journal',
+      journal,
+      '--backups',
+      '2',
+    ],
     { env: { ...process.env, TWINCARD_TRACE: '', ...PIN_ENV } },
   );
   let stderr = '';

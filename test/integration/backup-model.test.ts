@@ -252,7 +252,10 @@ function applyCodeCheck(m: Model, k: number, sw: number): void {
 
 class ChangeCode extends Step<Reply> {
   readonly name = 'CHANGE_ACCESS_CODE';
-  constructor(k: number, readonly right: boolean) {
+  constructor(
+    k: number,
+    readonly right: boolean,
+  ) {
     super(k);
   }
   override check(m: Readonly<Model>): boolean {
@@ -278,7 +281,10 @@ class ChangeCode extends Step<Reply> {
 
 class Reset extends Step<Reply> {
   readonly name = 'RESET';
-  constructor(k: number, readonly right: boolean) {
+  constructor(
+    k: number,
+    readonly right: boolean,
+  ) {
     super(k);
   }
   override check(m: Readonly<Model>): boolean {
@@ -302,7 +308,10 @@ class Reset extends Step<Reply> {
 
 class VerifyPin extends Step<Reply> {
   readonly name = 'VERIFY_PIN';
-  constructor(k: number, readonly right: boolean) {
+  constructor(
+    k: number,
+    readonly right: boolean,
+  ) {
     super(k);
   }
   /** Bounded: a wrong code never takes a card below 2 tries left, so the cards stay usable. */
@@ -367,7 +376,8 @@ class Sign extends Step<Reply & { signature?: Uint8Array; counter?: number }> {
     const card = m.cards[this.k]!;
     card.signCounter += 1;
     const problems: string[] = [];
-    if (reply!.counter !== card.signCounter) problems.push(`SIGN on card ${this.k}: counter ${String(reply!.counter)}, expected ${card.signCounter}`);
+    if (reply!.counter !== card.signCounter)
+      problems.push(`SIGN on card ${this.k}: counter ${String(reply!.counter)}, expected ${card.signCounter}`);
     const key = fromHex(card.walletPublicKey!);
     if (checkWalletSignature(reply!.signature!, DIGEST, key) === undefined) {
       problems.push(`SIGN on card ${this.k}: the signature does not verify under the wallet key the card reports`);
@@ -398,7 +408,8 @@ class Prepare extends Step<Reply & { offer?: Offer }> {
     }
     const eb = toHex(reply.offer!.eb);
     const problems: string[] = [];
-    if (card.eb !== undefined && eb !== card.eb) problems.push(`BACKUP_PREPARE on pending card ${this.k} answered a new EB (the document: the same EB again)`);
+    if (card.eb !== undefined && eb !== card.eb)
+      problems.push(`BACKUP_PREPARE on pending card ${this.k} answered a new EB (the document: the same EB again)`);
     if (card.eb === undefined && m.ebsSeen.has(eb)) problems.push(`BACKUP_PREPARE on card ${this.k} answered an EB seen before`);
     card.eb = eb;
     m.ebsSeen.add(eb);
@@ -429,7 +440,11 @@ class Cancel extends Step<Reply> {
 
 class Export extends Step<Reply & { sealed?: ObservedExport['sealed'] }> {
   readonly name = 'BACKUP_EXPORT';
-  constructor(k: number, readonly pick: number, torn = false) {
+  constructor(
+    k: number,
+    readonly pick: number,
+    torn = false,
+  ) {
     super(k, torn);
   }
   override check(m: Readonly<Model>): boolean {
@@ -479,13 +494,19 @@ class Finalize extends Step<Reply & { count?: number }> {
     const card = m.cards[this.k]!;
     card.state = 'BACKED_UP';
     const count = card.backupIds.length;
-    return reply === undefined || reply.count === count ? [] : [`BACKUP_FINALIZE on card ${this.k} answered count ${String(reply.count)}, recorded ${count}`];
+    return reply === undefined || reply.count === count
+      ? []
+      : [`BACKUP_FINALIZE on card ${this.k} answered count ${String(reply.count)}, recorded ${count}`];
   }
 }
 
 class Import extends Step<Reply & { walletPublicKey?: Uint8Array; result?: number }> {
   readonly name = 'BACKUP_IMPORT';
-  constructor(k: number, readonly pick: number, torn = false) {
+  constructor(
+    k: number,
+    readonly pick: number,
+    torn = false,
+  ) {
     super(k, torn);
   }
   override check(m: Readonly<Model>): boolean {
@@ -510,14 +531,18 @@ class Import extends Step<Reply & { walletPublicKey?: Uint8Array; result?: numbe
     const { result } = expectedImport(card, x);
     const problems: string[] = [];
     if (reply !== undefined) {
-      if (reply.result !== result) problems.push(`BACKUP_IMPORT on card ${this.k}: IMPORT_RESULT ${String(reply.result)}, the document says ${String(result)}`);
-      if (toHex(reply.walletPublicKey!) !== x.walletPublicKey) problems.push(`BACKUP_IMPORT on card ${this.k}: a wallet key that is not the exporter's`);
+      if (reply.result !== result)
+        problems.push(`BACKUP_IMPORT on card ${this.k}: IMPORT_RESULT ${String(reply.result)}, the document says ${String(result)}`);
+      if (toHex(reply.walletPublicKey!) !== x.walletPublicKey)
+        problems.push(`BACKUP_IMPORT on card ${this.k}: a wallet key that is not the exporter's`);
     }
     if (result !== 0) return problems;
     // I3: the blob's seal names this card and the EB of its latest BACKUP_PREPARE not followed by a cancel.
     if (toHex(x.sealed.offer.backupId) !== card.id || card.eb === undefined || toHex(x.sealed.offer.eb) !== card.eb) {
-      problems.push(`I3: card ${this.k} imported a blob sealed to ${toHex(x.sealed.offer.backupId)}/EB ` +
-        `${toHex(x.sealed.offer.eb).slice(0, 16)}..., its current EB is ${String(card.eb?.slice(0, 16))}`);
+      problems.push(
+        `I3: card ${this.k} imported a blob sealed to ${toHex(x.sealed.offer.backupId)}/EB ` +
+          `${toHex(x.sealed.offer.eb).slice(0, 16)}..., its current EB is ${String(card.eb?.slice(0, 16))}`,
+      );
     }
     card.state = 'BACKED_UP';
     card.origin = 'imported';
@@ -595,7 +620,10 @@ test(`random command sequences from a host that knows the code keep I1-I3 (seed 
     console.log(
       `backup-model: ${runsStarted} runs (shrinking included), ${commandsRun} commands, ` +
         `${host.apdus - apdusBefore} APDUs, ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
-        [...outcomes].sort(([a], [b]) => a.localeCompare(b)).map(([what, n]) => `  ${what}: ${n}`).join('\n'),
+        [...outcomes]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([what, n]) => `  ${what}: ${n}`)
+          .join('\n'),
     );
   }
 }, 600_000);

@@ -72,37 +72,40 @@ const snapshot = (info: CardInfo): string => JSON.stringify(info, (_k, v: unknow
 test.each([
   [1, ['prepare-backup-1', 'export-primary', 'import-1']],
   [2, ['prepare-backup-1', 'prepare-backup-2', 'export-primary', 'import-1', 'import-2']],
-] as const)('bench 1+%i: one pass, 2N + 1 steps; every card signs under one key; the primary names exactly its backup cards', async (n, steps) => {
-  const backups = n === 1 ? [1] : [1, 2];
-  const wallet = await freshCards(service, [0, ...backups], 0);
-  const journalPath = join(dir, `bench-${n}.json`);
-  const events: BackupEvent[] = [];
-  // Backup cards first, the order a v2 backup takes them: no card is read for a step it cannot serve.
-  const source = new PcscCardSource(service, [...backups, 0].map(readerForCard), { mode: 'bench', waitMs: 5000 });
-  const started = performance.now();
-  const final = await runBackup(newJournal(n), { source, journalPath, roots, pin: PIN, onEvent: (e) => events.push(e) });
-  const ms = performance.now() - started;
-  await source.close();
-  console.log(`full 1+${n} v2 backup through pcscd (bench mode): ${ms.toFixed(0)} ms`);
+] as const)(
+  'bench 1+%i: one pass, 2N + 1 steps; every card signs under one key; the primary names exactly its backup cards',
+  async (n, steps) => {
+    const backups = n === 1 ? [1] : [1, 2];
+    const wallet = await freshCards(service, [0, ...backups], 0);
+    const journalPath = join(dir, `bench-${n}.json`);
+    const events: BackupEvent[] = [];
+    // Backup cards first, the order a v2 backup takes them: no card is read for a step it cannot serve.
+    const source = new PcscCardSource(service, [...backups, 0].map(readerForCard), { mode: 'bench', waitMs: 5000 });
+    const started = performance.now();
+    const final = await runBackup(newJournal(n), { source, journalPath, roots, pin: PIN, onEvent: (e) => events.push(e) });
+    const ms = performance.now() - started;
+    await source.close();
+    console.log(`full 1+${n} v2 backup through pcscd (bench mode): ${ms.toFixed(0)} ms`);
 
-  expect(nextStep(final)).toEqual({ kind: 'done' });
-  expect(events.flatMap((e) => (e.type === 'step-done' ? [e.step] : []))).toEqual(steps);
-  expect(events.flatMap((e) => (e.type === 'checkpoint' ? [`${e.step}:${e.name}`] : []))).toEqual([
-    ...backups.map((_, i) => `prepare-backup-${i + 1}:claimed`),
-    ...backups.map((_, i) => `export-primary:exported-${i + 1}`),
-  ]);
-  expect(events.some((e) => e.type === 'card-refused' || e.type === 'card-lost')).toBe(false);
-  // The journal on disk is the last step's, and holds no secret: no PIN anywhere in it.
-  const onDisk = await readFile(journalPath, 'utf8');
-  expect(onDisk).not.toContain(toHex(PIN));
-  expect(await loadJournal(journalPath)).toEqual(final);
-  expect(final.backups.map((b) => toHex(b.cardId))).toEqual(backups.map((k) => toHex(cardIdFor(k))));
+    expect(nextStep(final)).toEqual({ kind: 'done' });
+    expect(events.flatMap((e) => (e.type === 'step-done' ? [e.step] : []))).toEqual(steps);
+    expect(events.flatMap((e) => (e.type === 'checkpoint' ? [`${e.step}:${e.name}`] : []))).toEqual([
+      ...backups.map((_, i) => `prepare-backup-${i + 1}:claimed`),
+      ...backups.map((_, i) => `export-primary:exported-${i + 1}`),
+    ]);
+    expect(events.some((e) => e.type === 'card-refused' || e.type === 'card-lost')).toBe(false);
+    // The journal on disk is the last step's, and holds no secret: no PIN anywhere in it.
+    const onDisk = await readFile(journalPath, 'utf8');
+    expect(onDisk).not.toContain(toHex(PIN));
+    expect(await loadJournal(journalPath)).toEqual(final);
+    expect(final.backups.map((b) => toHex(b.cardId))).toEqual(backups.map((k) => toHex(cardIdFor(k))));
 
-  await expectBackedUp(service, 0, backups, wallet);
-  const primary = await readCard(service, 0);
-  expect(primary.backupCardIds.map(toHex)).toEqual(backups.map((k) => toHex(cardIdFor(k))));
-  for (const k of backups) expect(toHex((await readCard(service, k)).primaryId!)).toBe(toHex(cardIdFor(0)));
-});
+    await expectBackedUp(service, 0, backups, wallet);
+    const primary = await readCard(service, 0);
+    expect(primary.backupCardIds.map(toHex)).toEqual(backups.map((k) => toHex(cardIdFor(k))));
+    for (const k of backups) expect(toHex((await readCard(service, k)).primaryId!)).toBe(toHex(cardIdFor(0)));
+  },
+);
 
 test('a finished backup is final: a new backup of that primary stops at the primary, named, and the card refuses to export', async () => {
   const wallet = await freshCards(service, [0, 1, 3], 0);
@@ -274,7 +277,9 @@ test('a host that exports to a card of its own just before FINALIZE: the primary
       return hooked;
     },
   });
-  const error = await runBackup(newJournal(1), { source, journalPath: join(dir, 'injected.json'), roots, pin: PIN }).catch((e: unknown) => e);
+  const error = await runBackup(newJournal(1), { source, journalPath: join(dir, 'injected.json'), roots, pin: PIN }).catch(
+    (e: unknown) => e,
+  );
   await source.close();
   expect(injected).toBe(true);
   // The host's FINALIZE meets a session that is no longer its own: 6988, nothing finalized.
@@ -286,9 +291,12 @@ test('a host that exports to a card of its own just before FINALIZE: the primary
   });
   // The resumed backup reads the primary first and names the card it does not know, before sending it anything.
   const resumed = new PcscCardSource(service, [0, 1].map(readerForCard), { mode: 'bench', waitMs: 5000 });
-  const again = await runBackup((await loadJournal(join(dir, 'injected.json')))!, { source: resumed, journalPath: join(dir, 'injected.json'), roots, pin: PIN }).catch(
-    (e: unknown) => e,
-  );
+  const again = await runBackup((await loadJournal(join(dir, 'injected.json')))!, {
+    source: resumed,
+    journalPath: join(dir, 'injected.json'),
+    roots,
+    pin: PIN,
+  }).catch((e: unknown) => e);
   await resumed.close();
   expect(again).toBeInstanceOf(BackupCardError);
   expect(again).toMatchObject({ fault: 'UNKNOWN_BACKUP_CARD', step: 'export-primary' });

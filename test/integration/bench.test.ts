@@ -44,7 +44,14 @@ interface Report {
   groups: string[][];
   backups: { round: number; group: number; wallMs: number; hostCryptoCpuMs: number; totals: Totals; steps: Step[] }[];
   failures: unknown[];
-  summary: { attempted: number; succeeded: number; failed: number; throughput: number; backupSeconds: number; hostCpuMs: { median: number } | null };
+  summary: {
+    attempted: number;
+    succeeded: number;
+    failed: number;
+    throughput: number;
+    backupSeconds: number;
+    hostCpuMs: { median: number } | null;
+  };
 }
 
 const STEPS: Record<string, { commands: number; chainBlocks: number; getResponses: number }> = {
@@ -68,7 +75,7 @@ function twincard(args: string[]) {
 
 const group = [0, 1, 2].map(readerForCard).join(',');
 
-test('bench --pairs 1 --rounds 2: two 1+2 backups, every step timed, exactly the protocol\'s APDUs', () => {
+test("bench --pairs 1 --rounds 2: two 1+2 backups, every step timed, exactly the protocol's APDUs", () => {
   const { code, stdout, stderr } = twincard(['bench', '--virtual', '--pairs', '1', '--rounds', '2', '--readers', group, '--json']);
   expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
   const report = JSON.parse(stdout) as Report;
@@ -143,7 +150,12 @@ test('a card missing from its reader: the failure is reported (round, group, pha
     expect(stderr).toMatch(/bench: 1 of 1 backups failed/);
     const report = JSON.parse(stdout) as Report;
     expect(report.failures).toEqual([
-      { round: 0, group: 0, phase: 'prepare', error: expect.stringMatching(new RegExp(`CardWaitTimeoutError: no card in "${readerForCard(2)}"`)) },
+      {
+        round: 0,
+        group: 0,
+        phase: 'prepare',
+        error: expect.stringMatching(new RegExp(`CardWaitTimeoutError: no card in "${readerForCard(2)}"`)),
+      },
     ]);
     expect(report.summary).toMatchObject({ attempted: 1, succeeded: 0, failed: 1, throughput: 0 });
     expect(report.backups).toEqual([]);

@@ -18,7 +18,10 @@ function layout(name: string, appletBody: string): string {
   const root = join(scratch, name);
   mkdirSync(join(root, 'scripts'), { recursive: true });
   copyFileSync(join(repoRoot, 'scripts', 'build-cap.sh'), join(root, 'scripts', 'build-cap.sh'));
-  for (const [pkg, cls] of [['applet', 'TwincardApplet'], ['loopback', 'LoopbackApplet']] as const) {
+  for (const [pkg, cls] of [
+    ['applet', 'TwincardApplet'],
+    ['loopback', 'LoopbackApplet'],
+  ] as const) {
     const dir = join(root, 'fixtures', 'src', 'main', 'java', 'dev', 'twincard', pkg);
     mkdirSync(dir, { recursive: true });
     writeFileSync(
@@ -54,7 +57,8 @@ test('a clean applet: exit 0, a CAP for it and for the loopback', () => {
   const { code, stderr } = buildCap(root);
   expect(stderr).toContain('conversion completed with 0 errors');
   expect(code).toBe(0);
-  for (const cap of ['twincard.cap', 'loopback.cap']) expect(statSync(join(root, 'fixtures', 'target', 'cap', cap)).size).toBeGreaterThan(500);
+  for (const cap of ['twincard.cap', 'loopback.cap'])
+    expect(statSync(join(root, 'fixtures', 'target', 'cap', cap)).size).toBeGreaterThan(500);
 }, 60_000);
 
 test('an int: the converter rejects it and the script exits 1 (the converter itself exits 0)', () => {
@@ -67,7 +71,10 @@ test('an int: the converter rejects it and the script exits 1 (the converter its
 }, 60_000);
 
 test('an API beyond 3.0.4 (KeyBuilder.buildKeyWithSharedDomain, 3.0.5): javac against the 3.0.4 jar fails, exit 1', () => {
-  const root = layout('api', 'KeyBuilder.buildKeyWithSharedDomain(KeyBuilder.TYPE_EC_FP_PUBLIC, KeyBuilder.LENGTH_EC_FP_256, null, false);');
+  const root = layout(
+    'api',
+    'KeyBuilder.buildKeyWithSharedDomain(KeyBuilder.TYPE_EC_FP_PUBLIC, KeyBuilder.LENGTH_EC_FP_256, null, false);',
+  );
   const { code, stderr } = buildCap(root);
   expect(stderr).toMatch(/buildKeyWithSharedDomain/);
   expect(stderr).toContain('javac against the Java Card 3.0.4 API failed');

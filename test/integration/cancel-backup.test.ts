@@ -52,7 +52,10 @@ async function step(journal: BackupJournal, path: string, k: number): Promise<Ba
 }
 
 const swOf = async (act: () => Promise<unknown>): Promise<string> => {
-  const e = await act().then(() => undefined, (x: unknown) => x);
+  const e = await act().then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(CardRefusedError);
   return formatSw((e as CardRefusedError).sw);
 };
@@ -83,7 +86,12 @@ test('BACKUP_CANCEL: a blob sealed to the cancelled EB can never be imported, an
     await card.backupCancel();
     expect((await card.read()).state).toBe('BLANK');
     await card.backupCancel(); // nothing to cancel: a retried step answers the same
-    const blob = { certificate: journal.primary!.certificate, ephemeralKey: sealed.sealed.ephemeralKey, signature: sealed.sealed.sealSignature, blob: sealed.sealed.blob };
+    const blob = {
+      certificate: journal.primary!.certificate,
+      ephemeralKey: sealed.sealed.ephemeralKey,
+      signature: sealed.sealed.sealSignature,
+      blob: sealed.sealed.blob,
+    };
     expect(await swOf(() => card.backupImport(blob))).toBe('6985'); // BLANK: nothing to import into
     const fresh = await card.backupPrepare();
     expect(toHex(fresh.ephemeralKey)).not.toBe(toHex(sealed.ephemeralKey));
@@ -91,7 +99,10 @@ test('BACKUP_CANCEL: a blob sealed to the cancelled EB can never be imported, an
     expect((await card.read()).state).toBe('BACKUP_PENDING');
   });
   const primary = await readCard(service, 0);
-  expect({ state: primary.state, ids: primary.backupCardIds.map(toHex) }).toEqual({ state: 'BACKUP_EXPORTING', ids: [toHex(sealed.cardId)] });
+  expect({ state: primary.state, ids: primary.backupCardIds.map(toHex) }).toEqual({
+    state: 'BACKUP_EXPORTING',
+    ids: [toHex(sealed.cardId)],
+  });
 });
 
 test('cancel-backup on a primary: nothing to cancel in v2, and for an exporting one only --resume goes forward (exit 8)', async () => {
@@ -107,87 +118,97 @@ test('cancel-backup on a primary: nothing to cancel in v2, and for an exporting 
   expect((await readCard(service, 0)).state).toBe('WALLET');
 });
 
-test('cancel-backup refuses a card the journal holds a sealed blob for, ' +
-  'unless --force; an unsealed one is dropped and the backup goes on', async () => {
-  const wallet = await freshCards(service, [0, 1, 2, 3], 0);
-  const path = join(dir, 'journal.json');
-  let journal = await step(newJournal(2), path, 1);
-  journal = await step(journal, path, 2);
-  expect(journal.backups.map((b) => b.stage)).toEqual(['prepared', 'prepared']);
+test(
+  'cancel-backup refuses a card the journal holds a sealed blob for, ' +
+    'unless --force; an unsealed one is dropped and the backup goes on',
+  async () => {
+    const wallet = await freshCards(service, [0, 1, 2, 3], 0);
+    const path = join(dir, 'journal.json');
+    let journal = await step(newJournal(2), path, 1);
+    journal = await step(journal, path, 2);
+    expect(journal.backups.map((b) => b.stage)).toEqual(['prepared', 'prepared']);
 
-  // At the primary's step, an interrupted export could already count card 2: refused without --force.
-  const careful = cancel(2, path);
-  expect(careful.code).toBe(8);
-  expect(careful.stderr).toContain('the primary may already count');
-  expect((await readCard(service, 2)).state).toBe('BACKUP_PENDING');
-  // The primary was never presented: --force drops card 2, and the journal forgets it.
-  const dropped = cancel(2, path, '--force', '--json');
-  expect({ code: dropped.code, stderr: dropped.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining('is BLANK again') });
-  expect(JSON.parse(dropped.stdout)).toEqual({
-    reader: readerForCard(2),
-    cardId: toHex(journal.backups[1]!.cardId),
-    stateBefore: 'BACKUP_PENDING',
-    cancelled: true,
-    journal: 'card-dropped',
-  });
-  expect((await readCard(service, 2)).state).toBe('BLANK');
-  journal = (await loadJournal(path))!;
-  expect(journal.backups.map((b) => toHex(b.cardId))).toEqual([toHex((await readCard(service, 1)).cardId!)]);
+    // At the primary's step, an interrupted export could already count card 2: refused without --force.
+    const careful = cancel(2, path);
+    expect(careful.code).toBe(8);
+    expect(careful.stderr).toContain('the primary may already count');
+    expect((await readCard(service, 2)).state).toBe('BACKUP_PENDING');
+    // The primary was never presented: --force drops card 2, and the journal forgets it.
+    const dropped = cancel(2, path, '--force', '--json');
+    expect({ code: dropped.code, stderr: dropped.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining('is BLANK again') });
+    expect(JSON.parse(dropped.stdout)).toEqual({
+      reader: readerForCard(2),
+      cardId: toHex(journal.backups[1]!.cardId),
+      stateBefore: 'BACKUP_PENDING',
+      cancelled: true,
+      journal: 'card-dropped',
+    });
+    expect((await readCard(service, 2)).state).toBe('BLANK');
+    journal = (await loadJournal(path))!;
+    expect(journal.backups.map((b) => toHex(b.cardId))).toEqual([toHex((await readCard(service, 1)).cardId!)]);
 
-  // The backup continues with card 3 in slot 2, then the primary exports to 1 and 3.
-  const source = new PcscCardSource(service, [1, 3, 0].map(readerForCard), { mode: 'bench', waitMs: 5000 });
-  const blobsOut = await runBackup(journal, {
-    source,
-    journalPath: path,
-    roots,
-    pin: PIN,
-    onEvent: (e) => {
-      if (e.type === 'step-done' && e.step === 'export-primary') throw new Error('stop after the export');
-    },
-  }).catch(async (e: unknown) => {
-    if ((e as Error).message !== 'stop after the export') throw e;
-    return (await loadJournal(path))!;
-  });
-  await source.close();
-  expect(blobsOut.primary?.stage).toBe('finalized');
+    // The backup continues with card 3 in slot 2, then the primary exports to 1 and 3.
+    const source = new PcscCardSource(service, [1, 3, 0].map(readerForCard), { mode: 'bench', waitMs: 5000 });
+    const blobsOut = await runBackup(journal, {
+      source,
+      journalPath: path,
+      roots,
+      pin: PIN,
+      onEvent: (e) => {
+        if (e.type === 'step-done' && e.step === 'export-primary') throw new Error('stop after the export');
+      },
+    }).catch(async (e: unknown) => {
+      if ((e as Error).message !== 'stop after the export') throw e;
+      return (await loadJournal(path))!;
+    });
+    await source.close();
+    expect(blobsOut.primary?.stage).toBe('finalized');
 
-  // Card 3 holds a sealed blob: refused without --force (exit 8), nothing sent, the journal unchanged.
-  const before = JSON.stringify(await loadJournal(path), (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
-  const refused = cancel(3, path);
-  expect(refused.code).toBe(8);
-  expect(refused.stderr).toContain('the primary already counts it as a backup card, for ever');
-  expect(refused.stderr).toContain('--force');
-  expect((await readCard(service, 3)).state).toBe('BACKUP_PENDING');
-  expect(JSON.stringify(await loadJournal(path), (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v))).toBe(before);
+    // Card 3 holds a sealed blob: refused without --force (exit 8), nothing sent, the journal unchanged.
+    const before = JSON.stringify(await loadJournal(path), (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
+    const refused = cancel(3, path);
+    expect(refused.code).toBe(8);
+    expect(refused.stderr).toContain('the primary already counts it as a backup card, for ever');
+    expect(refused.stderr).toContain('--force');
+    expect((await readCard(service, 3)).state).toBe('BACKUP_PENDING');
+    expect(JSON.stringify(await loadJournal(path), (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v))).toBe(before);
 
-  // Card 1 imports; with --force card 3 is cancelled, the journal keeps its blob (the primary counts it).
-  const rest = new PcscCardSource(service, [1].map(readerForCard), { mode: 'bench', waitMs: 5000 });
-  const stopped = await runBackup(blobsOut, { source: rest, journalPath: path, roots, pin: PIN }).catch((e: unknown) => e);
-  await rest.close();
-  expect(stopped).toBeInstanceOf(NoMatchingCardError); // card 3 is not on this bench
-  expect((await loadJournal(path))!.backups.map((b) => b.stage)).toEqual(['imported', 'sealed']);
-  const forced = cancel(3, path, '--force', '--json');
-  expect(forced.code).toBe(0);
-  expect(JSON.parse(forced.stdout)).toMatchObject({ stateBefore: 'BACKUP_PENDING', cancelled: true, journal: 'unchanged' });
-  expect(existsSync(path)).toBe(true);
-  expect((await readCard(service, 3)).state).toBe('BLANK');
-  // The wallet is on the primary and card 1; the primary counts 1 and 3: a lost slot, never a hidden copy.
-  const primary = await readCard(service, 0);
-  const backup = await readCard(service, 1);
-  expect({ state: backup.state, wallet: toHex(backup.walletPublicKey!) }).toEqual({ state: 'BACKED_UP', wallet: toHex(wallet) });
-  expect(primary.state).toBe('BACKED_UP');
-  expect(primary.backupCardIds.map(toHex)).toEqual([toHex((await readCard(service, 1)).cardId!), toHex((await readCard(service, 3)).cardId!)]);
-});
+    // Card 1 imports; with --force card 3 is cancelled, the journal keeps its blob (the primary counts it).
+    const rest = new PcscCardSource(service, [1].map(readerForCard), { mode: 'bench', waitMs: 5000 });
+    const stopped = await runBackup(blobsOut, { source: rest, journalPath: path, roots, pin: PIN }).catch((e: unknown) => e);
+    await rest.close();
+    expect(stopped).toBeInstanceOf(NoMatchingCardError); // card 3 is not on this bench
+    expect((await loadJournal(path))!.backups.map((b) => b.stage)).toEqual(['imported', 'sealed']);
+    const forced = cancel(3, path, '--force', '--json');
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(forced.stdout)).toMatchObject({ stateBefore: 'BACKUP_PENDING', cancelled: true, journal: 'unchanged' });
+    expect(existsSync(path)).toBe(true);
+    expect((await readCard(service, 3)).state).toBe('BLANK');
+    // The wallet is on the primary and card 1; the primary counts 1 and 3: a lost slot, never a hidden copy.
+    const primary = await readCard(service, 0);
+    const backup = await readCard(service, 1);
+    expect({ state: backup.state, wallet: toHex(backup.walletPublicKey!) }).toEqual({ state: 'BACKED_UP', wallet: toHex(wallet) });
+    expect(primary.state).toBe('BACKED_UP');
+    expect(primary.backupCardIds.map(toHex)).toEqual([
+      toHex((await readCard(service, 1)).cardId!),
+      toHex((await readCard(service, 3)).cardId!),
+    ]);
+  },
+);
 
-test("cancel-backup before the primary's step: BLANK again, no --force needed; " + 'again: nothing to cancel; the last card removes the journal', async () => {
-  await freshCards(service, [1], 0);
-  const path = join(dir, 'single.json');
-  await step(newJournal(2), path, 1); // backup card 1 of 2 prepared: the next step is backup card 2's
-  const first = cancel(1, path, '--json');
-  expect(first.code).toBe(0);
-  expect(JSON.parse(first.stdout)).toMatchObject({ stateBefore: 'BACKUP_PENDING', cancelled: true, journal: 'removed' });
-  expect(existsSync(path)).toBe(false);
-  const again = cancel(1, path);
-  expect(again.code).toBe(0);
-  expect(again.stdout).toContain('nothing to cancel'); // the result: on stdout
-});
+test(
+  "cancel-backup before the primary's step: BLANK again, no --force needed; " +
+    'again: nothing to cancel; the last card removes the journal',
+  async () => {
+    await freshCards(service, [1], 0);
+    const path = join(dir, 'single.json');
+    await step(newJournal(2), path, 1); // backup card 1 of 2 prepared: the next step is backup card 2's
+    const first = cancel(1, path, '--json');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ stateBefore: 'BACKUP_PENDING', cancelled: true, journal: 'removed' });
+    expect(existsSync(path)).toBe(false);
+    const again = cancel(1, path);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('nothing to cancel'); // the result: on stdout
+  },
+);

@@ -109,7 +109,10 @@ describe('a card from the factory to a signature', () => {
   test('attest on a FACTORY card: not genuine, NOT_PERSONALIZED, exit 6', () => {
     const { code, stdout, stderr } = twincard(['attest', '--trust-test-root', '--json', ...on(0)]);
     expect(code).toBe(6);
-    expect(json<{ genuine: boolean; reason: { code: string } }>(stdout)).toMatchObject({ genuine: false, reason: { code: 'NOT_PERSONALIZED' } });
+    expect(json<{ genuine: boolean; reason: { code: string } }>(stdout)).toMatchObject({
+      genuine: false,
+      reason: { code: 'NOT_PERSONALIZED' },
+    });
     expect(stderr).toContain('NOT GENUINE: NOT_PERSONALIZED');
   });
 
@@ -216,7 +219,13 @@ describe('a card from the factory to a signature', () => {
       expect(output).not.toContain(PIN);
     }
     const info = json<Info>(twincard(['info', '--json', ...on(0)]).stdout);
-    expect(info).toMatchObject({ state: 'WALLET', walletPublicKey: doc.walletPublicKey, walletOrigin: 'created', pinTriesLeft: 5, signCounter: 0 });
+    expect(info).toMatchObject({
+      state: 'WALLET',
+      walletPublicKey: doc.walletPublicKey,
+      walletOrigin: 'created',
+      pinTriesLeft: 5,
+      signCounter: 0,
+    });
     // The wallet key is its own key pair, not the identity key again.
     expect(info.certificate).not.toContain(doc.walletPublicKey);
     expect(twincard(['create-wallet', '--trust-test-root', ...on(0)], { TWINCARD_PIN: PIN })).toMatchObject({ code: 8 });
@@ -227,8 +236,13 @@ describe('a card from the factory to a signature', () => {
     const first = twincard(['sign', '--trust-test-root', '--digest', toHex(digest), '--json', ...on(0)], { TWINCARD_PIN: PIN });
     expect(first.code).toBe(0);
     const a = json<Signed>(first.stdout);
-    const second = json<Signed>(twincard(['sign', '--trust-test-root', '--digest', toHex(digest), '--json', ...on(0)], { TWINCARD_PIN: PIN }).stdout);
-    for (const [signed, counter] of [[a, 1], [second, 2]] as const) {
+    const second = json<Signed>(
+      twincard(['sign', '--trust-test-root', '--digest', toHex(digest), '--json', ...on(0)], { TWINCARD_PIN: PIN }).stdout,
+    );
+    for (const [signed, counter] of [
+      [a, 1],
+      [second, 2],
+    ] as const) {
       expect(signed).toMatchObject({ cardId: idA, digest: toHex(digest), signCounter: counter });
       const compact = fromHex(signed.r + signed.s);
       const publicKey = fromHex(signed.walletPublicKey);
@@ -246,7 +260,10 @@ describe('a card from the factory to a signature', () => {
 
   test('sign --trace with TWINCARD_TRACE=1: VERIFY_PIN and SIGN travel wrapped, the code never shows', () => {
     const digest = toHex(sha256(new TextEncoder().encode('traced')));
-    const { code, stdout, stderr } = twincard(['sign', '--trust-test-root', '--digest', digest, ...on(0)], { TWINCARD_PIN: PIN, TWINCARD_TRACE: '1' });
+    const { code, stdout, stderr } = twincard(['sign', '--trust-test-root', '--digest', digest, ...on(0)], {
+      TWINCARD_PIN: PIN,
+      TWINCARD_TRACE: '1',
+    });
     expect(code).toBe(0);
     expect(stderr).toContain('>> 84200000 34 [wrapped] 00000001');
     expect(stderr).not.toContain('>> 80200000');
@@ -256,14 +273,18 @@ describe('a card from the factory to a signature', () => {
 
   test('sign --expect-pubkey for another wallet: refused before the code is sent (no try spent)', () => {
     const other = toHex(publicKeyOf(secp256k1.utils.randomSecretKey()));
-    const { code, stderr } = twincard(['sign', '--trust-test-root', '--digest', '00'.repeat(32), '--expect-pubkey', other, ...on(0)], { TWINCARD_PIN: '0000' });
+    const { code, stderr } = twincard(['sign', '--trust-test-root', '--digest', '00'.repeat(32), '--expect-pubkey', other, ...on(0)], {
+      TWINCARD_PIN: '0000',
+    });
     expect(code).toBe(1);
     expect(stderr).toContain('the access code was not sent');
     expect(json<Info>(twincard(['info', '--json', ...on(0)]).stdout).pinTriesLeft).toBe(5);
   });
 
   test('sign argument errors are usage errors: digest size, bad hex, a PIN file others can read', () => {
-    expect(twincard(['sign', '--trust-test-root', '--digest', 'AB', ...on(0)], { TWINCARD_PIN: PIN }).stderr).toContain('--digest: expected 32 bytes (64 hex digits), got 1');
+    expect(twincard(['sign', '--trust-test-root', '--digest', 'AB', ...on(0)], { TWINCARD_PIN: PIN }).stderr).toContain(
+      '--digest: expected 32 bytes (64 hex digits), got 1',
+    );
     expect(twincard(['sign', '--trust-test-root', '--digest', 'zz', ...on(0)], { TWINCARD_PIN: PIN }).code).toBe(2);
     const file = join(work, 'pin-open');
     writeFileSync(file, `${PIN}\n`);
@@ -297,39 +318,47 @@ describe('a card from the factory to a signature', () => {
 });
 
 describe('cards that are not what they claim', () => {
-  test('a card installed with the OTHER root: personalized with --manufacturer-key, refused by ' +
-    'a host that trusts only TEST (exit 6, no session opened); --root that key trusts it', () => {
-    simRoot(1, OTHER_PUBLIC);
-    try {
-      const wrongKey = twincard(['personalize', '--card-id', toHex(testCardId(1, 'OTHR')), '--test-manufacturer', '--force', ...on(1)]);
-      expect(wrongKey.code).toBe(8); // the card checks the signature under the root it was installed with
-      expect(wrongKey.stderr).toContain('9A01');
-      expect(twincard(['personalize', '--card-id', toHex(testCardId(1, 'OTHR')), '--manufacturer-key', OTHER_PRIVATE, '--force', ...on(1)]).code).toBe(0);
-      const refused = twincard(['attest', '--trust-test-root', '--json', ...on(1)]);
-      expect(refused.code).toBe(6);
-      expect(json<{ reason: { code: string; message: string } }>(refused.stdout).reason).toEqual({
-        code: 'CERTIFICATE_UNTRUSTED',
-        message: 'the certificate does not verify under any of the 1 trusted root(s)',
-      });
-      const created = twincard(['create-wallet', '--trust-test-root', '--trace', ...on(1)], { TWINCARD_PIN: PIN, TWINCARD_TRACE: '1' });
-      expect(created.code).toBe(6);
-      expect(created.stderr).toContain('nothing was sent to the card');
-      expect(created.stderr).not.toContain('>> 80700000');
-      const trusted = twincard(['attest', '--root', OTHER_PUBLIC, '--json', ...on(1)]);
-      expect(trusted.code).toBe(0);
-      expect(json<{ root: { label: string; test: boolean } }>(trusted.stdout).root).toEqual({ label: OTHER_PUBLIC, test: false });
-      const createdTrusted = twincard(['create-wallet', '--root', OTHER_PUBLIC, ...on(1)], { TWINCARD_PIN: PIN });
-      expect(createdTrusted.code).toBe(0);
-      expect(createdTrusted.stderr).not.toContain('WARNING');
-    } finally {
-      simRoot(1, TEST_PUBLIC);
-    }
-  });
+  test(
+    'a card installed with the OTHER root: personalized with --manufacturer-key, refused by ' +
+      'a host that trusts only TEST (exit 6, no session opened); --root that key trusts it',
+    () => {
+      simRoot(1, OTHER_PUBLIC);
+      try {
+        const wrongKey = twincard(['personalize', '--card-id', toHex(testCardId(1, 'OTHR')), '--test-manufacturer', '--force', ...on(1)]);
+        expect(wrongKey.code).toBe(8); // the card checks the signature under the root it was installed with
+        expect(wrongKey.stderr).toContain('9A01');
+        expect(
+          twincard(['personalize', '--card-id', toHex(testCardId(1, 'OTHR')), '--manufacturer-key', OTHER_PRIVATE, '--force', ...on(1)])
+            .code,
+        ).toBe(0);
+        const refused = twincard(['attest', '--trust-test-root', '--json', ...on(1)]);
+        expect(refused.code).toBe(6);
+        expect(json<{ reason: { code: string; message: string } }>(refused.stdout).reason).toEqual({
+          code: 'CERTIFICATE_UNTRUSTED',
+          message: 'the certificate does not verify under any of the 1 trusted root(s)',
+        });
+        const created = twincard(['create-wallet', '--trust-test-root', '--trace', ...on(1)], { TWINCARD_PIN: PIN, TWINCARD_TRACE: '1' });
+        expect(created.code).toBe(6);
+        expect(created.stderr).toContain('nothing was sent to the card');
+        expect(created.stderr).not.toContain('>> 80700000');
+        const trusted = twincard(['attest', '--root', OTHER_PUBLIC, '--json', ...on(1)]);
+        expect(trusted.code).toBe(0);
+        expect(json<{ root: { label: string; test: boolean } }>(trusted.stdout).root).toEqual({ label: OTHER_PUBLIC, test: false });
+        const createdTrusted = twincard(['create-wallet', '--root', OTHER_PUBLIC, ...on(1)], { TWINCARD_PIN: PIN });
+        expect(createdTrusted.code).toBe(0);
+        expect(createdTrusted.stderr).not.toContain('WARNING');
+      } finally {
+        simRoot(1, TEST_PUBLIC);
+      }
+    },
+  );
 
   test('sign on a card without a wallet: refused by state (exit 8), no code sent', () => {
     sim('wipe', 1);
     expect(twincard(['personalize', '--card-id', idB, '--test-manufacturer', '--force', ...on(1)]).code).toBe(0);
-    const { code, stderr } = twincard(['sign', '--trust-test-root', '--digest', '00'.repeat(32), '--trace', ...on(1)], { TWINCARD_PIN: PIN });
+    const { code, stderr } = twincard(['sign', '--trust-test-root', '--digest', '00'.repeat(32), '--trace', ...on(1)], {
+      TWINCARD_PIN: PIN,
+    });
     expect(code).toBe(8);
     expect(stderr).toContain('sign: the card is BLANK, expected WALLET or BACKUP_EXPORTING or BACKED_UP');
     expect(stderr).not.toContain('>> 80200000');
@@ -414,10 +443,14 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "output": out.decod
 `;
 
 function onTerminal(args: readonly string[], answers: readonly [prompt: string, typed: string][]) {
-  const result = spawnSync('python3', ['-c', PTY_DRIVER, JSON.stringify([process.execPath, CLI, ...args]), JSON.stringify(answers), JSON.stringify(env())], {
-    encoding: 'utf8',
-    timeout: 40_000,
-  });
+  const result = spawnSync(
+    'python3',
+    ['-c', PTY_DRIVER, JSON.stringify([process.execPath, CLI, ...args]), JSON.stringify(answers), JSON.stringify(env())],
+    {
+      encoding: 'utf8',
+      timeout: 40_000,
+    },
+  );
   if (result.status !== 0) throw new Error(`pty driver failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as { code: number; output: string };
 }
@@ -442,10 +475,13 @@ describe('the access code on a terminal', () => {
   });
 
   test('create-wallet: two different codes typed: refused (exit 2), the card stays BLANK', () => {
-    const { code, output } = onTerminal(['create-wallet', '--trust-test-root', ...on(1)], [
-      ['New access code (4..16 characters): ', `${TYPED}\r`],
-      ['again: ', '1357924680\r'],
-    ]);
+    const { code, output } = onTerminal(
+      ['create-wallet', '--trust-test-root', ...on(1)],
+      [
+        ['New access code (4..16 characters): ', `${TYPED}\r`],
+        ['again: ', '1357924680\r'],
+      ],
+    );
     expect(code).toBe(2);
     expect(output).toContain('the two access codes differ');
     expect(output).not.toContain(TYPED);
@@ -453,10 +489,13 @@ describe('the access code on a terminal', () => {
   });
 
   test('create-wallet asks twice without echo; sign asks once; the code works', () => {
-    const created = onTerminal(['create-wallet', '--trust-test-root', ...on(1)], [
-      ['New access code (4..16 characters): ', `${TYPED}\r`],
-      ['again: ', `${TYPED}\r`],
-    ]);
+    const created = onTerminal(
+      ['create-wallet', '--trust-test-root', ...on(1)],
+      [
+        ['New access code (4..16 characters): ', `${TYPED}\r`],
+        ['again: ', `${TYPED}\r`],
+      ],
+    );
     expect(created.code).toBe(0);
     expect(created.output).toContain('wallet created on card');
     expect(created.output).not.toContain(TYPED);
@@ -467,7 +506,10 @@ describe('the access code on a terminal', () => {
   });
 
   test('Ctrl-C at the prompt cancels (exit 2) and nothing reaches the card', () => {
-    const { code, output } = onTerminal(['sign', '--trust-test-root', '--digest', '42'.repeat(32), ...on(1)], [['Access code: ', '12\u0003']]);
+    const { code, output } = onTerminal(
+      ['sign', '--trust-test-root', '--digest', '42'.repeat(32), ...on(1)],
+      [['Access code: ', '12\u0003']],
+    );
     expect(code).toBe(2);
     expect(output).toContain('access code entry cancelled');
     expect(json<Info>(twincard(['info', '--json', ...on(1)]).stdout)).toMatchObject({ pinTriesLeft: 5, signCounter: 1 });
@@ -477,9 +519,13 @@ describe('the access code on a terminal', () => {
 test('apdu --trace: a raw VERIFY_PIN to the applet and an ISO VERIFY to another applet are redacted too', () => {
   const secret = '3938373635343332';
   const { code, stderr } = twincard([
-    'apdu', '--trace', ...on(0),
-    '00A404000AF07477696E636172640100', `8020000008${secret}`,
-    '00A404000AF07477696E63617264FE00', `0020008008${secret}`,
+    'apdu',
+    '--trace',
+    ...on(0),
+    '00A404000AF07477696E636172640100',
+    `8020000008${secret}`,
+    '00A404000AF07477696E63617264FE00',
+    `0020008008${secret}`,
   ]);
   expect(code).toBe(0);
   expect(stderr).toContain('>> 80200000 08 [redacted 8 bytes]');
@@ -513,7 +559,19 @@ describe('the v2 backup through the CLI: one reader at a desk, then info and can
     // The person's desk: one reader (test card 0's), the primary on it; card 1 next to it.
     const child = spawn(
       process.execPath,
-      [CLI, 'backup', ...on(0), '--backups', '1', '--trust-test-root', '--pin-env', 'TWINCARD_TEST_BACKUP_PIN', '--journal', journal, '--json'],
+      [
+        CLI,
+        'backup',
+        ...on(0),
+        '--backups',
+        '1',
+        '--trust-test-root',
+        '--pin-env',
+        'TWINCARD_TEST_BACKUP_PIN',
+        '--journal',
+        journal,
+        '--json',
+      ],
       { env: env(pinEnv) },
     );
     let stderr = '';
@@ -546,17 +604,34 @@ describe('the v2 backup through the CLI: one reader at a desk, then info and can
     ]);
     expect(stderr).toContain(`refused: card ${idA} holds a wallet (WALLET)`);
     expect(stderr).toContain('3 taps, the backup cards first');
-    expect(json<{ walletPublicKey: string; primary: string; backups: string[] }>(stdout)).toMatchObject({ walletPublicKey: wallet, primary: idA, backups: [idB] });
+    expect(json<{ walletPublicKey: string; primary: string; backups: string[] }>(stdout)).toMatchObject({
+      walletPublicKey: wallet,
+      primary: idA,
+      backups: [idB],
+    });
   }, 60_000);
 
-  test('info shows the primary\'s backup cards by id and the backup card\'s primary, as text and --json', () => {
+  test("info shows the primary's backup cards by id and the backup card's primary, as text and --json", () => {
     simPut(0, 0);
     simPut(1, 1);
     const primary = twincard(['info', '--json', ...on(0)]);
-    expect(json<Info>(primary.stdout)).toMatchObject({ state: 'BACKED_UP', walletOrigin: 'created', backupCount: 1, backupCardIds: [idB], primaryId: null });
+    expect(json<Info>(primary.stdout)).toMatchObject({
+      state: 'BACKED_UP',
+      walletOrigin: 'created',
+      backupCount: 1,
+      backupCardIds: [idB],
+      primaryId: null,
+    });
     expect(primary.stderr).toMatch(new RegExp(`^backup cards  1 \\(${idB}; final\\)$`, 'm'));
     const backup = twincard(['info', '--json', ...on(1)]);
-    expect(json<Info>(backup.stdout)).toMatchObject({ state: 'BACKED_UP', walletOrigin: 'imported', walletPublicKey: wallet, backupCount: 0, backupCardIds: [], primaryId: idA });
+    expect(json<Info>(backup.stdout)).toMatchObject({
+      state: 'BACKED_UP',
+      walletOrigin: 'imported',
+      walletPublicKey: wallet,
+      backupCount: 0,
+      backupCardIds: [],
+      primaryId: idA,
+    });
     expect(backup.stderr).toContain(`wallet origin imported from primary card ${idA}`);
   });
 
@@ -588,7 +663,10 @@ describe('the v2 backup through the CLI: one reader at a desk, then info and can
       TWINCARD_TRACE: '1',
     });
     expect(code).toBe(0);
-    const sent = stderr.split('\n').filter((l) => l.startsWith('>> ')).map((l) => l.slice(3, 11));
+    const sent = stderr
+      .split('\n')
+      .filter((l) => l.startsWith('>> '))
+      .map((l) => l.slice(3, 11));
     expect(sent).toEqual(expect.arrayContaining(['80700000', '84200000', '84320000']));
     expect(sent.indexOf('80700000')).toBeLessThan(sent.indexOf('84200000'));
     expect(sent).not.toContain('80200000');
@@ -644,7 +722,12 @@ describe('the v2 backup through the CLI: one reader at a desk, then info and can
     expect(wrong.code).toBe(7);
     const reset = twincard(['reset', '--trust-test-root', '--force', '--json', ...on(1)], { TWINCARD_PIN: PIN });
     expect(reset.code).toBe(0);
-    expect(json<{ cardId: string; state: string; erased: string }>(reset.stdout)).toEqual({ reader: readerForCard(1), cardId: idB, state: 'BLANK', erased: wallet });
+    expect(json<{ cardId: string; state: string; erased: string }>(reset.stdout)).toEqual({
+      reader: readerForCard(1),
+      cardId: idB,
+      state: 'BLANK',
+      erased: wallet,
+    });
     expect(json<Info>(twincard(['info', '--json', ...on(1)]).stdout)).toMatchObject({ state: 'BLANK', cardId: idB, walletPublicKey: null });
     const primary = twincard(['reset', '--trust-test-root', '--force', ...on(0)], { TWINCARD_PIN: NEW_PIN });
     expect(primary.code).toBe(0);
@@ -700,7 +783,7 @@ describe('a card of the OTHER root and cards of the TEST root cannot back each o
     simPut(1, 1);
   });
 
-  test('each card refuses the other\'s certificate at BACKUP_EXPORT', async () => {
+  test("each card refuses the other's certificate at BACKUP_EXPORT", async () => {
     simPut(0, 0);
     simPut(1, 1);
     sim('wipe', 0);
@@ -725,7 +808,10 @@ describe('a card of the OTHER root and cards of the TEST root cannot back each o
       const certA = await certOf(0);
       const certB = await certOf(1);
       const offer = { ephemeralKey: publicKeyOf(fromHex('55'.repeat(32))), signature: fromHex('3006020101020101') };
-      for (const [k, peer] of [[0, certB], [1, certA]] as const) {
+      for (const [k, peer] of [
+        [0, certB],
+        [1, certA],
+      ] as const) {
         const c = await openCard(service, k);
         try {
           await c.card.select();

@@ -36,7 +36,12 @@ function env(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 function twincard(args: readonly string[], extra: NodeJS.ProcessEnv = {}): Run {
-  const result = spawnSync(process.execPath, [CLI, ...args], { env: env(extra), encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    env: env(extra),
+    encoding: 'utf8',
+    timeout: 60_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -122,10 +127,16 @@ describe('card commands, in the order a card lives', () => {
   test('personalize --force: the result on stdout (plain), the document on stdout (--json)', () => {
     expectPlainResult(
       twincard(['personalize', '--card-id', idA, '--test-manufacturer', '--force', ...on(0)]),
-      [new RegExp(`^card ${idA} personalized: FACTORY -> BLANK`, 'm'), /^identity key +04[0-9A-F]{128}$/m, /^attestation key 04[0-9A-F]{128}$/m],
+      [
+        new RegExp(`^card ${idA} personalized: FACTORY -> BLANK`, 'm'),
+        /^identity key +04[0-9A-F]{128}$/m,
+        /^attestation key 04[0-9A-F]{128}$/m,
+      ],
       [TRACED],
     );
-    const doc = expectJsonResult<{ cardId: string; state: string }>(twincard(['personalize', '--card-id', idB, '--test-manufacturer', '--force', '--json', ...on(1)]));
+    const doc = expectJsonResult<{ cardId: string; state: string }>(
+      twincard(['personalize', '--card-id', idB, '--test-manufacturer', '--force', '--json', ...on(1)]),
+    );
     expect(doc).toMatchObject({ cardId: idB, state: 'BLANK' });
   });
 
@@ -138,15 +149,20 @@ describe('card commands, in the order a card lives', () => {
     expect(piped.status).toBe(0);
     expect(piped.stdout).toBe('state         BLANK\n');
     expect(piped.stderr).toMatch(TRACED);
-    expectPlainResult(twincard(['info', ...on(0)]), [new RegExp(`^card id +${idA}$`, 'm'), /^state +BLANK$/m, /^wallet key +\(no wallet\)$/m], [TRACED]);
+    expectPlainResult(
+      twincard(['info', ...on(0)]),
+      [new RegExp(`^card id +${idA}$`, 'm'), /^state +BLANK$/m, /^wallet key +\(no wallet\)$/m],
+      [TRACED],
+    );
     expect(expectJsonResult<{ cardId: string }>(twincard(['info', '--json', ...on(0)])).cardId).toBe(idA);
   });
 
   test('attest: the verdict on stdout, the TEST-root warning on stderr', () => {
-    expectPlainResult(twincard(['attest', '--trust-test-root', ...on(0)]), [new RegExp(`^GENUINE: card ${idA} \\(BLANK\\)`, 'm')], [
-      /^warning: that is the TEST manufacturer/m,
-      TRACED,
-    ]);
+    expectPlainResult(
+      twincard(['attest', '--trust-test-root', ...on(0)]),
+      [new RegExp(`^GENUINE: card ${idA} \\(BLANK\\)`, 'm')],
+      [/^warning: that is the TEST manufacturer/m, TRACED],
+    );
     expect(expectJsonResult<{ genuine: boolean }>(twincard(['attest', '--trust-test-root', '--json', ...on(0)])).genuine).toBe(true);
     // Not genuine: the verdict is still the result (stdout), the exit code says it, the reason is on stderr too.
     const untrusted = twincard(['attest', ...on(0)]);
@@ -157,7 +173,10 @@ describe('card commands, in the order a card lives', () => {
 
   test('doctor: one line per check on stdout; --json the checks', () => {
     const args = ['doctor', '--trust-test-root', ...on(0)];
-    expectPlainResult(twincard(args), [/^OK {4}pcscd: reachable$/m, new RegExp(`^OK {4}applet in ${readerForCard(0)}: .*state BLANK$`, 'm')]);
+    expectPlainResult(twincard(args), [
+      /^OK {4}pcscd: reachable$/m,
+      new RegExp(`^OK {4}applet in ${readerForCard(0)}: .*state BLANK$`, 'm'),
+    ]);
     expect(expectJsonResult<{ ok: boolean }>(twincard([...args, '--json'])).ok).toBe(true);
   });
 
@@ -175,7 +194,10 @@ describe('card commands, in the order a card lives', () => {
       /^der {4}30[0-9A-F]+$/m,
       /^pubkey 04[0-9A-F]{128}$/m,
     ]);
-    expect(expectJsonResult<{ signCounter: number }>(twincard(['sign', '--trust-test-root', '--digest', digest, '--json', ...on(0)], withPin)).signCounter).toBe(2);
+    expect(
+      expectJsonResult<{ signCounter: number }>(twincard(['sign', '--trust-test-root', '--digest', digest, '--json', ...on(0)], withPin))
+        .signCounter,
+    ).toBe(2);
   });
 
   test('change-code: the card changed on stdout; and back again with --json', () => {
@@ -194,32 +216,53 @@ describe('card commands, in the order a card lives', () => {
 
   test('conformance (two read-only checks): the PASS lines and the summary on stdout; --json the report', () => {
     const args = ['conformance', '--only', 'select/answer,read/answer', ...on(0)];
-    expectPlainResult(twincard(args), [/^PASS {2}select\/answer/m, /^PASS {2}read\/answer/m, /^2 checks: 2 passed, 0 failed/m], [/^conformance: /m]);
+    expectPlainResult(
+      twincard(args),
+      [/^PASS {2}select\/answer/m, /^PASS {2}read\/answer/m, /^2 checks: 2 passed, 0 failed/m],
+      [/^conformance: /m],
+    );
     expect(expectJsonResult<{ conforms: boolean }>(twincard([...args, '--json'])).conforms).toBe(true);
   });
 
   test('backup (a reader per card): progress on stderr, "backup complete" on stdout', () => {
     const run = twincard(['backup', '--backups', '1', '--trust-test-root', '--journal', journal, ...on(1), ...on(0)], withPin);
-    expectPlainResult(run, [/^backup complete in [\d.]+ s: the wallet 04[0-9A-F]{128} is on 2 cards$/m], [/^step 1\/3 done: prepare-backup-1$/m]);
+    expectPlainResult(
+      run,
+      [/^backup complete in [\d.]+ s: the wallet 04[0-9A-F]{128} is on 2 cards$/m],
+      [/^step 1\/3 done: prepare-backup-1$/m],
+    );
   });
 
   test('reset --force: the erasure on stdout, what is known of other copies on stderr; --json on the backup card', () => {
-    expectPlainResult(twincard(['reset', '--force', '--trust-test-root', ...on(0)], withPin), [new RegExp(`^card ${idA} reset: the wallet is erased`, 'm')], [
-      new RegExp(`^card ${idA} is the primary of this wallet; its backup cards ${idB}`, 'm'),
-    ]);
-    expect(expectJsonResult<{ state: string }>(twincard(['reset', '--force', '--trust-test-root', '--json', ...on(1)], withPin)).state).toBe('BLANK');
+    expectPlainResult(
+      twincard(['reset', '--force', '--trust-test-root', ...on(0)], withPin),
+      [new RegExp(`^card ${idA} reset: the wallet is erased`, 'm')],
+      [new RegExp(`^card ${idA} is the primary of this wallet; its backup cards ${idB}`, 'm')],
+    );
+    expect(
+      expectJsonResult<{ state: string }>(twincard(['reset', '--force', '--trust-test-root', '--json', ...on(1)], withPin)).state,
+    ).toBe('BLANK');
   });
 
   test('cancel-backup on a BLANK card: "nothing to cancel" on stdout; --json the document', () => {
-    expectPlainResult(twincard(['cancel-backup', '--journal', journal, ...on(0)]), [new RegExp(`^card ${idA} is BLANK: nothing to cancel$`, 'm')]);
-    const doc = expectJsonResult<{ cancelled: boolean; journal: string }>(twincard(['cancel-backup', '--journal', journal, '--json', ...on(1)]));
+    expectPlainResult(twincard(['cancel-backup', '--journal', journal, ...on(0)]), [
+      new RegExp(`^card ${idA} is BLANK: nothing to cancel$`, 'm'),
+    ]);
+    const doc = expectJsonResult<{ cancelled: boolean; journal: string }>(
+      twincard(['cancel-backup', '--journal', journal, '--json', ...on(1)]),
+    );
     expect(doc).toMatchObject({ cancelled: false, journal: 'none' });
   });
 
   test('bench (one round, 1+1): the report on stdout, the rounds as they end on stderr', () => {
     const run = twincard(['bench', '--virtual', '--rounds', '1', '--backups', '1', '--readers', `${readerForCard(0)},${readerForCard(1)}`]);
-    expectPlainResult(run, [/^bench: 1 group\(s\) of 2 readers in parallel, 1 round\(s\), 1\+1 backups$/m, /^throughput +[\d.]+ backups\/s \(1 ok, 0 failed, of 1;/m], [
-      /^round 1\/1: [\d.]+ ms$/m,
-    ]);
+    expectPlainResult(
+      run,
+      [
+        /^bench: 1 group\(s\) of 2 readers in parallel, 1 round\(s\), 1\+1 backups$/m,
+        /^throughput +[\d.]+ backups\/s \(1 ok, 0 failed, of 1;/m,
+      ],
+      [/^round 1\/1: [\d.]+ ms$/m],
+    );
   });
 });

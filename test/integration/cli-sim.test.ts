@@ -30,7 +30,18 @@ interface Status {
   runDir: string;
   pcscd: { running: boolean; pid: number | null };
   applets: string[];
-  cards: { index: number; pid: number | null; running: boolean; port: number; reader: string; inReader: number | null; control: string | null; applet: string | null; present: boolean | null; root: string | null }[];
+  cards: {
+    index: number;
+    pid: number | null;
+    running: boolean;
+    port: number;
+    reader: string;
+    inReader: number | null;
+    control: string | null;
+    applet: string | null;
+    present: boolean | null;
+    root: string | null;
+  }[];
   ok: boolean;
 }
 
@@ -47,7 +58,10 @@ async function pcscdSees(reader: string, present: boolean, timeoutMs = 5000): Pr
     const now = () => service.readers().find((r) => r.name === reader)?.cardPresent === present;
     if (now()) return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`pcscd did not report ${reader} ${present ? 'with' : 'without'} a card in ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`pcscd did not report ${reader} ${present ? 'with' : 'without'} a card in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const off = service.on(present ? 'card-inserted' : 'card-removed', () => {
         if (!now()) return;
         clearTimeout(timer);
@@ -119,7 +133,10 @@ test('sim wipe K: the card is factory-fresh', () => {
 /** The 65-byte point of a secp256k1 public key PEM, uppercase hex (the end of its SubjectPublicKeyInfo). */
 function pointHex(pem: string): string {
   const der = createPublicKey(readFileSync(pem, 'utf8')).export({ type: 'spki', format: 'der' });
-  return der.subarray(der.length - 65).toString('hex').toUpperCase();
+  return der
+    .subarray(der.length - 65)
+    .toString('hex')
+    .toUpperCase();
 }
 
 test('sim root K PEM: card K reinstalled with another root (protocol.md 6, Installation); status shows every root; wipe keeps it', () => {
@@ -178,7 +195,14 @@ test('scripts/sim.sh itself refuses the same (a person may run it directly)', ()
 test('sim status of a run folder with nothing in it: exit 3, ok false', () => {
   const { code, stdout } = twincard(['sim', 'status', '--json'], { TWINCARD_RUN_DIR: otherRun });
   expect(code).toBe(3);
-  expect(JSON.parse(stdout)).toEqual({ runDir: otherRun, pcscd: { running: false, pid: null }, applets: [], cards: [], readers: [], ok: false });
+  expect(JSON.parse(stdout)).toEqual({
+    runDir: otherRun,
+    pcscd: { running: false, pid: null },
+    applets: [],
+    cards: [],
+    readers: [],
+    ok: false,
+  });
 });
 
 test('sim up without java and pcscd on PATH: one message with the apt-get line, before anything starts', () => {
@@ -206,8 +230,13 @@ test.each([
 
 test('sim.sh up checks --applet/--class/--aid too, before it starts anything', () => {
   const run = (args: string[]) =>
-    spawnSync(join(repoRoot, 'scripts', 'sim.sh'), ['up', ...args], { env: { ...process.env, TWINCARD_RUN_DIR: otherRun }, encoding: 'utf8' });
-  expect(run(['--applet', '/nonexistent.jar', '--class', 'a.B', '--aid', 'F000000001']).stderr).toContain('--applet /nonexistent.jar: no such file');
+    spawnSync(join(repoRoot, 'scripts', 'sim.sh'), ['up', ...args], {
+      env: { ...process.env, TWINCARD_RUN_DIR: otherRun },
+      encoding: 'utf8',
+    });
+  expect(run(['--applet', '/nonexistent.jar', '--class', 'a.B', '--aid', 'F000000001']).stderr).toContain(
+    '--applet /nonexistent.jar: no such file',
+  );
   expect(run(['--class', 'a.B']).stderr).toContain('--applet JAR, --class NAME and --aid HEX go together');
   const jar = join(repoRoot, 'fixtures', 'target', 'twincard-fixture.jar');
   expect(run(['--applet', jar, '--class', 'a.B', '--aid', 'F0']).stderr).toContain('--aid F0: an AID is 5..16 bytes of hex');
@@ -230,28 +259,46 @@ public class HelloApplet extends Applet {
   );
   const lib = readdirSync(join(repoRoot, 'fixtures', 'target', 'lib')).find((f) => f.startsWith('jcardsim'));
   const classes = join(dir, 'classes');
-  const javac = spawnSync('javac', ['-source', '8', '-target', '8', '-nowarn', '-cp', join(repoRoot, 'fixtures', 'target', 'lib', lib!), '-d', classes, join(src, 'HelloApplet.java')], { encoding: 'utf8' });
+  const javac = spawnSync(
+    'javac',
+    [
+      '-source',
+      '8',
+      '-target',
+      '8',
+      '-nowarn',
+      '-cp',
+      join(repoRoot, 'fixtures', 'target', 'lib', lib!),
+      '-d',
+      classes,
+      join(src, 'HelloApplet.java'),
+    ],
+    { encoding: 'utf8' },
+  );
   expect(javac.status).toBe(0);
   const jar = join(dir, 'hello.jar');
   expect(spawnSync('jar', ['cf', jar, '-C', classes, '.'], { encoding: 'utf8' }).status).toBe(0);
   return jar;
 }
 
-test('sim.sh up --applet: a class missing from the jar is refused before ' +
-  'a running sim would be stopped; a real one passes the checks', () => {
-  const jar = buildDeveloperJar(join(otherRun, 'dev'));
-  const run = (cls: string) =>
-    spawnSync(join(repoRoot, 'scripts', 'sim.sh'), ['up', '--applet', jar, '--class', cls, '--aid', 'F000000001'], {
-      env: { ...process.env, TWINCARD_RUN_DIR: otherRun },
-      encoding: 'utf8',
-    });
-  const missing = run('dev.example.Nope');
-  expect(missing.status).toBe(1);
-  expect(missing.stderr).toContain(`--applet ${jar} has no class dev.example.Nope`);
-  // The right class gets past every applet check and stops only at the shared pcscd, which is not this folder's.
-  const found = run('dev.example.HelloApplet');
-  expect(found.status).toBe(1);
-  expect(found.stderr).toMatch(/^sim: a pcscd this script did not start is running \(pid \d+\); stop it first$/m);
-  expect(found.stderr).not.toContain('warning');
-  expect(existsSync(join(otherRun, 'pcscd.pid'))).toBe(false);
-}, 30_000);
+test(
+  'sim.sh up --applet: a class missing from the jar is refused before ' + 'a running sim would be stopped; a real one passes the checks',
+  () => {
+    const jar = buildDeveloperJar(join(otherRun, 'dev'));
+    const run = (cls: string) =>
+      spawnSync(join(repoRoot, 'scripts', 'sim.sh'), ['up', '--applet', jar, '--class', cls, '--aid', 'F000000001'], {
+        env: { ...process.env, TWINCARD_RUN_DIR: otherRun },
+        encoding: 'utf8',
+      });
+    const missing = run('dev.example.Nope');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain(`--applet ${jar} has no class dev.example.Nope`);
+    // The right class gets past every applet check and stops only at the shared pcscd, which is not this folder's.
+    const found = run('dev.example.HelloApplet');
+    expect(found.status).toBe(1);
+    expect(found.stderr).toMatch(/^sim: a pcscd this script did not start is running \(pid \d+\); stop it first$/m);
+    expect(found.stderr).not.toContain('warning');
+    expect(existsSync(join(otherRun, 'pcscd.pid'))).toBe(false);
+  },
+  30_000,
+);

@@ -29,7 +29,13 @@ test('readers --json: one document on stdout listing the cards with their ATR', 
 
 test('apdu --trace: the trace on stderr, the answers in --json, GET RESPONSE done for the user', () => {
   const { code, stdout, stderr } = twincard([
-    'apdu', '--reader', readerForCard(0), '--trace', '--json', '00A404000AF07477696E63617264FE00', '800201F400',
+    'apdu',
+    '--reader',
+    readerForCard(0),
+    '--trace',
+    '--json',
+    '00A404000AF07477696E63617264FE00',
+    '800201F400',
   ]);
   expect(code).toBe(0);
   const doc = JSON.parse(stdout) as { exchanges: { sw: string; data: string }[] };

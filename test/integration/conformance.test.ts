@@ -9,12 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PcscService } from '../../src/readers/index.js';
 import { simControl } from '../../src/sim/index.js';
-import {
-  listChecks,
-  loadInvalidPointFixture,
-  runConformance,
-  type ConformanceReport,
-} from '../../src/conformance/index.js';
+import { listChecks, loadInvalidPointFixture, runConformance, type ConformanceReport } from '../../src/conformance/index.js';
 import { openCard, testManufacturer, type OpenCard } from './support/cards.js';
 import { cardOffset, readerForCard, repoRoot, sim } from './support/sim.js';
 
@@ -48,7 +43,10 @@ async function runSuite(cls?: string): Promise<ConformanceReport> {
 }
 
 function failedIds(report: ConformanceReport): string[] {
-  return report.results.filter((r) => r.status === 'fail').map((r) => r.id).sort();
+  return report.results
+    .filter((r) => r.status === 'fail')
+    .map((r) => r.id)
+    .sort();
 }
 
 beforeAll(async () => {
@@ -78,7 +76,9 @@ test('the reference applet passes every check, all of them applicable (card and 
   const t0 = performance.now();
   const report = await runSuite();
   // The full run's time, for the lead's report (not asserted: the machine is shared).
-  process.stderr.write(`conformance: reference applet, ${report.summary.total} checks in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(
+    `conformance: reference applet, ${report.summary.total} checks in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
   const failures = report.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.status}: ${r.actual}`);
   expect(failures).toEqual([]);
   expect(report.summary).toEqual({ total: TOTAL, passed: TOTAL, failed: 0, notApplicable: 0 });
@@ -88,9 +88,28 @@ test('the reference applet passes every check, all of them applicable (card and 
 });
 
 const POINTS = [...wycheproof, 'x-is-p', 'y-is-p', 'x-plus-p', 'zero'];
-const BLOB_INVALID = ['pin-length-0', 'pin-length-3', 'pin-length-17', 'pin-not-zero-padded', 'padding-not-zero', 'd-zero', 'd-equals-n', 'd-above-n', 'public-key-off-curve', 'public-key-prefix-02'];
+const BLOB_INVALID = [
+  'pin-length-0',
+  'pin-length-3',
+  'pin-length-17',
+  'pin-not-zero-padded',
+  'padding-not-zero',
+  'd-zero',
+  'd-equals-n',
+  'd-above-n',
+  'public-key-off-curve',
+  'public-key-prefix-02',
+];
 const REFUSED_EXPORTING = ['create-wallet', 'reset', 'backup-prepare', 'backup-cancel', 'backup-import', 'perso-generate', 'perso-commit'];
-const REFUSED_BACKED_UP_PRIMARY = ['create-wallet', 'backup-prepare', 'backup-cancel', 'backup-export', 'backup-import', 'perso-generate', 'perso-commit'];
+const REFUSED_BACKED_UP_PRIMARY = [
+  'create-wallet',
+  'backup-prepare',
+  'backup-cancel',
+  'backup-export',
+  'backup-import',
+  'perso-generate',
+  'perso-commit',
+];
 
 /** Each broken variant and the checks that must fail on it (docs/conformance.md says why). */
 const BROKEN: ReadonlyArray<readonly [string, readonly string[]]> = [
@@ -107,7 +126,13 @@ const BROKEN: ReadonlyArray<readonly [string, readonly string[]]> = [
   ],
   [
     'SecondBackupApplet',
-    ['finalize/export-after', 'invariant/i2-backed-up', 'invariant/i5-no-export', 'state/backed-up-primary/backup-export', 'state/backed-up-backup/backup-export'],
+    [
+      'finalize/export-after',
+      'invariant/i2-backed-up',
+      'invariant/i5-no-export',
+      'state/backed-up-primary/backup-export',
+      'state/backed-up-backup/backup-export',
+    ],
   ],
   [
     'MacSkippedApplet',
@@ -121,7 +146,10 @@ const BROKEN: ReadonlyArray<readonly [string, readonly string[]]> = [
       'state/backed-up-backup/backup-import',
     ],
   ],
-  ['PinNotDecrementedApplet', ['verify-pin/wrong-then-right', 'verify-pin/brute-force', 'change-code/wrong-current', 'change-code/answer', 'reset/wrong-code']],
+  [
+    'PinNotDecrementedApplet',
+    ['verify-pin/wrong-then-right', 'verify-pin/brute-force', 'change-code/wrong-current', 'change-code/answer', 'reset/wrong-code'],
+  ],
   ['NonAtomicImportApplet', BLOB_INVALID.map((m) => `import/blob-invalid/${m}`)],
   [
     'ForgetsReleasedBlobApplet',
@@ -152,14 +180,23 @@ const BROKEN: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['CodeInClearApplet', ['session/plain-refused/verify-pin']],
   [
     'CounterIgnoredApplet',
-    ['session/sm/ctr-repeated', 'session/sm/ctr-skipped', 'session/sm/ctr-zero', 'session/sm/ctr-high', 'session/sm/replay-same-session', 'order/session/session-before-pin'],
+    [
+      'session/sm/ctr-repeated',
+      'session/sm/ctr-skipped',
+      'session/sm/ctr-zero',
+      'session/sm/ctr-high',
+      'session/sm/replay-same-session',
+      'order/session/session-before-pin',
+    ],
   ],
 ];
 
 test.each(BROKEN)('%s: the suite fails exactly the checks that name its bug, and passes every other', async (cls, expected) => {
   const report = await runSuite(`dev.twincard.broken.${cls}`);
   // First what went wrong where it should not have, with the card's answers (a readable failure), then the exact set.
-  const unexpected = report.results.filter((r) => r.status !== 'pass' && !expected.includes(r.id)).map((r) => `${r.id}: ${r.status}: ${r.actual}`);
+  const unexpected = report.results
+    .filter((r) => r.status !== 'pass' && !expected.includes(r.id))
+    .map((r) => `${r.id}: ${r.status}: ${r.actual}`);
   expect(unexpected).toEqual([]);
   expect(failedIds(report)).toEqual([...expected].sort());
   expect(report.summary).toEqual({ total: TOTAL, passed: TOTAL - expected.length, failed: expected.length, notApplicable: 0 });

@@ -15,7 +15,10 @@ function doctor(args: readonly string[]) {
     encoding: 'utf8',
     timeout: 30_000,
   });
-  return { code: result.status, doc: JSON.parse(result.stdout) as { ok: boolean; checks: { check: string; ok: boolean; detail: string; fix?: string }[] } };
+  return {
+    code: result.status,
+    doc: JSON.parse(result.stdout) as { ok: boolean; checks: { check: string; ok: boolean; detail: string; fix?: string }[] },
+  };
 }
 
 test('a virtual card with the applet, the TEST root trusted: every line OK, the protocol version named', () => {

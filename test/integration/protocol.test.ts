@@ -103,7 +103,13 @@ async function raw(c: OpenCard, ins: number, data?: Uint8Array, options: { cla?:
   return sw;
 }
 
-async function rawUnchanged(c: OpenCard, sw: number, ins: number, data?: Uint8Array, options?: { cla?: number; p1?: number; p2?: number }): Promise<void> {
+async function rawUnchanged(
+  c: OpenCard,
+  sw: number,
+  ins: number,
+  data?: Uint8Array,
+  options?: { cla?: number; p1?: number; p2?: number },
+): Promise<void> {
   const before = await snapshot(c);
   expect(formatSw(await raw(c, ins, data, options))).toBe(formatSw(sw));
   expect(await snapshot(c)).toBe(before);
@@ -174,20 +180,22 @@ describe('personalization and attestation', () => {
     }
   });
 
-  test('PERSO_COMMIT refuses a manufacturer signature over something ' +
-    'else, or by another manufacturer than its installed root (9A01)', async () => {
-    const q = await openCardFresh(3);
-    await q.card.select();
-    const keys = await q.card.persoGenerate(testCardId(3));
-    const m = testManufacturer();
-    const wrong = signMessage(new TextEncoder().encode('TWINCARD:CERT:02 but not this card'), m.privateKey);
-    await refusedUnchanged(q, SW.CERT_INVALID, () => q.card.persoCommit(wrong));
-    const body = certificateBody(testCardId(3), keys.identityPublicKey, keys.attestationPublicKey);
-    await refusedUnchanged(q, SW.CERT_INVALID, () => q.card.persoCommit(signMessage(body, secp256k1.utils.randomSecretKey())));
-    await q.card.persoCommit(signMessage(body, m.privateKey));
-    expect((await q.card.read()).state).toBe('BLANK');
-    await q.close();
-  });
+  test(
+    'PERSO_COMMIT refuses a manufacturer signature over something ' + 'else, or by another manufacturer than its installed root (9A01)',
+    async () => {
+      const q = await openCardFresh(3);
+      await q.card.select();
+      const keys = await q.card.persoGenerate(testCardId(3));
+      const m = testManufacturer();
+      const wrong = signMessage(new TextEncoder().encode('TWINCARD:CERT:02 but not this card'), m.privateKey);
+      await refusedUnchanged(q, SW.CERT_INVALID, () => q.card.persoCommit(wrong));
+      const body = certificateBody(testCardId(3), keys.identityPublicKey, keys.attestationPublicKey);
+      await refusedUnchanged(q, SW.CERT_INVALID, () => q.card.persoCommit(signMessage(body, secp256k1.utils.randomSecretKey())));
+      await q.card.persoCommit(signMessage(body, m.privateKey));
+      expect((await q.card.read()).state).toBe('BLANK');
+      await q.close();
+    },
+  );
 });
 
 async function openCardFresh(k: number): Promise<OpenCard> {
@@ -235,14 +243,14 @@ describe('the wallet and its access code', () => {
     await c.close();
   });
 
-  test('a BLANK card refuses every wallet command and the primary\'s and import\'s backup commands (6985)', async () => {
+  test("a BLANK card refuses every wallet command and the primary's and import's backup commands (6985)", async () => {
     await inSession(c);
     for (const ins of [0x20, 0x32, 0x62, 0x64, 0x66]) {
       await rawUnchanged(c, SW.STATE, ins, ins === 0x20 ? PIN : ins === 0x32 ? new Uint8Array(32) : undefined);
     }
   });
 
-  test('version 1\'s backup commands are gone (6D00), and READ says version 2', async () => {
+  test("version 1's backup commands are gone (6D00), and READ says version 2", async () => {
     for (const ins of [0x50, 0x52, 0x54, 0x56, 0x58, 0x5a, 0x5e]) await rawUnchanged(c, SW.INS, ins);
     expect((await c.card.read()).version).toBe(2);
   });
@@ -348,7 +356,13 @@ describe('the on-card point check (section 1)', () => {
     const fp = secp256k1.Point.Fp;
     for (let x = 1n; ; x++) {
       const y2 = fp.add(fp.pow(x, 3n), 7n);
-      const y = (() => { try { return fp.sqrt(y2); } catch { return undefined; } })();
+      const y = (() => {
+        try {
+          return fp.sqrt(y2);
+        } catch {
+          return undefined;
+        }
+      })();
       if (y !== undefined && fp.eql(fp.sqr(y), y2)) {
         bad.push(enc(x + p256, y));
         break;
@@ -389,7 +403,9 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
     expect(verifyMessageSignature(o1.signature, prepareMessage(b1.perso.cardId, o1.ephemeralKey), b1.perso.identityPublicKey)).toBe(true);
     const again = await b1.card.backupPrepare();
     expect(toHex(again.ephemeralKey)).toBe(toHex(o1.ephemeralKey));
-    expect(verifyMessageSignature(again.signature, prepareMessage(b1.perso.cardId, o1.ephemeralKey), b1.perso.identityPublicKey)).toBe(true);
+    expect(verifyMessageSignature(again.signature, prepareMessage(b1.perso.cardId, o1.ephemeralKey), b1.perso.identityPublicKey)).toBe(
+      true,
+    );
     o2 = await b2.card.backupPrepare();
     expect(await b1.card.read()).toMatchObject({ state: 'BACKUP_PENDING', backupCount: 0, backupCardIds: [] });
     await rawUnchanged(b1, SW.WRONG_LENGTH, 0x60, new Uint8Array(1));
@@ -411,51 +427,91 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
   test('BACKUP_EXPORT refuses a counterfeit or tampered backup certificate (9A01)', async () => {
     await (await inSession(p)).verifyPin(PIN);
     const cert = b1.perso.certificate;
-    const forged = issueCertificate({ cardId: cert.slice(5, 13), identityPublicKey: cert.slice(15, 80), attestationPublicKey: cert.slice(82, 147) }, secp256k1.utils.randomSecretKey());
+    const forged = issueCertificate(
+      { cardId: cert.slice(5, 13), identityPublicKey: cert.slice(15, 80), attestationPublicKey: cert.slice(82, 147) },
+      secp256k1.utils.randomSecretKey(),
+    );
     await refusedUnchanged(p, SW.CERT_INVALID, async () => (await inSession(p)).backupExport({ certificate: forged, ...o1 }));
-    const tampered = flip(issueCertificate({ cardId: testCardId(7), identityPublicKey: cert.slice(15, 80), attestationPublicKey: cert.slice(82, 147) }, testManufacturer().privateKey), 6);
+    const tampered = flip(
+      issueCertificate(
+        { cardId: testCardId(7), identityPublicKey: cert.slice(15, 80), attestationPublicKey: cert.slice(82, 147) },
+        testManufacturer().privateKey,
+      ),
+      6,
+    );
     await refusedUnchanged(p, SW.CERT_INVALID, async () => (await inSession(p)).backupExport({ certificate: tampered, ...o1 }));
   });
 
-  test('BACKUP_EXPORT refuses another card\'s certificate, a substituted EB, a signature for another purpose (9A03)', async () => {
-    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b2.perso.certificate, ...o1 }));
-    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: o2.ephemeralKey }));
+  test("BACKUP_EXPORT refuses another card's certificate, a substituted EB, a signature for another purpose (9A03)", async () => {
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () =>
+      (await inSession(p)).backupExport({ certificate: b2.perso.certificate, ...o1 }),
+    );
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () =>
+      (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: o2.ephemeralKey }),
+    );
     const attestation = await b1.card.attest(o1.ephemeralKey.slice(1, 33));
-    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, signature: attestation }));
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () =>
+      (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, signature: attestation }),
+    );
     const certSignature = b1.perso.certificate.slice(149); // certificate 02: 147 bytes of fields, then 0B LL <signature>
-    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, signature: certSignature }));
+    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () =>
+      (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, signature: certSignature }),
+    );
   });
 
-  test('BACKUP_EXPORT refuses an EB off the curve (9A04); a certified key off the ' +
-    'curve only fails its signature (9A01, 9A03); its own certificate (9A09)', async () => {
-    await refusedUnchanged(p, SW.POINT_INVALID, async () => (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: offCurve(o1.ephemeralKey) }));
-    // Section 1: certified keys are not curve-checked. Changed in the certificate, the manufacturer signature fails
-    // (9A01, checked first); certified as such by the manufacturer, the prepare signature cannot verify (9A03).
-    const badKeyCert = b1.perso.certificate.slice();
-    badKeyCert.set(offCurve(badKeyCert.slice(15, 80)), 15);
-    await refusedUnchanged(p, SW.CERT_INVALID, async () => (await inSession(p)).backupExport({ certificate: badKeyCert, ...o1 }));
-    const cert = b1.perso.certificate;
-    const offCurveIdentity = offCurve(cert.slice(15, 80));
-    const certifiedBody = certificateBody(cert.slice(5, 13), offCurveIdentity, cert.slice(82, 147));
-    // Built by hand: the host's issueCertificate refuses an off-curve key, a manufacturer need not.
-    const certifiedOffCurve = encodeProtocolTlvs([
-      [Tag.CERT_VERSION, Uint8Array.of(0x02)],
-      [Tag.CARD_ID, cert.slice(5, 13)],
-      [Tag.IDENTITY_PUBLIC_KEY, offCurveIdentity],
-      [Tag.ATTESTATION_PUBLIC_KEY, cert.slice(82, 147)],
-      [Tag.SIGNATURE, signMessage(certifiedBody, testManufacturer().privateKey)],
-    ]);
-    await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () => (await inSession(p)).backupExport({ certificate: certifiedOffCurve, ...o1 }));
-    // P's own identity signing its own "prepare": still its own certificate.
-    await refusedUnchanged(p, SW.SAME_CARD, async () => (await inSession(p)).backupExport({ certificate: p.perso.certificate, ...o1 }));
-  });
+  test(
+    'BACKUP_EXPORT refuses an EB off the curve (9A04); a certified key off the ' +
+      'curve only fails its signature (9A01, 9A03); its own certificate (9A09)',
+    async () => {
+      await refusedUnchanged(p, SW.POINT_INVALID, async () =>
+        (await inSession(p)).backupExport({ certificate: b1.perso.certificate, ...o1, ephemeralKey: offCurve(o1.ephemeralKey) }),
+      );
+      // Section 1: certified keys are not curve-checked. Changed in the certificate, the manufacturer signature fails
+      // (9A01, checked first); certified as such by the manufacturer, the prepare signature cannot verify (9A03).
+      const badKeyCert = b1.perso.certificate.slice();
+      badKeyCert.set(offCurve(badKeyCert.slice(15, 80)), 15);
+      await refusedUnchanged(p, SW.CERT_INVALID, async () => (await inSession(p)).backupExport({ certificate: badKeyCert, ...o1 }));
+      const cert = b1.perso.certificate;
+      const offCurveIdentity = offCurve(cert.slice(15, 80));
+      const certifiedBody = certificateBody(cert.slice(5, 13), offCurveIdentity, cert.slice(82, 147));
+      // Built by hand: the host's issueCertificate refuses an off-curve key, a manufacturer need not.
+      const certifiedOffCurve = encodeProtocolTlvs([
+        [Tag.CERT_VERSION, Uint8Array.of(0x02)],
+        [Tag.CARD_ID, cert.slice(5, 13)],
+        [Tag.IDENTITY_PUBLIC_KEY, offCurveIdentity],
+        [Tag.ATTESTATION_PUBLIC_KEY, cert.slice(82, 147)],
+        [Tag.SIGNATURE, signMessage(certifiedBody, testManufacturer().privateKey)],
+      ]);
+      await refusedUnchanged(p, SW.SIGNATURE_INVALID, async () =>
+        (await inSession(p)).backupExport({ certificate: certifiedOffCurve, ...o1 }),
+      );
+      // P's own identity signing its own "prepare": still its own certificate.
+      await refusedUnchanged(p, SW.SAME_CARD, async () => (await inSession(p)).backupExport({ certificate: p.perso.certificate, ...o1 }));
+    },
+  );
 
   test('BACKUP_EXPORT refuses truncated, over-long, reordered and non-minimal TLVs (6A80) and chains over 512 bytes (6A84)', async () => {
     const good = exportPayload(b1.perso.certificate, o1.ephemeralKey, o1.signature);
     await rawUnchanged(p, SW.WRONG_DATA, 0x62, good.slice(0, -1));
     await rawUnchanged(p, SW.WRONG_DATA, 0x62, Uint8Array.from([...good, 0x00]));
-    await rawUnchanged(p, SW.WRONG_DATA, 0x62, encodeProtocolTlvs([[Tag.BACKUP_EPHEMERAL_KEY, o1.ephemeralKey], [Tag.CERTIFICATE, b1.perso.certificate], [Tag.PREPARE_SIGNATURE, o1.signature]]));
-    const nonMinimal = Uint8Array.from([...encodeProtocolTlvs([[Tag.CERTIFICATE, b1.perso.certificate]]), Tag.BACKUP_EPHEMERAL_KEY, 0x81, 0x41, ...o1.ephemeralKey, ...encodeProtocolTlvs([[Tag.PREPARE_SIGNATURE, o1.signature]])]);
+    await rawUnchanged(
+      p,
+      SW.WRONG_DATA,
+      0x62,
+      encodeProtocolTlvs([
+        [Tag.BACKUP_EPHEMERAL_KEY, o1.ephemeralKey],
+        [Tag.CERTIFICATE, b1.perso.certificate],
+        [Tag.PREPARE_SIGNATURE, o1.signature],
+      ]),
+    );
+    const nonMinimal = Uint8Array.from([
+      ...encodeProtocolTlvs([[Tag.CERTIFICATE, b1.perso.certificate]]),
+      Tag.BACKUP_EPHEMERAL_KEY,
+      0x81,
+      0x41,
+      ...o1.ephemeralKey,
+      ...encodeProtocolTlvs([[Tag.PREPARE_SIGNATURE, o1.signature]]),
+    ]);
     await rawUnchanged(p, SW.WRONG_DATA, 0x62, nonMinimal);
     await rawUnchanged(p, SW.CHAIN_TOO_LONG, 0x62, new Uint8Array(600));
     expect(await p.card.read()).toMatchObject({ state: 'WALLET', backupCount: 0, backupCardIds: [] });
@@ -483,7 +539,9 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
   test('a second backup card, then no third (9A08): the record is closed at two', async () => {
     s2 = await (await inSession(p)).backupExport({ certificate: b2.perso.certificate, ...o2 });
     const third = await q.card.backupPrepare();
-    await refusedUnchanged(p, SW.TOO_MANY_BACKUPS, async () => (await inSession(p)).backupExport({ certificate: q.perso.certificate, ...third }));
+    await refusedUnchanged(p, SW.TOO_MANY_BACKUPS, async () =>
+      (await inSession(p)).backupExport({ certificate: q.perso.certificate, ...third }),
+    );
     expect((await p.card.read()).backupCardIds.map(toHex)).toEqual([toHex(b1.perso.cardId), toHex(b2.perso.cardId)]);
   });
 
@@ -492,7 +550,9 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
     await refusedUnchanged(b2, SW.WRONG_RECIPIENT, () => b2.card.backupImport({ certificate: pc, ...s1 }));
     await refusedUnchanged(b1, SW.WRONG_RECIPIENT, () => b1.card.backupImport({ certificate: pc, ...s1, blob: flip(s1.blob, 0) }));
     await refusedUnchanged(b1, SW.SIGNATURE_INVALID, () => b1.card.backupImport({ certificate: pc, ...s1, signature: s1again.signature }));
-    await refusedUnchanged(b1, SW.SIGNATURE_INVALID, () => b1.card.backupImport({ certificate: pc, ...s1, ephemeralKey: s1again.ephemeralKey }));
+    await refusedUnchanged(b1, SW.SIGNATURE_INVALID, () =>
+      b1.card.backupImport({ certificate: pc, ...s1, ephemeralKey: s1again.ephemeralKey }),
+    );
     // EP, seal and blob of one export with the blob of the other: the seal verifies, the MAC does not.
     await refusedUnchanged(b1, SW.MAC_INVALID, () => b1.card.backupImport({ certificate: pc, ...s1, blob: s1again.blob }));
     for (const index of [17, 40, 100, 160, 170, 192]) {
@@ -500,13 +560,21 @@ describe('a backup from P to B1 and B2, with an attacker relaying it', () => {
     }
   });
 
-  test('BACKUP_IMPORT refuses its own certificate (9A09), another primary\'s (9A06), an untrusted one (9A01), bad TLVs (6A80)', async () => {
+  test("BACKUP_IMPORT refuses its own certificate (9A09), another primary's (9A06), an untrusted one (9A01), bad TLVs (6A80)", async () => {
     await refusedUnchanged(b1, SW.SAME_CARD, () => b1.card.backupImport({ certificate: b1.perso.certificate, ...s1 }));
     await refusedUnchanged(b1, SW.WRONG_RECIPIENT, () => b1.card.backupImport({ certificate: q.perso.certificate, ...s1 }));
     const cert = p.perso.certificate;
-    const forged = issueCertificate({ cardId: cert.slice(5, 13), identityPublicKey: cert.slice(15, 80), attestationPublicKey: cert.slice(82, 147) }, secp256k1.utils.randomSecretKey());
+    const forged = issueCertificate(
+      { cardId: cert.slice(5, 13), identityPublicKey: cert.slice(15, 80), attestationPublicKey: cert.slice(82, 147) },
+      secp256k1.utils.randomSecretKey(),
+    );
     await refusedUnchanged(b1, SW.CERT_INVALID, () => b1.card.backupImport({ certificate: forged, ...s1 }));
-    const good = encodeProtocolTlvs([[Tag.CERTIFICATE, cert], [Tag.PRIMARY_EPHEMERAL_KEY, s1.ephemeralKey], [Tag.SEAL_SIGNATURE, s1.signature], [Tag.WALLET_BLOB, s1.blob]]);
+    const good = encodeProtocolTlvs([
+      [Tag.CERTIFICATE, cert],
+      [Tag.PRIMARY_EPHEMERAL_KEY, s1.ephemeralKey],
+      [Tag.SEAL_SIGNATURE, s1.signature],
+      [Tag.WALLET_BLOB, s1.blob],
+    ]);
     await rawUnchanged(b1, SW.WRONG_DATA, 0x66, good.slice(0, -1));
     await rawUnchanged(b1, SW.WRONG_DATA, 0x66, Uint8Array.from([...good, 0x00]));
   });

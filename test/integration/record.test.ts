@@ -197,7 +197,13 @@ describe('backup --record: a 1+1 backup in three runs, each its own file, replay
     const interrupted = join(work, 'interrupted-journal.json');
     const args = ['backup', '--reader', readerForCard(1), '--trust-test-root', '--pin-env', 'TWINCARD_TEST_BACKUP_PIN', '--backups', '1'];
     args.push('--journal', interrupted, '--wait', '60', '--record', file('interrupted'));
-    const env = { ...process.env, TWINCARD_TRACE: '', TWINCARD_PIN: '', TWINCARD_TEST_BACKUP_PIN: backupPinText, TWINCARD_CONFIG: join(work, 'no-config.json') };
+    const env = {
+      ...process.env,
+      TWINCARD_TRACE: '',
+      TWINCARD_PIN: '',
+      TWINCARD_TEST_BACKUP_PIN: backupPinText,
+      TWINCARD_CONFIG: join(work, 'no-config.json'),
+    };
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const waiting = new Promise<void>((resolve) => {

@@ -80,7 +80,6 @@ beforeEach(async () => {
 /** I1 and I2 on the cards' own READs; on failure the message carries the whole transcript. */
 afterEach(() => host.assertInvariants());
 
-
 /** SELECT (closing any session), then a new session of the host's own with card k. */
 async function freshSession(k: number): Promise<AttackSession> {
   expect(sw(await host.select(k))).toBe('9000');
@@ -281,17 +280,28 @@ test("OPEN_SESSION: an answer not signed by the card's certified attestation key
   // ATTESTATION key (not the identity key) over "TWINCARD:SESS-C2" ‖ card id ‖ the EH it sent ‖ the EC it got.
   const me = host.identity(P);
   const view = await host.read(P);
-  const cert = TlvRecord.parse(view.certificate!, { what: 'certificate', ordered: true, allowed: [TAG.CERT_VERSION, TAG.CARD_ID, TAG.IDENTITY_PUBLIC_KEY, TAG.ATTESTATION_PUBLIC_KEY, TAG.SIGNATURE] });
+  const cert = TlvRecord.parse(view.certificate!, {
+    what: 'certificate',
+    ordered: true,
+    allowed: [TAG.CERT_VERSION, TAG.CARD_ID, TAG.IDENTITY_PUBLIC_KEY, TAG.ATTESTATION_PUBLIC_KEY, TAG.SIGNATURE],
+  });
   const attestationKey = cert.required(TAG.ATTESTATION_PUBLIC_KEY, 65);
   const identityKey = cert.required(TAG.IDENTITY_PUBLIC_KEY, 65);
   expect(toHex(cert.required(TAG.CARD_ID, 8))).toBe(toHex(view.cardId!));
-  expect(verifyMessageSignature(cert.required(TAG.SIGNATURE, { min: 8, max: 72 }), certificateMessage(me.id, identityKey, attestationKey), manufacturer.publicKey)).toBe(true);
+  expect(
+    verifyMessageSignature(
+      cert.required(TAG.SIGNATURE, { min: 8, max: 72 }),
+      certificateMessage(me.id, identityKey, attestationKey),
+      manufacturer.publicKey,
+    ),
+  ).toBe(true);
 
   const eh = hostEphemeral();
   const genuine = await raw(P, 'OPEN_SESSION', openSessionCommand(eh.publicKey));
   expect(sw(genuine)).toBe('9000');
   const { ec, signature } = parseOpenSession(genuine.data);
-  const check = (key: Uint8Array, id: Uint8Array, e: Uint8Array, sig: Uint8Array): boolean => sessionSignatureVerifies(sig, id, eh.publicKey, e, key);
+  const check = (key: Uint8Array, id: Uint8Array, e: Uint8Array, sig: Uint8Array): boolean =>
+    sessionSignatureVerifies(sig, id, eh.publicKey, e, key);
   expect(check(attestationKey, me.id, ec, signature)).toBe(true);
   // The same answer under the identity key: a host that took the wrong key of the certificate is caught too.
   expect(check(identityKey, me.id, ec, signature)).toBe(false);
@@ -307,7 +317,10 @@ test("OPEN_SESSION: an answer not signed by the card's certified attestation key
   // ... for P's ATTEST signature (the attestation key, another purpose).
   const attest = await raw(P, 'ATTEST', cmd(INS.ATTEST, sha256(encode('challenge')), 256));
   expect(sw(attest)).toBe('9000');
-  const attestSignature = TlvRecord.parse(attest.data, { what: 'ATTEST', ordered: true, allowed: [TAG.SIGNATURE] }).required(TAG.SIGNATURE, { min: 8, max: 72 });
+  const attestSignature = TlvRecord.parse(attest.data, { what: 'ATTEST', ordered: true, allowed: [TAG.SIGNATURE] }).required(
+    TAG.SIGNATURE,
+    { min: 8, max: 72 },
+  );
   expect(check(attestationKey, me.id, ec, attestSignature)).toBe(false);
   // ... for another genuine card's answer to the same EH (its EC and its signature, by its attestation key).
   const b1Answer = await raw(B1, 'OPEN_SESSION with the same EH', openSessionCommand(eh.publicKey));
@@ -340,8 +353,13 @@ test('I7: cards installed with the OTHER test root refuse TEST-root peers (9A01)
   expect(sw(generated)).toBe('9000');
   const { identityKey, attestationKey } = parsePersoGenerate(generated.data);
   const underTest = signMessage(certificateMessage(host.identity(B2).id, identityKey, attestationKey), manufacturer.privateKey);
-  expect(sw(await raw(B2, 'PERSO_COMMIT signed by the TEST root', cmd(INS.PERSO_COMMIT, encodeProtocolTlvs([[TAG.SIGNATURE, underTest]]))))).toBe('9A01');
-  const v1Form = encodeProtocolTlvs([[TAG.SIGNATURE, underTest], [TAG.MANUFACTURER_PUBLIC_KEY, manufacturer.publicKey]]);
+  expect(
+    sw(await raw(B2, 'PERSO_COMMIT signed by the TEST root', cmd(INS.PERSO_COMMIT, encodeProtocolTlvs([[TAG.SIGNATURE, underTest]])))),
+  ).toBe('9A01');
+  const v1Form = encodeProtocolTlvs([
+    [TAG.SIGNATURE, underTest],
+    [TAG.MANUFACTURER_PUBLIC_KEY, manufacturer.publicKey],
+  ]);
   expect(sw(await raw(B2, 'PERSO_COMMIT with a root attached', cmd(INS.PERSO_COMMIT, v1Form)))).toBe('6A80');
   expect((await host.read(B2)).state).toBe('FACTORY');
 

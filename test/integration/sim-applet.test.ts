@@ -47,7 +47,11 @@ public class ${className} extends ${base} {
   const jcardsim = readdirSync(join(target, 'lib')).find((f) => f.startsWith('jcardsim'));
   const classpath = [join(target, 'twincard-fixture.jar'), join(target, 'lib', jcardsim!)].join(':');
   const classes = join(dir, 'classes');
-  const javac = spawnSync('javac', ['-source', '8', '-target', '8', '-nowarn', '-cp', classpath, '-d', classes, join(src, `${className}.java`)], { encoding: 'utf8' });
+  const javac = spawnSync(
+    'javac',
+    ['-source', '8', '-target', '8', '-nowarn', '-cp', classpath, '-d', classes, join(src, `${className}.java`)],
+    { encoding: 'utf8' },
+  );
   expect(javac.stderr).toBe('');
   expect(javac.status).toBe(0);
   const jar = join(dir, `${className}.jar`);
@@ -65,7 +69,16 @@ function simUpWith(jar: string, className: string): void {
 }
 
 function conformance(): { status: number | null; report: Report; stderr: string } {
-  const run = twincard(['conformance', '--reader', readerForCard(0), '--peer-reader', readerForCard(1), '--destructive', '--sim-reset', '--json']);
+  const run = twincard([
+    'conformance',
+    '--reader',
+    readerForCard(0),
+    '--peer-reader',
+    readerForCard(1),
+    '--destructive',
+    '--sim-reset',
+    '--json',
+  ]);
   return { status: run.status, report: JSON.parse(run.stdout) as Report, stderr: run.stderr };
 }
 
@@ -155,7 +168,11 @@ test('a developer applet without the on-card point check: conformance fails (exi
   const failed = report.results.filter((r) => r.status === 'fail').map((r) => r.id);
   expect(failed.length).toBeGreaterThan(0);
   // The point checks, and the check-order checks whose first fault is an invalid point.
-  const pointCheck = (id: string) => id.startsWith('invalid-point/') || id.startsWith('session/open/invalid-eh/') || id.includes('off-curve') || /^order\/.*\/point-before-/.test(id);
+  const pointCheck = (id: string) =>
+    id.startsWith('invalid-point/') ||
+    id.startsWith('session/open/invalid-eh/') ||
+    id.includes('off-curve') ||
+    /^order\/.*\/point-before-/.test(id);
   expect(failed.filter((id) => !pointCheck(id))).toEqual([]);
   expect(failed).toContain('invalid-point/export-eb/zero');
   expect(stderr).toMatch(/FAIL/);

@@ -66,7 +66,10 @@ const idB = toHex(testCardId(1, 'PUTB'));
 
 beforeAll(async () => {
   service = PcscService.open();
-  for (const [k, prefix] of [[0, 'PUTA'], [1, 'PUTB']] as const) {
+  for (const [k, prefix] of [
+    [0, 'PUTA'],
+    [1, 'PUTB'],
+  ] as const) {
     const card = await freshBlankCard(service, k, testCardId(k, prefix));
     await card.close();
   }
@@ -137,7 +140,11 @@ test('sim put 1 0: reader 0 sees card A leave and card B arrive (a fresh tap); A
   const doc = await status();
   expect(doc.readers[cardOffset]).toMatchObject({ card: cardOffset + 1, present: true });
   expect(doc.readers[cardOffset + 1]).toMatchObject({ card: null, present: false });
-  expect(doc.cards.find((c) => c.index === cardOffset)).toMatchObject({ inReader: null, present: false, control: expect.stringMatching(/^pulled/) });
+  expect(doc.cards.find((c) => c.index === cardOffset)).toMatchObject({
+    inReader: null,
+    present: false,
+    control: expect.stringMatching(/^pulled/),
+  });
   expect(doc.cards.find((c) => c.index === cardOffset + 1)).toMatchObject({ inReader: cardOffset, present: true });
 }, 30_000);
 
@@ -148,23 +155,26 @@ test('sim insert of the displaced card is refused while another card holds its r
   expect(await cardIdIn(readerForCard(0))).toEqual({ cardId: idB, state: 'BLANK' });
 });
 
-test('sim put 0 0: card A back in reader 0 (B leaves it), read ' +
-  'through pcscd; sim put of the card already there is a fresh tap', async () => {
-  const back = await twincard(['sim', 'put', String(cardOffset), readerForCard(0), '--json']);
-  expect(back.code).toBe(0);
-  expect(JSON.parse(back.stdout)).toMatchObject({ card: cardOffset, readerIndex: cardOffset, displaced: cardOffset + 1 });
-  expect(await cardIdIn(readerForCard(0))).toEqual({ cardId: idA, state: 'BLANK' });
-  expect((await status()).cards.find((c) => c.index === cardOffset + 1)).toMatchObject({ inReader: null });
+test(
+  'sim put 0 0: card A back in reader 0 (B leaves it), read ' + 'through pcscd; sim put of the card already there is a fresh tap',
+  async () => {
+    const back = await twincard(['sim', 'put', String(cardOffset), readerForCard(0), '--json']);
+    expect(back.code).toBe(0);
+    expect(JSON.parse(back.stdout)).toMatchObject({ card: cardOffset, readerIndex: cardOffset, displaced: cardOffset + 1 });
+    expect(await cardIdIn(readerForCard(0))).toEqual({ cardId: idA, state: 'BLANK' });
+    expect((await status()).cards.find((c) => c.index === cardOffset + 1)).toMatchObject({ inReader: null });
 
-  const events = await eventsDuring([readerForCard(0)], async () => {
-    expect((await twincard(['sim', 'put', String(cardOffset), String(cardOffset)])).code).toBe(0);
-  });
-  expect(events).toEqual([`${readerForCard(0)}: card-removed`, `${readerForCard(0)}: card-inserted`]);
-  expect(await cardIdIn(readerForCard(0))).toEqual({ cardId: idA, state: 'BLANK' });
-  // Two puts (each waits up to 10 s for pcscd's reader polling to report the card gone, then present) and three
-  // CLI processes: 5 s on a quiet machine; one full CI-like run on a loaded machine ran past 30 s (cause not yet
-  // pinned down: see the closing note of 2026-12-01), so this test gets the time its waits can legitimately take.
-}, 90_000);
+    const events = await eventsDuring([readerForCard(0)], async () => {
+      expect((await twincard(['sim', 'put', String(cardOffset), String(cardOffset)])).code).toBe(0);
+    });
+    expect(events).toEqual([`${readerForCard(0)}: card-removed`, `${readerForCard(0)}: card-inserted`]);
+    expect(await cardIdIn(readerForCard(0))).toEqual({ cardId: idA, state: 'BLANK' });
+    // Two puts (each waits up to 10 s for pcscd's reader polling to report the card gone, then present) and three
+    // CLI processes: 5 s on a quiet machine; one full CI-like run on a loaded machine ran past 30 s (cause not yet
+    // pinned down: see the closing note of 2026-12-01), so this test gets the time its waits can legitimately take.
+  },
+  90_000,
+);
 
 test('sim put refuses a reader that does not exist and a card that does not run', async () => {
   const noReader = await twincard(['sim', 'put', String(cardOffset), '99']);

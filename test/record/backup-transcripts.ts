@@ -102,8 +102,14 @@ async function main(): Promise<void> {
           identified: () => undefined,
           async release(outcome) {
             const name = `${String(index).padStart(2, '0')}-card${tap.card}-${outcome}.apdu`;
-            const lost = recorder.lostCommand === undefined ? '' : `# lost: the card left after this command; no answer\n# => ${recorder.lostCommand}\n`;
-            writeFileSync(join(OUT, name), `# card ${tap.card}, presentation ${index}: ${outcome}\n${recorder.recording.transcript()}${lost}`);
+            const lost =
+              recorder.lostCommand === undefined
+                ? ''
+                : `# lost: the card left after this command; no answer\n# => ${recorder.lostCommand}\n`;
+            writeFileSync(
+              join(OUT, name),
+              `# card ${tap.card}, presentation ${index}: ${outcome}\n${recorder.recording.transcript()}${lost}`,
+            );
             await pcsc.disconnect('reset').catch(() => undefined);
             if (outcome === 'lost') {
               await waitPresence(service, tap.card, false);
@@ -117,7 +123,13 @@ async function main(): Promise<void> {
     const journalPath = join(OUT, '..', 'backup-1-2.journal.json');
     const journal = newJournal(2, new Date('2026-11-25T00:00:00Z'));
     await saveJournal(journalPath, journal);
-    await runBackup(journal, { source, journalPath, roots: trustedRoots({ trustTestRoot: true }), pin: PIN, sessionRandom: seededRandom(TRANSCRIPT_SEED) });
+    await runBackup(journal, {
+      source,
+      journalPath,
+      roots: trustedRoots({ trustTestRoot: true }),
+      pin: PIN,
+      sessionRandom: seededRandom(TRANSCRIPT_SEED),
+    });
     rmSync(journalPath);
     console.log(`recorded ${readdirSync(OUT).length} presentations in ${OUT}`);
   } finally {

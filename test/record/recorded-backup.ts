@@ -40,7 +40,8 @@ export class RecordedCard implements ApduTransport {
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
     if (this.lostCommand !== undefined && this.replay.replayed === this.exchanges) {
       const sent = toHex(apdu);
-      const same = sent.length === this.lostCommand.length && [...sent].every((c, i) => this.lostCommand![i] === '.' || this.lostCommand![i] === c);
+      const same =
+        sent.length === this.lostCommand.length && [...sent].every((c, i) => this.lostCommand![i] === '.' || this.lostCommand![i] === c);
       if (!same) throw new Error(`the recorded card left after => ${this.lostCommand}, but the code sent => ${sent}`);
       throw new PcscError('transmit: no answer (recorded: the card left)', 0x80100016, 'transaction-failed');
     }
@@ -50,7 +51,8 @@ export class RecordedCard implements ApduTransport {
   /** Every recorded exchange was replayed (the lost one included, when there is one). */
   assertDone(): void {
     if (this.lostCommand === undefined) this.replay.assertDone();
-    else if (this.replay.replayed !== this.exchanges) throw new Error(`${this.exchanges - this.replay.replayed} exchange(s) never replayed before the lost one`);
+    else if (this.replay.replayed !== this.exchanges)
+      throw new Error(`${this.exchanges - this.replay.replayed} exchange(s) never replayed before the lost one`);
   }
 }
 
@@ -107,7 +109,8 @@ export function fillExportAnswers(text: string, exports: readonly SealedBlob[]):
     }
   });
   const redactedGroups = groups.filter((g) => g.length > 0);
-  if (redactedGroups.length !== exports.length) throw new Error(`${redactedGroups.length} redacted BACKUP_EXPORT answer(s) in the file, ${exports.length} export(s) given`);
+  if (redactedGroups.length !== exports.length)
+    throw new Error(`${redactedGroups.length} redacted BACKUP_EXPORT answer(s) in the file, ${exports.length} export(s) given`);
   redactedGroups.forEach((group, k) => {
     const sealed = exports[k]!;
     const answer = encodeProtocolTlvs([

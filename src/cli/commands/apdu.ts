@@ -1,7 +1,16 @@
 /** `twincard apdu HEX...`: send raw command APDUs (GET RESPONSE and 6Cxx handled) and print the responses. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { cliTraceRedactor } from '../trace-redactor.js';
-import { decodeCommand, describeCommand, describeStatus, encodeResponse, formatSw, fromHex, toHex, type ResponseApdu } from '../../apdu/index.js';
+import {
+  decodeCommand,
+  describeCommand,
+  describeStatus,
+  encodeResponse,
+  formatSw,
+  fromHex,
+  toHex,
+  type ResponseApdu,
+} from '../../apdu/index.js';
 import { UsageError } from '../errors.js';
 import { exchangeTimeoutMs, type GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
@@ -49,9 +58,7 @@ export const apduCommand: CommandModule<GlobalOptions, ApduOptions> = {
     const redact = cliTraceRedactor();
     try {
       for (const { bytes, parsed } of commands) {
-        const response: ResponseApdu = argv.raw
-          ? parseRaw(await session.transport.transmit(bytes))
-          : await session.channel.send(parsed);
+        const response: ResponseApdu = argv.raw ? parseRaw(await session.transport.transmit(bytes)) : await session.channel.send(parsed);
         const sw = formatSw(response.sw);
         // The whole answer (chains followed) judged as the answer to this command.
         const shownCommand = redact.command(bytes);

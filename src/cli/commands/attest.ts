@@ -34,8 +34,7 @@ export const attestCommand: CommandModule<GlobalOptions, AttestOptions> = {
   command: 'attest',
   describe: 'Check that the card is genuine: challenge-response and certificate chain to a trusted root',
   builder: (yargs: Argv<GlobalOptions>) =>
-    withTrustOptions(yargs)
-      .example('$0 attest --trust-test-root', 'attest a virtual card') as unknown as Argv<AttestOptions>,
+    withTrustOptions(yargs).example('$0 attest --trust-test-root', 'attest a virtual card') as unknown as Argv<AttestOptions>,
   handler: async (argv: ArgumentsCamelCase<AttestOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     // Roots first: a bad --root file is a usage error before any card is touched.
@@ -47,7 +46,9 @@ export const attestCommand: CommandModule<GlobalOptions, AttestOptions> = {
     const doc = attestDocument(readerName, verdict);
     out.result(doc);
     if (verdict.genuine) {
-      out.printEmphasis(`GENUINE: card ${doc.cardId} (${doc.state}) answered a fresh challenge with a key certified by ${verdict.root.label}`);
+      out.printEmphasis(
+        `GENUINE: card ${doc.cardId} (${doc.state}) answered a fresh challenge with a key certified by ${verdict.root.label}`,
+      );
       if (verdict.root.test) {
         out.info('warning: that is the TEST manufacturer, whose private key is published: this card is a test card, not proven hardware');
       }

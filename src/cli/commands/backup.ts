@@ -85,7 +85,10 @@ export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
       .example('$0 backup --backups 2', 'one reader: tap the cards as asked')
       .example('$0 backup -r "PCD 00 00" -r "PCD 00 01" -r "PCD 2 00 00" --pin-file pin.txt', 'a bench: three readers, one pass')
       .example('$0 backup --resume', 'continue after Ctrl-C, a crash or a card pulled away')
-      .example('$0 backup --record run1.apdu', 'every card and tap in one redacted transcript, also when the run stops early; a --resume run writes its own file (give it another name to keep both)') as unknown as Argv<BackupOptions>,
+      .example(
+        '$0 backup --record run1.apdu',
+        'every card and tap in one redacted transcript, also when the run stops early; a --resume run writes its own file (give it another name to keep both)',
+      ) as unknown as Argv<BackupOptions>,
   handler: async (argv: ArgumentsCamelCase<BackupOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const journalPath = resolve(argv.journal ?? defaultJournalPath());
@@ -102,7 +105,11 @@ export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
     }
     const recording = commandRecording(argv.record, argv.resume ? 'backup --resume' : 'backup');
     try {
-      await savingRecording(recording, (line) => out.info(line), () => backup(argv, out, journalPath, roots, recording));
+      await savingRecording(
+        recording,
+        (line) => out.info(line),
+        () => backup(argv, out, journalPath, roots, recording),
+      );
     } finally {
       await lock.release();
     }
@@ -162,7 +169,7 @@ async function backup(
       bench
         ? `backup to ${journal.backupCount} card(s), bench mode: ${readers.length} readers, no prompts`
         : `backup to ${journal.backupCount} card(s) on ${readers.join(', ')}: ` +
-          `${totalSteps(journal.backupCount)} taps, the backup cards first`,
+            `${totalSteps(journal.backupCount)} taps, the backup cards first`,
     );
     if (!argv.resume) {
       // Saved before the first tap: it claims the path (a second `twincard backup` refuses) and makes
@@ -201,7 +208,9 @@ async function backup(
     await rm(journalPath, { force: true });
     const primary = final.primary;
     if (primary === undefined) throw new Error('the backup ended without a primary recorded');
-    out.printEmphasis(`backup complete in ${seconds.toFixed(2)} s: the wallet ${toHex(primary.walletPublicKey)} is on ${final.backups.length + 1} cards`);
+    out.printEmphasis(
+      `backup complete in ${seconds.toFixed(2)} s: the wallet ${toHex(primary.walletPublicKey)} is on ${final.backups.length + 1} cards`,
+    );
     out.result({
       walletPublicKey: primary.walletPublicKey,
       primary: primary.cardId,
@@ -238,7 +247,8 @@ function sessionRandomHook(argv: BackupOptions, out: Output): { sessionRandom?: 
 }
 
 async function openJournal(argv: BackupOptions, path: string, roots: readonly TrustedRoot[]): Promise<BackupJournal> {
-  if (argv.backups !== undefined && argv.backups !== 1 && argv.backups !== 2) throw new UsageError(`--backups: 1 or 2, not ${argv.backups}`);
+  if (argv.backups !== undefined && argv.backups !== 1 && argv.backups !== 2)
+    throw new UsageError(`--backups: 1 or 2, not ${argv.backups}`);
   let existing: BackupJournal | undefined;
   try {
     existing = await loadJournal(path);
@@ -289,11 +299,15 @@ function report(out: Output, event: BackupEvent, bench: boolean): void {
       out.info(`  the card went away mid-step (${event.where}); the step will be repeated when it is back`);
       return;
     case 'checkpoint':
-      out.info(event.name === 'claimed' ? `  ${event.step}: card claimed` : `  ${event.step}: blob for backup card ${event.name.slice(-1)} saved`);
+      out.info(
+        event.name === 'claimed' ? `  ${event.step}: card claimed` : `  ${event.step}: blob for backup card ${event.name.slice(-1)} saved`,
+      );
       return;
     case 'step-done':
       // With one reader the next card can only be tapped once this one is taken away.
-      out.info(`step ${event.number}/${event.total} done: ${event.step}${bench || event.number === event.total ? '' : '; take the card away'}`);
+      out.info(
+        `step ${event.number}/${event.total} done: ${event.step}${bench || event.number === event.total ? '' : '; take the card away'}`,
+      );
       return;
   }
 }

@@ -42,7 +42,10 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
   describe: 'Run full backups on K reader groups in parallel on virtual cards (wiped every round): timings, APDUs, throughput',
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
-      .option('pairs', { type: 'number', describe: 'K: how many reader groups run backups at the same time (default: as many as --readers groups, else 1)' })
+      .option('pairs', {
+        type: 'number',
+        describe: 'K: how many reader groups run backups at the same time (default: as many as --readers groups, else 1)',
+      })
       .option('rounds', { type: 'number', default: 10, describe: 'R: backups per group' })
       .option('backups', { type: 'number', default: 2, describe: 'backup cards per backup: 1 or 2 (a group is 1 + this many readers)' })
       .option('readers', {
@@ -55,19 +58,22 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
       .option('virtual', {
         type: 'boolean',
         default: false,
-        describe: 'required: the cards are the simulator\'s; wipe them every round and personalize them with the TEST manufacturer key',
+        describe: "required: the cards are the simulator's; wipe them every round and personalize them with the TEST manufacturer key",
       })
       .example('$0 bench --virtual --pairs 2 --rounds 20', 'two groups of three sim cards, 20 rounds')
       .example('$0 bench --virtual --readers "PCD 00 00,PCD 00 01,PCD 2 00 00" --rounds 5 --json', 'one group named'),
   handler: async (argv: ArgumentsCamelCase<BenchOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     if (!argv.virtual) {
-      throw new UsageError('bench wipes and re-personalizes every card it uses each round: pass --virtual to say they are the simulator\'s cards');
+      throw new UsageError(
+        "bench wipes and re-personalizes every card it uses each round: pass --virtual to say they are the simulator's cards",
+      );
     }
     const named = argv.readers !== undefined && argv.readers.length > 0;
     const pairs = positiveInteger('--pairs', argv.pairs ?? (named ? argv.readers.length : 1), 64);
     const rounds = positiveInteger('--rounds', argv.rounds, 100_000);
-    if (argv.reader !== undefined) throw new UsageError('bench takes reader groups: --readers PRIMARY,BACKUP1,BACKUP2 (repeat per group), not --reader');
+    if (argv.reader !== undefined)
+      throw new UsageError('bench takes reader groups: --readers PRIMARY,BACKUP1,BACKUP2 (repeat per group), not --reader');
     if (!(argv.wait > 0)) throw new UsageError(`--wait: seconds, more than 0, not ${argv.wait}`);
     if (argv.backups !== 1 && argv.backups !== 2) throw new UsageError(`--backups: 1 or 2, not ${argv.backups}`);
     if (pairs > 1 && process.env['UV_THREADPOOL_SIZE'] === undefined) {
@@ -85,14 +91,14 @@ export const benchCommand: CommandModule<GlobalOptions, BenchOptions> = {
     const pin = new TextEncoder().encode(BENCH_PIN);
     try {
       const available = (await service.waitForReaders({ timeoutMs: 2000 })).map((r) => r.name);
-      const groups = named
-        ? namedGroups(argv.readers, available, size, pairs)
-        : await simGroups(dir, pairs, size);
+      const groups = named ? namedGroups(argv.readers, available, size, pairs) : await simGroups(dir, pairs, size);
       const cardOf = new Map<string, number>();
       for (const reader of groups.flat()) {
         const k = simCardForReader(dir, reader);
         if (k === undefined) {
-          throw new UsageError(`bench: ${JSON.stringify(reader)} is not a card of the simulator in ${dir}: bench only runs on virtual cards (it wipes them)`);
+          throw new UsageError(
+            `bench: ${JSON.stringify(reader)} is not a card of the simulator in ${dir}: bench only runs on virtual cards (it wipes them)`,
+          );
         }
         cardOf.set(reader, k);
       }
@@ -137,7 +143,8 @@ function positiveInteger(name: string, value: number, max: number): number {
 function namedGroups(specs: readonly string[], available: readonly string[], size: number, pairs: number): string[][] {
   const groups = specs.map((spec) => {
     const parts = spec.split(',').map((s) => s.trim());
-    if (parts.length !== size) throw new UsageError(`--readers ${JSON.stringify(spec)}: a group is ${size} readers (the primary's first), comma-separated`);
+    if (parts.length !== size)
+      throw new UsageError(`--readers ${JSON.stringify(spec)}: a group is ${size} readers (the primary's first), comma-separated`);
     return parts.map((p) => resolveReader(available, p));
   });
   if (groups.length !== pairs) throw new UsageError(`--pairs ${pairs} but ${groups.length} --readers group(s) given`);
@@ -150,11 +157,14 @@ function namedGroups(specs: readonly string[], available: readonly string[], siz
 /** The first pairs × size running cards of the simulator, in index order, grouped. */
 async function simGroups(dir: string, pairs: number, size: number): Promise<string[][]> {
   const status = await simStatus(dir);
-  if (!status.pcscd.running) throw new CommandFailure(`bench: the simulator is not running (${dir}): twincard sim up`, ExitCode.PCSC_UNAVAILABLE);
+  if (!status.pcscd.running)
+    throw new CommandFailure(`bench: the simulator is not running (${dir}): twincard sim up`, ExitCode.PCSC_UNAVAILABLE);
   const readers = status.cards.filter((c) => c.running && c.present === true).map((c) => c.reader);
   const needed = pairs * size;
   if (readers.length < needed) {
-    throw new UsageError(`bench: --pairs ${pairs} needs ${needed} virtual cards, the simulator has ${readers.length} ready: twincard sim up --cards ${needed}`);
+    throw new UsageError(
+      `bench: --pairs ${pairs} needs ${needed} virtual cards, the simulator has ${readers.length} ready: twincard sim up --cards ${needed}`,
+    );
   }
   return Array.from({ length: pairs }, (_, g) => readers.slice(g * size, (g + 1) * size));
 }

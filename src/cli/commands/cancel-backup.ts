@@ -82,10 +82,11 @@ export const cancelBackupCommand: CommandModule<GlobalOptions, CancelOptions> = 
       out.printEmphasis(
         result.cancelled
           ? `card ${result.cardId} is BLANK again: the ephemeral key it was ` +
-            `prepared with is gone, and no blob sealed to it can ever be imported`
+              `prepared with is gone, and no blob sealed to it can ever be imported`
           : `card ${result.cardId} is BLANK: nothing to cancel`,
       );
-      if (journalOutcome === 'card-dropped') out.print(`dropped it from the backup in ${journalPath}: \`twincard backup --resume\` asks for another blank card`);
+      if (journalOutcome === 'card-dropped')
+        out.print(`dropped it from the backup in ${journalPath}: \`twincard backup --resume\` asks for another blank card`);
       if (journalOutcome === 'removed') out.print(`the backup in ${journalPath} had no other card: journal removed`);
       out.result(result);
     } finally {
@@ -109,8 +110,10 @@ export function cancellable(info: CardInfo, journal: BackupJournal | undefined, 
     case 'BACKUP_PENDING':
       break;
     case 'WALLET':
-      throw refuse(`${label} is a primary (WALLET) with no backup under way: in protocol v2 a primary ` +
-        `keeps nothing of a backup until a blob leaves it, so there is nothing to cancel`);
+      throw refuse(
+        `${label} is a primary (WALLET) with no backup under way: in protocol v2 a primary ` +
+          `keeps nothing of a backup until a blob leaves it, so there is nothing to cancel`,
+      );
     case 'BACKUP_EXPORTING':
       throw refuse(
         `${label} is a primary that has already exported (BACKUP_EXPORTING, ${info.backupCount} backup card(s) counted): ` +
@@ -141,7 +144,11 @@ export function cancellable(info: CardInfo, journal: BackupJournal | undefined, 
 }
 
 /** Drops the card from the journal when it holds no blob for it; removes a journal left empty. */
-export async function dropFromJournal(path: string, journal: BackupJournal | undefined, cardId: Uint8Array): Promise<CancelDocument['journal']> {
+export async function dropFromJournal(
+  path: string,
+  journal: BackupJournal | undefined,
+  cardId: Uint8Array,
+): Promise<CancelDocument['journal']> {
   if (journal === undefined) return 'none';
   const slot = slotOf(journal, cardId);
   if (slot < 0 || isSealed(journal.backups[slot])) return 'unchanged'; // --force: the blob stays, the primary counts the card

@@ -56,7 +56,10 @@ export const changeCodeCommand: CommandModule<GlobalOptions, ChangeCodeOptions> 
         default: false,
         describe: 'also change it on every other card of the set, without asking (each is presented in turn)',
       })
-      .example('TWINCARD_PIN=123456 TWINCARD_NEW_PIN=654321 $0 change-code --all-cards', 'for scripts') as unknown as Argv<ChangeCodeOptions>,
+      .example(
+        'TWINCARD_PIN=123456 TWINCARD_NEW_PIN=654321 $0 change-code --all-cards',
+        'for scripts',
+      ) as unknown as Argv<ChangeCodeOptions>,
   handler: async (argv: ArgumentsCamelCase<ChangeCodeOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const roots = loadTrustedRoots({ trustTestRoot: argv.trustTestRoot, rootFiles: argv.root });

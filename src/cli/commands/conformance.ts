@@ -50,7 +50,8 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
       .option('destructive', {
         type: 'boolean',
         default: false,
-        describe: 'allow checks and set-up that change the card for good (personalize, create, export ' +
+        describe:
+          'allow checks and set-up that change the card for good (personalize, create, export ' +
           'or import a wallet, finalize a backup, change the access code, RESET, block the PIN)',
       })
       .option('only', { type: 'string', describe: 'run only these checks: comma-separated id prefixes or * patterns' })
@@ -93,8 +94,10 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
         if (peer.readerName === main.readerName) throw new UsageError('--peer-reader names the same reader as --reader');
         peerEndpoint = await endpoint(peer, argv.simReset, note);
       }
-      out.info(`conformance: ` +
-        `${main.readerName}${peerEndpoint ? ` with peer ${peerEndpoint.name}` : ''}${argv.destructive ? ' (destructive)' : ''}`);
+      out.info(
+        `conformance: ` +
+          `${main.readerName}${peerEndpoint ? ` with peer ${peerEndpoint.name}` : ''}${argv.destructive ? ' (destructive)' : ''}`,
+      );
       // Lines as each check ends: a real card takes a while, and a person wants to see it move.
       const width = Math.max(...listChecks(fixture.points).map((c) => c.id.length));
       const report = await runConformance({

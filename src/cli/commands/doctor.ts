@@ -46,7 +46,11 @@ export const doctorCommand: CommandModule<GlobalOptions, DoctorOptions> = {
     const out = Output.fromEnvironment(argv.json);
     // --record: the SELECTs it sends, one presentation per card, for a bug report.
     const recording = commandRecording(argv.record, 'doctor');
-    const { checks, failure } = await savingRecording(recording, (line) => out.info(line), () => runChecks(argv, recording?.session));
+    const { checks, failure } = await savingRecording(
+      recording,
+      (line) => out.info(line),
+      () => runChecks(argv, recording?.session),
+    );
     for (const c of checks) out.print(`${c.ok ? 'OK  ' : 'FAIL'}  ${c.check}: ${c.detail}${c.fix === undefined ? '' : ` -> ${c.fix}`}`);
     out.result({ ok: failure === undefined, checks });
     if (failure !== undefined) throw new CommandFailure(`doctor: ${failure.check}: ${failure.detail}`, failure.code);
@@ -59,7 +63,10 @@ interface Failure {
   readonly code: ExitCodeValue;
 }
 
-async function runChecks(argv: DoctorOptions, recording: SessionRecording | undefined): Promise<{ checks: DoctorCheck[]; failure?: Failure }> {
+async function runChecks(
+  argv: DoctorOptions,
+  recording: SessionRecording | undefined,
+): Promise<{ checks: DoctorCheck[]; failure?: Failure }> {
   const checks: DoctorCheck[] = [];
   let failure: Failure | undefined;
   const fail = (check: DoctorCheck, code: ExitCodeValue) => {
@@ -90,13 +97,19 @@ async function runChecks(argv: DoctorOptions, recording: SessionRecording | unde
     checks.push({ check: 'pcscd', ok: true, detail: 'reachable' });
     const readers = await service.waitForReaders({ timeoutMs: 1500 });
     if (readers.length === 0) {
-      fail({ check: 'readers', ok: false, detail: 'none', fix: 'plug in a reader (or twincard sim up for virtual ones)' }, ExitCode.NO_READER);
+      fail(
+        { check: 'readers', ok: false, detail: 'none', fix: 'plug in a reader (or twincard sim up for virtual ones)' },
+        ExitCode.NO_READER,
+      );
       return { checks, ...(failure === undefined ? {} : { failure }) };
     }
     let chosen: ReaderState[] = readers;
     if (argv.reader !== undefined) {
       try {
-        const name = resolveReader(readers.map((r) => r.name), argv.reader);
+        const name = resolveReader(
+          readers.map((r) => r.name),
+          argv.reader,
+        );
         chosen = readers.filter((r) => r.name === name);
       } catch (error) {
         fail({ check: 'readers', ok: false, detail: (error as Error).message, fix: 'twincard readers lists them' }, exitCodeFor(error));
@@ -107,7 +120,10 @@ async function runChecks(argv: DoctorOptions, recording: SessionRecording | unde
     for (const reader of chosen) {
       checks.push({ check: `reader ${reader.name}`, ok: true, detail: `driver ${driverFor(reader.name, drivers)}` });
       if (!reader.cardPresent) {
-        fail({ check: `card in ${reader.name}`, ok: false, detail: 'no card', fix: 'present a card (or twincard sim insert K)' }, ExitCode.NO_CARD);
+        fail(
+          { check: `card in ${reader.name}`, ok: false, detail: 'no card', fix: 'present a card (or twincard sim insert K)' },
+          ExitCode.NO_CARD,
+        );
         continue;
       }
       const applet = await appletCheck(service, reader.name, recording);
@@ -125,7 +141,12 @@ function rootsCheck(argv: DoctorOptions): DoctorCheck {
   try {
     const roots = loadTrustedRoots({ trustTestRoot: argv.trustTestRoot, ...(argv.root === undefined ? {} : { rootFiles: argv.root }) });
     if (roots.length === 0) {
-      return { check: 'trusted roots', ok: false, detail: 'none', fix: 'add a manufacturer root (--root PEM, or "roots" in the config file; --trust-test-root for virtual cards)' };
+      return {
+        check: 'trusted roots',
+        ok: false,
+        detail: 'none',
+        fix: 'add a manufacturer root (--root PEM, or "roots" in the config file; --trust-test-root for virtual cards)',
+      };
     }
     const names = roots.map((r) => `${r.label}${r.test ? ' (TEST: proves nothing)' : ''}`);
     return { check: 'trusted roots', ok: true, detail: names.join(', ') };
@@ -141,7 +162,12 @@ async function appletCheck(service: PcscService, reader: string, recording: Sess
   try {
     card = await service.connect(reader, { share: 'shared', protocol: 'any' });
   } catch (error) {
-    return { check, ok: false, detail: (error as Error).message, fix: 'another program may hold the card exclusively: close it, or tap again' };
+    return {
+      check,
+      ok: false,
+      detail: (error as Error).message,
+      fix: 'another program may hold the card exclusively: close it, or tap again',
+    };
   }
   const recorded = recording?.attach(card, { reader, atr: card.atr });
   try {
@@ -149,7 +175,12 @@ async function appletCheck(service: PcscService, reader: string, recording: Sess
     return { check, ok: true, detail: `AID ${TWINCARD_AID_HEX}, protocol version ${info.version}, state ${info.state}` };
   } catch (error) {
     if (error instanceof StatusWordError && error.sw === 0x6a82) {
-      return { check, ok: false, detail: `no twincard applet (SELECT ${TWINCARD_AID_HEX} answered 6A82)`, fix: 'install it: docs/real-cards.md' };
+      return {
+        check,
+        ok: false,
+        detail: `no twincard applet (SELECT ${TWINCARD_AID_HEX} answered 6A82)`,
+        fix: 'install it: docs/real-cards.md',
+      };
     }
     return {
       check,

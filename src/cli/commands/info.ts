@@ -63,7 +63,9 @@ function infoDocument(reader: string, info: CardInfo): InfoDocument {
 
 function describeInfo(doc: InfoDocument): string[] {
   const hasWallet = doc.walletPublicKey !== null;
-  const tries = hasWallet ? `${doc.pinTriesLeft} of ${Size.PIN_TRIES} tries left${doc.pinTriesLeft === 0 ? ' (BLOCKED)' : ''}` : '(none set)';
+  const tries = hasWallet
+    ? `${doc.pinTriesLeft} of ${Size.PIN_TRIES} tries left${doc.pinTriesLeft === 0 ? ' (BLOCKED)' : ''}`
+    : '(none set)';
   return [
     `reader        ${doc.reader}`,
     `card id       ${doc.cardId ?? '(none: not personalized)'}`,

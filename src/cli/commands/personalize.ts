@@ -46,10 +46,13 @@ export const personalizeCommand: CommandModule<GlobalOptions, PersonalizeOptions
       })
       .option('manufacturer-key', {
         type: 'string',
-        describe: "sign with this manufacturer private key (PEM, secp256k1); the card must have been installed with its public key as root",
+        describe: 'sign with this manufacturer private key (PEM, secp256k1); the card must have been installed with its public key as root',
       })
       .option('force', { type: 'boolean', default: false, describe: 'do not ask for confirmation (required without a terminal)' })
-      .example('$0 personalize --card-id 5052494D00000001 --test-manufacturer --force', 'personalize a virtual card') as unknown as Argv<PersonalizeOptions>,
+      .example(
+        '$0 personalize --card-id 5052494D00000001 --test-manufacturer --force',
+        'personalize a virtual card',
+      ) as unknown as Argv<PersonalizeOptions>,
   handler: async (argv: ArgumentsCamelCase<PersonalizeOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const cardId = hexArgument('--card-id', argv.cardId, Size.CARD_ID);
@@ -87,9 +90,7 @@ export const personalizeCommand: CommandModule<GlobalOptions, PersonalizeOptions
         readerName,
         perso: await personalize(card, cardId, manufacturer),
       }));
-      out.printEmphasis(
-        `card ${toHex(result.perso.cardId)} personalized: FACTORY -> BLANK, certified by ${signer}`,
-      );
+      out.printEmphasis(`card ${toHex(result.perso.cardId)} personalized: FACTORY -> BLANK, certified by ${signer}`);
       out.print(`identity key    ${toHex(result.perso.identityPublicKey)}`);
       out.print(`attestation key ${toHex(result.perso.attestationPublicKey)}`);
       out.result({

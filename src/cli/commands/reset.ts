@@ -77,12 +77,16 @@ export function refuseUnlessResettable(info: CardInfo, cardId: string): void {
 /** What is known about the other copies of the wallet, from READ alone. */
 export function whatIsKnown(info: CardInfo, cardId: string): string {
   if (info.walletOrigin === 'created' && info.backupCardIds.length === 0) {
-    return `card ${cardId} is the only card known to hold this wallet (it was created ` +
-      `here and never backed up): resetting it destroys the wallet for ever`;
+    return (
+      `card ${cardId} is the only card known to hold this wallet (it was created ` +
+      `here and never backed up): resetting it destroys the wallet for ever`
+    );
   }
   if (info.walletOrigin === 'created') {
-    return `card ${cardId} is the primary of this wallet; its backup cards ` +
-      `${info.backupCardIds.map(toHex).join(', ')} hold copies (if they imported them and were not reset since)`;
+    return (
+      `card ${cardId} is the primary of this wallet; its backup cards ` +
+      `${info.backupCardIds.map(toHex).join(', ')} hold copies (if they imported them and were not reset since)`
+    );
   }
   return (
     `card ${cardId} is a backup card of primary ${info.primaryId === undefined ? '?' : toHex(info.primaryId)}; ` +

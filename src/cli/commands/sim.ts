@@ -118,7 +118,11 @@ const status: CommandModule<GlobalOptions, GlobalOptions> = {
   handler: async (argv: ArgumentsCamelCase<GlobalOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const current = await reportStatus(out, runDir());
-    if (!current.pcscd.running) throw new CommandFailure(`sim status: pcscd is not running (${current.runDir}); start it with twincard sim up`, ExitCode.PCSC_UNAVAILABLE);
+    if (!current.pcscd.running)
+      throw new CommandFailure(
+        `sim status: pcscd is not running (${current.runDir}); start it with twincard sim up`,
+        ExitCode.PCSC_UNAVAILABLE,
+      );
     if (!current.ok) throw new CommandFailure('sim status: a card process is not running; twincard sim up restarts it', ExitCode.NO_CARD);
   },
 };
@@ -171,7 +175,7 @@ function cardControl(
  */
 const wipe: CommandModule<GlobalOptions, SimWipeOptions> = {
   command: 'wipe <card>',
-  describe: 'Make card K factory-fresh (state FACTORY; the sim\'s applet, the root it has); asks first, --force does not',
+  describe: "Make card K factory-fresh (state FACTORY; the sim's applet, the root it has); asks first, --force does not",
   builder: (yargs: Argv<GlobalOptions>) =>
     yargs
       .positional('card', cardPositional)
@@ -203,7 +207,7 @@ const applet: CommandModule<GlobalOptions, SimAppletOptions> = {
       .positional('card', cardPositional)
       .positional('class', {
         type: 'string',
-        describe: 'an Applet class on the fixture\'s class path, e.g. dev.twincard.broken.MacSkippedApplet',
+        describe: "an Applet class on the fixture's class path, e.g. dev.twincard.broken.MacSkippedApplet",
       })
       .example('$0 sim applet 1 dev.twincard.broken.PinNotDecrementedApplet', 'card 1 runs a broken variant')
       .example('$0 sim wipe 1 --force', 'card 1 runs the reference applet again') as unknown as Argv<SimAppletOptions>,
@@ -282,13 +286,17 @@ const put: CommandModule<GlobalOptions, SimPutOptions> = {
     const out = Output.fromEnvironment(argv.json);
     const dir = runDir();
     const cardText = String(argv.card);
-    if (!/^[0-9]{1,3}$/.test(cardText)) throw new UsageError(`sim put ${cardText}: the card is an index (0-based, as sim status lists them)`);
+    if (!/^[0-9]{1,3}$/.test(cardText))
+      throw new UsageError(`sim put ${cardText}: the card is an index (0-based, as sim status lists them)`);
     const k = Number(cardText);
     const before = await simStatus(dir);
     if (before.cards.find((c) => c.index === k)?.running !== true) {
       throw new CommandFailure(`sim put: ${new SimCardNotRunningError(dir, k).message}`, ExitCode.NO_CARD);
     }
-    const r = readerIndex(String(argv.reader), before.readers.map((reader) => reader.name));
+    const r = readerIndex(
+      String(argv.reader),
+      before.readers.map((reader) => reader.name),
+    );
     const displaced = await simAction('put', () => putCard(dir, k, r));
     const left = displaced === null ? '' : `; card ${displaced} left it and is in no reader`;
     out.print(`card ${k} is in reader ${r} (${simReaderName(r)})${left}`);
@@ -359,7 +367,8 @@ function upArguments(argv: SimUpOptions): string[] {
   }
   const applet = [argv.applet, argv.class, argv.aid];
   if (applet.some((v) => v !== undefined)) {
-    if (applet.some((v) => v === undefined)) throw new UsageError('--applet, --class and --aid go together: the jar, the applet class in it, and its AID');
+    if (applet.some((v) => v === undefined))
+      throw new UsageError('--applet, --class and --aid go together: the jar, the applet class in it, and its AID');
     const jar = resolve(argv.applet as string);
     if (!existsSync(jar) || !statSync(jar).isFile()) throw new UsageError(`--applet ${argv.applet!}: no such file`);
     if (!/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(argv.class as string)) {
@@ -409,7 +418,10 @@ export function checkPrerequisites(ownApplet: boolean, env: NodeJS.ProcessEnv = 
   }
   const root = packageRoot();
   if (!existsSync(join(root, 'fixtures', 'target', 'twincard-fixture.jar'))) {
-    throw new CommandFailure(`sim up: the virtual card fixture is not built: run ${join(root, 'scripts', 'setup.sh')}`, ExitCode.UNEXPECTED);
+    throw new CommandFailure(
+      `sim up: the virtual card fixture is not built: run ${join(root, 'scripts', 'setup.sh')}`,
+      ExitCode.UNEXPECTED,
+    );
   }
 }
 
@@ -476,7 +488,10 @@ function runSimScript(args: readonly string[]): Promise<void> {
     child.on('error', (error) => reject(new CommandFailure(`cannot run ${simScriptPath()}: ${error.message}`, ExitCode.UNEXPECTED)));
     child.on('exit', (code, signal) => {
       if (code === 0) resolvePromise();
-      else reject(new CommandFailure(`sim ${args[0]!} failed (${signal ?? `exit ${String(code)}`}): see the lines above`, ExitCode.UNEXPECTED));
+      else
+        reject(
+          new CommandFailure(`sim ${args[0]!} failed (${signal ?? `exit ${String(code)}`}): see the lines above`, ExitCode.UNEXPECTED),
+        );
     });
   });
 }
@@ -490,11 +505,15 @@ async function reportStatus(out: Output, dir: string): Promise<SimStatus> {
     const seen = card.present === null ? '' : card.present ? '  pcscd: card present' : '  pcscd: no card';
     const applet = card.applet === null ? '' : `  applet ${card.applet}`;
     const where = card.inReader === null ? 'in no reader' : `in reader ${card.inReader} (${simReaderName(card.inReader)})`;
-    out.print(`card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid}` : 'dead'}  ${where}  ${card.control ?? '-'}${seen}${applet}`);
+    out.print(
+      `card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid}` : 'dead'}  ${where}  ${card.control ?? '-'}${seen}${applet}`,
+    );
   }
   for (const reader of current.readers) {
     const seen = reader.present === null ? '' : reader.present ? '  pcscd: card present' : '  pcscd: no card';
-    out.print(`reader ${String(reader.index).padEnd(3)} ${reader.name.padEnd(22)} ${reader.card === null ? 'no card' : `card ${reader.card}`}${seen}`);
+    out.print(
+      `reader ${String(reader.index).padEnd(3)} ${reader.name.padEnd(22)} ${reader.card === null ? 'no card' : `card ${reader.card}`}${seen}`,
+    );
   }
   out.result(current);
   return current;

@@ -23,7 +23,12 @@ interface RawHeaderCheck {
 }
 
 const RAW_HEADER_CHECKS: readonly RawHeaderCheck[] = [
-  { id: 'header/cla-00', title: 'a twincard INS with CLA 00 is 6E00', apdus: [Uint8Array.of(0x00, Ins.READ, 0, 0, 0)], want: IsoSw.CLA_NOT_SUPPORTED },
+  {
+    id: 'header/cla-00',
+    title: 'a twincard INS with CLA 00 is 6E00',
+    apdus: [Uint8Array.of(0x00, Ins.READ, 0, 0, 0)],
+    want: IsoSw.CLA_NOT_SUPPORTED,
+  },
   { id: 'header/cla-b0', title: 'CLA B0 is 6E00', apdus: [Uint8Array.of(0xb0, Ins.READ, 0, 0, 0)], want: IsoSw.CLA_NOT_SUPPORTED },
   {
     id: 'header/ins-unknown',
@@ -31,8 +36,18 @@ const RAW_HEADER_CHECKS: readonly RawHeaderCheck[] = [
     apdus: [0x11, 0x5c, 0xfe].map((ins) => Uint8Array.of(CLA, ins, 0, 0, 0)),
     want: IsoSw.INS_NOT_SUPPORTED,
   },
-  { id: 'header/order-cla-before-ins', title: 'wrong CLA and unknown INS: 6E00 (CLA is checked first)', apdus: [Uint8Array.of(0x00, 0x11, 0x01, 0, 0)], want: IsoSw.CLA_NOT_SUPPORTED },
-  { id: 'header/order-ins-before-p1p2', title: 'unknown INS and P1 01: 6D00 (INS before P1-P2)', apdus: [Uint8Array.of(CLA, 0x11, 0x01, 0x01, 0)], want: IsoSw.INS_NOT_SUPPORTED },
+  {
+    id: 'header/order-cla-before-ins',
+    title: 'wrong CLA and unknown INS: 6E00 (CLA is checked first)',
+    apdus: [Uint8Array.of(0x00, 0x11, 0x01, 0, 0)],
+    want: IsoSw.CLA_NOT_SUPPORTED,
+  },
+  {
+    id: 'header/order-ins-before-p1p2',
+    title: 'unknown INS and P1 01: 6D00 (INS before P1-P2)',
+    apdus: [Uint8Array.of(CLA, 0x11, 0x01, 0x01, 0)],
+    want: IsoSw.INS_NOT_SUPPORTED,
+  },
 ];
 
 function rawHeaderCheck({ id, title, apdus, want }: RawHeaderCheck): Check {
@@ -57,7 +72,12 @@ export function basicChecks(): Check[] {
       },
     ),
     check(
-      { id: 'read/answer', title: 'READ answers the fields its state requires, in order, and nothing else', category: 'transport', destructive: false },
+      {
+        id: 'read/answer',
+        title: 'READ answers the fields its state requires, in order, and nothing else',
+        category: 'transport',
+        destructive: false,
+      },
       async ({ dut }, e) => {
         await dut.select();
         dut.recorder.clear();
@@ -74,29 +94,41 @@ export function basicChecks(): Check[] {
       },
     ),
     check(
-      { id: 'read/response-chaining', title: 'READ with Le 08 comes in 8-byte parts with 61xx, fetched with GET RESPONSE (CLA 00)', category: 'transport', destructive: false },
+      {
+        id: 'read/response-chaining',
+        title: 'READ with Le 08 comes in 8-byte parts with 61xx, fetched with GET RESPONSE (CLA 00)',
+        category: 'transport',
+        destructive: false,
+      },
       async ({ dut }, e) => {
         await responseChaining(dut, 0x00, e);
       },
     ),
     check(
-      { id: 'read/get-response-cla-80', title: 'GET RESPONSE with CLA 80 works as well as CLA 00', category: 'transport', destructive: false },
+      {
+        id: 'read/get-response-cla-80',
+        title: 'GET RESPONSE with CLA 80 works as well as CLA 00',
+        category: 'transport',
+        destructive: false,
+      },
       async ({ dut }, e) => {
         await responseChaining(dut, 0x80, e);
       },
     ),
-    check(
-      { id: 'read/data-refused', title: 'READ with data is 6700', category: 'tlv', destructive: false },
-      async ({ dut }, e) => {
-        const before = await dut.snapshot();
-        dut.recorder.clear();
-        e.sw(await dut.send(CLA, Ins.READ, Uint8Array.of(0), 256), IsoSw.WRONG_LENGTH);
-        await e.unchanged(dut, before);
-      },
-    ),
+    check({ id: 'read/data-refused', title: 'READ with data is 6700', category: 'tlv', destructive: false }, async ({ dut }, e) => {
+      const before = await dut.snapshot();
+      dut.recorder.clear();
+      e.sw(await dut.send(CLA, Ins.READ, Uint8Array.of(0), 256), IsoSw.WRONG_LENGTH);
+      await e.unchanged(dut, before);
+    }),
     ...RAW_HEADER_CHECKS.map(rawHeaderCheck),
     check(
-      { id: 'header/order-p1p2-before-state', title: 'a command refused in this state, with P1 01: 6A86 (P1-P2 before state)', category: 'header', destructive: false },
+      {
+        id: 'header/order-p1p2-before-state',
+        title: 'a command refused in this state, with P1 01: 6A86 (P1-P2 before state)',
+        category: 'header',
+        destructive: false,
+      },
       async ({ dut }, e) => {
         const before = await dut.snapshot();
         dut.recorder.clear();
@@ -106,8 +138,14 @@ export function basicChecks(): Check[] {
       },
     ),
     check(
-      { id: 'attest/answer', title: 'ATTEST signs "TWINCARD:ATTEST1" || id || challenge (16 and 32 bytes) ' +
-        'under the certified ATTESTATION key, and not under the identity key', category: 'attestation', destructive: false },
+      {
+        id: 'attest/answer',
+        title:
+          'ATTEST signs "TWINCARD:ATTEST1" || id || challenge (16 and 32 bytes) ' +
+          'under the certified ATTESTATION key, and not under the identity key',
+        category: 'attestation',
+        destructive: false,
+      },
       async (ctx, e) => {
         const dut = ctx.dut;
         const info = await personalized(ctx);
@@ -121,8 +159,16 @@ export function basicChecks(): Check[] {
           e.sw(r, IsoSw.OK);
           const wellFormed = r.data[0] === 0x0b && r.data[1] === r.data.length - 2;
           const message = attestationMessage(info.cardId, challenge);
-          e.that(wellFormed && verifies(r.data.subarray(2), message, key), `${n}-byte challenge: signature verifies under the attestation key`, `${n}-byte challenge: signature does not verify under the attestation key`);
-          e.that(!verifies(r.data.subarray(2), message, identity), `${n}-byte challenge: not a signature by the identity key`, `${n}-byte challenge: signed by the IDENTITY key`);
+          e.that(
+            wellFormed && verifies(r.data.subarray(2), message, key),
+            `${n}-byte challenge: signature verifies under the attestation key`,
+            `${n}-byte challenge: signature does not verify under the attestation key`,
+          );
+          e.that(
+            !verifies(r.data.subarray(2), message, identity),
+            `${n}-byte challenge: not a signature by the identity key`,
+            `${n}-byte challenge: signed by the IDENTITY key`,
+          );
         }
       },
     ),
@@ -140,7 +186,12 @@ export function basicChecks(): Check[] {
   for (const cmd of COMMANDS) {
     checks.push(
       check(
-        { id: `header/p1p2/${kebab(cmd.name)}`, title: `${cmd.name} with P1 01, then with P2 01: 6A86, nothing changed`, category: 'header', destructive: false },
+        {
+          id: `header/p1p2/${kebab(cmd.name)}`,
+          title: `${cmd.name} with P1 01, then with P2 01: 6A86, nothing changed`,
+          category: 'header',
+          destructive: false,
+        },
         async ({ dut }, e) => {
           const before = await dut.snapshot();
           dut.recorder.clear();
@@ -169,12 +220,20 @@ async function responseChaining(dut: CardUnderTest, getResponseCla: number, e: E
   // Le 08: even a FACTORY card's 18-byte READ answer needs three parts.
   let r = await dut.raw(Uint8Array.of(CLA, Ins.READ, 0, 0, 0x08));
   const parts: Uint8Array[] = [r.data];
-  e.that(r.sw >> 8 === 0x61 && r.data.length === 8, 'first part: 8 bytes and 61xx', `first part: ${r.data.length} bytes and ${swHex(r.sw)}`);
+  e.that(
+    r.sw >> 8 === 0x61 && r.data.length === 8,
+    'first part: 8 bytes and 61xx',
+    `first part: ${r.data.length} bytes and ${swHex(r.sw)}`,
+  );
   for (let i = 0; i < 20 && r.sw >> 8 === 0x61; i++) {
     r = await dut.raw(Uint8Array.of(getResponseCla, 0xc0, 0, 0, r.sw & 0xff));
     parts.push(r.data);
   }
   e.sw(r, IsoSw.OK);
   const joined = concatBytes(...parts);
-  e.that(equalBytes(joined, whole.data), 'the parts join into the READ answer', `${joined.length} bytes joined, ${whole.data.length} in one READ, or they differ`);
+  e.that(
+    equalBytes(joined, whole.data),
+    'the parts join into the READ answer',
+    `${joined.length} bytes joined, ${whole.data.length} in one READ, or they differ`,
+  );
 }

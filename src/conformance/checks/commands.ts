@@ -36,7 +36,11 @@ export const COMMANDS: readonly CommandShape[] = [
   { name: 'RESET', ins: Ins.RESET, build: () => ({ data: SUITE_PIN, ne: 0 }) },
   { name: 'BACKUP_PREPARE', ins: Ins.BACKUP_PREPARE, build: () => ({ ne: 256 }) },
   { name: 'BACKUP_CANCEL', ins: Ins.BACKUP_CANCEL, build: () => ({ ne: 0 }) },
-  { name: 'BACKUP_EXPORT', ins: Ins.BACKUP_EXPORT, build: () => ({ data: exportData(stranger().prepare(randomKeyPair().publicKey)), ne: 256 }) },
+  {
+    name: 'BACKUP_EXPORT',
+    ins: Ins.BACKUP_EXPORT,
+    build: () => ({ data: exportData(stranger().prepare(randomKeyPair().publicKey)), ne: 256 }),
+  },
   { name: 'BACKUP_FINALIZE', ins: Ins.BACKUP_FINALIZE, build: () => ({ ne: 256 }) },
   {
     name: 'BACKUP_IMPORT',
@@ -59,7 +63,10 @@ export const NEW_PIN: Uint8Array = new TextEncoder().encode('77665544');
 
 /** CHANGE_ACCESS_CODE's payload: `1B LL <current> ‖ 1C LL <new>`. */
 export function changeCodeData(current: Uint8Array, next: Uint8Array): Uint8Array {
-  return encodeProtocolTlvs([[Tag.ACCESS_CODE, current], [Tag.NEW_ACCESS_CODE, next]]);
+  return encodeProtocolTlvs([
+    [Tag.ACCESS_CODE, current],
+    [Tag.NEW_ACCESS_CODE, next],
+  ]);
 }
 
 export function commandShape(name: ProtocolCommand): CommandShape {

@@ -137,7 +137,6 @@ export function flip(bytes: Uint8Array, index: number, mask = 0x01): Uint8Array 
 
 export { CLA };
 
-
 /** A non-negative integer below 2^256 as 32 big-endian bytes. */
 export function be32(n: bigint): Uint8Array {
   if (n < 0n || n >= 2n ** 256n) throw new RangeError('be32: out of range');
@@ -182,5 +181,9 @@ export function exportRefused(ctx: CheckContext, e: Expect, data: Uint8Array, wa
 
 /** BACKUP_IMPORT with these bytes to a BACKUP_PENDING card: `want`, nothing changed. */
 export function importRefusedRaw(ctx: CheckContext, e: Expect, data: (cardId: Uint8Array) => Uint8Array, want: number): Promise<void> {
-  return expectRefused(ctx, e, { from: 'BACKUP_PENDING', sends: (before) => [{ ins: Ins.BACKUP_IMPORT, data: data(before.cardId!), ne: 256 }], want });
+  return expectRefused(ctx, e, {
+    from: 'BACKUP_PENDING',
+    sends: (before) => [{ ins: Ins.BACKUP_IMPORT, data: data(before.cardId!), ne: 256 }],
+    want,
+  });
 }

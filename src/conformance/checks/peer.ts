@@ -29,7 +29,12 @@ async function prepareOn(card: CardUnderTest, info: ReadInfo) {
 }
 
 /** BACKUP_EXPORT on a primary (its code verified here) for this offer; the answer split, or undefined with the SW recorded. */
-async function exportOn(primary: CardUnderTest, info: ReadInfo, offer: { certificate: Uint8Array; eb: Uint8Array; signature: Uint8Array }, e: Expect) {
+async function exportOn(
+  primary: CardUnderTest,
+  info: ReadInfo,
+  offer: { certificate: Uint8Array; eb: Uint8Array; signature: Uint8Array },
+  e: Expect,
+) {
   await primary.select();
   await primary.verify();
   const r = await primary.cmd(Ins.BACKUP_EXPORT, exportData(offer));
@@ -79,19 +84,27 @@ async function importRefused(card: CardUnderTest, sealed: Sealed, sw: number, e:
 
 export function peerChecks(): Check[] {
   return [
-    peerCheck('peer/substituted-eb', "BACKUP_EXPORT with the peer backup card's certificate and prepare signature but another EB: 9A03, nothing changed", async (ctx, e) => {
-      const peer = needPeer(ctx);
-      const b = await ctx.reachPeer('BLANK');
-      const offer = await prepareOn(peer, b);
-      const before = await ctx.reach('WALLET');
-      await ctx.dut.verify();
-      e.sw(await ctx.dut.cmd(Ins.BACKUP_EXPORT, exportData({ ...offer, eb: randomKeyPair().publicKey })), Sw.SIGNATURE_INVALID);
-      await e.unchanged(ctx.dut, before);
-    }),
-    peerCheck('peer/tampered-blob', 'a real export to the peer, one ciphertext byte flipped on the way: the peer answers 9A05 and stays BACKUP_PENDING', async (ctx, e) => {
-      const run = await exportToPeer(ctx, e);
-      if (run !== undefined) await importRefused(run.peer, { ...run.sealed, blob: flip(run.sealed.blob, 60) }, Sw.MAC_INVALID, e);
-    }),
+    peerCheck(
+      'peer/substituted-eb',
+      "BACKUP_EXPORT with the peer backup card's certificate and prepare signature but another EB: 9A03, nothing changed",
+      async (ctx, e) => {
+        const peer = needPeer(ctx);
+        const b = await ctx.reachPeer('BLANK');
+        const offer = await prepareOn(peer, b);
+        const before = await ctx.reach('WALLET');
+        await ctx.dut.verify();
+        e.sw(await ctx.dut.cmd(Ins.BACKUP_EXPORT, exportData({ ...offer, eb: randomKeyPair().publicKey })), Sw.SIGNATURE_INVALID);
+        await e.unchanged(ctx.dut, before);
+      },
+    ),
+    peerCheck(
+      'peer/tampered-blob',
+      'a real export to the peer, one ciphertext byte flipped on the way: the peer answers 9A05 and stays BACKUP_PENDING',
+      async (ctx, e) => {
+        const run = await exportToPeer(ctx, e);
+        if (run !== undefined) await importRefused(run.peer, { ...run.sealed, blob: flip(run.sealed.blob, 60) }, Sw.MAC_INVALID, e);
+      },
+    ),
     peerCheck(
       'peer/stale-eb',
       'the peer prepares, cancels and prepares again; the card exports to the OLD EB (it cannot tell): the peer refuses that blob with 9A03 and stays BACKUP_PENDING',
@@ -115,28 +128,50 @@ export function peerChecks(): Check[] {
         const { peer, p, b, sealed } = run;
         e.sw(await ctx.dut.cmd(Ins.BACKUP_FINALIZE), Sw.OK);
         const primary = await ctx.dut.snapshot();
-        e.that(primary.state === 'BACKED_UP' && primary.backupCount === 1 && equalBytes(primary.backupCardIds[0]!, b.cardId!), 'the card BACKED_UP naming the peer', `the card ${primary.state}, count ${primary.backupCount}`);
+        e.that(
+          primary.state === 'BACKED_UP' && primary.backupCount === 1 && equalBytes(primary.backupCardIds[0]!, b.cardId!),
+          'the card BACKED_UP naming the peer',
+          `the card ${primary.state}, count ${primary.backupCount}`,
+        );
         const r = await peer.cmd(Ins.BACKUP_IMPORT, importData(sealed));
         e.sw(r, Sw.OK);
-        e.that(toHex(r.data) === `0541${toHex(p.walletPublicKey!)}170100`, "the peer answers the card's wallet key, 17 01 00", 'another answer');
+        e.that(
+          toHex(r.data) === `0541${toHex(p.walletPublicKey!)}170100`,
+          "the peer answers the card's wallet key, 17 01 00",
+          'another answer',
+        );
         const after = await peer.snapshot();
-        e.that(after.state === 'BACKED_UP' && after.walletOrigin === 'imported' && after.primaryId !== undefined && equalBytes(after.primaryId, p.cardId!), 'the peer BACKED_UP, origin 02, PRIMARY_ID the card', `the peer ${after.state}`);
+        e.that(
+          after.state === 'BACKED_UP' &&
+            after.walletOrigin === 'imported' &&
+            after.primaryId !== undefined &&
+            equalBytes(after.primaryId, p.cardId!),
+          'the peer BACKED_UP, origin 02, PRIMARY_ID the card',
+          `the peer ${after.state}`,
+        );
         e.that(await signsWith(peer, p.walletPublicKey!), "the peer's signature verifies under the card's wallet key", 'it does not');
         ctx.dut.known = {}; // the suite's own record of this primary's backups is not complete: reset it if needed again
       },
     ),
-    peerCheck('peer/backup-from-peer', 'a full backup from the peer: the card under test prepares and imports, holds the peer wallet key and signs with its access code', async (ctx, e) => {
-      const peer = needPeer(ctx);
-      const p = await ctx.reachPeer('WALLET');
-      const b = await ctx.reach('BLANK');
-      const sealed = await exportOn(peer, p, await prepareOn(ctx.dut, b), e);
-      if (sealed === undefined) return;
-      await ctx.dut.select();
-      e.sw(await ctx.dut.cmd(Ins.BACKUP_IMPORT, importData(sealed)), Sw.OK);
-      const after = await ctx.dut.snapshot();
-      e.that(after.state === 'BACKED_UP' && after.walletPublicKey !== undefined && equalBytes(after.walletPublicKey, p.walletPublicKey!),
-        'BACKED_UP with the peer wallet key', `${after.state}, ${after.walletPublicKey === undefined ? 'no key' : 'another key'}`);
-      e.that(await signsWith(ctx.dut, p.walletPublicKey!), 'its signature verifies under the peer wallet key', 'it does not');
-    }),
+    peerCheck(
+      'peer/backup-from-peer',
+      'a full backup from the peer: the card under test prepares and imports, holds the peer wallet key and signs with its access code',
+      async (ctx, e) => {
+        const peer = needPeer(ctx);
+        const p = await ctx.reachPeer('WALLET');
+        const b = await ctx.reach('BLANK');
+        const sealed = await exportOn(peer, p, await prepareOn(ctx.dut, b), e);
+        if (sealed === undefined) return;
+        await ctx.dut.select();
+        e.sw(await ctx.dut.cmd(Ins.BACKUP_IMPORT, importData(sealed)), Sw.OK);
+        const after = await ctx.dut.snapshot();
+        e.that(
+          after.state === 'BACKED_UP' && after.walletPublicKey !== undefined && equalBytes(after.walletPublicKey, p.walletPublicKey!),
+          'BACKED_UP with the peer wallet key',
+          `${after.state}, ${after.walletPublicKey === undefined ? 'no key' : 'another key'}`,
+        );
+        e.that(await signsWith(ctx.dut, p.walletPublicKey!), 'its signature verifies under the peer wallet key', 'it does not');
+      },
+    ),
   ];
 }

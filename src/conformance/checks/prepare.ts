@@ -17,11 +17,23 @@ function signedByCard(offer: { eb: Uint8Array; signature: Uint8Array }, card: Re
 export function prepareChecks(): Check[] {
   return [
     refusalCheck(
-      { id: 'prepare/data-refused', title: 'BACKUP_PREPARE with a data byte on a BLANK card: 6700, still BLANK', category: 'tlv', destructive: false, needs: ['fresh-card'] },
+      {
+        id: 'prepare/data-refused',
+        title: 'BACKUP_PREPARE with a data byte on a BLANK card: 6700, still BLANK',
+        category: 'tlv',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
       { from: 'BLANK', sends: () => [{ ins: Ins.BACKUP_PREPARE, data: Uint8Array.of(0), ne: 256 }], want: Sw.WRONG_LENGTH },
     ),
     check(
-      { id: 'cancel/in-blank', title: 'BACKUP_CANCEL on a BLANK card: 9000, no data, nothing changed (a retried step)', category: 'backup-card', destructive: false, needs: ['fresh-card'] },
+      {
+        id: 'cancel/in-blank',
+        title: 'BACKUP_CANCEL on a BLANK card: 9000, no data, nothing changed (a retried step)',
+        category: 'backup-card',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
       async (ctx, e) => {
         const before = await ctx.reach('BLANK');
         const r = await ctx.dut.cmd(Ins.BACKUP_CANCEL);
@@ -31,23 +43,44 @@ export function prepareChecks(): Check[] {
       },
     ),
     check(
-      { id: 'prepare/answer', title: 'BACKUP_PREPARE: 13 41 EB 14 LL <signature over "TWINCARD:PREP-B2" || B.id || ' +
-        'EB under the certified key>; BLANK -> BACKUP_PENDING, nothing else changed', category: 'backup-card', destructive: true, needs: ['fresh-card'] },
+      {
+        id: 'prepare/answer',
+        title:
+          'BACKUP_PREPARE: 13 41 EB 14 LL <signature over "TWINCARD:PREP-B2" || B.id || ' +
+          'EB under the certified key>; BLANK -> BACKUP_PENDING, nothing else changed',
+        category: 'backup-card',
+        destructive: true,
+        needs: ['fresh-card'],
+      },
       async (ctx, e) => {
         const before = await ctx.reach('BLANK');
         const r = await ctx.dut.cmd(Ins.BACKUP_PREPARE);
         if (!e.sw(r, Sw.OK)) return;
         const offer = parsePrepareAnswer(r.data);
         const ok = offer !== undefined && signedByCard(offer, before);
-        e.that(ok, 'prepare signature verifies over B.id || EB', offer === undefined ? 'answer not 13 41 <EB> 14 LL <sig>' : 'signature does not verify');
+        e.that(
+          ok,
+          'prepare signature verifies over B.id || EB',
+          offer === undefined ? 'answer not 13 41 <EB> 14 LL <sig>' : 'signature does not verify',
+        );
         if (offer !== undefined) ctx.dut.known = { eb: offer.eb };
         const after = await ctx.dut.snapshot();
         e.that(after.state === 'BACKUP_PENDING', 'state BACKUP_PENDING', `state ${after.state}`);
-        e.that(after.backupCount === 0 && after.walletPublicKey === undefined && after.signCounter === before.signCounter, 'no wallet, count 0', 'other fields changed');
+        e.that(
+          after.backupCount === 0 && after.walletPublicKey === undefined && after.signCounter === before.signCounter,
+          'no wallet, count 0',
+          'other fields changed',
+        );
       },
     ),
     check(
-      { id: 'prepare/retry', title: 'BACKUP_PREPARE again in BACKUP_PENDING: the same EB, a signature that verifies, nothing changed', category: 'backup-card', destructive: false, needs: ['fresh-card'] },
+      {
+        id: 'prepare/retry',
+        title: 'BACKUP_PREPARE again in BACKUP_PENDING: the same EB, a signature that verifies, nothing changed',
+        category: 'backup-card',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
       async (ctx, e) => {
         const before = await ctx.reach('BACKUP_PENDING');
         const eb = ctx.dut.known.eb!;
@@ -60,7 +93,13 @@ export function prepareChecks(): Check[] {
       },
     ),
     check(
-      { id: 'cancel/data-refused', title: 'BACKUP_CANCEL with a data byte in BACKUP_PENDING: 6700, still BACKUP_PENDING with the same EB', category: 'tlv', destructive: false, needs: ['fresh-card'] },
+      {
+        id: 'cancel/data-refused',
+        title: 'BACKUP_CANCEL with a data byte in BACKUP_PENDING: 6700, still BACKUP_PENDING with the same EB',
+        category: 'tlv',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
       async (ctx, e) => {
         const before = await ctx.reach('BACKUP_PENDING');
         e.sw(await ctx.dut.cmd(Ins.BACKUP_CANCEL, Uint8Array.of(0)), Sw.WRONG_LENGTH);
@@ -70,7 +109,13 @@ export function prepareChecks(): Check[] {
       },
     ),
     check(
-      { id: 'cancel/answer', title: 'BACKUP_CANCEL in BACKUP_PENDING: 9000, BLANK; then BACKUP_PREPARE makes a NEW EB', category: 'backup-card', destructive: false, needs: ['fresh-card'] },
+      {
+        id: 'cancel/answer',
+        title: 'BACKUP_CANCEL in BACKUP_PENDING: 9000, BLANK; then BACKUP_PREPARE makes a NEW EB',
+        category: 'backup-card',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
       async (ctx, e) => {
         const before = await ctx.reach('BACKUP_PENDING');
         const old = ctx.dut.known.eb!;

@@ -14,13 +14,63 @@ import { commandShape, kebab, type ProtocolCommand } from './commands.js';
 
 /** The commands each state refuses (section 3's `·` cells; BACKED_UP split by origin). */
 export const REFUSED: Readonly<Record<Target, readonly ProtocolCommand[]>> = {
-  FACTORY: ['VERIFY_PIN', 'CREATE_WALLET', 'SIGN', 'ATTEST', 'OPEN_SESSION', 'CHANGE_ACCESS_CODE', 'RESET', 'BACKUP_PREPARE', 'BACKUP_CANCEL', 'BACKUP_EXPORT', 'BACKUP_FINALIZE', 'BACKUP_IMPORT'],
-  BLANK: ['VERIFY_PIN', 'SIGN', 'CHANGE_ACCESS_CODE', 'RESET', 'BACKUP_EXPORT', 'BACKUP_FINALIZE', 'BACKUP_IMPORT', 'PERSO_GENERATE', 'PERSO_COMMIT'],
+  FACTORY: [
+    'VERIFY_PIN',
+    'CREATE_WALLET',
+    'SIGN',
+    'ATTEST',
+    'OPEN_SESSION',
+    'CHANGE_ACCESS_CODE',
+    'RESET',
+    'BACKUP_PREPARE',
+    'BACKUP_CANCEL',
+    'BACKUP_EXPORT',
+    'BACKUP_FINALIZE',
+    'BACKUP_IMPORT',
+  ],
+  BLANK: [
+    'VERIFY_PIN',
+    'SIGN',
+    'CHANGE_ACCESS_CODE',
+    'RESET',
+    'BACKUP_EXPORT',
+    'BACKUP_FINALIZE',
+    'BACKUP_IMPORT',
+    'PERSO_GENERATE',
+    'PERSO_COMMIT',
+  ],
   WALLET: ['CREATE_WALLET', 'BACKUP_PREPARE', 'BACKUP_CANCEL', 'BACKUP_FINALIZE', 'BACKUP_IMPORT', 'PERSO_GENERATE', 'PERSO_COMMIT'],
   BACKUP_EXPORTING: ['CREATE_WALLET', 'RESET', 'BACKUP_PREPARE', 'BACKUP_CANCEL', 'BACKUP_IMPORT', 'PERSO_GENERATE', 'PERSO_COMMIT'],
-  BACKUP_PENDING: ['VERIFY_PIN', 'CREATE_WALLET', 'SIGN', 'CHANGE_ACCESS_CODE', 'RESET', 'BACKUP_EXPORT', 'BACKUP_FINALIZE', 'PERSO_GENERATE', 'PERSO_COMMIT'],
-  BACKED_UP_PRIMARY: ['CREATE_WALLET', 'BACKUP_PREPARE', 'BACKUP_CANCEL', 'BACKUP_EXPORT', 'BACKUP_IMPORT', 'PERSO_GENERATE', 'PERSO_COMMIT'],
-  BACKED_UP_BACKUP: ['CREATE_WALLET', 'BACKUP_PREPARE', 'BACKUP_CANCEL', 'BACKUP_EXPORT', 'BACKUP_FINALIZE', 'BACKUP_IMPORT', 'PERSO_GENERATE', 'PERSO_COMMIT'],
+  BACKUP_PENDING: [
+    'VERIFY_PIN',
+    'CREATE_WALLET',
+    'SIGN',
+    'CHANGE_ACCESS_CODE',
+    'RESET',
+    'BACKUP_EXPORT',
+    'BACKUP_FINALIZE',
+    'PERSO_GENERATE',
+    'PERSO_COMMIT',
+  ],
+  BACKED_UP_PRIMARY: [
+    'CREATE_WALLET',
+    'BACKUP_PREPARE',
+    'BACKUP_CANCEL',
+    'BACKUP_EXPORT',
+    'BACKUP_IMPORT',
+    'PERSO_GENERATE',
+    'PERSO_COMMIT',
+  ],
+  BACKED_UP_BACKUP: [
+    'CREATE_WALLET',
+    'BACKUP_PREPARE',
+    'BACKUP_CANCEL',
+    'BACKUP_EXPORT',
+    'BACKUP_FINALIZE',
+    'BACKUP_IMPORT',
+    'PERSO_GENERATE',
+    'PERSO_COMMIT',
+  ],
 };
 
 /** What reaching each state takes, for the report. */
@@ -48,7 +98,8 @@ export function stateMachineChecks(): Check[] {
         check(
           {
             id: `state/${kebab(target)}/${kebab(name)}`,
-            title: `${name}${how}${other} in ${target}: ` +
+            title:
+              `${name}${how}${other} in ${target}: ` +
               `${want === Sw.SECURE_MESSAGING ? '6988 (no session can be open)' : '6985'}, nothing changed`,
             category: 'state-machine',
             destructive: false,
@@ -86,7 +137,8 @@ export function stateMachineChecks(): Check[] {
       check(
         {
           id: `state/${kebab(target)}/select-read-attest`,
-          title: `SELECT and READ in ${target}${target === 'FACTORY' ? '' : ', and ATTEST verifying under the certified attestation key'}: ` +
+          title:
+            `SELECT and READ in ${target}${target === 'FACTORY' ? '' : ', and ATTEST verifying under the certified attestation key'}: ` +
             `allowed, nothing changed`,
           category: 'state-machine',
           destructive: false,
@@ -101,7 +153,10 @@ export function stateMachineChecks(): Check[] {
             const challenge = randomBytes(24);
             const a = await ctx.dut.send(CLA, Ins.ATTEST, challenge, 256);
             e.sw(a, Sw.OK);
-            const ok = a.data[0] === 0x0b && a.data[1] === a.data.length - 2 && verifies(a.data.subarray(2), attestationMessage(before.cardId!, challenge), attestationKey(before));
+            const ok =
+              a.data[0] === 0x0b &&
+              a.data[1] === a.data.length - 2 &&
+              verifies(a.data.subarray(2), attestationMessage(before.cardId!, challenge), attestationKey(before));
             e.that(ok, 'ATTEST signature verifies', 'ATTEST answer malformed or not verifying');
           }
           await e.unchanged(ctx.dut, before);

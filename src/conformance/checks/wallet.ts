@@ -17,11 +17,27 @@ const sign = (length: number) => ({ ins: Ins.SIGN, data: randomBytes(length), ne
 export function walletChecks(): Check[] {
   return [
     refusalCheck(
-      { id: 'create-wallet/pin-length', title: 'CREATE_WALLET with a 3- or 17-byte access code is 6700, the card stays BLANK', category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      { from: 'BLANK', sends: () => [3, 17].map((n) => ({ ins: Ins.CREATE_WALLET, data: new Uint8Array(n).fill(0x31), ne: 256 })), want: IsoSw.WRONG_LENGTH },
+      {
+        id: 'create-wallet/pin-length',
+        title: 'CREATE_WALLET with a 3- or 17-byte access code is 6700, the card stays BLANK',
+        category: 'tlv',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
+      {
+        from: 'BLANK',
+        sends: () => [3, 17].map((n) => ({ ins: Ins.CREATE_WALLET, data: new Uint8Array(n).fill(0x31), ne: 256 })),
+        want: IsoSw.WRONG_LENGTH,
+      },
     ),
     check(
-      { id: 'create-wallet/answer', title: 'CREATE_WALLET: BLANK -> WALLET, origin 01, 5 tries, the key READ shows', category: 'wallet', destructive: true, needs: ['fresh-card'] },
+      {
+        id: 'create-wallet/answer',
+        title: 'CREATE_WALLET: BLANK -> WALLET, origin 01, 5 tries, the key READ shows',
+        category: 'wallet',
+        destructive: true,
+        needs: ['fresh-card'],
+      },
       async (ctx, e) => {
         await ctx.reach('BLANK');
         const r = await ctx.dut.send(CLA, Ins.CREATE_WALLET, SUITE_PIN, 256);
@@ -32,28 +48,61 @@ export function walletChecks(): Check[] {
         e.that(info.walletOrigin === 'created', 'origin created', `origin ${info.walletOrigin ?? 'none'}`);
         e.that(info.pinTriesLeft === 5, '5 PIN tries', `${info.pinTriesLeft} PIN tries`);
         const key = r.data.subarray(2);
-        e.that(r.data[0] === 0x05 && r.data[1] === 0x41 && info.walletPublicKey !== undefined && equalBytes(key, info.walletPublicKey),
-          'answer 05 41 <the wallet key READ shows>', 'answer differs from READ');
+        e.that(
+          r.data[0] === 0x05 && r.data[1] === 0x41 && info.walletPublicKey !== undefined && equalBytes(key, info.walletPublicKey),
+          'answer 05 41 <the wallet key READ shows>',
+          'answer differs from READ',
+        );
       },
     ),
     refusalCheck(
-      { id: 'header/order-state-before-data', title: 'SIGN with a 5-byte digest on a BLANK card: 6985 (state before data)', category: 'header', destructive: false, needs: ['fresh-card'] },
+      {
+        id: 'header/order-state-before-data',
+        title: 'SIGN with a 5-byte digest on a BLANK card: 6985 (state before data)',
+        category: 'header',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
       { from: 'BLANK', sends: () => [sign(5)], want: IsoSw.CONDITIONS_NOT_SATISFIED },
     ),
     refusalCheck(
-      { id: 'sign/without-pin', title: 'SIGN without VERIFY_PIN in this selection is 6982, counter unchanged', category: 'access-code', destructive: false, needs: ['fresh-card'] },
+      {
+        id: 'sign/without-pin',
+        title: 'SIGN without VERIFY_PIN in this selection is 6982, counter unchanged',
+        category: 'access-code',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
       { from: 'WALLET', sends: () => [sign(32)], want: IsoSw.PIN_NOT_VERIFIED },
     ),
     refusalCheck(
-      { id: 'sign/order-pin-before-data', title: 'SIGN with a 5-byte digest and no VERIFY_PIN: 6982 (access code before data)', category: 'header', destructive: false, needs: ['fresh-card'] },
+      {
+        id: 'sign/order-pin-before-data',
+        title: 'SIGN with a 5-byte digest and no VERIFY_PIN: 6982 (access code before data)',
+        category: 'header',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
       { from: 'WALLET', sends: () => [sign(5)], want: IsoSw.PIN_NOT_VERIFIED },
     ),
     refusalCheck(
-      { id: 'sign/digest-length', title: 'SIGN with a 31- or 33-byte digest is 6700, counter unchanged', category: 'tlv', destructive: false, needs: ['fresh-card'] },
+      {
+        id: 'sign/digest-length',
+        title: 'SIGN with a 31- or 33-byte digest is 6700, counter unchanged',
+        category: 'tlv',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
       { from: 'WALLET', setUp: verifyFirst, sends: () => [sign(31), sign(33)], want: IsoSw.WRONG_LENGTH },
     ),
     check(
-      { id: 'sign/answer', title: 'SIGN: a signature over the digest under the wallet key, counter +1 each time', category: 'wallet', destructive: true, needs: ['fresh-card'] },
+      {
+        id: 'sign/answer',
+        title: 'SIGN: a signature over the digest under the wallet key, counter +1 each time',
+        category: 'wallet',
+        destructive: true,
+        needs: ['fresh-card'],
+      },
       async (ctx, e) => {
         const before = await ctx.reach('WALLET');
         await ctx.dut.verify();
@@ -64,19 +113,41 @@ export function walletChecks(): Check[] {
           const sigLength = r.data[1] ?? 0;
           const der = r.data.subarray(2, 2 + sigLength);
           const counter = r.data.subarray(2 + sigLength);
-          const ok = r.data[0] === 0x0b && before.walletPublicKey !== undefined && checkWalletSignature(der, digest, before.walletPublicKey) !== undefined;
+          const ok =
+            r.data[0] === 0x0b &&
+            before.walletPublicKey !== undefined &&
+            checkWalletSignature(der, digest, before.walletPublicKey) !== undefined;
           e.that(ok, `signature ${i} verifies under the wallet key`, `signature ${i} does not verify`);
-          const n = counter.length === 6 && counter[0] === 0x07 && counter[1] === 0x04 ? new DataView(counter.buffer, counter.byteOffset + 2, 4).getUint32(0) : -1;
+          const n =
+            counter.length === 6 && counter[0] === 0x07 && counter[1] === 0x04
+              ? new DataView(counter.buffer, counter.byteOffset + 2, 4).getUint32(0)
+              : -1;
           e.that(n === before.signCounter + i, `counter ${before.signCounter + i}`, `counter ${n}`);
         }
       },
     ),
     refusalCheck(
-      { id: 'verify-pin/length', title: 'VERIFY_PIN with 3 or 17 bytes is 6700 and costs no try', category: 'tlv', destructive: false, needs: ['fresh-card'] },
-      { from: 'WALLET', sends: () => [3, 17].map((n) => ({ ins: Ins.VERIFY_PIN, data: new Uint8Array(n).fill(0x39) })), want: IsoSw.WRONG_LENGTH },
+      {
+        id: 'verify-pin/length',
+        title: 'VERIFY_PIN with 3 or 17 bytes is 6700 and costs no try',
+        category: 'tlv',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
+      {
+        from: 'WALLET',
+        sends: () => [3, 17].map((n) => ({ ins: Ins.VERIFY_PIN, data: new Uint8Array(n).fill(0x39) })),
+        want: IsoSw.WRONG_LENGTH,
+      },
     ),
     check(
-      { id: 'verify-pin/wrong-then-right', title: 'a wrong code is 63C4 and READ shows 4 tries; the right one is 9000 and restores 5', category: 'access-code', destructive: false, needs: ['fresh-card'] },
+      {
+        id: 'verify-pin/wrong-then-right',
+        title: 'a wrong code is 63C4 and READ shows 4 tries; the right one is 9000 and restores 5',
+        category: 'access-code',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
       async (ctx, e) => {
         const before = await ctx.reach('WALLET');
         e.that(before.pinTriesLeft === 5, 'starts with 5 tries', `starts with ${before.pinTriesLeft} tries`);
@@ -89,7 +160,13 @@ export function walletChecks(): Check[] {
       },
     ),
     refusalCheck(
-      { id: 'verify-pin/cleared-on-select', title: 'after VERIFY_PIN, a new SELECT clears it: SIGN is 6982', category: 'access-code', destructive: false, needs: ['fresh-card'] },
+      {
+        id: 'verify-pin/cleared-on-select',
+        title: 'after VERIFY_PIN, a new SELECT clears it: SIGN is 6982',
+        category: 'access-code',
+        destructive: false,
+        needs: ['fresh-card'],
+      },
       {
         from: 'WALLET',
         setUp: async (ctx) => {
@@ -101,7 +178,13 @@ export function walletChecks(): Check[] {
       },
     ),
     check(
-      { id: 'verify-pin/brute-force', title: 'five wrong codes: 63C4, 63C3, 63C2, 63C1, 63C0; then the RIGHT code and SIGN are 6983 and READ shows 0 tries', category: 'access-code', destructive: true, needs: ['fresh-card'] },
+      {
+        id: 'verify-pin/brute-force',
+        title: 'five wrong codes: 63C4, 63C3, 63C2, 63C1, 63C0; then the RIGHT code and SIGN are 6983 and READ shows 0 tries',
+        category: 'access-code',
+        destructive: true,
+        needs: ['fresh-card'],
+      },
       async (ctx, e) => {
         const before = await ctx.reach('WALLET');
         for (let left = 4; left >= 0; left--) {

@@ -99,7 +99,12 @@ export async function readCard(service: PcscService, k: number): Promise<CardInf
  * primary's backup count, untouched counters and PIN tries, and the same digest signed by each card and
  * verified under that ONE key (TwincardCard.sign verifies; the key is compared here).
  */
-export async function expectBackedUp(service: PcscService, primary: number, backups: readonly number[], walletPublicKey: Uint8Array): Promise<void> {
+export async function expectBackedUp(
+  service: PcscService,
+  primary: number,
+  backups: readonly number[],
+  walletPublicKey: Uint8Array,
+): Promise<void> {
   const keys = new Set<string>();
   for (const k of [primary, ...backups]) {
     const info = await readCard(service, k);

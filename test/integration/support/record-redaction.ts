@@ -59,7 +59,10 @@ async function main(outDir: string): Promise<void> {
     service.close();
   }
   for (const [name, transport] of Object.entries(sessions)) {
-    writeFileSync(join(outDir, `redaction-${name}.apdu`), `# Recorded by test/integration/support/record-redaction.ts from the reference applet on a virtual card.\n${transport.transcript()}`);
+    writeFileSync(
+      join(outDir, `redaction-${name}.apdu`),
+      `# Recorded by test/integration/support/record-redaction.ts from the reference applet on a virtual card.\n${transport.transcript()}`,
+    );
   }
 }
 

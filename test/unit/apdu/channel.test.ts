@@ -12,9 +12,7 @@ const commandData = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i *
 describe('TranscriptTransport (the test double must fail, or the tests below prove nothing)', () => {
   test('a different APDU fails with the transcript line, and keeps failing', async () => {
     const t = new TranscriptTransport('# comment\n=> 00A4040000\n<= 9000\n');
-    await expect(t.transmit(fromHex('00A4040100'))).rejects.toThrow(
-      'transcript line 2: expected => 00A4040000, got => 00A4040100',
-    );
+    await expect(t.transmit(fromHex('00A4040100'))).rejects.toThrow('transcript line 2: expected => 00A4040000, got => 00A4040100');
     await expect(t.transmit(fromHex('00A4040000'))).rejects.toThrow('transcript line 2');
     expect(() => t.assertDone()).toThrow('transcript line 2');
   });
@@ -35,7 +33,7 @@ describe('TranscriptTransport (the test double must fail, or the tests below pro
 });
 
 describe('ApduChannel over recorded transcripts', () => {
-  test('61xx chain: 600 bytes as 6100 / 6100 / 6158, GET RESPONSE on the command\'s logical channel', async () => {
+  test("61xx chain: 600 bytes as 6100 / 6100 / 6158, GET RESPONSE on the command's logical channel", async () => {
     const t = TranscriptTransport.fromFile('response-chain-600.apdu');
     const channel = new ApduChannel(t);
     const response = await channel.send(command(0x81, 0x50, 0x00, 0x00, responseObject(16)));
@@ -224,9 +222,7 @@ describe('ApduChannel argument checks', () => {
   const transport: ApduTransport = { transmit: async () => fromHex('9000') };
   test('options', () => {
     expect(() => new ApduChannel({} as ApduTransport)).toThrow(TypeError);
-    expect(() => new ApduChannel(transport, { maxCommandData: 256 })).toThrow(
-      'ApduChannel: maxCommandData: expected 1..255, got 256',
-    );
+    expect(() => new ApduChannel(transport, { maxCommandData: 256 })).toThrow('ApduChannel: maxCommandData: expected 1..255, got 256');
     expect(() => new ApduChannel(transport, { maxCommandData: 0 })).toThrow(RangeError);
     expect(() => new ApduChannel(transport, { extendedLength: true, maxCommandData: 65536 })).toThrow(RangeError);
     expect(() => new ApduChannel(transport, { maxResponseChain: -1 })).toThrow(RangeError);
@@ -237,9 +233,7 @@ describe('ApduChannel argument checks', () => {
     await expect(channel.send({ cla: 0x100, ins: 0, p1: 0, p2: 0, data: new Uint8Array(0), ne: 0 })).rejects.toThrow(
       'cla: expected 0..255, got 256',
     );
-    await expect(channel.send(command(0x90, 0xd6, 0, 0, new Uint8Array(256)))).rejects.toThrow(
-      'CLA 0x90 already has the chaining bit',
-    );
+    await expect(channel.send(command(0x90, 0xd6, 0, 0, new Uint8Array(256)))).rejects.toThrow('CLA 0x90 already has the chaining bit');
     // Still usable after a refused command.
     await expect(channel.sendOk(command(0x80, 0x10, 0, 0))).resolves.toEqual(new Uint8Array(0));
   });

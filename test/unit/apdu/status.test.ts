@@ -9,7 +9,7 @@ import {
 } from '../../../src/apdu/status.js';
 
 const PROTOCOL: StatusTable = extendStatusTable(ISO_STATUS_WORDS, {
-  0x9a01: { name: 'CERT_INVALID', meaning: "certificate signature does not verify under the manufacturer key" },
+  0x9a01: { name: 'CERT_INVALID', meaning: 'certificate signature does not verify under the manufacturer key' },
   0x6a84: { name: 'CHAIN_TOO_LONG', meaning: 'chained data longer than 512 bytes' },
 });
 

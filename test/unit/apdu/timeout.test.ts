@@ -20,7 +20,12 @@ test('an exchange that does not answer in time ends in ExchangeTimeoutError nami
 
 test('after a timeout nothing more is sent into the stuck reader', async () => {
   let sent = 0;
-  const counting: ApduTransport = { transmit: () => { sent++; return new Promise<Uint8Array>(() => undefined); } };
+  const counting: ApduTransport = {
+    transmit: () => {
+      sent++;
+      return new Promise<Uint8Array>(() => undefined);
+    },
+  };
   const transport = new TimeoutTransport(counting, 20);
   await expect(transport.transmit(fromHex('80100000'))).rejects.toThrow(ExchangeTimeoutError);
   await expect(transport.transmit(fromHex('80100000'))).rejects.toThrow('on an earlier command');
@@ -45,5 +50,7 @@ test('ConcurrentExchangeError says where and what to do', () => {
   const error = new ConcurrentExchangeError('transmit to Virtual PCD 00 00');
   expect(error.name).toBe('ConcurrentExchangeError');
   expect(error.where).toBe('transmit to Virtual PCD 00 00');
-  expect(error.message).toBe('transmit to Virtual PCD 00 00: an exchange is already in progress; APDUs go one at a time (await the previous one)');
+  expect(error.message).toBe(
+    'transmit to Virtual PCD 00 00: an exchange is already in progress; APDUs go one at a time (await the previous one)',
+  );
 });

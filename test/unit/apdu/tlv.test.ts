@@ -158,7 +158,14 @@ describe('protocol TLV', () => {
       [0x01, '01'],
       [0x03, '02'],
     ]);
-    expect(toHex(encodeProtocolTlvs([[0x01, Uint8Array.of(1)], [0x03, Uint8Array.of(2)]]))).toBe('010101030102');
+    expect(
+      toHex(
+        encodeProtocolTlvs([
+          [0x01, Uint8Array.of(1)],
+          [0x03, Uint8Array.of(2)],
+        ]),
+      ),
+    ).toBe('010101030102');
     expect(toHex(encodeProtocolTlvs([]))).toBe('');
   });
 
@@ -182,7 +189,12 @@ describe('protocol TLV', () => {
     expect(() => encodeProtocolTlv(0x00, new Uint8Array(0))).toThrow('protocol TLV tag: expected 1..254, got 0');
     expect(() => encodeProtocolTlv(0xff, new Uint8Array(0))).toThrow(RangeError);
     expect(() => encodeProtocolTlv(0x9f27, new Uint8Array(0))).toThrow(RangeError);
-    expect(() => encodeProtocolTlvs([[0x01, Uint8Array.of(1)], [0x100, Uint8Array.of(2)]])).toThrow(RangeError);
+    expect(() =>
+      encodeProtocolTlvs([
+        [0x01, Uint8Array.of(1)],
+        [0x100, Uint8Array.of(2)],
+      ]),
+    ).toThrow(RangeError);
     expect(() => encodeProtocolTlvs('0101' as unknown as [])).toThrow(TypeError);
   });
 
@@ -232,11 +244,7 @@ describe('TlvRecord', () => {
   });
 
   test('duplicate, unexpected, out of order, malformed', () => {
-    expectTlvError(
-      () => TlvRecord.parse(fromHex('040100 040100'), { allowed: [0x04], what: 'X' }),
-      'X: duplicate tag 0x04',
-      3,
-    );
+    expectTlvError(() => TlvRecord.parse(fromHex('040100 040100'), { allowed: [0x04], what: 'X' }), 'X: duplicate tag 0x04', 3);
     expectTlvError(
       () => TlvRecord.parse(fromHex('010101 7A00'), { allowed: [0x01], what: 'SELECT response' }),
       'SELECT response: unexpected tag 0x7A',

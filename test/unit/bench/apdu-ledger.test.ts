@@ -94,7 +94,17 @@ describe('loopbackApdu: the same command size, an answer of the same size', () =
   // The shapes a backup produces: SELECT 16 -> 8, READ 5 -> 255, VERIFY_PIN 11 -> 2, a chain block 260 -> 2,
   // LINK_PRIMARY's last block 47 -> 140, EXPORT_WALLET 14 -> 198, IMPORT_WALLET 202 -> 72, FINALIZE 5 -> 5.
   test.each([
-    [16, 8], [5, 255], [5, 258], [11, 2], [260, 2], [47, 140], [14, 198], [202, 72], [5, 5], [4, 2], [261, 258],
+    [16, 8],
+    [5, 255],
+    [5, 258],
+    [11, 2],
+    [260, 2],
+    [47, 140],
+    [14, 198],
+    [202, 72],
+    [5, 5],
+    [4, 2],
+    [261, 258],
   ])('%i command bytes answering %i bytes', (commandBytes, responseBytes) => {
     const apdu = loopbackApdu(commandBytes, responseBytes);
     expect(apdu.length).toBe(commandBytes);
@@ -105,7 +115,12 @@ describe('loopbackApdu: the same command size, an answer of the same size', () =
   });
 
   test.each([
-    [4, 10], [6, 10], [262, 2], [5, 259], [3, 2], [10, 1],
+    [4, 10],
+    [6, 10],
+    [262, 2],
+    [5, 259],
+    [3, 2],
+    [10, 1],
   ])('%i command bytes answering %i bytes cannot be shaped: RangeError', (commandBytes, responseBytes) => {
     expect(() => loopbackApdu(commandBytes, responseBytes)).toThrow(RangeError);
   });

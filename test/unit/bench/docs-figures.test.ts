@@ -47,7 +47,8 @@ function recordedCosts(): Map<string, Cost> {
     }
     for (const { key, cost } of seen) {
       const known = costs.get(key);
-      if (known !== undefined && known.join() !== cost.join()) throw new Error(`${key} took ${cost} wire APDUs in ${file}, ${known} before`);
+      if (known !== undefined && known.join() !== cost.join())
+        throw new Error(`${key} took ${cost} wire APDUs in ${file}, ${known} before`);
       costs.set(key, cost);
     }
   }

@@ -21,7 +21,10 @@ const report: BenchReport = {
   pairs: 2,
   rounds: 3,
   backupCount: 1,
-  groups: [['A0', 'A1'], ['B0', 'B1']],
+  groups: [
+    ['A0', 'A1'],
+    ['B0', 'B1'],
+  ],
   backups: [],
   failures: [{ round: 1, group: 1, phase: 'backup', step: 'finish-primary', error: 'CardRefusedError: 9A0B' }],
   summary: {
@@ -58,5 +61,10 @@ test('renderBench: steps in order with median, p95 and phases; totals; throughpu
 });
 
 test('table: first column left-aligned, the others right-aligned', () => {
-  expect(table([['a', 'bb'], ['ccc', 'd']])).toEqual(['a    bb', 'ccc   d']);
+  expect(
+    table([
+      ['a', 'bb'],
+      ['ccc', 'd'],
+    ]),
+  ).toEqual(['a    bb', 'ccc   d']);
 });

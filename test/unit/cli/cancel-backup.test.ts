@@ -36,7 +36,11 @@ const prepared = (id: Uint8Array): BackupRecord => ({
   prepareSignature: bytes(70, id[0]!),
 });
 const sealed = (id: Uint8Array): BackupRecord =>
-  ({ ...prepared(id), stage: 'sealed', sealed: { ephemeralKey: point(9), sealSignature: bytes(70, 9), blob: bytes(193, 9) } }) as BackupRecord;
+  ({
+    ...prepared(id),
+    stage: 'sealed',
+    sealed: { ephemeralKey: point(9), sealSignature: bytes(70, 9), blob: bytes(193, 9) },
+  }) as BackupRecord;
 const journal = (backups: BackupRecord[], primary = false): BackupJournal => ({
   ...newJournal(2, new Date('2026-12-01T00:00:00Z')),
   backups,
@@ -61,11 +65,11 @@ describe('which card cancel-backup cancels', () => {
     expect(toHex(cancellable(info('BACKUP_PENDING', B2), journal([prepared(B1)]), false))).toBe(toHex(B2));
   });
 
-  test('a card of the journal before the primary\'s step: no --force needed', () => {
+  test("a card of the journal before the primary's step: no --force needed", () => {
     expect(toHex(cancellable(info('BACKUP_PENDING'), journal([prepared(B1)]), false))).toBe(toHex(B1));
   });
 
-  test('a card of a backup at the primary\'s step: --force, since an interrupted export may already count it', () => {
+  test("a card of a backup at the primary's step: --force, since an interrupted export may already count it", () => {
     const j = journal([prepared(B1), prepared(B2)]);
     expect(refusal(() => cancellable(info('BACKUP_PENDING'), j, false))).toContain('the primary may already count card 1111111111111111');
     expect(toHex(cancellable(info('BACKUP_PENDING'), j, true))).toBe(toHex(B1));
@@ -73,7 +77,9 @@ describe('which card cancel-backup cancels', () => {
 
   test('a card the journal holds a sealed blob for: --force, the slot is lost', () => {
     const j = journal([sealed(B1), prepared(B2)], true);
-    expect(refusal(() => cancellable(info('BACKUP_PENDING'), j, false))).toContain('the primary already counts it as a backup card, for ever');
+    expect(refusal(() => cancellable(info('BACKUP_PENDING'), j, false))).toContain(
+      'the primary already counts it as a backup card, for ever',
+    );
     expect(toHex(cancellable(info('BACKUP_PENDING'), j, true))).toBe(toHex(B1));
   });
 

@@ -40,7 +40,15 @@ const {
 const { BackupCardError, PinRequiredError, WrongCardError } = backup;
 
 const CARD_ID = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
-const WALLET_INFO: CardInfo = { version: 2, state: 'WALLET', cardId: CARD_ID, pinTriesLeft: 5, signCounter: 0, backupCount: 0, backupCardIds: [] };
+const WALLET_INFO: CardInfo = {
+  version: 2,
+  state: 'WALLET',
+  cardId: CARD_ID,
+  pinTriesLeft: 5,
+  signCounter: 0,
+  backupCount: 0,
+  backupCardIds: [],
+};
 const primary = { kind: 'primary' } as const;
 
 /** [what, an instance, its exit code, its exit code when a journal makes the command resumable]. */
@@ -53,14 +61,24 @@ const CASES: ReadonlyArray<readonly [string, Error, ExitCodeValue, ExitCodeValue
   ['ConcurrentExchangeError', new ConcurrentExchangeError('ApduChannel'), ExitCode.UNEXPECTED, ExitCode.UNEXPECTED],
   ['ExchangeTimeoutError', new ExchangeTimeoutError(30_000), ExitCode.NO_CARD, ExitCode.INTERRUPTED_RESUMABLE],
   // src/readers
-  ['PcscError service-unavailable', new PcscError('establish', 0x8010001d, 'service-unavailable'), ExitCode.PCSC_UNAVAILABLE, ExitCode.PCSC_UNAVAILABLE],
+  [
+    'PcscError service-unavailable',
+    new PcscError('establish', 0x8010001d, 'service-unavailable'),
+    ExitCode.PCSC_UNAVAILABLE,
+    ExitCode.PCSC_UNAVAILABLE,
+  ],
   ['PcscError no-readers', new PcscError('list', 0x8010002e, 'no-readers'), ExitCode.NO_READER, ExitCode.NO_READER],
   ['PcscError reader-unavailable', new PcscError('connect', 0x80100009, 'reader-unavailable'), ExitCode.NO_READER, ExitCode.NO_READER],
   ['PcscError card-removed', new PcscError('transmit', 0x80100069, 'card-removed'), ExitCode.NO_CARD, ExitCode.INTERRUPTED_RESUMABLE],
   ['PcscError no-card', new PcscError('connect', 0x8010000c, 'no-card'), ExitCode.NO_CARD, ExitCode.INTERRUPTED_RESUMABLE],
   ['PcscError unpowered', new PcscError('transmit', 0x80100067, 'unpowered'), ExitCode.NO_CARD, ExitCode.INTERRUPTED_RESUMABLE],
   ['PcscError unresponsive', new PcscError('transmit', 0x80100066, 'unresponsive'), ExitCode.NO_CARD, ExitCode.INTERRUPTED_RESUMABLE],
-  ['PcscError transaction-failed', new PcscError('transmit', 0x80100016, 'transaction-failed'), ExitCode.NO_CARD, ExitCode.INTERRUPTED_RESUMABLE],
+  [
+    'PcscError transaction-failed',
+    new PcscError('transmit', 0x80100016, 'transaction-failed'),
+    ExitCode.NO_CARD,
+    ExitCode.INTERRUPTED_RESUMABLE,
+  ],
   ['PcscError card reset (0x80100068)', new PcscError('transmit', 0x80100068, 'other'), ExitCode.NO_CARD, ExitCode.INTERRUPTED_RESUMABLE],
   ['PcscError timeout', new PcscError('status', 0x8010000a, 'timeout'), ExitCode.NO_CARD, ExitCode.INTERRUPTED_RESUMABLE],
   ['PcscError sharing-violation', new PcscError('connect', 0x8010000b, 'sharing-violation'), ExitCode.UNEXPECTED, ExitCode.UNEXPECTED],
@@ -86,13 +104,33 @@ const CASES: ReadonlyArray<readonly [string, Error, ExitCodeValue, ExitCodeValue
   ['SessionClosedError', new SessionClosedError(), ExitCode.UNEXPECTED, ExitCode.UNEXPECTED],
   // src/protocol/backup.ts and backup-model.ts
   ['WrongCardError', new WrongCardError('HAS_WALLET', 'holds a wallet', WALLET_INFO), ExitCode.CARD_REFUSED, ExitCode.CARD_REFUSED],
-  ['BackupCardError (not genuine)', new BackupCardError('SEAL_SIGNATURE_INVALID', 'export-primary', primary, CARD_ID, 1, 'x'), ExitCode.NOT_GENUINE, ExitCode.NOT_GENUINE],
-  ['BackupCardError (refused)', new BackupCardError('CARD_DIVERGED', 'export-primary', primary, CARD_ID, 1, 'x'), ExitCode.CARD_REFUSED, ExitCode.CARD_REFUSED],
+  [
+    'BackupCardError (not genuine)',
+    new BackupCardError('SEAL_SIGNATURE_INVALID', 'export-primary', primary, CARD_ID, 1, 'x'),
+    ExitCode.NOT_GENUINE,
+    ExitCode.NOT_GENUINE,
+  ],
+  [
+    'BackupCardError (refused)',
+    new BackupCardError('CARD_DIVERGED', 'export-primary', primary, CARD_ID, 1, 'x'),
+    ExitCode.CARD_REFUSED,
+    ExitCode.CARD_REFUSED,
+  ],
   ['PinRequiredError', new PinRequiredError('no code'), ExitCode.UNEXPECTED, ExitCode.UNEXPECTED],
   ['JournalError', new backupModel.JournalError('version 1'), ExitCode.USAGE, ExitCode.USAGE],
   // src/flow
-  ['NoMatchingCardError (cards refused)', new cardSource.NoMatchingCardError('Tap 1 of 3', ['a'], ['card 01 holds a wallet']), ExitCode.CARD_REFUSED, ExitCode.CARD_REFUSED],
-  ['NoMatchingCardError (no card)', new cardSource.NoMatchingCardError('Tap 1 of 3', ['a']), ExitCode.NO_CARD, ExitCode.INTERRUPTED_RESUMABLE],
+  [
+    'NoMatchingCardError (cards refused)',
+    new cardSource.NoMatchingCardError('Tap 1 of 3', ['a'], ['card 01 holds a wallet']),
+    ExitCode.CARD_REFUSED,
+    ExitCode.CARD_REFUSED,
+  ],
+  [
+    'NoMatchingCardError (no card)',
+    new cardSource.NoMatchingCardError('Tap 1 of 3', ['a']),
+    ExitCode.NO_CARD,
+    ExitCode.INTERRUPTED_RESUMABLE,
+  ],
   ['TooManyLostCardsError', new backupRunner.TooManyLostCardsError('lost 51 times'), ExitCode.NO_CARD, ExitCode.INTERRUPTED_RESUMABLE],
   ['JournalLockedError', new lock.JournalLockedError('/tmp/j.json', 42), ExitCode.USAGE, ExitCode.USAGE],
   // src/cli's own
@@ -114,7 +152,17 @@ test('something thrown that is not an Error is unexpected', () => {
 });
 
 test('every error class the library exports is in the table above (a new one must be classified on purpose)', () => {
-  const modules: Record<string, Record<string, unknown>> = { apdu, readers, protocolErrors, backup, backupModel, backupRunner, cardSource, journal, lock };
+  const modules: Record<string, Record<string, unknown>> = {
+    apdu,
+    readers,
+    protocolErrors,
+    backup,
+    backupModel,
+    backupRunner,
+    cardSource,
+    journal,
+    lock,
+  };
   const covered = new Set(CASES.map(([, error]) => error.constructor));
   const missing: string[] = [];
   for (const [module, exports] of Object.entries(modules)) {

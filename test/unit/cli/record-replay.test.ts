@@ -18,7 +18,14 @@ import { newJournal, nextStep } from '../../../src/protocol/backup-model.js';
 import { TwincardCard } from '../../../src/protocol/card.js';
 import { testManufacturerRoot, trustedRoots } from '../../../src/protocol/roots.js';
 import { parseTranscript, ReplayTransport, splitPresentations } from '../../../src/readers/index.js';
-import { fillExportAnswers, RecordedRunSource, RecordingExhaustedError, replayRun, replayThreeRuns, sealedExports } from '../../record/recorded-backup.js';
+import {
+  fillExportAnswers,
+  RecordedRunSource,
+  RecordingExhaustedError,
+  replayRun,
+  replayThreeRuns,
+  sealedExports,
+} from '../../record/recorded-backup.js';
 import { RECORD_SEED } from '../../record/transcript-seed.js';
 
 const recorded = (name: string) => readFileSync(fileURLToPath(new URL(`./transcripts/${name}`, import.meta.url)), 'utf8');
@@ -47,7 +54,9 @@ test('a recorded attest session replays to the same verdict, with the challenge 
   expect(verdict.genuine).toBe(true);
   // ... and a different challenge does not match the recording: the replay is strict.
   const other = new ReplayTransport(text);
-  await expect(attest(new TwincardCard(other), [testManufacturerRoot()], { challenge: new Uint8Array(32) })).rejects.toThrow(/line \d+: expected => 80400000/);
+  await expect(attest(new TwincardCard(other), [testManufacturerRoot()], { challenge: new Uint8Array(32) })).rejects.toThrow(
+    /line \d+: expected => 80400000/,
+  );
 });
 
 describe('a recorded 1+1 backup (three `twincard backup --record` runs) replays to the same wallet', () => {

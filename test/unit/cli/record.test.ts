@@ -40,7 +40,9 @@ test('a run that fails before any card leaves an earlier file of that name alone
   const path = join(dir, 'earlier.apdu');
   writeFileSync(path, '# the first run\n');
   const recording = new CommandRecording(path, 'backup');
-  await expect(savingRecording(recording, noWarning, () => Promise.reject(new Error('a backup is in progress')))).rejects.toThrow('in progress');
+  await expect(savingRecording(recording, noWarning, () => Promise.reject(new Error('a backup is in progress')))).rejects.toThrow(
+    'in progress',
+  );
   expect(readFileSync(path, 'utf8')).toBe('# the first run\n');
 });
 

@@ -2,11 +2,26 @@
  * The conformance report as people and programs read it: the table (a line per check, expected and actual
  * and the APDUs under each failure, a summary), the --json document and the --list catalogue.
  */
-import { renderList, renderTable, reportDocument, summaryLine, type CheckResult, type ConformanceReport } from '../../../src/conformance/index.js';
+import {
+  renderList,
+  renderTable,
+  reportDocument,
+  summaryLine,
+  type CheckResult,
+  type ConformanceReport,
+} from '../../../src/conformance/index.js';
 
 const base = { category: 'attacker', destructive: false, needs: [], durationMs: 1.234 } as const;
 const results: CheckResult[] = [
-  { ...base, id: 'select/answer', title: 'SELECT', status: 'pass', expected: 'SW 9000', actual: 'SW 9000', sent: [{ command: '00A404000AF07477696E636172640100', sw: '9000', responseBytes: 6 }] },
+  {
+    ...base,
+    id: 'select/answer',
+    title: 'SELECT',
+    status: 'pass',
+    expected: 'SW 9000',
+    actual: 'SW 9000',
+    sent: [{ command: '00A404000AF07477696E636172640100', sw: '9000', responseBytes: 6 }],
+  },
   {
     ...base,
     id: 'import/tampered-tag',
@@ -16,7 +31,17 @@ const results: CheckResult[] = [
     actual: 'SW 9000; READ changed: state BACKUP_PENDING -> BACKED_UP',
     sent: [{ command: '805A0000C4 [redacted 196 bytes]', sw: '9000', responseBytes: 70 }],
   },
-  { ...base, id: 'peer/backup', title: 'peer', destructive: true, needs: ['peer-card'], status: 'not-applicable', expected: '', actual: 'needs a second card: --peer-reader', sent: [] },
+  {
+    ...base,
+    id: 'peer/backup',
+    title: 'peer',
+    destructive: true,
+    needs: ['peer-card'],
+    status: 'not-applicable',
+    expected: '',
+    actual: 'needs a second card: --peer-reader',
+    sent: [],
+  },
 ];
 const report: ConformanceReport = {
   reader: 'Virtual PCD 00 00',
@@ -49,7 +74,13 @@ test('--verbose says why a check was not applicable; a passing check never shows
 
 test('the JSON document: format, verdict, summary and every result with what was sent', () => {
   const doc = reportDocument(report);
-  expect(doc).toMatchObject({ format: 'twincard-conformance/1', conforms: false, reader: 'Virtual PCD 00 00', peerReader: null, durationMs: 2346 });
+  expect(doc).toMatchObject({
+    format: 'twincard-conformance/1',
+    conforms: false,
+    reader: 'Virtual PCD 00 00',
+    peerReader: null,
+    durationMs: 2346,
+  });
   const parsed = JSON.parse(JSON.stringify(doc)) as { results: Array<{ id: string; status: string; sent: unknown[]; durationMs: number }> };
   expect(parsed.results.map((r) => [r.id, r.status])).toEqual([
     ['select/answer', 'pass'],

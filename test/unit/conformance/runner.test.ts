@@ -14,7 +14,12 @@ const points = loadInvalidPointFixture(join(process.cwd(), 'fixtures', 'wychepro
 const ONLY = 'select/,read/,header/cla,header/ins,header/order-cla,header/order-ins,tlv/lc-mismatch';
 
 function run(text: string) {
-  return runConformance({ card: { transport: new ReplayTransport(text), name: 'replay' }, destructive: false, only: ONLY, invalidPoints: points });
+  return runConformance({
+    card: { transport: new ReplayTransport(text), name: 'replay' },
+    destructive: false,
+    only: ONLY,
+    invalidPoints: points,
+  });
 }
 
 test('the recorded session replays: 11 checks, all pass, each with the APDUs it sent', async () => {
@@ -32,7 +37,9 @@ test('a card that answers 6D00 to CLA 00 fails header/cla-00 and nothing else', 
   expect(lines[at + 1]).toBe('<= 6E00');
   lines[at + 1] = '<= 6D00';
   const report = await run(lines.join('\n'));
-  expect(report.results.filter((r) => r.status === 'fail').map((r) => [r.id, r.expected, r.actual])).toEqual([['header/cla-00', 'SW 6E00', 'SW 6D00']]);
+  expect(report.results.filter((r) => r.status === 'fail').map((r) => [r.id, r.expected, r.actual])).toEqual([
+    ['header/cla-00', 'SW 6E00', 'SW 6D00'],
+  ]);
 });
 
 test('a card whose READ answer changes after a refused command fails that check with the difference named', async () => {

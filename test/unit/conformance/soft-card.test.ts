@@ -7,7 +7,15 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { fromHex, toHex } from '../../../src/apdu/index.js';
 import { publicKeyOf, verifyMessageSignature } from '../../../src/protocol/crypto.js';
-import { openBlob, plaintextBytes, randomKeyPair, randomWallet, SoftCard, transportKeys, wellFormedPlaintext } from '../../../src/conformance/soft-card.js';
+import {
+  openBlob,
+  plaintextBytes,
+  randomKeyPair,
+  randomWallet,
+  SoftCard,
+  transportKeys,
+  wellFormedPlaintext,
+} from '../../../src/conformance/soft-card.js';
 import { parseRead, prepareMessage, ReadFormatError, sealMessage } from '../../../src/conformance/wire.js';
 
 const key = (name: string) => sha256(utf8ToBytes(`twincard example ${name}`));
@@ -25,7 +33,10 @@ test('section 8.6: K_enc and K_mac from Z', () => {
 });
 
 const BLOB_8_7 = fromHex(
-  '02' + '5052494D00000001' + '4241434B00000001' + '37CB89DC9F9AE991F3086010B3C7F2FC' +
+  '02' +
+    '5052494D00000001' +
+    '4241434B00000001' +
+    '37CB89DC9F9AE991F3086010B3C7F2FC' +
     '88D5681F8BD92B5A6D28D9C2CAEF01A27A61CE64DDF8CA12BB52012AF99A2FA8' +
     '241D893004BB4912F194AD5F66F4CBB70C233A231BC7254392231DF1EF016618' +
     'FCB2261EFB72C4325889FE9BDBD69E283648035D04D49B1D0DB8197275D082B0' +
@@ -43,11 +54,17 @@ test('section 8.7: the backup card opens the example blob to d_W and the PIN; on
   expect(() => openBlob(BLOB_8_7, eB, { ...transcript, backupId: P_ID })).toThrow(/header/);
 });
 
-test('section 8.5: the prepare and seal signatures verify over the suite\'s messages', () => {
-  const prepare = fromHex('3044022001E5AE83F2395683E9A60DC39AC15E6C4F5B163740B128DAE441C33097BE00' + '49022070DF7DEF58E67D78D2C2AA485358BED8FFFCF0235731C07D3BACBF99D0EE174C');
+test("section 8.5: the prepare and seal signatures verify over the suite's messages", () => {
+  const prepare = fromHex(
+    '3044022001E5AE83F2395683E9A60DC39AC15E6C4F5B163740B128DAE441C33097BE00' +
+      '49022070DF7DEF58E67D78D2C2AA485358BED8FFFCF0235731C07D3BACBF99D0EE174C',
+  );
   expect(verifyMessageSignature(prepare, prepareMessage(B_ID, eB.publicKey), publicKeyOf(key('d_B')))).toBe(true);
   expect(verifyMessageSignature(prepare, prepareMessage(P_ID, eB.publicKey), publicKeyOf(key('d_B')))).toBe(false);
-  const seal = fromHex('30440220223252C50CBCFB350C1AB0F4BD9B4CE992ED5CFED015C5EFDAAF4DA314538F' + '5302200EB833B1BD5F49EA2662903B3CF36109078979A4812AD94B1959165EC6C8118C');
+  const seal = fromHex(
+    '30440220223252C50CBCFB350C1AB0F4BD9B4CE992ED5CFED015C5EFDAAF4DA314538F' +
+      '5302200EB833B1BD5F49EA2662903B3CF36109078979A4812AD94B1959165EC6C8118C',
+  );
   expect(verifyMessageSignature(seal, sealMessage(P_ID, B_ID, eB.publicKey, EP), publicKeyOf(key('d_P')))).toBe(true);
   expect(verifyMessageSignature(seal, sealMessage(P_ID, B_ID, EP, eB.publicKey), publicKeyOf(key('d_P')))).toBe(false);
 });

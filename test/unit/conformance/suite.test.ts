@@ -18,49 +18,98 @@ test('every id is kebab-case with / between levels, unique, and the suite is 370
   expect(new Set(checks.map((c) => c.id)).size).toBe(checks.length);
 });
 
-test('section 3: 59 refusals across the 7 states (BACKED_UP split by origin), ' +
-  'each a state/<state>/<command> check, and v1 INS 50..5E in every state', () => {
-  const ids = new Set(listChecks(points).map((c) => c.id));
-  let n = 0;
-  for (const [state, commands] of Object.entries(REFUSED)) {
-    const s = state.toLowerCase().replace(/_/g, '-');
-    expect(ids.has(`state/${s}/v1-backup-ins`)).toBe(true);
-    for (const cmd of commands) {
-      n++;
-      expect(ids.has(`state/${s}/${cmd.toLowerCase().replace(/_/g, '-')}`)).toBe(true);
+test(
+  'section 3: 59 refusals across the 7 states (BACKED_UP split by origin), ' +
+    'each a state/<state>/<command> check, and v1 INS 50..5E in every state',
+  () => {
+    const ids = new Set(listChecks(points).map((c) => c.id));
+    let n = 0;
+    for (const [state, commands] of Object.entries(REFUSED)) {
+      const s = state.toLowerCase().replace(/_/g, '-');
+      expect(ids.has(`state/${s}/v1-backup-ins`)).toBe(true);
+      for (const cmd of commands) {
+        n++;
+        expect(ids.has(`state/${s}/${cmd.toLowerCase().replace(/_/g, '-')}`)).toBe(true);
+      }
     }
-  }
-  expect(n).toBe(59);
-  // Spot checks against the protocol's table: a primary's FINALIZE in BACKED_UP is allowed (idempotent), a
-  // backup card's is not; IMPORT in BACKED_UP only for the card that imported (its own blob again); EXPORT
-  // in WALLET and BACKUP_EXPORTING only; ATTEST refused only in FACTORY; no v1 command is left.
-  expect(REFUSED.BACKED_UP_PRIMARY).not.toContain('BACKUP_FINALIZE');
-  expect(REFUSED.BACKED_UP_BACKUP).toContain('BACKUP_FINALIZE');
-  expect(REFUSED.BACKED_UP_PRIMARY).toContain('BACKUP_IMPORT');
-  expect(Object.entries(REFUSED).filter(([, c]) => !c.includes('BACKUP_EXPORT')).map(([s]) => s)).toEqual(['WALLET', 'BACKUP_EXPORTING']);
-  expect(Object.entries(REFUSED).filter(([, c]) => c.includes('ATTEST')).map(([s]) => s)).toEqual(['FACTORY']);
-  expect(Object.entries(REFUSED).filter(([, c]) => !c.includes('BACKUP_CANCEL')).map(([s]) => s)).toEqual(['BLANK', 'BACKUP_PENDING']);
-  // RESET: WALLET and BACKED_UP (either origin) only; BACKUP_EXPORTING finishes its backup first.
-  expect(Object.entries(REFUSED).filter(([, c]) => !c.includes('RESET')).map(([s]) => s)).toEqual(['WALLET', 'BACKED_UP_PRIMARY', 'BACKED_UP_BACKUP']);
-  expect(Object.entries(REFUSED).filter(([, c]) => c.includes('OPEN_SESSION')).map(([s]) => s)).toEqual(['FACTORY']);
-});
+    expect(n).toBe(59);
+    // Spot checks against the protocol's table: a primary's FINALIZE in BACKED_UP is allowed (idempotent), a
+    // backup card's is not; IMPORT in BACKED_UP only for the card that imported (its own blob again); EXPORT
+    // in WALLET and BACKUP_EXPORTING only; ATTEST refused only in FACTORY; no v1 command is left.
+    expect(REFUSED.BACKED_UP_PRIMARY).not.toContain('BACKUP_FINALIZE');
+    expect(REFUSED.BACKED_UP_BACKUP).toContain('BACKUP_FINALIZE');
+    expect(REFUSED.BACKED_UP_PRIMARY).toContain('BACKUP_IMPORT');
+    expect(
+      Object.entries(REFUSED)
+        .filter(([, c]) => !c.includes('BACKUP_EXPORT'))
+        .map(([s]) => s),
+    ).toEqual(['WALLET', 'BACKUP_EXPORTING']);
+    expect(
+      Object.entries(REFUSED)
+        .filter(([, c]) => c.includes('ATTEST'))
+        .map(([s]) => s),
+    ).toEqual(['FACTORY']);
+    expect(
+      Object.entries(REFUSED)
+        .filter(([, c]) => !c.includes('BACKUP_CANCEL'))
+        .map(([s]) => s),
+    ).toEqual(['BLANK', 'BACKUP_PENDING']);
+    // RESET: WALLET and BACKED_UP (either origin) only; BACKUP_EXPORTING finishes its backup first.
+    expect(
+      Object.entries(REFUSED)
+        .filter(([, c]) => !c.includes('RESET'))
+        .map(([s]) => s),
+    ).toEqual(['WALLET', 'BACKED_UP_PRIMARY', 'BACKED_UP_BACKUP']);
+    expect(
+      Object.entries(REFUSED)
+        .filter(([, c]) => c.includes('OPEN_SESSION'))
+        .map(([s]) => s),
+    ).toEqual(['FACTORY']);
+  },
+);
 
-test('no version 1 check is left; one Wycheproof point = one check for ' +
-  'EB (export) and one for EP (import); destructive checks say so', () => {
-  const checks = listChecks(points);
-  const ids = checks.map((c) => c.id);
-  expect(ids.filter((id) => /link|abort|export-wallet|import-wallet|backup-start|finalize-backup|relinked/.test(id))).toEqual([]);
-  for (const p of points) {
-    expect(ids).toContain(`invalid-point/export-eb/wycheproof-${p.tcId}`);
-    expect(ids).toContain(`invalid-point/import-ep/wycheproof-${p.tcId}`);
-  }
-  expect(checks.filter((c) => c.destructive).map((c) => c.id).sort()).toEqual([
-    'change-code/answer', 'create-wallet/answer', 'export/answer', 'export/second-card', 'finalize/answer', 'import/answer',
-    'peer/backup-from-peer', 'peer/backup-to-peer', 'peer/stale-eb', 'peer/substituted-eb', 'peer/tampered-blob',
-    'perso/answer', 'perso/commit-keys-swapped', 'perso/commit-other-manufacturer', 'perso/commit-trailing-byte', 'perso/commit-wrong-signature',
-    'perso/generate-again', 'prepare/answer', 'reset/backed-up-backup', 'reset/backed-up-primary', 'reset/wallet', 'sign/answer', 'verify-pin/brute-force',
-  ]);
-});
+test(
+  'no version 1 check is left; one Wycheproof point = one check for ' + 'EB (export) and one for EP (import); destructive checks say so',
+  () => {
+    const checks = listChecks(points);
+    const ids = checks.map((c) => c.id);
+    expect(ids.filter((id) => /link|abort|export-wallet|import-wallet|backup-start|finalize-backup|relinked/.test(id))).toEqual([]);
+    for (const p of points) {
+      expect(ids).toContain(`invalid-point/export-eb/wycheproof-${p.tcId}`);
+      expect(ids).toContain(`invalid-point/import-ep/wycheproof-${p.tcId}`);
+    }
+    expect(
+      checks
+        .filter((c) => c.destructive)
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual([
+      'change-code/answer',
+      'create-wallet/answer',
+      'export/answer',
+      'export/second-card',
+      'finalize/answer',
+      'import/answer',
+      'peer/backup-from-peer',
+      'peer/backup-to-peer',
+      'peer/stale-eb',
+      'peer/substituted-eb',
+      'peer/tampered-blob',
+      'perso/answer',
+      'perso/commit-keys-swapped',
+      'perso/commit-other-manufacturer',
+      'perso/commit-trailing-byte',
+      'perso/commit-wrong-signature',
+      'perso/generate-again',
+      'prepare/answer',
+      'reset/backed-up-backup',
+      'reset/backed-up-primary',
+      'reset/wallet',
+      'sign/answer',
+      'verify-pin/brute-force',
+    ]);
+  },
+);
 
 test('the running order: personalization, then the backup-card role, then the primary role, the brute force last but the peer', () => {
   const ids = buildSuite(points).map((c) => c.id);

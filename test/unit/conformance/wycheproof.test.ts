@@ -41,7 +41,11 @@ test.each([
   ['no source', mutated((d) => delete (d as Partial<typeof doc>).source), /source must be an object/],
   ['no points', mutated((d) => (d.points = [])), /non-empty array/],
   ['a duplicate tcId', mutated((d) => d.points.push({ ...d.points[0]! })), /duplicate tcId 475/],
-  ['a compressed point', mutated((d) => (d.points[0]!['point'] = '02' + (d.points[0]!['point'] as string).slice(2))), /65 bytes of hex starting 04/],
+  [
+    'a compressed point',
+    mutated((d) => (d.points[0]!['point'] = '02' + (d.points[0]!['point'] as string).slice(2))),
+    /65 bytes of hex starting 04/,
+  ],
   ['a short point', mutated((d) => (d.points[0]!['point'] = (d.points[0]!['point'] as string).slice(0, 128))), /65 bytes of hex/],
   ['a tcId that is not a number', mutated((d) => (d.points[0]!['tcId'] = '475')), /tcId must be a positive integer/],
   ['flags that are not strings', mutated((d) => (d.points[0]!['flags'] = [1])), /flags must be an array of strings/],

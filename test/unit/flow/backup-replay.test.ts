@@ -24,14 +24,7 @@ import {
   type BackupJournal,
   type BackupRecord,
 } from '../../../src/protocol/backup-model.js';
-import {
-  backupNeedsPin,
-  BackupCardError,
-  runStep,
-  verifyJournal,
-  WrongCardError,
-  type StepContext,
-} from '../../../src/protocol/backup.js';
+import { backupNeedsPin, BackupCardError, runStep, verifyJournal, WrongCardError, type StepContext } from '../../../src/protocol/backup.js';
 import { TwincardCard } from '../../../src/protocol/card.js';
 import { seededRandom } from '../../../src/protocol/seeded-random.js';
 import { TRANSCRIPT_SEED } from '../../record/transcript-seed.js';
@@ -40,7 +33,9 @@ import { trustedRoots } from '../../../src/protocol/roots.js';
 import { PcscError, ReplayTransport, parseTranscript } from '../../../src/readers/index.js';
 
 const DIR = fileURLToPath(new URL('./transcripts/backup-1-2/', import.meta.url));
-const FILES = readdirSync(DIR).filter((f) => f.endsWith('.apdu')).sort();
+const FILES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.apdu'))
+  .sort();
 const text = (file: string) => readFileSync(join(DIR, file), 'utf8');
 const PIN = new TextEncoder().encode('246810'); // the TEST cards' code the recording used
 const roots = trustedRoots({ trustTestRoot: true });
@@ -172,7 +167,8 @@ describe('the runner replaying a recorded 1+2 backup with wrong cards and a lost
     const refused = events.flatMap((e) => (e.type === 'card-refused' ? [e.reason] : []));
     expect(refused).toEqual(['HAS_WALLET', 'PENDING_ELSEWHERE', 'SAME_BACKUP_TWICE', 'BACKUP_PRESENTED', 'STRANGER']);
     // SELECT and READ only (READ of a card with a wallet is longer than 256 bytes: GET RESPONSE)
-    for (const file of FILES.filter((f) => f.includes('refused'))) expect(commands(file).filter((c) => c !== '00C0')).toEqual(['00A4', '8010']);
+    for (const file of FILES.filter((f) => f.includes('refused')))
+      expect(commands(file).filter((c) => c !== '00C0')).toEqual(['00A4', '8010']);
   });
 
   test('steps complete in order (2N + 1); backup card 2 may import first; the loss repeats export-primary', () => {
@@ -255,7 +251,11 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
   test('prepare-backup-1 replays exactly its recording and yields the record the run saved', async () => {
     const { replay, card: backup } = card(text(fileOf('03-')));
     const saved: string[] = [];
-    const result = await runStep(before.get('prepare-backup-1')!, backup, context({ checkpoint: async (_j, name) => void saved.push(name) }));
+    const result = await runStep(
+      before.get('prepare-backup-1')!,
+      backup,
+      context({ checkpoint: async (_j, name) => void saved.push(name) }),
+    );
     replay.assertDone();
     expect(saved).toEqual(['claimed']);
     expect(result.step).toBe('prepare-backup-1');
@@ -265,9 +265,11 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
   test('no trusted root: the backup card is named as not genuine, before it is claimed or prepared', async () => {
     const { replay, card: backup } = card(text(fileOf('03-')));
     let saved = false;
-    const error = await runStep(before.get('prepare-backup-1')!, backup, context({ roots: [], checkpoint: async () => void (saved = true) })).catch(
-      (e: unknown) => e,
-    );
+    const error = await runStep(
+      before.get('prepare-backup-1')!,
+      backup,
+      context({ roots: [], checkpoint: async () => void (saved = true) }),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackupCardError);
     expect(error).toMatchObject({ fault: 'CERTIFICATE_UNTRUSTED', step: 'prepare-backup-1', role: { kind: 'backup', index: 0 } });
     expect((error as Error).message).toMatch(/^prepare-backup-1: backup card 1 of 2 \(card 424B5550[0-9A-F]{8}\): no manufacturer root/);
@@ -285,26 +287,39 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
   test('a seal signature that does not verify is named, and the blob is not saved', async () => {
     // Exchange 6 is the first BACKUP_EXPORT's answer (first part): 11 41 EP | 12 LL seal | ...
     // (0 SELECT, 1 READ, 2 its GET RESPONSE, 3 OPEN_SESSION, 4 VERIFY_PIN, 5 and 6 BACKUP_EXPORT's blocks)
-    const transcript = untilLost(tampered(fileOf('07-'), 6, (data) => {
-      const copy = data.slice();
-      copy[69 + 10]! ^= 0x01; // inside r of the seal signature: still DER, no longer valid
-      return copy;
-    }));
+    const transcript = untilLost(
+      tampered(fileOf('07-'), 6, (data) => {
+        const copy = data.slice();
+        copy[69 + 10]! ^= 0x01; // inside r of the seal signature: still DER, no longer valid
+        return copy;
+      }),
+    );
     let saved = false;
-    const error = await runStep(beforeExport(), card(transcript).card, context({ checkpoint: async () => void (saved = true) })).catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'BackupCardError', fault: 'SEAL_SIGNATURE_INVALID', step: 'export-primary', role: { kind: 'primary' } });
+    const error = await runStep(beforeExport(), card(transcript).card, context({ checkpoint: async () => void (saved = true) })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({
+      name: 'BackupCardError',
+      fault: 'SEAL_SIGNATURE_INVALID',
+      step: 'export-primary',
+      role: { kind: 'primary' },
+    });
     expect((error as Error).message).toContain('its answer for backup card 1');
     expect(saved).toBe(false);
   });
 
   test('a blob whose header names another backup card is refused before it is saved', async () => {
-    const transcript = untilLost(tampered(fileOf('07-'), 6, (data) => {
-      const copy = data.slice();
-      copy[headerOffset(data) + 16]! ^= 0x01; // 02 | P.id (8) | B.id (8): the last byte of B.id
-      return copy;
-    }));
+    const transcript = untilLost(
+      tampered(fileOf('07-'), 6, (data) => {
+        const copy = data.slice();
+        copy[headerOffset(data) + 16]! ^= 0x01; // 02 | P.id (8) | B.id (8): the last byte of B.id
+        return copy;
+      }),
+    );
     let saved = false;
-    const error = await runStep(beforeExport(), card(transcript).card, context({ checkpoint: async () => void (saved = true) })).catch((e: unknown) => e);
+    const error = await runStep(beforeExport(), card(transcript).card, context({ checkpoint: async () => void (saved = true) })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ name: 'BackupCardError', fault: 'BLOB_HEADER_MISMATCH', step: 'export-primary' });
     expect((error as Error).message).toMatch(/the blob's header names backup card [0-9A-F]{16}, expected/);
     expect(saved).toBe(false);
@@ -315,11 +330,13 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
     const { replay, card: primary } = card(tampered(fileOf('08-'), 2, flip(1)), DRAWS_BEFORE_08);
     const error = await runStep(onDiskAtLoss!, primary, context()).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'BackupCardError', fault: 'UNKNOWN_BACKUP_CARD', step: 'export-primary' });
-    expect((error as Error).message).toMatch(/already let a wallet blob out for card\(s\) 424B5550[0-9A-F]{8}, which this backup does not know/);
+    expect((error as Error).message).toMatch(
+      /already let a wallet blob out for card\(s\) 424B5550[0-9A-F]{8}, which this backup does not know/,
+    );
     expect(replay.replayed).toBe(3);
   });
 
-  test('after FINALIZE, a primary whose record is not exactly the journal\'s cards is named', async () => {
+  test("after FINALIZE, a primary whose record is not exactly the journal's cards is named", async () => {
     // The READ after FINALIZE (exchanges 8 and 9): backup card 2's id altered in its last byte.
     const { card: primary } = card(tampered(fileOf('08-'), 10, flip(1)), DRAWS_BEFORE_08); // the GET RESPONSE of the READ after FINALIZE
     const error = await runStep(onDiskAtLoss!, primary, context()).catch((e: unknown) => e);
@@ -329,9 +346,16 @@ describe('the steps against hostile answers (recorded sessions, one answer alter
 
   test('a backup card reporting another wallet key after BACKUP_IMPORT is named', async () => {
     const other = publicKeyOf(new Uint8Array(32).fill(7));
-    const { card: backup } = card(tampered(fileOf('10-'), 4, (data) => Uint8Array.from([...data.slice(0, 2), ...other, ...data.slice(67)])));
+    const { card: backup } = card(
+      tampered(fileOf('10-'), 4, (data) => Uint8Array.from([...data.slice(0, 2), ...other, ...data.slice(67)])),
+    );
     const error = await runStep(before.get('import-2')!, backup, context()).catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'BackupCardError', fault: 'WALLET_KEY_MISMATCH', step: 'import-2', role: { kind: 'backup', index: 1 } });
+    expect(error).toMatchObject({
+      name: 'BackupCardError',
+      fault: 'WALLET_KEY_MISMATCH',
+      step: 'import-2',
+      role: { kind: 'backup', index: 1 },
+    });
   });
 
   test('a wrong card costs SELECT and READ only, and names why', async () => {
@@ -382,7 +406,14 @@ describe('verifyJournal: a journal file is checked like a card', () => {
     ],
     [
       'the two EBs swapped',
-      () => edit((j) => void (j.backups = [{ ...sealedAt(j, 0), ephemeralKey: sealedAt(j, 1).ephemeralKey }, { ...sealedAt(j, 1), ephemeralKey: sealedAt(j, 0).ephemeralKey }])),
+      () =>
+        edit(
+          (j) =>
+            void (j.backups = [
+              { ...sealedAt(j, 0), ephemeralKey: sealedAt(j, 1).ephemeralKey },
+              { ...sealedAt(j, 1), ephemeralKey: sealedAt(j, 0).ephemeralKey },
+            ]),
+        ),
       roots,
       /journal\.backups\[0\]\.prepareSignature: does not verify/,
     ],

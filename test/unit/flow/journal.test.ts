@@ -79,16 +79,28 @@ describe('parseJournal refuses damaged or edited files, naming the field', () =>
     ['short card id', edit((x) => (x.primary.cardId = '0102')), /journal.primary.cardId: expected 8 bytes, got 2/],
     ['odd hex', edit((x) => (x.backups[1].ephemeralKey = 'ABC')), /journal.backups\[1\].ephemeralKey: expected hex/],
     ['an unknown stage', edit((x) => (x.backups[1].stage = 'linked')), /journal.backups\[1\].stage: expected "claimed", "prepared"/],
-    ['a prepared card without its signature', edit((x) => delete x.backups[1].prepareSignature), /journal.backups\[1\].prepareSignature: missing \(stage prepared\)/],
-    ['a blob on a prepared card', edit((x) => (x.backups[1].sealed = x.backups[0].sealed)), /journal.backups\[1\]: unexpected field "sealed"/],
+    [
+      'a prepared card without its signature',
+      edit((x) => delete x.backups[1].prepareSignature),
+      /journal.backups\[1\].prepareSignature: missing \(stage prepared\)/,
+    ],
+    [
+      'a blob on a prepared card',
+      edit((x) => (x.backups[1].sealed = x.backups[0].sealed)),
+      /journal.backups\[1\]: unexpected field "sealed"/,
+    ],
     ['a sealed card without its blob', edit((x) => delete x.backups[0].sealed.blob), /journal.backups\[0\].sealed.blob: missing/],
     ['a short blob', edit((x) => (x.backups[0].sealed.blob = 'AA')), /journal.backups\[0\].sealed.blob: expected 193 bytes, got 1/],
     ['too many cards', edit((x) => (x.backupCount = 1)), /journal.backups: 2 cards for a backup to 1/],
     ['same card twice', edit((x) => (x.backups[1].cardId = x.primary.cardId)), /the same card id appears twice/],
     ['a blob without a primary', edit((x) => delete x.primary), /journal.primary: missing, though a blob was sealed/],
-    ['a primary without a blob', edit((x) => {
-      x.backups[0] = { ...x.backups[1], cardId: '0909090909090909', stage: 'prepared' };
-    }), /journal.primary: recorded, though no blob was sealed/],
+    [
+      'a primary without a blob',
+      edit((x) => {
+        x.backups[0] = { ...x.backups[1], cardId: '0909090909090909', stage: 'prepared' };
+      }),
+      /journal.primary: recorded, though no blob was sealed/,
+    ],
     ['finalized early', edit((x) => (x.primary.stage = 'finalized')), /finalized before every backup card had its blob/],
     ['imported before finalize', edit((x) => (x.backups[0].stage = 'imported')), /a card imported before the primary was finalized/],
     ['backup count 3', edit((x) => (x.backupCount = 3)), /backupCount: expected 1 or 2/],
@@ -100,9 +112,17 @@ describe('parseJournal refuses damaged or edited files, naming the field', () =>
     @typescript-eslint/no-unsafe-return */
 
   test('a version 1 journal: v1 backups cannot be resumed, and what to do', () => {
-    const v1 = JSON.stringify({ format: 'twincard-backup-journal', version: 1, backupCount: 1, createdAt: '2026-11-25T09:00:00.000Z', backups: [] });
+    const v1 = JSON.stringify({
+      format: 'twincard-backup-journal',
+      version: 1,
+      backupCount: 1,
+      createdAt: '2026-11-25T09:00:00.000Z',
+      backups: [],
+    });
     expect(() => parseJournal(v1)).toThrow(JournalError);
-    expect(() => parseJournal(v1)).toThrow(/version 1 journal.*cannot resume.*Finish or abort it with the twincard release that started it.*remove this file/);
+    expect(() => parseJournal(v1)).toThrow(
+      /version 1 journal.*cannot resume.*Finish or abort it with the twincard release that started it.*remove this file/,
+    );
   });
 });
 

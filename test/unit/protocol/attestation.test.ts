@@ -17,7 +17,11 @@ import { data, flipAt, recordedTranscript, refusal, setAt, withAnswer, type Answ
 
 const recording = recordedTranscript('cli', 'record-attest.apdu');
 /** The recorded ATTEST's challenge: a replay must send the one the card answered. */
-const challenge = fromHex(parseTranscript(recording).find((x) => x.command.startsWith('80400000'))!.command.slice(10, 10 + 64));
+const challenge = fromHex(
+  parseTranscript(recording)
+    .find((x) => x.command.startsWith('80400000'))!
+    .command.slice(10, 10 + 64),
+);
 const testRoot = testManufacturerRoot();
 
 /** The recording's exchanges: SELECT, READ (first part: 01 01 02 | 03 01 02 | 02 08 id | 04 81 DB certificate ...), GET RESPONSE, ATTEST. */
@@ -44,9 +48,27 @@ test('the recording, unaltered, is genuine under the TEST root', async () => {
 
 describe('verdicts from the recording with one answer altered', () => {
   test.each<[string, number, (answer: Answer) => Answer, AttestationFailureCode, string | RegExp]>([
-    ['a certificate of another version', READ, setAt(CERT_VERSION_BYTE, 3), 'CERTIFICATE_MALFORMED', 'version 3 is not supported (expected 2)'],
-    ['READ naming another card id than the certificate', READ, flipAt(CARD_ID_LAST), 'CARD_ID_MISMATCH', /^the certificate is for card 5445535400000003, the card says it is 5445535400000002$/],
-    ['an ATTEST signature that does not verify', ATTEST, flipAt(2 + 10), 'ATTESTATION_SIGNATURE_INVALID', 'does not verify under the certified attestation key'],
+    [
+      'a certificate of another version',
+      READ,
+      setAt(CERT_VERSION_BYTE, 3),
+      'CERTIFICATE_MALFORMED',
+      'version 3 is not supported (expected 2)',
+    ],
+    [
+      'READ naming another card id than the certificate',
+      READ,
+      flipAt(CARD_ID_LAST),
+      'CARD_ID_MISMATCH',
+      /^the certificate is for card 5445535400000003, the card says it is 5445535400000002$/,
+    ],
+    [
+      'an ATTEST signature that does not verify',
+      ATTEST,
+      flipAt(2 + 10),
+      'ATTESTATION_SIGNATURE_INVALID',
+      'does not verify under the certified attestation key',
+    ],
     ['ATTEST refused', ATTEST, refusal(0x6985), 'CARD_REFUSED', /^ATTEST: .*6985/],
     ['an ATTEST answer that is not DER', ATTEST, setAt(2, 0x31), 'MALFORMED_RESPONSE', /^ATTEST: .*attestation signature/],
     ['an ATTEST answer with a byte more', ATTEST, data((d) => Uint8Array.of(...d, 0x00)), 'MALFORMED_RESPONSE', /^ATTEST: /],
@@ -80,9 +102,22 @@ describe('verdicts from the recording with one answer altered', () => {
 /** A BLANK card played in software: SELECT, READ, and ATTEST signed with `attestationSecret` over what is asked. */
 function softCard(certificate: Uint8Array, cardId: Uint8Array, attestationSecret: Uint8Array, state = 0x01): ApduTransport {
   const ok = (bytes: Uint8Array) => Uint8Array.of(...bytes, 0x90, 0x00);
-  const header = [[Tag.VERSION, Uint8Array.of(2)], [Tag.STATE, Uint8Array.of(state)]] as [number, Uint8Array][];
-  const counters = [[Tag.PIN_TRIES_LEFT, Uint8Array.of(5)], [Tag.SIGN_COUNTER, new Uint8Array(4)], [Tag.BACKUP_COUNT, Uint8Array.of(0)]] as [number, Uint8Array][];
-  const identity = state === 0x00 ? [] : ([[Tag.CARD_ID, cardId], [Tag.CERTIFICATE, certificate]] as [number, Uint8Array][]);
+  const header = [
+    [Tag.VERSION, Uint8Array.of(2)],
+    [Tag.STATE, Uint8Array.of(state)],
+  ] as [number, Uint8Array][];
+  const counters = [
+    [Tag.PIN_TRIES_LEFT, Uint8Array.of(5)],
+    [Tag.SIGN_COUNTER, new Uint8Array(4)],
+    [Tag.BACKUP_COUNT, Uint8Array.of(0)],
+  ] as [number, Uint8Array][];
+  const identity =
+    state === 0x00
+      ? []
+      : ([
+          [Tag.CARD_ID, cardId],
+          [Tag.CERTIFICATE, certificate],
+        ] as [number, Uint8Array][]);
   return {
     transmit: async (apdu) => {
       switch (apdu[1]) {
@@ -91,7 +126,11 @@ function softCard(certificate: Uint8Array, cardId: Uint8Array, attestationSecret
         case Ins.READ:
           return ok(encodeProtocolTlvs([...header, ...identity, ...counters]));
         case Ins.ATTEST:
-          return ok(encodeProtocolTlvs([[Tag.SIGNATURE, signMessage(attestationMessage(cardId, apdu.subarray(5, 5 + (apdu[4] as number))), attestationSecret)]]));
+          return ok(
+            encodeProtocolTlvs([
+              [Tag.SIGNATURE, signMessage(attestationMessage(cardId, apdu.subarray(5, 5 + (apdu[4] as number))), attestationSecret)],
+            ]),
+          );
         default:
           return Uint8Array.of(0x6d, 0x00);
       }
@@ -152,7 +191,7 @@ describe('verdicts no recording reaches', () => {
     await expect(attest(card, [root])).rejects.toBe(lost);
   });
 
-  test('a challenge outside 16..32 bytes is the caller\'s error, thrown before the card is touched', async () => {
+  test("a challenge outside 16..32 bytes is the caller's error, thrown before the card is touched", async () => {
     let touched = false;
     const card = new TwincardCard({ transmit: async () => ((touched = true), Uint8Array.of(0x90, 0x00)) });
     await expect(attest(card, [root], { challenge: new Uint8Array(15) })).rejects.toThrow(RangeError);

@@ -142,8 +142,16 @@ describe('READ', () => {
     ['a WALLET state without a wallet key', setAt(5, 0x02), 'WALLET_PUBLIC_KEY missing in state WALLET'],
     ['a FACTORY state with a card id', setAt(5, 0x00), 'CARD_ID present in state FACTORY'],
     ['an unknown state', setAt(5, 0x09), 'unknown card state 0x09'],
-    ['a 3-byte SIGN_COUNTER', data((d) => Uint8Array.of(...d.subarray(0, COUNTER), 0x07, 0x03, 0, 0, 0, ...d.subarray(COUNTER + 6))), 'tag 0x07: expected 4 bytes, got 3'],
-    ['BACKUP_COUNT before SIGN_COUNTER', data((d) => Uint8Array.of(...d.subarray(0, COUNTER), ...d.subarray(COUNTER + 6), ...d.subarray(COUNTER, COUNTER + 6))), 'tag 0x07 out of order (after tag 0x08)'],
+    [
+      'a 3-byte SIGN_COUNTER',
+      data((d) => Uint8Array.of(...d.subarray(0, COUNTER), 0x07, 0x03, 0, 0, 0, ...d.subarray(COUNTER + 6))),
+      'tag 0x07: expected 4 bytes, got 3',
+    ],
+    [
+      'BACKUP_COUNT before SIGN_COUNTER',
+      data((d) => Uint8Array.of(...d.subarray(0, COUNTER), ...d.subarray(COUNTER + 6), ...d.subarray(COUNTER, COUNTER + 6))),
+      'tag 0x07 out of order (after tag 0x08)',
+    ],
     ['a certificate length past the end', setAt(18, 0xff), 'truncated TLV: tag 0x04 has length 255'],
     ['a BACKUP_COUNT on a BLANK card', setAt(250, 1), 'BACKUP_COUNT is 1 in state BLANK'],
   ])('refuses %s', async (_name, change, message) => {
@@ -195,7 +203,10 @@ describe('wrapped commands: status words and the session counter', () => {
   });
 
   test('CREATE_WALLET with a 64-byte key is malformed', async () => {
-    const { error } = await primaryWith(A1.CREATE_WALLET, data((d) => Uint8Array.of(0x05, 0x40, ...d.subarray(3))));
+    const { error } = await primaryWith(
+      A1.CREATE_WALLET,
+      data((d) => Uint8Array.of(0x05, 0x40, ...d.subarray(3))),
+    );
     expectMalformed(error, 'CREATE_WALLET', 'tag 0x05: expected 65 bytes, got 64');
   });
 
@@ -209,7 +220,10 @@ describe('wrapped commands: status words and the session counter', () => {
   });
 
   test('VERIFY_PIN answered 9000 with data is malformed', async () => {
-    const { error } = await primaryWith(A1.VERIFY_PIN, data(() => Uint8Array.of(0x00)));
+    const { error } = await primaryWith(
+      A1.VERIFY_PIN,
+      data(() => Uint8Array.of(0x00)),
+    );
     expectMalformed(error, 'VERIFY_PIN', 'expected no data, got 1 bytes');
   });
 });
@@ -236,7 +250,12 @@ describe('BACKUP_EXPORT and BACKUP_FINALIZE', () => {
   test.each<[string, number, (answer: Answer) => Answer, string | RegExp]>([
     ['an EP off the curve', A1.BACKUP_EXPORT, flipAt(2 + 64), 'EP: not a valid secp256k1 point'],
     ['a seal signature that is not DER', A1.BACKUP_EXPORT, setAt(69, 0x31), 'seal signature: not a strict DER ECDSA signature'],
-    ['a blob one byte short', A1.BACKUP_EXPORT_REST, data((d) => d.subarray(0, -1)), 'truncated TLV: tag 0x15 has length 193 but only 192 bytes follow'],
+    [
+      'a blob one byte short',
+      A1.BACKUP_EXPORT_REST,
+      data((d) => d.subarray(0, -1)),
+      'truncated TLV: tag 0x15 has length 193 but only 192 bytes follow',
+    ],
     ['a blob with a byte more', A1.BACKUP_EXPORT_REST, data((d) => Uint8Array.of(...d, 0x00)), 'invalid protocol tag 0x00 (at byte 335)'],
   ])('BACKUP_EXPORT refuses %s', async (_name, index, change, message) => {
     expectMalformed((await primaryWith(index, change)).error, 'BACKUP_EXPORT', message);
@@ -256,7 +275,11 @@ describe('the backup card: BACKUP_PREPARE and BACKUP_IMPORT', () => {
   test.each<[string, (answer: Answer) => Answer, string | RegExp]>([
     ['an EB off the curve', flipAt(2 + 64), 'EB: not a valid secp256k1 point'],
     ['a prepare signature that is not DER', setAt(69, 0x31), 'prepare signature: not a strict DER ECDSA signature'],
-    ['the two fields swapped', data((d) => Uint8Array.of(...d.subarray(67), ...d.subarray(0, 67))), 'tag 0x13 out of order (after tag 0x14)'],
+    [
+      'the two fields swapped',
+      data((d) => Uint8Array.of(...d.subarray(67), ...d.subarray(0, 67))),
+      'tag 0x13 out of order (after tag 0x14)',
+    ],
   ])('BACKUP_PREPARE refuses %s', async (_name, change, message) => {
     const error = await prepareBackup(withAnswer(transcript('b1'), B1_PREPARE, change)).catch((e: unknown) => e);
     expectMalformed(error, 'BACKUP_PREPARE', message);
@@ -310,7 +333,13 @@ describe('commands without a recording: hand-written answers', () => {
   const cardId = new Uint8Array(8).fill(1);
 
   test('BACKUP_CANCEL: 9000 with data is malformed; 6985 is refused', async () => {
-    expectMalformed(await answering(ok(0x01)).backupCancel().catch((e: unknown) => e), 'BACKUP_CANCEL', 'expected no data, got 1 bytes');
+    expectMalformed(
+      await answering(ok(0x01))
+        .backupCancel()
+        .catch((e: unknown) => e),
+      'BACKUP_CANCEL',
+      'expected no data, got 1 bytes',
+    );
     await expect(answering(Uint8Array.of(0x69, 0x85)).backupCancel()).rejects.toMatchObject({ sw: 0x6985 });
     await expect(answering(ok()).backupCancel()).resolves.toBeUndefined();
   });
@@ -322,12 +351,16 @@ describe('commands without a recording: hand-written answers', () => {
     expect(keys.attestationPublicKey).toEqual(attestation);
     const offCurve = point(1);
     expectMalformed(
-      await answering(ok(0x0a, 0x41, ...offCurve, 0x0e, 0x41, ...attestation)).persoGenerate(cardId).catch((e: unknown) => e),
+      await answering(ok(0x0a, 0x41, ...offCurve, 0x0e, 0x41, ...attestation))
+        .persoGenerate(cardId)
+        .catch((e: unknown) => e),
       'PERSO_GENERATE',
       'identity public key: not a valid secp256k1 point',
     );
     expectMalformed(
-      await answering(ok(0x0e, 0x41, ...attestation, 0x0a, 0x41, ...identity)).persoGenerate(cardId).catch((e: unknown) => e),
+      await answering(ok(0x0e, 0x41, ...attestation, 0x0a, 0x41, ...identity))
+        .persoGenerate(cardId)
+        .catch((e: unknown) => e),
       'PERSO_GENERATE',
       'tag 0x0A out of order (after tag 0x0E)',
     );
@@ -337,11 +370,19 @@ describe('commands without a recording: hand-written answers', () => {
     const signature = Uint8Array.of(0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01);
     await expect(answering(ok()).persoCommit(signature)).resolves.toBeUndefined();
     await expect(answering(Uint8Array.of(0x9a, 0x01)).persoCommit(signature)).rejects.toMatchObject({ sw: 0x9a01 });
-    expectMalformed(await answering(ok(0x00, 0x00)).persoCommit(signature).catch((e: unknown) => e), 'PERSO_COMMIT', 'expected no data, got 2 bytes');
+    expectMalformed(
+      await answering(ok(0x00, 0x00))
+        .persoCommit(signature)
+        .catch((e: unknown) => e),
+      'PERSO_COMMIT',
+      'expected no data, got 2 bytes',
+    );
   });
 
-  test('a TLV error inside a parser is reported as the card\'s fault, not the TLV layer\'s', async () => {
-    const error = await answering(ok(0x01, 0x05)).select().catch((e: unknown) => e);
+  test("a TLV error inside a parser is reported as the card's fault, not the TLV layer's", async () => {
+    const error = await answering(ok(0x01, 0x05))
+      .select()
+      .catch((e: unknown) => e);
     expectMalformed(error, 'SELECT', 'truncated TLV: tag 0x01 has length 5');
     expect((error as Error).cause).toBeInstanceOf(TlvError);
   });

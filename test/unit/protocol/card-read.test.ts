@@ -29,8 +29,17 @@ type Fields = Partial<Record<keyof typeof Tag, Uint8Array>>;
 /** A READ answer with the fields in the order section 6 lists them. */
 function readAnswer(f: Fields): Uint8Array {
   const order: (keyof typeof Tag)[] = [
-    'VERSION', 'STATE', 'CARD_ID', 'CERTIFICATE', 'WALLET_PUBLIC_KEY', 'WALLET_ORIGIN', 'PRIMARY_ID',
-    'PIN_TRIES_LEFT', 'SIGN_COUNTER', 'BACKUP_COUNT', 'BACKUP_CARD_IDS',
+    'VERSION',
+    'STATE',
+    'CARD_ID',
+    'CERTIFICATE',
+    'WALLET_PUBLIC_KEY',
+    'WALLET_ORIGIN',
+    'PRIMARY_ID',
+    'PIN_TRIES_LEFT',
+    'SIGN_COUNTER',
+    'BACKUP_COUNT',
+    'BACKUP_CARD_IDS',
   ];
   return encodeProtocolTlvs(order.filter((n) => f[n] !== undefined).map((n) => [Tag[n], f[n] as Uint8Array]));
 }
@@ -84,17 +93,37 @@ describe('READ, version 2 fields', () => {
   });
 
   test.each<[string, Fields, string]>([
-    ['BACKUP_CARD_IDS shorter than 8 x BACKUP_COUNT', primary(3, [B1, B2], { BACKUP_CARD_IDS: B1 }), 'BACKUP_CARD_IDS is 8 bytes, expected 16'],
-    ['BACKUP_CARD_IDS longer than 8 x BACKUP_COUNT', primary(3, [B1], { BACKUP_CARD_IDS: fromHex(toHex(B1) + toHex(B2)) }), 'BACKUP_CARD_IDS is 16 bytes, expected 8'],
-    ['BACKUP_CARD_IDS not a multiple of 8', primary(3, [B1], { BACKUP_CARD_IDS: B1.subarray(1) }), 'BACKUP_CARD_IDS is 7 bytes, expected 8'],
+    [
+      'BACKUP_CARD_IDS shorter than 8 x BACKUP_COUNT',
+      primary(3, [B1, B2], { BACKUP_CARD_IDS: B1 }),
+      'BACKUP_CARD_IDS is 8 bytes, expected 16',
+    ],
+    [
+      'BACKUP_CARD_IDS longer than 8 x BACKUP_COUNT',
+      primary(3, [B1], { BACKUP_CARD_IDS: fromHex(toHex(B1) + toHex(B2)) }),
+      'BACKUP_CARD_IDS is 16 bytes, expected 8',
+    ],
+    [
+      'BACKUP_CARD_IDS not a multiple of 8',
+      primary(3, [B1], { BACKUP_CARD_IDS: B1.subarray(1) }),
+      'BACKUP_CARD_IDS is 7 bytes, expected 8',
+    ],
     ['BACKUP_CARD_IDS missing', { ...primary(3, [B1]), BACKUP_CARD_IDS: undefined }, 'BACKUP_CARD_IDS missing with BACKUP_COUNT 1'],
-    ['BACKUP_CARD_IDS with a count of 0', primary(5, [], { BACKUP_COUNT: Uint8Array.of(0), BACKUP_CARD_IDS: B1 }), 'BACKUP_COUNT is 0 in state BACKED_UP'],
+    [
+      'BACKUP_CARD_IDS with a count of 0',
+      primary(5, [], { BACKUP_COUNT: Uint8Array.of(0), BACKUP_CARD_IDS: B1 }),
+      'BACKUP_COUNT is 0 in state BACKED_UP',
+    ],
     ['the same id twice', primary(3, [B1, B1]), 'BACKUP_CARD_IDS names the same card twice'],
     ["the card's own id", primary(3, [cardId]), "BACKUP_CARD_IDS names the card's own id"],
     ['a count on a WALLET card', primary(2, [B1]), 'BACKUP_COUNT is 1 in state WALLET'],
     ['no count on a BACKUP_EXPORTING card', primary(3, []), 'BACKUP_COUNT is 0 in state BACKUP_EXPORTING'],
     ['a count above 2', primary(3, [B1, B2], { BACKUP_COUNT: Uint8Array.of(3) }), 'BACKUP_COUNT is 3, more than 2'],
-    ['a count on an imported wallet', { ...imported, BACKUP_COUNT: Uint8Array.of(1), BACKUP_CARD_IDS: B2 }, 'BACKUP_COUNT is 1 in state BACKED_UP (wallet imported)'],
+    [
+      'a count on an imported wallet',
+      { ...imported, BACKUP_COUNT: Uint8Array.of(1), BACKUP_CARD_IDS: B2 },
+      'BACKUP_COUNT is 1 in state BACKED_UP (wallet imported)',
+    ],
     ['PRIMARY_ID on a created wallet', primary(5, [B1], { PRIMARY_ID: B2 }), 'PRIMARY_ID present in state BACKED_UP'],
     ['an imported wallet without PRIMARY_ID', { ...imported, PRIMARY_ID: undefined }, 'PRIMARY_ID missing in state BACKED_UP'],
     ["PRIMARY_ID the card's own id", { ...imported, PRIMARY_ID: B1 }, "PRIMARY_ID is the card's own id"],
@@ -124,7 +153,9 @@ describe('another protocol version', () => {
   });
 
   test('a version 3 card is refused the same way, even when its fields are unknown here', async () => {
-    const error = await answering(fromHex('010103030102' + '2001FF')).read().catch((e: unknown) => e);
+    const error = await answering(fromHex('010103030102' + '2001FF'))
+      .read()
+      .catch((e: unknown) => e);
     expect((error as UnsupportedVersionError).version).toBe(3);
   });
 });

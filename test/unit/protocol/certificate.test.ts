@@ -1,12 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { encodeProtocolTlvs, fromHex, toHex } from '../../../src/apdu/index.js';
-import {
-  encodeCertificate,
-  findCertificateRoot,
-  issueCertificate,
-  parseCertificate,
-} from '../../../src/protocol/certificate.js';
+import { encodeCertificate, findCertificateRoot, issueCertificate, parseCertificate } from '../../../src/protocol/certificate.js';
 import { encodeDerSignature, parseDerSignature, publicKeyOf, SECP256K1_N } from '../../../src/protocol/crypto.js';
 import { CertificateFormatError } from '../../../src/protocol/errors.js';
 import { keyPairFromPem } from '../../../src/protocol/keys.js';
@@ -71,23 +66,107 @@ describe('parseCertificate', () => {
     ['222 bytes', () => new Uint8Array(222), 'certificate: expected 157..221 bytes, got 222'],
     ['a trailing byte', () => Uint8Array.from([...shortCert(), 0x00]), 'certificate: invalid protocol tag 0x00'],
     ['a trailing TLV', () => Uint8Array.from([...shortCert(), 0x01, 0x00]), 'certificate: unexpected tag 0x01'],
-    ['fields out of order', () => { const f = fields(); return rawCertificate([f[1]!, f[0]!, f[2]!, f[3]!, f[4]!]); }, 'certificate: tag 0x10 out of order (after tag 0x02)'],
-    ['a duplicate field', () => { const f = shortFields(); return rawCertificate([f[0]!, f[0]!, f[1]!, f[2]!, f[3]!, f[4]!]); }, 'certificate: duplicate tag 0x10'],
-    ['a missing card id', () => { const f = fields(); return rawCertificate([f[0]!, f[2]!, f[3]!, f[4]!]); }, 'certificate: missing tag 0x02'],
-    ['a missing attestation key (format 01)', () => { const f = fields(); return rawCertificate([f[0]!, f[1]!, f[2]!, f[4]!]); }, 'certificate: expected 157..221 bytes'],
-    ['version 1', () => { const f = fields(); f[0] = [0x10, Uint8Array.of(1)]; return rawCertificate(f); }, 'certificate: version 1 is not supported (expected 2)'],
-    ['a 2-byte version', () => { const f = fields(); f[0] = [0x10, Uint8Array.of(2, 0)]; return rawCertificate(f); }, 'certificate: tag 0x10: expected 1 bytes, got 2'],
-    ['a 7-byte card id', () => { const f = fields(); f[1] = [0x02, cardId.subarray(1)]; return rawCertificate(f); }, 'certificate: tag 0x02: expected 8 bytes, got 7'],
-    ['a compressed identity key', () => { const f = fields(); const k = identityPublicKey.slice(); k[0] = 0x02; f[2] = [0x0a, k]; return rawCertificate(f); }, 'certificate: identity public key: expected SEC1 uncompressed'],
-    ['a compressed attestation key', () => { const f = fields(); const k = attestationPublicKey.slice(); k[0] = 0x03; f[3] = [0x0e, k]; return rawCertificate(f); }, 'certificate: attestation public key: expected SEC1 uncompressed'],
-    ['a 7-byte signature (156 bytes in all)', () => { const f = shortFields(); f[SIG] = [0x0b, fromHex('30050201010201')]; return rawCertificate(f); }, 'certificate: expected 157..221 bytes, got 156'],
-    ['a BER signature', () => {
-      const f = fields();
-      const { r, s } = parseDerSignature(f[SIG]![1]);
-      const der = encodeDerSignature({ r, s });
-      f[SIG] = [0x0b, Uint8Array.from([0x30, 0x81, ...der.subarray(1)])];
-      return rawCertificate(f);
-    }, 'manufacturer signature: not a strict DER ECDSA signature: not in canonical DER form'],
+    [
+      'fields out of order',
+      () => {
+        const f = fields();
+        return rawCertificate([f[1]!, f[0]!, f[2]!, f[3]!, f[4]!]);
+      },
+      'certificate: tag 0x10 out of order (after tag 0x02)',
+    ],
+    [
+      'a duplicate field',
+      () => {
+        const f = shortFields();
+        return rawCertificate([f[0]!, f[0]!, f[1]!, f[2]!, f[3]!, f[4]!]);
+      },
+      'certificate: duplicate tag 0x10',
+    ],
+    [
+      'a missing card id',
+      () => {
+        const f = fields();
+        return rawCertificate([f[0]!, f[2]!, f[3]!, f[4]!]);
+      },
+      'certificate: missing tag 0x02',
+    ],
+    [
+      'a missing attestation key (format 01)',
+      () => {
+        const f = fields();
+        return rawCertificate([f[0]!, f[1]!, f[2]!, f[4]!]);
+      },
+      'certificate: expected 157..221 bytes',
+    ],
+    [
+      'version 1',
+      () => {
+        const f = fields();
+        f[0] = [0x10, Uint8Array.of(1)];
+        return rawCertificate(f);
+      },
+      'certificate: version 1 is not supported (expected 2)',
+    ],
+    [
+      'a 2-byte version',
+      () => {
+        const f = fields();
+        f[0] = [0x10, Uint8Array.of(2, 0)];
+        return rawCertificate(f);
+      },
+      'certificate: tag 0x10: expected 1 bytes, got 2',
+    ],
+    [
+      'a 7-byte card id',
+      () => {
+        const f = fields();
+        f[1] = [0x02, cardId.subarray(1)];
+        return rawCertificate(f);
+      },
+      'certificate: tag 0x02: expected 8 bytes, got 7',
+    ],
+    [
+      'a compressed identity key',
+      () => {
+        const f = fields();
+        const k = identityPublicKey.slice();
+        k[0] = 0x02;
+        f[2] = [0x0a, k];
+        return rawCertificate(f);
+      },
+      'certificate: identity public key: expected SEC1 uncompressed',
+    ],
+    [
+      'a compressed attestation key',
+      () => {
+        const f = fields();
+        const k = attestationPublicKey.slice();
+        k[0] = 0x03;
+        f[3] = [0x0e, k];
+        return rawCertificate(f);
+      },
+      'certificate: attestation public key: expected SEC1 uncompressed',
+    ],
+    [
+      'a 7-byte signature (156 bytes in all)',
+      () => {
+        const f = shortFields();
+        f[SIG] = [0x0b, fromHex('30050201010201')];
+        return rawCertificate(f);
+      },
+      'certificate: expected 157..221 bytes, got 156',
+    ],
+    [
+      'a BER signature',
+      () => {
+        const f = fields();
+        const { r, s } = parseDerSignature(f[SIG]![1]);
+        const der = encodeDerSignature({ r, s });
+        f[SIG] = [0x0b, Uint8Array.from([0x30, 0x81, ...der.subarray(1)])];
+        return rawCertificate(f);
+      },
+      'manufacturer signature: not a strict DER ECDSA signature: not in canonical DER form',
+    ],
   ])('refuses %s', (_name, make, message) => {
     const bytes = make();
     expect(() => parseCertificate(bytes)).toThrow(CertificateFormatError);
@@ -103,7 +182,10 @@ describe('findCertificateRoot', () => {
   const testRoot = testManufacturerRoot();
   // An SPKI DER header for a secp256k1 key, then the uncompressed point.
   const otherSpki = fromHex('3056301006072A8648CE3D020106052B8104000A034200' + toHex(publicKeyOf(fromHex('22'.repeat(32)))));
-  const otherRoot = rootFromPem(`-----BEGIN PUBLIC KEY-----\n${Buffer.from(otherSpki).toString('base64')}\n-----END PUBLIC KEY-----\n`, 'other');
+  const otherRoot = rootFromPem(
+    `-----BEGIN PUBLIC KEY-----\n${Buffer.from(otherSpki).toString('base64')}\n-----END PUBLIC KEY-----\n`,
+    'other',
+  );
 
   test('finds the root that signed it, among others', () => {
     expect(findCertificateRoot(parseCertificate(cert), [otherRoot, testRoot])).toBe(testRoot);

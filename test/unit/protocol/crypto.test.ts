@@ -53,10 +53,14 @@ describe('validatePublicKey', () => {
     ['66 bytes', concatBytes(G, Uint8Array.of(0)), 'expected 65 bytes, got 66'],
     ['hybrid prefix 06', concatBytes(Uint8Array.of(6), G.slice(1)), 'expected first byte 04 (uncompressed), got 06'],
     ['X = p', point(SECP256K1_P, 0n), 'X is not below the field prime p'],
-    ['Y = p + y (same residue)', (() => {
-      const y = bytesToNumberBE(G.slice(33));
-      return y + SECP256K1_P < 2n ** 256n ? point(bytesToNumberBE(G.slice(1, 33)), y + SECP256K1_P) : point(0n, SECP256K1_P);
-    })(), 'below the field prime p'],
+    [
+      'Y = p + y (same residue)',
+      (() => {
+        const y = bytesToNumberBE(G.slice(33));
+        return y + SECP256K1_P < 2n ** 256n ? point(bytesToNumberBE(G.slice(1, 33)), y + SECP256K1_P) : point(0n, SECP256K1_P);
+      })(),
+      'below the field prime p',
+    ],
     ['Y off by one', point(bytesToNumberBE(G.slice(1, 33)), bytesToNumberBE(G.slice(33)) + 1n), 'not on the curve'],
     ['all zero (no encoding of infinity)', point(0n, 0n), 'not on the curve'],
   ])('refuses %s', (_name, bytes, message) => {
@@ -79,7 +83,7 @@ describe('validatePublicKey', () => {
     }
   });
 
-  test.each(invalidCurvePoints)("refuses a point of y^2 = x^3 + $b (invalid-curve attack)", ({ b, x, y }) => {
+  test.each(invalidCurvePoints)('refuses a point of y^2 = x^3 + $b (invalid-curve attack)', ({ b, x, y }) => {
     expect(modP(y * y)).toBe(modP(x * x * x + b)); // on its own curve...
     expect(modP(y * y)).not.toBe(modP(x * x * x + 7n)); // ...not on secp256k1
     expect(() => validatePublicKey(point(x, y))).toThrow('Y^2 != X^3 + 7 (mod p): not on the curve');
@@ -193,7 +197,13 @@ describe('ECDH', () => {
     expect(z1.length).toBe(32);
     expect(toHex(z1)).toBe(toHex(z2));
     // X of (a*b)·G
-    expect(toHex(z1)).toBe(toHex(secp256k1.Point.BASE.multiply(0xaan * 0xbbn).toBytes(false).slice(1, 33)));
+    expect(toHex(z1)).toBe(
+      toHex(
+        secp256k1.Point.BASE.multiply(0xaan * 0xbbn)
+          .toBytes(false)
+          .slice(1, 33),
+      ),
+    );
   });
 
   test('refuses private keys outside 1..n-1', () => {

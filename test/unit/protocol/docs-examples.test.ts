@@ -16,13 +16,7 @@ import { encodeSpki, keyPairFromPem } from '../../../src/protocol/keys.js';
 import { attestationMessage, certificateMessage, prepareMessage, sealMessage, sessionMessage } from '../../../src/protocol/messages.js';
 import { deriveSessionKeys, sessionInfo } from '../../../src/protocol/session.js';
 import { testManufacturerRoot } from '../../../src/protocol/roots.js';
-import {
-  deriveTransportKeys,
-  encodeWalletPlaintext,
-  kdfInfo,
-  openWalletBlob,
-  sealWalletBlob,
-} from '../../../src/protocol/wallet-blob.js';
+import { deriveTransportKeys, encodeWalletPlaintext, kdfInfo, openWalletBlob, sealWalletBlob } from '../../../src/protocol/wallet-blob.js';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
@@ -84,17 +78,58 @@ describe('docs/protocol.md section 8: worked examples', () => {
   test('has exactly the values this test checks', () => {
     expect([...doc.keys()].sort()).toEqual(
       [
-        'd_M', 'P.id', 'd_P', 'B.id', 'd_B', 'eP', 'eB', 'd_W', 'PIN', 'IV', 'challenge',
-        'd_AP', 'd_AB', 'eH', 'eC', 'IV_S',
-        'Q_M', 'Q_P', 'Q_B', 'EP', 'EB', 'Q_W', 'Q_AP', 'Q_AB',
-        'cert_message', 'cert_signature', 'certificate',
-        'attest_message', 'attest_signature',
-        'prep_message', 'prep_signature', 'seal_message', 'seal_signature',
-        'Z', 'info', 'K_enc', 'K_mac',
-        'plaintext', 'blob',
-        'export_data', 'import_data',
-        'EH', 'EC', 'session_message', 'session_signature', 'open_session_apdu', 'open_session_resp',
-        'Z_S', 'info_S', 'K_enc_S', 'K_mac_S', 'verify_pin_apdu',
+        'd_M',
+        'P.id',
+        'd_P',
+        'B.id',
+        'd_B',
+        'eP',
+        'eB',
+        'd_W',
+        'PIN',
+        'IV',
+        'challenge',
+        'd_AP',
+        'd_AB',
+        'eH',
+        'eC',
+        'IV_S',
+        'Q_M',
+        'Q_P',
+        'Q_B',
+        'EP',
+        'EB',
+        'Q_W',
+        'Q_AP',
+        'Q_AB',
+        'cert_message',
+        'cert_signature',
+        'certificate',
+        'attest_message',
+        'attest_signature',
+        'prep_message',
+        'prep_signature',
+        'seal_message',
+        'seal_signature',
+        'Z',
+        'info',
+        'K_enc',
+        'K_mac',
+        'plaintext',
+        'blob',
+        'export_data',
+        'import_data',
+        'EH',
+        'EC',
+        'session_message',
+        'session_signature',
+        'open_session_apdu',
+        'open_session_resp',
+        'Z_S',
+        'info_S',
+        'K_enc_S',
+        'K_mac_S',
+        'verify_pin_apdu',
       ].sort(),
     );
   });
@@ -114,8 +149,16 @@ describe('docs/protocol.md section 8: worked examples', () => {
 
   test('8.2 public keys', () => {
     const pairs = [
-      ['Q_M', 'd_M'], ['Q_P', 'd_P'], ['Q_B', 'd_B'], ['EP', 'eP'], ['EB', 'eB'], ['Q_W', 'd_W'],
-      ['Q_AP', 'd_AP'], ['Q_AB', 'd_AB'], ['EH', 'eH'], ['EC', 'eC'],
+      ['Q_M', 'd_M'],
+      ['Q_P', 'd_P'],
+      ['Q_B', 'd_B'],
+      ['EP', 'eP'],
+      ['EB', 'eB'],
+      ['Q_W', 'd_W'],
+      ['Q_AP', 'd_AP'],
+      ['Q_AB', 'd_AB'],
+      ['EH', 'eH'],
+      ['EC', 'eC'],
     ] as const;
     for (const [pub, priv] of pairs) {
       expect(toHex(v(pub))).toBe(toHex(publicKeyOf(v(priv))));
@@ -133,7 +176,13 @@ describe('docs/protocol.md section 8: worked examples', () => {
     const certificate = encodeCertificate({ ...fields, signature: v('cert_signature') });
     expect(toHex(v('certificate'))).toBe(toHex(certificate));
     const tlv = (tag: number, value: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(tag, value.length), value);
-    const byHand = concatBytes(tlv(0x10, Uint8Array.of(2)), tlv(0x02, v('P.id')), tlv(0x0a, v('Q_P')), tlv(0x0e, v('Q_AP')), tlv(0x0b, v('cert_signature')));
+    const byHand = concatBytes(
+      tlv(0x10, Uint8Array.of(2)),
+      tlv(0x02, v('P.id')),
+      tlv(0x0a, v('Q_P')),
+      tlv(0x0e, v('Q_AP')),
+      tlv(0x0b, v('cert_signature')),
+    );
     expect(toHex(v('certificate'))).toBe(toHex(byHand));
     expect(v('certificate').length).toBe(220);
     const parsed = parseCertificate(v('certificate'));
@@ -155,9 +204,7 @@ describe('docs/protocol.md section 8: worked examples', () => {
     expect(toHex(v('prep_signature'))).toBe(toHex(signMessage(v('prep_message'), v('d_B'))));
     expect(nodeVerifies(v('prep_message'), v('prep_signature'), v('Q_B'))).toBe(true);
     expect(toHex(v('seal_message'))).toBe(toHex(sealMessage(v('P.id'), v('B.id'), v('EB'), v('EP'))));
-    expect(toHex(v('seal_message'))).toBe(
-      toHex(concatBytes(utf8ToBytes('TWINCARD:SEAL-P2'), v('P.id'), v('B.id'), v('EB'), v('EP'))),
-    );
+    expect(toHex(v('seal_message'))).toBe(toHex(concatBytes(utf8ToBytes('TWINCARD:SEAL-P2'), v('P.id'), v('B.id'), v('EB'), v('EP'))));
     expect(toHex(v('seal_signature'))).toBe(toHex(signMessage(v('seal_message'), v('d_P'))));
     expect(nodeVerifies(v('seal_message'), v('seal_signature'), v('Q_P'))).toBe(true);
     // domain separation: neither signature verifies as the other purpose, nor under the other card
@@ -195,7 +242,9 @@ describe('docs/protocol.md section 8: worked examples', () => {
     const header = concatBytes(Uint8Array.of(2), v('P.id'), v('B.id'));
     const cipher = createCipheriv('aes-256-cbc', v('K_enc'), v('IV')).setAutoPadding(false);
     const ct = concatBytes(cipher.update(v('plaintext')), cipher.final());
-    const tag = createHmac('sha256', v('K_mac')).update(concatBytes(header, v('IV'), ct)).digest();
+    const tag = createHmac('sha256', v('K_mac'))
+      .update(concatBytes(header, v('IV'), ct))
+      .digest();
     expect(toHex(v('blob'))).toBe(toHex(concatBytes(header, v('IV'), ct, tag)));
     const opened = openWalletBlob(v('blob'), keys, ids);
     expect(toHex(opened.walletPrivateKey)).toBe(toHex(v('d_W')));
@@ -208,12 +257,7 @@ describe('docs/protocol.md section 8: worked examples', () => {
     const tlv = (tag: number, value: Uint8Array): Uint8Array =>
       concatBytes(Uint8Array.of(tag), value.length < 0x80 ? Uint8Array.of(value.length) : Uint8Array.of(0x81, value.length), value);
     const exportData = concatBytes(tlv(0x04, certificateB), tlv(0x13, v('EB')), tlv(0x14, v('prep_signature')));
-    const importData = concatBytes(
-      tlv(0x04, v('certificate')),
-      tlv(0x11, v('EP')),
-      tlv(0x12, v('seal_signature')),
-      tlv(0x15, v('blob')),
-    );
+    const importData = concatBytes(tlv(0x04, v('certificate')), tlv(0x11, v('EP')), tlv(0x12, v('seal_signature')), tlv(0x15, v('blob')));
     expect(toHex(v('export_data'))).toBe(toHex(exportData));
     expect(toHex(v('import_data'))).toBe(toHex(importData));
 
@@ -240,7 +284,9 @@ describe('docs/protocol.md section 8: worked examples', () => {
     expect(nodeVerifies(v('session_message'), v('session_signature'), v('Q_AP'))).toBe(true);
     expect(toHex(v('open_session_apdu'))).toBe(toHex(concatBytes(fromHex('8070000043'), fromHex('1D41'), v('EH'), fromHex('00'))));
     const sigLength = v('session_signature').length;
-    expect(toHex(v('open_session_resp'))).toBe(toHex(concatBytes(fromHex('1A41'), v('EC'), Uint8Array.of(0x0b, sigLength), v('session_signature'))));
+    expect(toHex(v('open_session_resp'))).toBe(
+      toHex(concatBytes(fromHex('1A41'), v('EC'), Uint8Array.of(0x0b, sigLength), v('session_signature'))),
+    );
     expect(toHex(v('Z_S'))).toBe(toHex(sharedSecretX(v('eH'), v('EC'))));
     expect(toHex(v('Z_S'))).toBe(toHex(nodeEcdh(v('eC')).shared(v('EH'))));
     expect(toHex(v('info_S'))).toBe(toHex(sessionInfo(v('P.id'), v('EH'), v('EC'))));
@@ -254,7 +300,10 @@ describe('docs/protocol.md section 8: worked examples', () => {
     const ctr = fromHex('00000001');
     const cipher = createCipheriv('aes-256-cbc', v('K_enc_S'), v('IV_S')).setAutoPadding(false);
     const ct = concatBytes(cipher.update(concatBytes(v('PIN'), fromHex('80'), new Uint8Array(9))), cipher.final());
-    const mac = createHmac('sha256', v('K_mac_S')).update(concatBytes(fromHex('84200000'), ctr, v('IV_S'), ct)).digest().subarray(0, 16);
+    const mac = createHmac('sha256', v('K_mac_S'))
+      .update(concatBytes(fromHex('84200000'), ctr, v('IV_S'), ct))
+      .digest()
+      .subarray(0, 16);
     const data = concatBytes(ctr, v('IV_S'), ct, mac);
     expect(toHex(v('verify_pin_apdu'))).toBe(toHex(concatBytes(fromHex('84200000'), Uint8Array.of(data.length), data)));
     // and as TwincardCard sends them, over a transport that answers as P does in 8.9
@@ -283,7 +332,10 @@ function unwrapWithNode(data: Uint8Array, ins: number, counter: number): Uint8Ar
   const iv = data.subarray(4, 20);
   const ct = data.subarray(20, data.length - 16);
   const mac = data.subarray(data.length - 16);
-  const expected = createHmac('sha256', v('K_mac_S')).update(concatBytes(Uint8Array.of(0x84, ins, 0, 0), ctr, iv, ct)).digest().subarray(0, 16);
+  const expected = createHmac('sha256', v('K_mac_S'))
+    .update(concatBytes(Uint8Array.of(0x84, ins, 0, 0), ctr, iv, ct))
+    .digest()
+    .subarray(0, 16);
   expect(toHex(mac)).toBe(toHex(expected));
   const decipher = createDecipheriv('aes-256-cbc', v('K_enc_S'), iv).setAutoPadding(false);
   const padded = concatBytes(decipher.update(ct), decipher.final());
@@ -297,7 +349,10 @@ function unwrapWithNode(data: Uint8Array, ins: number, counter: number): Uint8Ar
  * transport acknowledges each non-final block (9000) as a card does, and refuses the final one
  * (6985), so nothing is parsed from it: this checks what leaves the host, not an answer.
  */
-async function dataSent(call: (card: TwincardCard) => Promise<unknown>, inSession = false): Promise<{ cla: number; ins: number; data: Uint8Array }> {
+async function dataSent(
+  call: (card: TwincardCard) => Promise<unknown>,
+  inSession = false,
+): Promise<{ cla: number; ins: number; data: Uint8Array }> {
   const blocks: Uint8Array[] = [];
   let ins = -1;
   let firstCla = -1;

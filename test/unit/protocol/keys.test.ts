@@ -124,20 +124,27 @@ describe('SubjectPublicKeyInfo', () => {
   });
 
   test('a private key PEM is not a public key', () => {
-    expect(() => publicKeyFromPem(TEST_SEC1_PEM, 'key.pem')).toThrow('key.pem: expected a PEM block "PUBLIC KEY", found only "EC PRIVATE KEY"');
+    expect(() => publicKeyFromPem(TEST_SEC1_PEM, 'key.pem')).toThrow(
+      'key.pem: expected a PEM block "PUBLIC KEY", found only "EC PRIVATE KEY"',
+    );
   });
 });
 
 describe('PEM armour', () => {
   test('skips explanatory text and other blocks', () => {
-    const text = `Test root\n-----BEGIN EC PARAMETERS-----\nBgUrgQQACg==\n-----END EC PARAMETERS-----\n` + `${TEST_MANUFACTURER_ROOT_PEM}trailer\n`;
+    const text =
+      `Test root\n-----BEGIN EC PARAMETERS-----\nBgUrgQQACg==\n-----END EC PARAMETERS-----\n` + `${TEST_MANUFACTURER_ROOT_PEM}trailer\n`;
     expect(toHex(publicKeyFromPem(text))).toBe(TEST_Q);
   });
 
   test.each([
     ['no block', 'hello', 'expected a PEM block "PUBLIC KEY", found no PEM block at all'],
     ['two blocks', TEST_MANUFACTURER_ROOT_PEM + TEST_MANUFACTURER_ROOT_PEM, 'expected one PEM block "PUBLIC KEY", found 2'],
-    ['BEGIN/END mismatch', TEST_MANUFACTURER_ROOT_PEM.replace('END PUBLIC KEY', 'END PRIVATE KEY'), 'BEGIN PUBLIC KEY closed by END PRIVATE KEY'],
+    [
+      'BEGIN/END mismatch',
+      TEST_MANUFACTURER_ROOT_PEM.replace('END PUBLIC KEY', 'END PRIVATE KEY'),
+      'BEGIN PUBLIC KEY closed by END PRIVATE KEY',
+    ],
     ['a non-base64 character', TEST_MANUFACTURER_ROOT_PEM.replace('MFYw', 'MF*w'), 'invalid base64'],
     ['misplaced padding', TEST_MANUFACTURER_ROOT_PEM.replace('MFYw', 'MF=w'), 'invalid base64'],
   ])('refuses %s', (_name, pem, message) => {
@@ -157,20 +164,26 @@ describe('EC private keys', () => {
   });
 
   test('refuses a P-256 key', () => {
-    expect(() => keyPairFromPem(P256_SEC1_PEM, 'p256.pem')).toThrow('p256.pem: curve P-256 (prime256v1) (1.2.840.10045.3.1.7) is not secp256k1');
+    expect(() => keyPairFromPem(P256_SEC1_PEM, 'p256.pem')).toThrow(
+      'p256.pem: curve P-256 (prime256v1) (1.2.840.10045.3.1.7) is not secp256k1',
+    );
   });
 
   test('refuses an embedded public key that belongs to another private key', () => {
     const der = decodePem(TEST_SEC1_PEM, ['EC PRIVATE KEY']).der;
     const hex = toHex(der).replace(TEST_Q, toHex(secp256k1.Point.BASE.toBytes(false)));
-    expect(() => keyPairFromPem(encodePem('EC PRIVATE KEY', fromHex(hex)))).toThrow('the embedded public key does not belong to the private key');
+    expect(() => keyPairFromPem(encodePem('EC PRIVATE KEY', fromHex(hex)))).toThrow(
+      'the embedded public key does not belong to the private key',
+    );
   });
 
   test('refuses d = 0 and a 31-byte key', () => {
     const withoutPublicKey = (d: string, lengthByte: string): Uint8Array =>
-      fromHex(`30${((d.length / 2) + 2 + 3 + 9).toString(16).padStart(2, '0')}020101 04${lengthByte}${d} A00706052B8104000A`);
+      fromHex(`30${(d.length / 2 + 2 + 3 + 9).toString(16).padStart(2, '0')}020101 04${lengthByte}${d} A00706052B8104000A`);
     expect(keyPairFromPem(encodePem('EC PRIVATE KEY', withoutPublicKey(TEST_D, '20'))).publicKey).toEqual(fromHex(TEST_Q));
-    expect(() => keyPairFromPem(encodePem('EC PRIVATE KEY', withoutPublicKey('00'.repeat(32), '20')))).toThrow('private key: not in 1..n-1');
+    expect(() => keyPairFromPem(encodePem('EC PRIVATE KEY', withoutPublicKey('00'.repeat(32), '20')))).toThrow(
+      'private key: not in 1..n-1',
+    );
     expect(() => keyPairFromPem(encodePem('EC PRIVATE KEY', withoutPublicKey(TEST_D.slice(2), '1F')))).toThrow(
       'expected a 32-byte private key, got 31',
     );

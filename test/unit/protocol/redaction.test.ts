@@ -37,7 +37,17 @@ describe('twincardRedaction (the rules, per INS)', () => {
   });
 
   test('public commands are shown in full', () => {
-    for (const ins of [Ins.READ, Ins.SIGN, Ins.ATTEST, 0x70, Ins.BACKUP_PREPARE, Ins.BACKUP_FINALIZE, Ins.BACKUP_CANCEL, Ins.PERSO_GENERATE, Ins.PERSO_COMMIT]) {
+    for (const ins of [
+      Ins.READ,
+      Ins.SIGN,
+      Ins.ATTEST,
+      0x70,
+      Ins.BACKUP_PREPARE,
+      Ins.BACKUP_FINALIZE,
+      Ins.BACKUP_CANCEL,
+      Ins.PERSO_GENERATE,
+      Ins.PERSO_COMMIT,
+    ]) {
       expect(twincardRedaction(h(0x80, ins))).toBeUndefined();
     }
     expect(twincardRedaction(h(0x00, Ins.SELECT))).toBeUndefined();

@@ -25,7 +25,10 @@ const manufacturer = keyPairFromPem(
 const P_ID = fromHex('5052494D00000001');
 const d_AP = label('d_AP');
 const certificate = parseCertificate(
-  issueCertificate({ cardId: P_ID, identityPublicKey: publicKeyOf(label('d_P')), attestationPublicKey: publicKeyOf(d_AP) }, manufacturer.privateKey),
+  issueCertificate(
+    { cardId: P_ID, identityPublicKey: publicKeyOf(label('d_P')), attestationPublicKey: publicKeyOf(d_AP) },
+    manufacturer.privateKey,
+  ),
 );
 const EC = publicKeyOf(label('eC'));
 // docs/protocol.md 8.9, written out here so that this test fails if the document or the code changes alone
@@ -44,7 +47,9 @@ function unwrap(data: Uint8Array, ins: number): { counter: number; payload: Uint
   const ctr = data.subarray(0, 4);
   const iv = data.subarray(4, 20);
   const ct = data.subarray(20, data.length - 16);
-  const mac = createHmac('sha256', fromHex(K_MAC)).update(concatBytes(Uint8Array.of(0x84, ins, 0, 0), ctr, iv, ct)).digest();
+  const mac = createHmac('sha256', fromHex(K_MAC))
+    .update(concatBytes(Uint8Array.of(0x84, ins, 0, 0), ctr, iv, ct))
+    .digest();
   expect(toHex(data.subarray(data.length - 16))).toBe(toHex(mac.subarray(0, 16)));
   const decipher = createDecipheriv('aes-256-cbc', fromHex(K_ENC), iv).setAutoPadding(false);
   const padded = concatBytes(decipher.update(ct), decipher.final());
@@ -134,7 +139,14 @@ describe('TwincardCard: wrapped commands', () => {
     const answer = answerSigned(d_AP);
     const c = new TwincardCard({
       transmit: async (apdu: Uint8Array) => {
-        if (apdu[1] === 0x70) return concatBytes(fromHex('1A41'), answer.cardEphemeralKey, Uint8Array.of(0x0b, answer.signature.length), answer.signature, fromHex('9000'));
+        if (apdu[1] === 0x70)
+          return concatBytes(
+            fromHex('1A41'),
+            answer.cardEphemeralKey,
+            Uint8Array.of(0x0b, answer.signature.length),
+            answer.signature,
+            fromHex('9000'),
+          );
         sent.push(apdu.slice());
         return fromHex(sw);
       },
@@ -184,7 +196,10 @@ describe('TwincardCard: wrapped commands', () => {
 
   test('a session signed by a card in the middle opens nothing', async () => {
     const other = parseCertificate(
-      issueCertificate({ cardId: P_ID, identityPublicKey: publicKeyOf(label('d_P')), attestationPublicKey: publicKeyOf(label('d_AB')) }, manufacturer.privateKey),
+      issueCertificate(
+        { cardId: P_ID, identityPublicKey: publicKeyOf(label('d_P')), attestationPublicKey: publicKeyOf(label('d_AB')) },
+        manufacturer.privateKey,
+      ),
     );
     const { card: c, sent } = card();
     await expect(c.openSession(other)).rejects.toThrow(SessionKeyNotCertifiedError);

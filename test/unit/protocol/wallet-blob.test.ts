@@ -23,7 +23,11 @@ const eB = fromHex('02'.repeat(32));
 const transcript = { primaryId, backupId, primaryEphemeralKey: publicKeyOf(eP), backupEphemeralKey: publicKeyOf(eB) };
 const z = sharedSecretX(eP, transcript.backupEphemeralKey);
 const keys = deriveTransportKeys(z, transcript);
-const secret = { walletPrivateKey: fromHex('03'.repeat(32)), walletPublicKey: publicKeyOf(fromHex('03'.repeat(32))), pin: fromHex('31323334') };
+const secret = {
+  walletPrivateKey: fromHex('03'.repeat(32)),
+  walletPublicKey: publicKeyOf(fromHex('03'.repeat(32))),
+  pin: fromHex('31323334'),
+};
 const iv = fromHex('A0A1A2A3A4A5A6A7A8A9AAABACADAEAF');
 const recipients = { primaryId, backupId };
 
@@ -31,7 +35,9 @@ const recipients = { primaryId, backupId };
 function sealRaw(k: TransportKeys, plaintext: Uint8Array, header = concatBytes(Uint8Array.of(2), primaryId, backupId)): Uint8Array {
   const cipher = createCipheriv('aes-256-cbc', k.encryptionKey, iv).setAutoPadding(false);
   const ct = concatBytes(cipher.update(plaintext), cipher.final());
-  const tag = createHmac('sha256', k.macKey).update(concatBytes(header, iv, ct)).digest();
+  const tag = createHmac('sha256', k.macKey)
+    .update(concatBytes(header, iv, ct))
+    .digest();
   return concatBytes(header, iv, ct, tag);
 }
 
@@ -100,14 +106,64 @@ describe('wallet blob', () => {
   };
 
   test.each<[string, (b: Uint8Array) => void, string, number]>([
-    ['version 01 (a version 1 blob)', (b) => { b[0] = 1; }, 'header version is 1, expected 2', 0x9a06],
-    ['another primary', (b) => { flip(b, 1, 1); }, `header names primary 5101020304050607, expected ${toHex(primaryId)}`, 0x9a06],
-    ['another backup card', (b) => { flip(b, 16, 1); }, `header names backup card B001020304050606, expected ${toHex(backupId)}`, 0x9a06],
-    ['a flipped IV bit', (b) => { flip(b, 17, 1); }, 'tag does not verify', 0x9a05],
-    ['a flipped ciphertext bit', (b) => { flip(b, 100, 0x80); }, 'tag does not verify', 0x9a05],
-    ['a flipped tag bit', (b) => { flip(b, 192, 1); }, 'tag does not verify', 0x9a05],
+    [
+      'version 01 (a version 1 blob)',
+      (b) => {
+        b[0] = 1;
+      },
+      'header version is 1, expected 2',
+      0x9a06,
+    ],
+    [
+      'another primary',
+      (b) => {
+        flip(b, 1, 1);
+      },
+      `header names primary 5101020304050607, expected ${toHex(primaryId)}`,
+      0x9a06,
+    ],
+    [
+      'another backup card',
+      (b) => {
+        flip(b, 16, 1);
+      },
+      `header names backup card B001020304050606, expected ${toHex(backupId)}`,
+      0x9a06,
+    ],
+    [
+      'a flipped IV bit',
+      (b) => {
+        flip(b, 17, 1);
+      },
+      'tag does not verify',
+      0x9a05,
+    ],
+    [
+      'a flipped ciphertext bit',
+      (b) => {
+        flip(b, 100, 0x80);
+      },
+      'tag does not verify',
+      0x9a05,
+    ],
+    [
+      'a flipped tag bit',
+      (b) => {
+        flip(b, 192, 1);
+      },
+      'tag does not verify',
+      0x9a05,
+    ],
     // the header is checked before the tag, though both are wrong here
-    ['another backup card and a bad tag', (b) => { flip(b, 16, 1); flip(b, 192, 1); }, 'header names backup card', 0x9a06],
+    [
+      'another backup card and a bad tag',
+      (b) => {
+        flip(b, 16, 1);
+        flip(b, 192, 1);
+      },
+      'header names backup card',
+      0x9a06,
+    ],
   ])('refuses %s', (_name, mutate, message, sw) => {
     const b = blob.slice();
     mutate(b);
@@ -123,13 +179,55 @@ describe('wallet blob', () => {
 
   const good = encodeWalletPlaintext(secret);
   test.each<[string, (p: Uint8Array) => void, string]>([
-    ['PIN length 3', (p) => { p[97] = 3; }, 'PIN length 3 is not in 4..16'],
-    ['PIN length 17', (p) => { p[97] = 17; }, 'PIN length 17 is not in 4..16'],
-    ['a non-zero byte after the PIN', (p) => { p[98 + 4] = 1; }, 'padding after the PIN is not all zero'],
-    ['a non-zero last byte', (p) => { p[127] = 1; }, 'padding after the PIN is not all zero'],
-    ['d = 0', (p) => { p.fill(0, 0, 32); }, 'wallet private key is not in 1..n-1'],
-    ['d = n', (p) => { p.set(numberToBytesBE(SECP256K1_N, 32), 0); }, 'wallet private key is not in 1..n-1'],
-    ['a public key off the curve', (p) => { flip(p, 96, 1); }, 'wallet public key: not a valid secp256k1 point'],
+    [
+      'PIN length 3',
+      (p) => {
+        p[97] = 3;
+      },
+      'PIN length 3 is not in 4..16',
+    ],
+    [
+      'PIN length 17',
+      (p) => {
+        p[97] = 17;
+      },
+      'PIN length 17 is not in 4..16',
+    ],
+    [
+      'a non-zero byte after the PIN',
+      (p) => {
+        p[98 + 4] = 1;
+      },
+      'padding after the PIN is not all zero',
+    ],
+    [
+      'a non-zero last byte',
+      (p) => {
+        p[127] = 1;
+      },
+      'padding after the PIN is not all zero',
+    ],
+    [
+      'd = 0',
+      (p) => {
+        p.fill(0, 0, 32);
+      },
+      'wallet private key is not in 1..n-1',
+    ],
+    [
+      'd = n',
+      (p) => {
+        p.set(numberToBytesBE(SECP256K1_N, 32), 0);
+      },
+      'wallet private key is not in 1..n-1',
+    ],
+    [
+      'a public key off the curve',
+      (p) => {
+        flip(p, 96, 1);
+      },
+      'wallet public key: not a valid secp256k1 point',
+    ],
   ])('refuses a plaintext with %s as BLOB_INVALID', (_name, mutate, message) => {
     const p = good.slice();
     mutate(p);
@@ -150,6 +248,8 @@ describe('wallet blob', () => {
     expect(() => openWalletBlob(blob.subarray(1), keys, recipients)).toThrow('wallet blob: expected 193 bytes, got 192');
     expect(() => sealWalletBlob(keys, recipients, { ...secret, pin: fromHex('313233') }, iv)).toThrow('PIN: expected 4..16 bytes, got 3');
     expect(() => sealWalletBlob(keys, recipients, secret, iv.subarray(1))).toThrow('IV: expected 16 bytes, got 15');
-    expect(() => sealWalletBlob({ ...keys, macKey: new Uint8Array(16) }, recipients, secret, iv)).toThrow('K_mac: expected 32 bytes, got 16');
+    expect(() => sealWalletBlob({ ...keys, macKey: new Uint8Array(16) }, recipients, secret, iv)).toThrow(
+      'K_mac: expected 32 bytes, got 16',
+    );
   });
 });

@@ -67,7 +67,9 @@ test('a file without connect lines (one card, the older format) is one presentat
 
 test('an exchange outside every presentation, or a switch to a card not connected, is refused with its line', () => {
   expect(() => splitPresentations('=> 00A4040000\n<= 9000\n# connect 1: R\n')).toThrow('transcript line 1: an exchange outside');
-  expect(() => splitPresentations('# connect 1: R\n# disconnect 1\n=> 00A4040000\n<= 9000\n')).toThrow('transcript line 3: an exchange outside');
+  expect(() => splitPresentations('# connect 1: R\n# disconnect 1\n=> 00A4040000\n<= 9000\n')).toThrow(
+    'transcript line 3: an exchange outside',
+  );
   expect(() => splitPresentations('# connect 1: R\n# card 2\n')).toThrow('transcript line 2: card 2 is not connected');
 });
 

@@ -23,12 +23,7 @@ describe('TracingTransport', () => {
     const channel = new ApduChannel(new TracingTransport(new TranscriptTransport(RECORDED), lines(out)));
     await channel.send(command(0x00, 0xa4, 0x04, 0x00, fromHex('F07477696E63617264FE'), 256));
     await channel.send(command(0x80, 0x03, 0x6a, 0x82, undefined, 256));
-    expect(out).toEqual([
-      '>> 00A40400 0A F07477696E63617264FE 00',
-      '<< 9000 (T)',
-      '>> 80036A82 00',
-      '<< 6A82 (FILE_NOT_FOUND) (T)',
-    ]);
+    expect(out).toEqual(['>> 00A40400 0A F07477696E63617264FE 00', '<< 9000 (T)', '>> 80036A82 00', '<< 6A82 (FILE_NOT_FOUND) (T)']);
   });
 
   test('redacts data by command, and a GET RESPONSE inherits the redaction', async () => {

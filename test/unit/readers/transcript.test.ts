@@ -66,7 +66,9 @@ test('a wildcard still checks the length and every byte in clear', async () => {
   const text = await record();
   const tooLong = new ReplayTransport(text);
   await tooLong.transmit(fromHex('00A404000AF07477696E636172640100'));
-  await expect(tooLong.transmit(fromHex('802000000700000000000000'))).rejects.toThrow(/line 3: expected => 8020000006\.{12}, got => 8020000007/);
+  await expect(tooLong.transmit(fromHex('802000000700000000000000'))).rejects.toThrow(
+    /line 3: expected => 8020000006\.{12}, got => 8020000007/,
+  );
   const otherIns = new ReplayTransport(text);
   await otherIns.transmit(fromHex('00A404000AF07477696E636172640100'));
   await expect(otherIns.transmit(fromHex('8030000006000000000000'))).rejects.toThrow('line 3');

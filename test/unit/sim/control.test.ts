@@ -126,7 +126,7 @@ test('a command that is not one printable line is refused before anything is sen
   expect(received).toEqual([]);
 });
 
-test('simControl: the card\'s refusal is an error quoting its reason; an answer neither ok nor error is garbage', async () => {
+test("simControl: the card's refusal is an error quoting its reason; an answer neither ok nor error is garbage", async () => {
   await card(say('error: applet class not found on the class path: a.B\n'));
   await expect(simControl(dir, 0, 'applet a.B')).rejects.toThrow(
     "virtual card 0: 'applet a.B' refused: applet class not found on the class path: a.B",

@@ -1,7 +1,7 @@
 /** The one definition of the virtual readers: names as pcscd gives them from the entries sim.sh writes. */
 import { readerCount, readerOfPort, simReaderName, simReaderPort, vpcdEntries } from '../../../src/sim/index.js';
 
-test('reader names: vpcd\'s own entry first, then one named entry per two readers', () => {
+test("reader names: vpcd's own entry first, then one named entry per two readers", () => {
   expect([0, 1, 2, 3, 4, 5, 19].map(simReaderName)).toEqual([
     'Virtual PCD 00 00',
     'Virtual PCD 00 01',

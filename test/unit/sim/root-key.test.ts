@@ -26,7 +26,12 @@ test('a coordinate with leading zero bytes keeps its 32 bytes', () => {
     const path = join(dir, `k${i}.pem`);
     writeFileSync(path, publicKey.export({ type: 'spki', format: 'pem' }));
     const der = publicKey.export({ type: 'spki', format: 'der' });
-    expect(rootPointHex(path)).toBe(der.subarray(der.length - 65).toString('hex').toUpperCase());
+    expect(rootPointHex(path)).toBe(
+      der
+        .subarray(der.length - 65)
+        .toString('hex')
+        .toUpperCase(),
+    );
   }
 });
 

@@ -76,7 +76,9 @@ class TappedTransport implements ApduTransport {
       if (!this.quiet) this.transcript.note(`  card ${this.k} => ${shown}\n  card ${this.k} <= ${toHex(response)}`);
       return response;
     } catch (error) {
-      this.transcript.note(`  card ${this.k} => ${shown}\n  card ${this.k} <= (no answer: ${error instanceof Error ? error.message : String(error)})`);
+      this.transcript.note(
+        `  card ${this.k} => ${shown}\n  card ${this.k} <= (no answer: ${error instanceof Error ? error.message : String(error)})`,
+      );
       throw error;
     }
   }

@@ -15,14 +15,7 @@ import { control } from '../backup-cards.js';
 import { cardOffset, repoRoot } from '../sim.js';
 import { CardLink, Transcript, type Reply } from './card-link.js';
 import { invariantViolations, type RetiredWallet } from './invariants.js';
-import {
-  AttackSession,
-  hostEphemeral,
-  openSessionCommand,
-  parseOpenSession,
-  sessionSignatureVerifies,
-  type Spoil,
-} from './session.js';
+import { AttackSession, hostEphemeral, openSessionCommand, parseOpenSession, sessionSignatureVerifies, type Spoil } from './session.js';
 import {
   cancelCommand,
   certificateMessage,
@@ -396,7 +389,9 @@ export class AttackHost {
       if (sw !== SW.OK) throw new Error(`card ${card.k}: READ answered ${swHex(sw)}`);
       views.push(parseRead(data));
     }
-    const shown = views.map((v, k) => `${k}:${v.state}${v.backupCount > 0 ? `[${v.backupCardIds.map((id) => id.slice(-4)).join(',')}]` : ''}`);
+    const shown = views.map(
+      (v, k) => `${k}:${v.state}${v.backupCount > 0 ? `[${v.backupCardIds.map((id) => id.slice(-4)).join(',')}]` : ''}`,
+    );
     this.transcript.note(`(READ of every card: ${shown.join(' ')})`);
     return views;
   }

@@ -52,11 +52,16 @@ export function invariantViolations({ views, received, retired, previous }: Inva
       if (ks.length > 2) problems.push(`I1: ${ks.length} cards (${ks.join(', ')}) hold the wallet of reset primary ${record.primaryId}`);
       for (const k of ks) {
         if (!record.backupCardIds.includes(idOf(k))) {
-          problems.push(`I1/I2: card ${k} (${idOf(k)}) holds the wallet of reset primary ` +
-            `${record.primaryId}, whose final record was [${record.backupCardIds.join(', ')}]`);
+          problems.push(
+            `I1/I2: card ${k} (${idOf(k)}) holds the wallet of reset primary ` +
+              `${record.primaryId}, whose final record was [${record.backupCardIds.join(', ')}]`,
+          );
         }
         const claimed = views[k]!.primaryId;
-        if (claimed === undefined || toHex(claimed) !== record.primaryId) problems.push(`card ${k} holds reset primary ${record.primaryId}'s wallet but names primary ${claimed ? toHex(claimed) : 'none'}`);
+        if (claimed === undefined || toHex(claimed) !== record.primaryId)
+          problems.push(
+            `card ${k} holds reset primary ${record.primaryId}'s wallet but names primary ${claimed ? toHex(claimed) : 'none'}`,
+          );
       }
       continue;
     }
@@ -64,8 +69,10 @@ export function invariantViolations({ views, received, retired, previous }: Inva
     if (ks.length > 2) problems.push(`I1: ${ks.length} cards (${ks.join(', ')}) besides primary ${creator} hold its wallet`);
     for (const k of ks) {
       if (!primary.backupCardIds.includes(idOf(k))) {
-        problems.push(`I1/I2: card ${k} (${idOf(k)}) holds primary ${creator}'s wallet but ` +
-          `the primary's BACKUP_CARD_IDS is [${primary.backupCardIds.join(', ')}]`);
+        problems.push(
+          `I1/I2: card ${k} (${idOf(k)}) holds primary ${creator}'s wallet but ` +
+            `the primary's BACKUP_CARD_IDS is [${primary.backupCardIds.join(', ')}]`,
+        );
       }
       const claimed = views[k]!.primaryId;
       if (claimed === undefined || toHex(claimed) !== idOf(creator)) {
@@ -83,7 +90,9 @@ export function invariantViolations({ views, received, retired, previous }: Inva
     }
     for (const b of backups) {
       if (!views[k]!.backupCardIds.includes(b)) {
-        problems.push(`I2: the host received a blob for ${b} from card ${k}, whose BACKUP_CARD_IDS is [${views[k]!.backupCardIds.join(', ')}]`);
+        problems.push(
+          `I2: the host received a blob for ${b} from card ${k}, whose BACKUP_CARD_IDS is [${views[k]!.backupCardIds.join(', ')}]`,
+        );
       }
     }
     if (!EXPORTED_STATES.has(views[k]!.state)) problems.push(`I2: card ${k} let a blob out but is in ${views[k]!.state}`);
@@ -96,7 +105,8 @@ export function invariantViolations({ views, received, retired, previous }: Inva
     if (before === undefined || toHex(before.cardId ?? new Uint8Array()) !== toHex(v.cardId ?? new Uint8Array())) return;
     // RESET: only from WALLET or BACKED_UP (never BACKUP_EXPORTING), to BLANK, the record erased with the wallet.
     if (v.state === 'BLANK' && (before.state === 'WALLET' || before.state === 'BACKED_UP')) return;
-    if (v.backupCount < before.backupCount) problems.push(`I2: card ${k}'s BACKUP_COUNT went from ${before.backupCount} to ${v.backupCount}`);
+    if (v.backupCount < before.backupCount)
+      problems.push(`I2: card ${k}'s BACKUP_COUNT went from ${before.backupCount} to ${v.backupCount}`);
     if (!before.backupCardIds.every((id, i) => v.backupCardIds[i] === id)) {
       problems.push(`I2: card ${k}'s BACKUP_CARD_IDS went from [${before.backupCardIds.join(', ')}] to [${v.backupCardIds.join(', ')}]`);
     }

@@ -29,7 +29,21 @@ import {
   type StateName as State,
 } from '../../../../src/conformance/wire.js';
 
-export { AID, certificateMessage, encodeCertificate, INS, PROTOCOL_VERSION, prepareMessage, sealMessage, STATES, SW, swHex, TAG, V1_BACKUP_INS, type State };
+export {
+  AID,
+  certificateMessage,
+  encodeCertificate,
+  INS,
+  PROTOCOL_VERSION,
+  prepareMessage,
+  sealMessage,
+  STATES,
+  SW,
+  swHex,
+  TAG,
+  V1_BACKUP_INS,
+  type State,
+};
 
 const CLA = 0x80;
 const NE = 256;
@@ -46,7 +60,13 @@ export const readCommand = (): CommandApdu => cmd(INS.READ, undefined, NE);
 /** The plain forms of the commands that go wrapped (section 1.4): what the payload is; host.ts wraps them. */
 export const verifyPinCommand = (pin: Uint8Array): CommandApdu => cmd(INS.VERIFY_PIN, pin);
 export const changeAccessCodeCommand = (current: Uint8Array, next: Uint8Array): CommandApdu =>
-  cmd(INS.CHANGE_ACCESS_CODE, encodeProtocolTlvs([[TAG.ACCESS_CODE, current], [TAG.NEW_ACCESS_CODE, next]]));
+  cmd(
+    INS.CHANGE_ACCESS_CODE,
+    encodeProtocolTlvs([
+      [TAG.ACCESS_CODE, current],
+      [TAG.NEW_ACCESS_CODE, next],
+    ]),
+  );
 export const resetCommand = (pin: Uint8Array): CommandApdu => cmd(INS.RESET, pin);
 export const createWalletCommand = (pin: Uint8Array): CommandApdu => cmd(INS.CREATE_WALLET, pin, NE);
 export const signCommand = (digest: Uint8Array): CommandApdu => cmd(INS.SIGN, digest, NE);
@@ -80,7 +100,11 @@ export function exportCommand(offer: Offer): CommandApdu {
 
 /** BACKUP_IMPORT with the conformance suite's data field: `04 cert ‖ 11 41 EP ‖ 12 LL seal ‖ 15 81 C1 blob`. */
 export function importCommand(sealed: SealedExport): CommandApdu {
-  return cmd(INS.BACKUP_IMPORT, importData({ certificate: sealed.primaryCertificate, ep: sealed.ep, signature: sealed.seal, blob: sealed.blob }), NE);
+  return cmd(
+    INS.BACKUP_IMPORT,
+    importData({ certificate: sealed.primaryCertificate, ep: sealed.ep, signature: sealed.seal, blob: sealed.blob }),
+    NE,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
