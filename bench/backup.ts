@@ -208,13 +208,16 @@ for (const r of [one, two]) {
   const perStep = r.stepsOverTransport.map((t) => [t.step, ms(t.transportMs.median), x(t.inApduOverTransport), x(t.wallOverTransport)]);
   for (const line of table([['step', 'transport only ms', 'APDUs / transport', 'step / transport'], ...perStep])) say(`  ${line}`);
   say(
-    `  host CPU ${ms(r.hostCpuMs.median)} ms (user ${ms(r.hostCpuUserMs.median)}, system ${ms(r.hostCpuSystemMs.median)}): host crypto ${ms(r.hostCryptoCpuMs.median)}, the rest ${ms(r.hostOtherCpuMs.median)}`,
+    `  host CPU ${ms(r.hostCpuMs.median)} ms (user ${ms(r.hostCpuUserMs.median)}, system ${ms(r.hostCpuSystemMs.median)}): ` +
+      `host crypto ${ms(r.hostCryptoCpuMs.median)}, the rest ${ms(r.hostOtherCpuMs.median)}`,
   );
   say(
-    `  card JVMs CPU ${ms(r.cardJvmCpuMs.median)} ms (all three cards), pcscd CPU ${ms(r.pcscdCpuMs.median)} ms (10 ms ticks: mean ${ms(r.pcscdCpuMs.mean)})`,
+    `  card JVMs CPU ${ms(r.cardJvmCpuMs.median)} ms (all three cards), ` +
+      `pcscd CPU ${ms(r.pcscdCpuMs.median)} ms (10 ms ticks: mean ${ms(r.pcscdCpuMs.mean)})`,
   );
   say(
-    `  transport only (same ${r.transport.apdus.median} APDUs, same sizes, loopback applet): ${ms(r.transport.ms.median)} / ${ms(r.transport.ms.p95)} ms; ` +
+    `  transport only (same ${r.transport.apdus.median} APDUs, same sizes, loopback applet): ` +
+      `${ms(r.transport.ms.median)} / ${ms(r.transport.ms.p95)} ms; ` +
       `in-APDU time / transport ${x(r.transport.inApduOverTransport)}, wall / transport ${x(r.transport.wallOverTransport)}`,
   );
 }

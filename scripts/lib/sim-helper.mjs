@@ -11,13 +11,15 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Buffer } from 'node:buffer';
 
 const built = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'sim', 'index.js');
 if (!existsSync(built)) {
   console.error(`${built} is missing: build the TypeScript first (scripts/build.sh, or scripts/setup.sh)`);
   process.exit(1);
 }
-const sim = await import(built);
+// homeAllCards and waitForSimCards are cards.js's own (the index keeps what the TypeScript callers use).
+const sim = { ...(await import(built)), ...(await import(join(dirname(built), 'cards.js'))) };
 
 const usage = (message) => {
   console.error(`sim-helper: ${message}`);

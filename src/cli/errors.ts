@@ -124,10 +124,16 @@ export function describeError(error: unknown): string {
   // The access-code words get a sentence of their own: a person must see at once how many tries are left.
   if (error instanceof WrongPinError) {
     const n = error.triesLeft;
-    return `WrongPinError: wrong access code: ${n} ${n === 1 ? 'try' : 'tries'} left before the card blocks it (${error.command} SW=0x${formatSw(error.sw)})`;
+    return (
+      `WrongPinError: wrong access code: ${n} ${n === 1 ? 'try' : 'tries'} left before the card blocks it ` +
+      `(${error.command} SW=0x${formatSw(error.sw)})`
+    );
   }
   if (error instanceof PinBlockedError) {
-    return `PinBlockedError: the access code is blocked: the card refuses every code, the right one too, and no command needing it will work again (${error.command} SW=0x${formatSw(error.sw)})`;
+    return (
+      'PinBlockedError: the access code is blocked: the card refuses every code, the right one too, ' +
+      `and no command needing it will work again (${error.command} SW=0x${formatSw(error.sw)})`
+    );
   }
   if (error instanceof CommandFailure) return error.message;
   if (error instanceof Error) return `${error.name === 'Error' ? 'Error' : error.name}: ${error.message}`;

@@ -22,7 +22,7 @@ import { signCommand } from './commands/sign.js';
 import { simCommand } from './commands/sim.js';
 import { describeError, exitCodeFor, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
-import { checkRecordSupported, printLibraryLog, type GlobalOptions } from './global-options.js';
+import { checkRecordSupported, printLibraryLog } from './global-options.js';
 import { Output } from './output.js';
 import { describeVersion, versionDocument } from './version.js';
 
@@ -45,7 +45,8 @@ async function main(argv: readonly string[]): Promise<number> {
       .option('record', {
         type: 'string',
         describe:
-          'save every card exchange of this run to FILE as one redacted, replayable transcript (also when it fails; a resumed backup writes its own)',
+          'save every card exchange of this run to FILE as one redacted, replayable transcript ' +
+          '(also when it fails; a resumed backup writes its own)',
       })
       .option('exchange-timeout', {
         type: 'number',
@@ -56,7 +57,7 @@ async function main(argv: readonly string[]): Promise<number> {
       // Ours rather than yargs' built-in: it honours --json, and -v is --verbose already (so -V, as gp has).
       .option('version', { alias: 'V', type: 'boolean', default: false, describe: 'print the version (and the card protocol) and exit' })
       .middleware((args) => {
-        if (args['version'] === true && args._.length > 0)
+        if (args['version'] && args._.length > 0)
           throw new UsageError(`--version takes no command: twincard --version, not twincard ${String(args._[0])} --version`);
         checkRecordSupported(args._[0], args['record']);
         printLibraryLog(args['verbose'], (line) => process.stderr.write(`${line}\n`));
@@ -81,8 +82,8 @@ async function main(argv: readonly string[]): Promise<number> {
         false,
         (y) => y,
         (args) => {
-          if (args['version'] !== true) throw new UsageError('name a command: twincard --help lists them');
-          const out = Output.fromEnvironment(args['json'] === true);
+          if (!args['version']) throw new UsageError('name a command: twincard --help lists them');
+          const out = Output.fromEnvironment(args['json']);
           const doc = versionDocument();
           out.print(describeVersion(doc));
           out.result(doc);

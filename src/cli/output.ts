@@ -23,7 +23,7 @@ export class Output {
 
   static fromEnvironment(json: boolean): Output {
     const noColor = (process.env['NO_COLOR'] ?? '') !== '';
-    return new Output({ json, color: process.stderr.isTTY === true && !noColor, resultColor: process.stdout.isTTY === true && !noColor });
+    return new Output({ json, color: process.stderr.isTTY && !noColor, resultColor: process.stdout.isTTY && !noColor });
   }
 
   /** A line for a person that is not the result: progress, a warning, a trace line (stderr). */

@@ -91,7 +91,10 @@ export function backupEventNote(event: BackupEvent): string | undefined {
   }
 }
 
-/** One per file for the life of the process: a command that opens several cards one after another (change-code) adds each to the same file. */
+/**
+ * One per file for the life of the process: a command that opens several cards one after another (change-code)
+ * adds each to the same file.
+ */
 const recordings = new Map<string, CommandRecording>();
 
 /** The recording `--record FILE` asks for (undefined without one), the same one for every card the command opens. */

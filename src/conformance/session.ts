@@ -94,7 +94,8 @@ export function padMethod2(payload: Uint8Array): Uint8Array {
 }
 
 /**
- * A wrapped command's data field: ctr (4) ‖ iv (16) ‖ ct ‖ mac (16), mac = HMAC(K_mac, 84 ‖ INS ‖ 00 ‖ 00 ‖ ctr ‖ iv ‖ ct)[0..16).
+ * A wrapped command's data field: ctr (4) ‖ iv (16) ‖ ct ‖ mac (16),
+ * mac = HMAC(K_mac, 84 ‖ INS ‖ 00 ‖ 00 ‖ ctr ‖ iv ‖ ct)[0..16).
  * Advances the session's counter to the one sent.
  */
 export function wrapData(session: HostSession, ins: number, payload: Uint8Array, faults: WrapFaults = {}): Uint8Array {

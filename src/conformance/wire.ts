@@ -15,7 +15,7 @@ import { isValidPublicKey } from '../protocol/crypto.js';
 export const AID: Uint8Array = Uint8Array.of(0xf0, 0x74, 0x77, 0x69, 0x6e, 0x63, 0x61, 0x72, 0x64, 0x01);
 
 /** VERSION in SELECT and READ. */
-export const VERSION = 0x02;
+const VERSION = 0x02;
 
 /** Section 6. */
 export const Ins = Object.freeze({

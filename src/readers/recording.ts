@@ -22,6 +22,7 @@ import { toHex, type ApduTransport, type ExchangeRedactor } from '../apdu/index.
 import { RecordingTransport } from './transcript.js';
 
 /** A comment holds one line: control characters (a reader name, an error text) become '?'. */
+// eslint-disable-next-line no-control-regex -- matching control characters is this function's job
 export const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]/g, '?');
 
 /** Where a presentation's exchanges went. */

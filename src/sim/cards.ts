@@ -222,6 +222,7 @@ async function pcscdReports(service: PcscService, reader: number, present: boole
 /**
  * Every running card back in its own reader and told to go in (what `sim up` promises): cards elsewhere are pulled
  * and moved home first. {@link waitForSimCards} then waits for pcscd to see them.
+ * @public `scripts/lib/sim-helper.mjs` calls it through dist/, where knip cannot follow.
  */
 export async function homeAllCards(runDir: string): Promise<void> {
   const cards = listCardIndices(runDir).filter((k) => existsSync(controlSocketPath(runDir, k)));
@@ -240,6 +241,7 @@ export async function homeAllCards(runDir: string): Promise<void> {
  * Waits until pcscd reports a card in the own reader of each of cards 0..cards-1.
  * @returns every reader pcscd lists with a card, by name
  * @throws SimControlError after `timeoutMs`, naming the readers still empty
+ * @public `scripts/lib/sim-helper.mjs` calls it through dist/, where knip cannot follow.
  */
 export async function waitForSimCards(cards: number, timeoutMs: number): Promise<ReaderState[]> {
   const wanted = Array.from({ length: cards }, (_, k) => simReaderName(k));

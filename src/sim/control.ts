@@ -16,7 +16,7 @@ export class SimControlError extends Error {
 export const MAX_ANSWER_BYTES = 1 << 20;
 
 /** How long a card gets to answer: `wipe` and `applet` reinstall applets (key generation), the slowest commands. */
-export const CONTROL_TIMEOUT_MS = 10_000;
+const CONTROL_TIMEOUT_MS = 10_000;
 
 /** Card k's control socket in a run folder (what `scripts/sim.sh up` passes to its JVM). */
 export function controlSocketPath(runDir: string, index: number): string {
@@ -69,6 +69,7 @@ export function exchangeControlLine(socketPath: string, line: string, timeoutMs 
 }
 
 /** Printable text without line breaks or other control characters (tab allowed). */
+// eslint-disable-next-line no-control-regex -- refusing control characters is this pattern's job
 const PRINTABLE_LINE = /^[^\x00-\x08\x0a-\x1f\x7f]+$/u;
 
 /** The one line in `bytes`: UTF-8, ending in exactly one newline, printable. */

@@ -4,18 +4,8 @@
  * prints; `twincard sim`, the benches and the integration tests all go through it.
  * @module
  */
+export { readerCount, readerOfPort, simReaderName, simReaderPort, vpcdEntries } from './layout.js';
 export {
-  readerCount,
-  readerOfPort,
-  simReaderName,
-  simReaderPort,
-  vpcdEntries,
-  vpcdEntry,
-  VPCD_BASE_PORT,
-  type VpcdEntry,
-} from './layout.js';
-export {
-  controlSocketPath,
   exchangeControlLine,
   MAX_ANSWER_BYTES,
   parseCardStatus,
@@ -23,16 +13,12 @@ export {
   simCardStatus,
   simControl,
   SimControlError,
-  type CardControlStatus,
-  type CardPresence,
-  type CommandAnswer,
 } from './control.js';
-export { listCardIndices, readerOfStatus, simStatus, type SimCardStatus, type SimReaderStatus, type SimStatus } from './status.js';
+export { simStatus, type SimReaderStatus, type SimStatus } from './status.js';
 export {
   armPullAfterNext,
   cardApplet,
   cardRoot,
-  homeAllCards,
   insertCard,
   installApplet,
   pullCard,
@@ -42,7 +28,6 @@ export {
   simCardForReader,
   SimCardNotRunningError,
   SimRequestError,
-  waitForSimCards,
   wipeCard,
 } from './cards.js';
 export { rootPointHex, RootKeyError } from './root-key.js';

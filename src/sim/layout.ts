@@ -9,10 +9,10 @@
  */
 
 /** vpcd's first port (its Debian default entry): reader r listens on VPCD_BASE_PORT + r. */
-export const VPCD_BASE_PORT = 35963;
+const VPCD_BASE_PORT = 35963;
 
 /** Reader slots per vpcd entry. */
-export const SLOTS_PER_ENTRY = 2;
+const SLOTS_PER_ENTRY = 2;
 
 /** One pcscd configuration entry for vpcd: two reader slots. */
 export interface VpcdEntry {
@@ -27,7 +27,7 @@ export interface VpcdEntry {
 }
 
 /** The vpcd entry `index` (0-based). */
-export function vpcdEntry(index: number): VpcdEntry {
+function vpcdEntry(index: number): VpcdEntry {
   checkIndex('vpcd entry', index);
   const friendlyName = index === 0 ? 'Virtual PCD' : `Virtual PCD ${index + 1}`;
   return { index, friendlyName, channel: VPCD_BASE_PORT + SLOTS_PER_ENTRY * index };

@@ -66,6 +66,8 @@ function expectPlainResult(run: Run, expected: readonly RegExp[], diagnostics: r
 }
 
 /** --json: exit 0 and stdout is exactly one JSON document (the human lines went to stderr). */
+// The caller names the document's shape; the test's assertions check it.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
 function expectJsonResult<T>(run: Run, exitCode = 0): T {
   expect({ code: run.code, stderr: run.code === exitCode ? '' : run.stderr }).toEqual({ code: exitCode, stderr: '' });
   expect(run.stdout.trimEnd()).toMatch(/^\{[\s\S]*\}$/);

@@ -41,7 +41,8 @@ export class RecordedCard implements ApduTransport {
     if (this.lostCommand !== undefined && this.replay.replayed === this.exchanges) {
       const sent = toHex(apdu);
       const same =
-        sent.length === this.lostCommand.length && [...sent].every((c, i) => this.lostCommand![i] === '.' || this.lostCommand![i] === c);
+        sent.length === this.lostCommand.length &&
+        Array.from(sent).every((c, i) => this.lostCommand![i] === '.' || this.lostCommand![i] === c);
       if (!same) throw new Error(`the recorded card left after => ${this.lostCommand}, but the code sent => ${sent}`);
       throw new PcscError('transmit: no answer (recorded: the card left)', 0x80100016, 'transaction-failed');
     }

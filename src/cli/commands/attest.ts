@@ -47,7 +47,8 @@ export const attestCommand: CommandModule<GlobalOptions, AttestOptions> = {
     out.result(doc);
     if (verdict.genuine) {
       out.printEmphasis(
-        `GENUINE: card ${doc.cardId} (${doc.state}) answered a fresh challenge with a key certified by ${verdict.root.label}`,
+        `GENUINE: card ${doc.cardId ?? '(no id)'} (${doc.state ?? 'unknown state'}) answered a fresh challenge ` +
+          `with a key certified by ${verdict.root.label}`,
       );
       if (verdict.root.test) {
         out.info('warning: that is the TEST manufacturer, whose private key is published: this card is a test card, not proven hardware');

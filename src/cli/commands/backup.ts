@@ -61,9 +61,9 @@ export function defaultJournalPath(env: NodeJS.ProcessEnv = process.env): string
 }
 
 /** The test hook's name (see the module comment). */
-export const CRASH_HOOK_ENV = 'TWINCARD_TEST_CRASH_AFTER_STEP';
+const CRASH_HOOK_ENV = 'TWINCARD_TEST_CRASH_AFTER_STEP';
 /** The session-randomness test hook's name (see the module comment). */
-export const SESSION_SEED_ENV = 'TWINCARD_TEST_SESSION_SEED';
+const SESSION_SEED_ENV = 'TWINCARD_TEST_SESSION_SEED';
 
 export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
   command: 'backup',
@@ -87,7 +87,8 @@ export const backupCommand: CommandModule<GlobalOptions, BackupOptions> = {
       .example('$0 backup --resume', 'continue after Ctrl-C, a crash or a card pulled away')
       .example(
         '$0 backup --record run1.apdu',
-        'every card and tap in one redacted transcript, also when the run stops early; a --resume run writes its own file (give it another name to keep both)',
+        'every card and tap in one redacted transcript, also when the run stops early; ' +
+          'a --resume run writes its own file (give it another name to keep both)',
       ) as unknown as Argv<BackupOptions>,
   handler: async (argv: ArgumentsCamelCase<BackupOptions>) => {
     const out = Output.fromEnvironment(argv.json);

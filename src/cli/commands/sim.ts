@@ -158,11 +158,11 @@ function cardControl(
   return {
     command: `${name} <card>`,
     describe,
-    builder: (yargs: Argv<GlobalOptions>) => yargs.positional('card', cardPositional) as unknown as Argv<SimCardOptions>,
+    builder: (yargs: Argv<GlobalOptions>) => yargs.positional('card', cardPositional),
     handler: async (argv: ArgumentsCamelCase<SimCardOptions>) => {
       const out = Output.fromEnvironment(argv.json);
       const dir = runDir();
-      const k = await cardIndex(name, String(argv.card), dir);
+      const k = await cardIndex(name, argv.card, dir);
       await simAction(name, () => action(dir, k));
       out.result({ card: k, reader: simReaderName(k), action: name });
     },
@@ -180,11 +180,11 @@ const wipe: CommandModule<GlobalOptions, SimWipeOptions> = {
     yargs
       .positional('card', cardPositional)
       .option('force', { type: 'boolean', default: false, describe: 'wipe without asking (needed without a terminal)' })
-      .example('$0 sim wipe 2 --force', 'for scripts') as unknown as Argv<SimWipeOptions>,
+      .example('$0 sim wipe 2 --force', 'for scripts'),
   handler: async (argv: ArgumentsCamelCase<SimWipeOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const dir = runDir();
-    const k = await cardIndex('wipe', String(argv.card), dir);
+    const k = await cardIndex('wipe', argv.card, dir);
     await simAction('wipe', async () => requireRunning(dir, k));
     if (!argv.force && !(await confirm(`Wipe virtual card ${k} (${simReaderName(k)}): its wallet, id and certificate?`))) {
       throw new CommandFailure('sim wipe: not confirmed (--force skips the question); the card is untouched', ExitCode.USAGE);
@@ -210,11 +210,11 @@ const applet: CommandModule<GlobalOptions, SimAppletOptions> = {
         describe: "an Applet class on the fixture's class path, e.g. dev.twincard.broken.MacSkippedApplet",
       })
       .example('$0 sim applet 1 dev.twincard.broken.PinNotDecrementedApplet', 'card 1 runs a broken variant')
-      .example('$0 sim wipe 1 --force', 'card 1 runs the reference applet again') as unknown as Argv<SimAppletOptions>,
+      .example('$0 sim wipe 1 --force', 'card 1 runs the reference applet again'),
   handler: async (argv: ArgumentsCamelCase<SimAppletOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const dir = runDir();
-    const k = await cardIndex('applet', String(argv.card), dir);
+    const k = await cardIndex('applet', argv.card, dir);
     const wanted = argv.class;
     if (wanted !== undefined) {
       if (!JAVA_CLASS_NAME.test(wanted)) {
@@ -257,7 +257,7 @@ const root: CommandModule<GlobalOptions, SimRootOptions> = {
   handler: async (argv: ArgumentsCamelCase<SimRootOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const dir = runDir();
-    const k = await cardIndex('root', String(argv.card), dir);
+    const k = await cardIndex('root', argv.card, dir);
     const pem = argv.pem;
     if (pem !== undefined) await simAction('root', () => setCardRoot(dir, k, rootPointHex(resolve(pem))));
     const now = await simAction('root', () => cardRoot(dir, k));
@@ -285,7 +285,7 @@ const put: CommandModule<GlobalOptions, SimPutOptions> = {
   handler: async (argv: ArgumentsCamelCase<SimPutOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const dir = runDir();
-    const cardText = String(argv.card);
+    const cardText = argv.card;
     if (!/^[0-9]{1,3}$/.test(cardText))
       throw new UsageError(`sim put ${cardText}: the card is an index (0-based, as sim status lists them)`);
     const k = Number(cardText);
@@ -294,7 +294,7 @@ const put: CommandModule<GlobalOptions, SimPutOptions> = {
       throw new CommandFailure(`sim put: ${new SimCardNotRunningError(dir, k).message}`, ExitCode.NO_CARD);
     }
     const r = readerIndex(
-      String(argv.reader),
+      argv.reader,
       before.readers.map((reader) => reader.name),
     );
     const displaced = await simAction('put', () => putCard(dir, k, r));
@@ -402,7 +402,7 @@ function onPath(program: string, env: NodeJS.ProcessEnv = process.env): boolean 
  * Everything `sim up` needs, checked before anything starts; one message listing all that is missing and
  * the one apt-get line that installs it.
  */
-export function checkPrerequisites(ownApplet: boolean, env: NodeJS.ProcessEnv = process.env): void {
+function checkPrerequisites(ownApplet: boolean, env: NodeJS.ProcessEnv = process.env): void {
   const missing: { what: string; pkg: string }[] = [];
   if (!onPath('java', env)) missing.push({ what: 'java (a Java 17+ runtime)', pkg: 'default-jre-headless' });
   if (!onPath('pcscd', env)) missing.push({ what: 'pcscd', pkg: 'pcscd' });
@@ -499,20 +499,22 @@ function runSimScript(args: readonly string[]): Promise<void> {
 async function reportStatus(out: Output, dir: string): Promise<SimStatus> {
   const current = await simStatus(dir);
   out.print(`run folder ${current.runDir}`);
-  out.print(`pcscd      ${current.pcscd.running ? `running (pid ${current.pcscd.pid})` : 'not running'}`);
+  out.print(`pcscd      ${current.pcscd.running ? `running (pid ${current.pcscd.pid ?? '?'})` : 'not running'}`);
   if (current.applets.length > 0) out.print(`applets    ${current.applets.join(', ')}`);
   for (const card of current.cards) {
     const seen = card.present === null ? '' : card.present ? '  pcscd: card present' : '  pcscd: no card';
     const applet = card.applet === null ? '' : `  applet ${card.applet}`;
     const where = card.inReader === null ? 'in no reader' : `in reader ${card.inReader} (${simReaderName(card.inReader)})`;
     out.print(
-      `card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid}` : 'dead'}  ${where}  ${card.control ?? '-'}${seen}${applet}`,
+      `card ${String(card.index).padEnd(3)} ${card.running ? `pid ${card.pid ?? '?'}` : 'dead'}  ${where}  ` +
+        `${card.control ?? '-'}${seen}${applet}`,
     );
   }
   for (const reader of current.readers) {
     const seen = reader.present === null ? '' : reader.present ? '  pcscd: card present' : '  pcscd: no card';
     out.print(
-      `reader ${String(reader.index).padEnd(3)} ${reader.name.padEnd(22)} ${reader.card === null ? 'no card' : `card ${reader.card}`}${seen}`,
+      `reader ${String(reader.index).padEnd(3)} ${reader.name.padEnd(22)} ` +
+        `${reader.card === null ? 'no card' : `card ${reader.card}`}${seen}`,
     );
   }
   out.result(current);

@@ -75,7 +75,8 @@ export function accessChecks(): Check[] {
       {
         id: 'change-code/format',
         title:
-          'CHANGE_ACCESS_CODE with a new code of 3 or 17 bytes, a current code of 3 bytes, the fields swapped or a trailing byte: 6A80 each, no try spent',
+          'CHANGE_ACCESS_CODE with a new code of 3 or 17 bytes, a current code of 3 bytes, the fields swapped or a trailing byte: ' +
+          '6A80 each, no try spent',
         category: 'tlv',
         destructive: false,
         needs: ['fresh-card'],

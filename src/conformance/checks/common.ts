@@ -159,7 +159,7 @@ export interface Refusal {
   readonly want: number;
 }
 
-export async function expectRefused(ctx: CheckContext, e: Expect, refusal: Refusal): Promise<void> {
+async function expectRefused(ctx: CheckContext, e: Expect, refusal: Refusal): Promise<void> {
   const before = await ctx.reach(refusal.from);
   await refusal.setUp?.(ctx);
   for (const { ins, data, ne } of refusal.sends(before)) e.sw(await ctx.dut.send(CLA, ins, data, ne), refusal.want);

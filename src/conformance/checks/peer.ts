@@ -107,7 +107,8 @@ export function peerChecks(): Check[] {
     ),
     peerCheck(
       'peer/stale-eb',
-      'the peer prepares, cancels and prepares again; the card exports to the OLD EB (it cannot tell): the peer refuses that blob with 9A03 and stays BACKUP_PENDING',
+      'the peer prepares, cancels and prepares again; the card exports to the OLD EB (it cannot tell): ' +
+        'the peer refuses that blob with 9A03 and stays BACKUP_PENDING',
       async (ctx, e) => {
         const run = await exportToPeer(ctx, e, async (peer, b) => {
           const old = await prepareOn(peer, b);
@@ -121,7 +122,8 @@ export function peerChecks(): Check[] {
     ),
     peerCheck(
       'peer/backup-to-peer',
-      'a full backup to the peer (prepare, export, finalize, import): the peer holds the same wallet key, origin 02, and signs with the same access code; the card names it',
+      'a full backup to the peer (prepare, export, finalize, import): the peer holds the same wallet key, origin 02, ' +
+        'and signs with the same access code; the card names it',
       async (ctx, e) => {
         const run = await exportToPeer(ctx, e);
         if (run === undefined) return;

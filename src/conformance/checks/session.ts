@@ -189,7 +189,9 @@ export function sessionChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
         ? check(
             {
               id: `session/open/invalid-eh/${name}`,
-              title: `OPEN_SESSION with EH = ${name} (not well formed: prefix, length, X or Y not below p): 9A04, and the session open before it is left as it was`,
+              title:
+                `OPEN_SESSION with EH = ${name} (not well formed: prefix, length, X or Y not below p): 9A04, ` +
+                'and the session open before it is left as it was',
               category: 'invalid-point',
               destructive: false,
               needs: ['fresh-card'],
@@ -203,7 +205,10 @@ export function sessionChecks(invalidPoints: readonly InvalidPoint[]): Check[] {
         : check(
             {
               id: `session/open/invalid-eh/${name}`,
-              title: `OPEN_SESSION with EH = ${name} (well formed, off the curve; section 1 does not require the curve check): either 9A04 and the session open before it left as it was, or 9000 with a well-formed answer signed by the attestation key, and then the old session is gone (6988) and READ unchanged`,
+              title:
+                `OPEN_SESSION with EH = ${name} (well formed, off the curve; section 1 does not require the curve check): ` +
+                'either 9A04 and the session open before it left as it was, or 9000 with a well-formed answer signed by ' +
+                'the attestation key, and then the old session is gone (6988) and READ unchanged',
               category: 'invalid-point',
               destructive: false,
               needs: ['fresh-card'],

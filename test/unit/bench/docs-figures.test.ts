@@ -48,7 +48,7 @@ function recordedCosts(): Map<string, Cost> {
     for (const { key, cost } of seen) {
       const known = costs.get(key);
       if (known !== undefined && known.join() !== cost.join())
-        throw new Error(`${key} took ${cost} wire APDUs in ${file}, ${known} before`);
+        throw new Error(`${key} took ${cost.join()} wire APDUs in ${file}, ${known.join()} before`);
       costs.set(key, cost);
     }
   }

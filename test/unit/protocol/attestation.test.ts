@@ -24,7 +24,10 @@ const challenge = fromHex(
 );
 const testRoot = testManufacturerRoot();
 
-/** The recording's exchanges: SELECT, READ (first part: 01 01 02 | 03 01 02 | 02 08 id | 04 81 DB certificate ...), GET RESPONSE, ATTEST. */
+/**
+ * The recording's exchanges: SELECT, READ (first part: 01 01 02 | 03 01 02 | 02 08 id | 04 81 DB certificate ...),
+ * GET RESPONSE, ATTEST.
+ */
 const READ = 1;
 const ATTEST = 3;
 const CARD_ID_LAST = 15;

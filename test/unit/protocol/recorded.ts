@@ -41,11 +41,6 @@ export const data =
   (change: (data: Uint8Array) => Uint8Array) =>
   (answer: Answer): Answer => ({ ...answer, data: change(answer.data.slice()) });
 
-/** The answer's data kept, another status word. */
-export const sw =
-  (word: number) =>
-  (answer: Answer): Answer => ({ ...answer, sw: word });
-
 /** No data, another status word: what a card that refuses answers. */
 export const refusal = (word: number) => (): Answer => ({ data: new Uint8Array(0), sw: word });
 

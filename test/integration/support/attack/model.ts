@@ -128,7 +128,7 @@ export function resetToBlank(c: CardModel): void {
 
 export const expectedPrepare = (c: CardModel): number =>
   c.state === 'BLANK' || c.state === 'BACKUP_PENDING' ? SW.OK : SW.CONDITIONS_NOT_SATISFIED;
-export const expectedCancel = expectedPrepare;
+export const expectedCancel = (c: CardModel): number => expectedPrepare(c);
 export const expectedCreateWallet = (c: CardModel): number => (c.state === 'BLANK' ? SW.OK : SW.CONDITIONS_NOT_SATISFIED);
 
 /**

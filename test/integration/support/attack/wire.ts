@@ -19,31 +19,15 @@ import {
   parseSelect as parseSelectStrictly,
   prepareMessage,
   sealMessage,
-  STATES,
   Sw as SW,
   swHex,
   Tag as TAG,
   V1_BACKUP_INS,
-  VERSION as PROTOCOL_VERSION,
   type ReadInfo,
   type StateName as State,
 } from '../../../../src/conformance/wire.js';
 
-export {
-  AID,
-  certificateMessage,
-  encodeCertificate,
-  INS,
-  PROTOCOL_VERSION,
-  prepareMessage,
-  sealMessage,
-  STATES,
-  SW,
-  swHex,
-  TAG,
-  V1_BACKUP_INS,
-  type State,
-};
+export { certificateMessage, encodeCertificate, INS, prepareMessage, sealMessage, SW, swHex, TAG, V1_BACKUP_INS, type State };
 
 const CLA = 0x80;
 const NE = 256;
