@@ -46,7 +46,7 @@ const OTHER_ROOT = {
 
 /** `sim.sh root K PEM`: card k wiped and installed again with that root (protocol.md 6, Installation). */
 function simRootOf(k: number, pem: string): void {
-  execFileSync(join(repoRoot, 'scripts', 'sim.sh'), ['root', String(k + cardOffset), pem], { encoding: 'utf8' });
+  execFileSync(join(repoRoot, 'scripts', 'sim.sh'), ['root', String(k + cardOffset), pem, '--force'], { encoding: 'utf8' });
 }
 
 jest.setTimeout(60_000);

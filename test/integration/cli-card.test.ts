@@ -24,7 +24,7 @@ const OTHER_PRIVATE = join(repoRoot, 'fixtures', 'test-manufacturer', 'other-pri
 
 /** `sim.sh root K PEM`: card k wiped and installed again with PEM's key as its root (protocol.md 6, Installation). */
 function simRoot(k: number, pem: string): void {
-  execFileSync(join(repoRoot, 'scripts', 'sim.sh'), ['root', String(k + cardOffset), pem], { encoding: 'utf8' });
+  execFileSync(join(repoRoot, 'scripts', 'sim.sh'), ['root', String(k + cardOffset), pem, '--force'], { encoding: 'utf8' });
 }
 const work = mkdtempSync(join(tmpdir(), 'twincard-cli-card-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -145,7 +145,7 @@ test('sim root K PEM: card K reinstalled with another root (protocol.md 6, Insta
   const k = cardOffset;
   expect(card(status(), 0)?.root).toBe(pointHex(testRoot)); // sim up's default: the TEST manufacturer key
   try {
-    const changed = twincard(['sim', 'root', String(k), otherRoot, '--json']);
+    const changed = twincard(['sim', 'root', String(k), otherRoot, '--force', '--json']);
     expect(changed.code).toBe(0);
     expect(JSON.parse(changed.stdout)).toMatchObject({ card: k, action: 'root', root: pointHex(otherRoot) });
     expect(card(status(), 0)?.root).toBe(pointHex(otherRoot));
@@ -158,7 +158,7 @@ test('sim root K PEM: card K reinstalled with another root (protocol.md 6, Insta
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/not a PEM public or private key/);
   } finally {
-    expect(twincard(['sim', 'root', String(k), testRoot]).code).toBe(0);
+    expect(twincard(['sim', 'root', String(k), testRoot, '--force']).code).toBe(0);
   }
   expect(card(status(), 0)?.root).toBe(pointHex(testRoot));
 }, 30_000);

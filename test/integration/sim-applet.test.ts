@@ -107,7 +107,7 @@ const appletOf = (k: number) => (JSON.parse(twincard(['sim', 'applet', String(k)
 test('sim applet K CLASS: a broken variant answers differently; wipe without --force refuses; wipe --force puts the reference back', () => {
   const k = cardOffset;
   try {
-    const put = twincard(['sim', 'applet', String(k), BROKEN, '--json']);
+    const put = twincard(['sim', 'applet', String(k), BROKEN, '--force', '--json']);
     expect(put.status).toBe(0);
     expect(JSON.parse(put.stdout)).toEqual({ card: k, reader: readerForCard(0), action: 'applet', applet: BROKEN });
     expect(appletOf(k + 1)).toBe(REFERENCE); // only card K changed
@@ -137,8 +137,14 @@ test('sim applet K CLASS: a broken variant answers differently; wipe without --f
 
 test.each([
   [['sim', 'applet', '0', 'not..a.class'], 2, 'not a Java class name'],
-  [['sim', 'applet', '0', 'dev.twincard.broken.NoSuchApplet'], 2, 'not found on the class path: dev.twincard.broken.NoSuchApplet'],
-  [['sim', 'applet', '0', 'java.lang.String'], 2, 'java.lang.String is not a javacard.framework.Applet'],
+  [['sim', 'applet', '0', BROKEN], 2, 'sim applet: not confirmed (--force skips the question); the card is untouched'],
+  [['sim', 'root', '0', join(repoRoot, 'fixtures', 'test-manufacturer', 'other-public-key.pem')], 2, 'sim root: not confirmed'],
+  [
+    ['sim', 'applet', '0', 'dev.twincard.broken.NoSuchApplet', '--force'],
+    2,
+    'not found on the class path: dev.twincard.broken.NoSuchApplet',
+  ],
+  [['sim', 'applet', '0', 'java.lang.String', '--force'], 2, 'java.lang.String is not a javacard.framework.Applet'],
   [['sim', 'applet', '97', BROKEN], 5, 'card 97 is not running'],
   [['sim', 'wipe', '97', '--force'], 5, 'card 97 is not running'],
 ])('%j: exit %i, %s, and the card keeps its applet', (args, code, message) => {

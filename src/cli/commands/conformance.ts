@@ -19,7 +19,7 @@ import {
 import { keyPairFromPem } from '../../protocol/keys.js';
 import { CommandFailure, UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import type { GlobalOptions } from '../global-options.js';
+import { exchangeTimeoutMs, type GlobalOptions } from '../global-options.js';
 import { Output } from '../output.js';
 import { packageRoot, testManufacturerKeyPath } from '../paths.js';
 import { commandRecording } from '../record.js';
@@ -81,7 +81,14 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
     // --record: the card under test and the peer in one file, each exchange tagged with its card.
     const recording = commandRecording(argv.record, 'conformance');
     const open = (reader: string | undefined) =>
-      openCardSession({ reader, trace, waitMs: argv.wait * 1000, traceSink: (line) => out.info(line), recording });
+      openCardSession({
+        reader,
+        trace,
+        waitMs: argv.wait * 1000,
+        exchangeTimeoutMs: exchangeTimeoutMs(argv),
+        traceSink: (line) => out.info(line),
+        recording,
+      });
     const note = (text: string) => recording?.session.note(text);
     const sessions: CardSession[] = [];
     try {

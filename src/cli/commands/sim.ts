@@ -50,7 +50,7 @@ interface SimUpOptions extends GlobalOptions {
   readonly root: string | undefined;
 }
 
-interface SimRootOptions extends SimCardOptions {
+interface SimRootOptions extends SimWipeOptions {
   readonly pem: string | undefined;
 }
 
@@ -62,7 +62,7 @@ interface SimWipeOptions extends SimCardOptions {
   readonly force: boolean;
 }
 
-interface SimAppletOptions extends SimCardOptions {
+interface SimAppletOptions extends SimWipeOptions {
   readonly class: string | undefined;
 }
 
@@ -169,6 +169,20 @@ function cardControl(
   };
 }
 
+const forceOption = { type: 'boolean', default: false, describe: 'wipe without asking (needed without a terminal)' } as const;
+
+/**
+ * Card k (running: checked first, so a wrong K is not asked about) loses everything, so ask, as `reset` does;
+ * without a terminal only `--force` goes ahead. `wipe`, `applet CLASS` and `root PEM` all wipe the card.
+ */
+async function confirmWipe(verb: string, dir: string, k: number, force: boolean): Promise<void> {
+  await simAction(verb, async () => requireRunning(dir, k));
+  if (force) return;
+  if (!(await confirm(`Wipe virtual card ${k} (${simReaderName(k)}): its wallet, id and certificate?`))) {
+    throw new CommandFailure(`sim ${verb}: not confirmed (--force skips the question); the card is untouched`, ExitCode.USAGE);
+  }
+}
+
 /**
  * `sim wipe K`: factory-fresh, everything on the card gone (wallet, id, certificate). Destructive, so it asks
  * first; without a terminal only `--force` wipes (like `reset`).
@@ -177,18 +191,12 @@ const wipe: CommandModule<GlobalOptions, SimWipeOptions> = {
   command: 'wipe <card>',
   describe: "Make card K factory-fresh (state FACTORY; the sim's applet, the root it has); asks first, --force does not",
   builder: (yargs: Argv<GlobalOptions>) =>
-    yargs
-      .positional('card', cardPositional)
-      .option('force', { type: 'boolean', default: false, describe: 'wipe without asking (needed without a terminal)' })
-      .example('$0 sim wipe 2 --force', 'for scripts'),
+    yargs.positional('card', cardPositional).option('force', forceOption).example('$0 sim wipe 2 --force', 'for scripts'),
   handler: async (argv: ArgumentsCamelCase<SimWipeOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const dir = runDir();
     const k = await cardIndex('wipe', argv.card, dir);
-    await simAction('wipe', async () => requireRunning(dir, k));
-    if (!argv.force && !(await confirm(`Wipe virtual card ${k} (${simReaderName(k)}): its wallet, id and certificate?`))) {
-      throw new CommandFailure('sim wipe: not confirmed (--force skips the question); the card is untouched', ExitCode.USAGE);
-    }
+    await confirmWipe('wipe', dir, k, argv.force);
     await simAction('wipe', () => wipeCard(dir, k));
     out.result({ card: k, reader: simReaderName(k), action: 'wipe' });
   },
@@ -209,7 +217,8 @@ const applet: CommandModule<GlobalOptions, SimAppletOptions> = {
         type: 'string',
         describe: "an Applet class on the fixture's class path, e.g. dev.twincard.broken.MacSkippedApplet",
       })
-      .example('$0 sim applet 1 dev.twincard.broken.PinNotDecrementedApplet', 'card 1 runs a broken variant')
+      .option('force', forceOption)
+      .example('$0 sim applet 1 dev.twincard.broken.PinNotDecrementedApplet --force', 'card 1 runs a broken variant')
       .example('$0 sim wipe 1 --force', 'card 1 runs the reference applet again'),
   handler: async (argv: ArgumentsCamelCase<SimAppletOptions>) => {
     const out = Output.fromEnvironment(argv.json);
@@ -220,6 +229,7 @@ const applet: CommandModule<GlobalOptions, SimAppletOptions> = {
       if (!JAVA_CLASS_NAME.test(wanted)) {
         throw new UsageError(`sim applet ${wanted}: not a Java class name (e.g. dev.twincard.broken.MacSkippedApplet)`);
       }
+      await confirmWipe('applet', dir, k, argv.force);
       await simAction('applet', async () => {
         try {
           await installApplet(dir, k, wanted);
@@ -253,13 +263,19 @@ const root: CommandModule<GlobalOptions, SimRootOptions> = {
     yargs
       .positional('card', cardPositional)
       .positional('pem', { type: 'string', describe: 'a secp256k1 public (or private) key PEM' })
-      .example('$0 sim root 2 fixtures/test-manufacturer/other-public-key.pem', 'card 2 trusts the other TEST root'),
+      .option('force', forceOption)
+      .example('$0 sim root 2 fixtures/test-manufacturer/other-public-key.pem --force', 'card 2 trusts the other TEST root'),
   handler: async (argv: ArgumentsCamelCase<SimRootOptions>) => {
     const out = Output.fromEnvironment(argv.json);
     const dir = runDir();
     const k = await cardIndex('root', argv.card, dir);
     const pem = argv.pem;
-    if (pem !== undefined) await simAction('root', () => setCardRoot(dir, k, rootPointHex(resolve(pem))));
+    if (pem !== undefined) {
+      // The key is read before the question: a wrong PEM is refused with the card untouched and nothing asked.
+      const point = await simAction('root', async () => rootPointHex(resolve(pem)));
+      await confirmWipe('root', dir, k, argv.force);
+      await simAction('root', () => setCardRoot(dir, k, point));
+    }
     const now = await simAction('root', () => cardRoot(dir, k));
     out.print(`card ${k} root ${now}`);
     out.result({ card: k, reader: simReaderName(k), action: pem === undefined ? 'show-root' : 'root', root: now });

@@ -60,7 +60,7 @@ export function sim(command: SimControl, card: number): string {
  * that refuses the TEST manufacturer.
  */
 export function simRoot(card: number, pem: string): void {
-  twincardSim(['root', String(card + cardOffset), pem]);
+  twincardSim(['root', String(card + cardOffset), pem, '--force']);
 }
 
 /** The TEST manufacturer's public key, every test card's root after `sim.sh up`. */

@@ -21,7 +21,7 @@ function simSh(args: readonly string[]): string {
 
 /** Test card k wiped and installed again with the public key in `pem` as its root (FACTORY afterwards). */
 export function installRoot(k: number, pem: string): void {
-  simSh(['root', String(k + cardOffset), pem]);
+  simSh(['root', String(k + cardOffset), pem, '--force']);
 }
 
 /** What the fixture reports as test card k's root now (its output line, with the key in hex). */
