@@ -4,6 +4,8 @@
  * @module
  */
 import { createInterface } from 'node:readline/promises';
+import { CommandFailure } from './errors.js';
+import { ExitCode } from './exit-codes.js';
 
 export interface ConfirmTerminal {
   readonly input: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -28,4 +30,13 @@ export async function confirm(
   } finally {
     rl.close();
   }
+}
+
+/**
+ * The gate of a destructive command: `--force`, or a yes on the terminal (so without a terminal, only `--force`).
+ * @throws CommandFailure (usage) naming the command and what was left as it was
+ */
+export async function confirmOrRefuse(force: boolean, question: string, command: string, untouched: string): Promise<void> {
+  if (force || (await confirm(question))) return;
+  throw new CommandFailure(`${command}: not confirmed (--force skips the question); ${untouched}`, ExitCode.USAGE);
 }

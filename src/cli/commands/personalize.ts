@@ -18,9 +18,8 @@ import { personalize } from '../../protocol/factory.js';
 import { keyPairFromPem } from '../../protocol/keys.js';
 import { testManufacturerRoot } from '../../protocol/roots.js';
 import { withCard } from '../card-command.js';
-import { confirm } from '../confirm.js';
-import { CommandFailure, UsageError } from '../errors.js';
-import { ExitCode } from '../exit-codes.js';
+import { confirmOrRefuse } from '../confirm.js';
+import { UsageError } from '../errors.js';
 import type { GlobalOptions } from '../global-options.js';
 import { hexArgument } from '../hex-arg.js';
 import { Output } from '../output.js';
@@ -83,9 +82,12 @@ export const personalizeCommand: CommandModule<GlobalOptions, PersonalizeOptions
     try {
       // Asked before the card is opened: a refusal sends nothing, not even SELECT.
       const signer = isTest ? 'the TEST manufacturer' : `the manufacturer key of ${keyPath}`;
-      if (!argv.force && !(await confirm(`Personalize the card as ${toHex(cardId)}, certified by ${signer}? This cannot be undone`))) {
-        throw new CommandFailure('personalize: not confirmed (--force skips the question); nothing was sent to the card', ExitCode.USAGE);
-      }
+      await confirmOrRefuse(
+        argv.force,
+        `Personalize the card as ${toHex(cardId)}, certified by ${signer}? This cannot be undone`,
+        'personalize',
+        'nothing was sent to the card',
+      );
       const result = await withCard(argv, out, async ({ card, readerName }) => ({
         readerName,
         perso: await personalize(card, cardId, manufacturer),

@@ -11,7 +11,7 @@ import { toHex } from '../../apdu/index.js';
 import type { CardInfo } from '../../protocol/card.js';
 import { WrongStateError } from '../../protocol/errors.js';
 import { withCard } from '../card-command.js';
-import { confirm } from '../confirm.js';
+import { confirmOrRefuse } from '../confirm.js';
 import { CommandFailure } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
@@ -46,9 +46,7 @@ export const resetCommand: CommandModule<GlobalOptions, ResetOptions> = {
         const cardId = toHex(verified.certificate.cardId);
         refuseUnlessResettable(info, cardId);
         out.emphasis(whatIsKnown(info, cardId));
-        if (!argv.force && !(await confirm(`Erase the wallet on card ${cardId}?`))) {
-          throw new CommandFailure('reset: not confirmed (--force skips the question); nothing was sent to the card', ExitCode.USAGE);
-        }
+        await confirmOrRefuse(argv.force, `Erase the wallet on card ${cardId}?`, 'reset', 'nothing was sent to the card');
         await openVerifiedSession(card, verified, 'reset');
         await card.reset(pin);
         return { reader: readerName, cardId, state: 'BLANK', erased: toHex(info.walletPublicKey as Uint8Array) };

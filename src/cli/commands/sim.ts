@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { confirm } from '../confirm.js';
+import { confirmOrRefuse } from '../confirm.js';
 import { CommandFailure, UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../global-options.js';
@@ -177,10 +177,12 @@ const forceOption = { type: 'boolean', default: false, describe: 'wipe without a
  */
 async function confirmWipe(verb: string, dir: string, k: number, force: boolean): Promise<void> {
   await simAction(verb, async () => requireRunning(dir, k));
-  if (force) return;
-  if (!(await confirm(`Wipe virtual card ${k} (${simReaderName(k)}): its wallet, id and certificate?`))) {
-    throw new CommandFailure(`sim ${verb}: not confirmed (--force skips the question); the card is untouched`, ExitCode.USAGE);
-  }
+  await confirmOrRefuse(
+    force,
+    `Wipe virtual card ${k} (${simReaderName(k)}): its wallet, id and certificate?`,
+    `sim ${verb}`,
+    'the card is untouched',
+  );
 }
 
 /**
