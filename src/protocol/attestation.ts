@@ -13,8 +13,8 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import type { CardInfo, TwincardCard } from './card.js';
 import { findCertificateRoot, parseCertificate, type Certificate } from './certificate.js';
 import type { CardStateName } from './constants.js';
-import { checkLength, equalBytes, verifyMessageSignature } from './crypto.js';
-import { CardRefusedError, CertificateFormatError, InvalidPointError, MalformedResponseError } from './errors.js';
+import { checkLength, equalBytes, verifiesUnderCertifiedKey } from './crypto.js';
+import { CardRefusedError, CertificateFormatError, MalformedResponseError } from './errors.js';
 import { attestationMessage } from './messages.js';
 import type { TrustedRoot } from './roots.js';
 import { toHex } from '../apdu/index.js';
@@ -94,7 +94,7 @@ export async function attest(card: TwincardCard, roots: readonly TrustedRoot[], 
     const { certificate, root } = checked;
     const signature = await card.attest(challenge);
     const message = attestationMessage(certificate.cardId, challenge);
-    if (!verifiesUnderCertifiedKey(signature, message, certificate.attestationPublicKey)) {
+    if (!verifiesUnderCertifiedKey(signature, message, certificate.attestationPublicKey, 'attestation signature')) {
       return fail('ATTESTATION_SIGNATURE_INVALID', 'the answer to the challenge does not verify under the certified attestation key', info);
     }
     return {
@@ -160,16 +160,6 @@ export function verifyCardCertificate(info: CardInfo, roots: readonly TrustedRoo
 
 function refused(code: AttestationFailureCode, message: string): CertificateCheck {
   return { ok: false, reason: { code, message } };
-}
-
-/** Certified keys are not curve-checked (section 1): an invalid point is a signature that does not verify. */
-function verifiesUnderCertifiedKey(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  try {
-    return verifyMessageSignature(signature, message, publicKey, 'attestation signature');
-  } catch (e) {
-    if (e instanceof InvalidPointError) return false;
-    throw e;
-  }
 }
 
 function fail(code: AttestationFailureCode, message: string, info: CardInfo | undefined): NotGenuineCard {

@@ -245,6 +245,21 @@ export function verifyMessageSignature(der: Uint8Array, message: Uint8Array, pub
   return secp256k1.verify(compactSignature(values), message, publicKey, { lowS: false, prehash: true, format: 'compact' });
 }
 
+/**
+ * {@link verifyMessageSignature} under a key read from a certificate. Certified keys are not curve-checked
+ * (docs/protocol.md section 1): they are authenticated by the manufacturer signature, so an invalid point there
+ * is a signature that does not verify, not a fault of its own.
+ * @throws SignatureFormatError for a signature that is not strict DER.
+ */
+export function verifiesUnderCertifiedKey(der: Uint8Array, message: Uint8Array, publicKey: Uint8Array, what: string): boolean {
+  try {
+    return verifyMessageSignature(der, message, publicKey, what);
+  } catch (e) {
+    if (e instanceof InvalidPointError) return false;
+    throw e;
+  }
+}
+
 /** A wallet signature as the host hands it on. */
 export interface WalletSignature {
   /** The DER signature with S normalised to the low half. */

@@ -19,8 +19,16 @@ import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
 import { createCipheriv } from 'node:crypto';
 import type { Certificate } from './certificate.js';
 import { CLA_WRAPPED, prefixBytes, Size } from './constants.js';
-import { checkLength, checkPrivateKey, publicKeyOf, sharedSecretX, validatePublicKey, verifyMessageSignature, zeroize } from './crypto.js';
-import { InvalidPointError, SessionClosedError, SessionKeyNotCertifiedError } from './errors.js';
+import {
+  checkLength,
+  checkPrivateKey,
+  publicKeyOf,
+  sharedSecretX,
+  validatePublicKey,
+  verifiesUnderCertifiedKey,
+  zeroize,
+} from './crypto.js';
+import { SessionClosedError, SessionKeyNotCertifiedError } from './errors.js';
 import { sessionMessage } from './messages.js';
 
 const OKM_LENGTH = 64;
@@ -103,7 +111,7 @@ export function establishSession(certificate: Certificate, offer: SessionOffer, 
   try {
     validatePublicKey(answer.cardEphemeralKey, 'EC');
     const message = sessionMessage(certificate.cardId, offer.hostEphemeralKey, answer.cardEphemeralKey);
-    if (!verifiesUnderCertifiedKey(answer.signature, message, certificate.attestationPublicKey)) {
+    if (!verifiesUnderCertifiedKey(answer.signature, message, certificate.attestationPublicKey, 'session signature')) {
       throw new SessionKeyNotCertifiedError(certificate.cardId);
     }
     z = sharedSecretX(offer.hostEphemeralSecret, answer.cardEphemeralKey, 'EC');
@@ -194,19 +202,6 @@ export class CardSession {
   close(): void {
     if (this.#keys !== undefined) zeroize(this.#keys.encryptionKey, this.#keys.macKey);
     this.#keys = undefined;
-  }
-}
-
-/**
- * The certified key is not curve-checked when the certificate is parsed (section 1): an invalid point
- * there is simply a signature that does not verify.
- */
-function verifiesUnderCertifiedKey(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  try {
-    return verifyMessageSignature(signature, message, publicKey, 'session signature');
-  } catch (e) {
-    if (e instanceof InvalidPointError) return false;
-    throw e;
   }
 }
 
